@@ -1,0 +1,63 @@
+#pragma once
+// The CPU backend: memory in host RAM, kernels on Eigen, threads through OpenMP.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <thread>
+
+#include <Eigen/Core>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "../../core/concepts.hpp"
+
+namespace cyclegan {
+
+// Scalar type is a parameter so that gradient checks can run in double precision (cpu64);
+// models use float (cpu).
+template <class T>
+class basic_cpu {
+public:
+    using scalar = T;
+    static constexpr std::size_t alignment = 64;  // one cache line, one AVX-512 register
+
+    // threads = 0: every core the machine has.
+    explicit basic_cpu(int threads = 0) { set_threads(threads); }
+
+    // Eigen and OpenMP keep their thread counts process-wide, so this setting is too.
+    void set_threads(int threads) {
+        threads_ = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+#if defined(_OPENMP)
+        omp_set_num_threads(threads_);
+#endif
+        Eigen::setNbThreads(threads_);
+    }
+    int threads() const { return threads_; }
+
+    std::shared_ptr<T> allocate(std::size_t n) {
+        if (n == 0) return {};
+        T* p = static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{alignment}));
+        return std::shared_ptr<T>(p, [](T* q) { ::operator delete(q, std::align_val_t{alignment}); });
+    }
+    void fill(T* p, std::size_t n, T v) { std::fill(p, p + n, v); }
+    void upload(const T* host, T* dst, std::size_t n) { copy(host, dst, n); }
+    void download(const T* src, T* host, std::size_t n) { copy(src, host, n); }
+    void copy(const T* src, T* dst, std::size_t n) {
+        if (n) std::memmove(dst, src, n * sizeof(T));
+    }
+
+private:
+    int threads_ = 1;
+};
+
+using cpu = basic_cpu<float>;
+using cpu64 = basic_cpu<double>;
+
+static_assert(Backend<cpu> && Backend<cpu64>);
+
+template <class T>
+using CpuTensor = Tensor<basic_cpu<T>>;
+
+}  // namespace cyclegan

@@ -1,0 +1,56 @@
+#pragma once
+// Residual<Block>: y = x + block(x), the reference's ResnetBlock (no activation after the sum).
+#include <string>
+
+#include "../core/concepts.hpp"
+#include "../core/kernel_check.hpp"
+#include "naming.hpp"
+
+namespace cyclegan {
+
+template <class Block>
+class Residual {
+    static_assert(check_layer<Block>(), "Residual: the block must be a Layer");
+
+public:
+    using backend = typename Block::backend;
+    using Context = typename Block::Context;
+
+    Residual() requires std::default_initializable<Block> = default;
+    // `name` is the attribute that holds the block in PyTorch ("conv_block" in the reference).
+    explicit Residual(Block block, std::string name = "block") : block_(std::move(block)), name_(std::move(name)) {}
+
+    Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
+        static_assert(TensorOpKernels<backend>, "Residual: the backend has no add kernel; include the backend's header");
+        Tensor<backend> f = block_.forward(dev, x, ctx, phase);
+        if (!(f.shape() == x.shape()))
+            throw shape_error("Residual: block maps " + to_string(x.shape()) + " to " + to_string(f.shape()) +
+                              "; a residual block must keep the shape");
+        Tensor<backend> y(dev, x.shape());
+        add(dev, x, f, y);
+        return y;
+    }
+
+    // dx = dy + d(block)/dx^T dy
+    void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
+        if (!dx) {
+            block_.backward(dev, ctx, dy, nullptr, grad);
+            return;
+        }
+        Tensor<backend> d_block;
+        block_.backward(dev, ctx, dy, &d_block, grad);
+        add(dev, d_block, dy, d_block);
+        *dx = std::move(d_block);
+    }
+
+    template <class V>
+    void parameters(V&& visit, const std::string& prefix) { visit_named(block_, visit, prefix, name_); }
+
+    Block& block() { return block_; }
+
+private:
+    Block block_;
+    std::string name_ = "block";
+};
+
+}  // namespace cyclegan

@@ -1,0 +1,71 @@
+#pragma once
+// Sequential<Ls...>: layers applied one after another. A flat pack in a std::tuple: forward is a
+// fold, backward a reversed fold, and the contexts are a tuple of the layers' contexts.
+#include <concepts>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "../core/concepts.hpp"
+#include "naming.hpp"
+
+namespace cyclegan {
+
+template <class... Ls>
+class Sequential {
+    static_assert(sizeof...(Ls) > 0, "Sequential: needs at least one layer");
+    static_assert((check_layer<Ls>() && ...), "Sequential: every element must be a Layer");
+    using First = std::tuple_element_t<0, std::tuple<Ls...>>;
+
+public:
+    using backend = typename First::backend;
+    using Context = std::tuple<typename Ls::Context...>;
+    static_assert((std::same_as<typename Ls::backend, backend> && ...),
+                  "Sequential: every layer must use the same backend type");
+
+    Sequential() requires(std::default_initializable<Ls> && ...) = default;
+    explicit Sequential(Ls... layers) : layers_(std::move(layers)...) {}
+
+    Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            Tensor<backend> h = x;
+            ((h = std::get<I>(layers_).forward(dev, h, std::get<I>(ctx), phase)), ...);
+            return h;
+        }(std::index_sequence_for<Ls...>{});
+    }
+
+    void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
+        constexpr std::size_t N = sizeof...(Ls);
+        Tensor<backend> g = dy;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (backward_one<N - 1 - I>(dev, ctx, g, dx, grad), ...);
+        }(std::make_index_sequence<N>{});
+    }
+
+    // Children are numbered as in nn.Sequential; a Repeat<N, ...> child takes N numbers.
+    template <class V>
+    void parameters(V&& visit, const std::string& prefix) {
+        int index = 0;
+        std::apply([&](auto&... layer) { (visit_numbered(layer, visit, prefix, index), ...); }, layers_);
+    }
+
+    template <std::size_t I>
+    auto& get() { return std::get<I>(layers_); }
+    static constexpr std::size_t size() { return sizeof...(Ls); }
+
+private:
+    template <std::size_t I>
+    void backward_one(backend& dev, Context& ctx, Tensor<backend>& g, Tensor<backend>* dx, Grad grad) {
+        if constexpr (I == 0) {
+            std::get<0>(layers_).backward(dev, std::get<0>(ctx), g, dx, grad);
+        } else {
+            Tensor<backend> next;
+            std::get<I>(layers_).backward(dev, std::get<I>(ctx), g, &next, grad);
+            g = std::move(next);
+        }
+    }
+
+    std::tuple<Ls...> layers_;
+};
+
+}  // namespace cyclegan

@@ -1,0 +1,84 @@
+#pragma once
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "modes.hpp"
+#include "parameters.hpp"
+#include "tensor.hpp"
+
+namespace cyclegan {
+
+// A backend owns memory and runs kernels. The memory half is checked here; each layer checks the
+// kernels it calls (a backend may support some layers and not others).
+template <class B>
+concept Backend = requires(B& dev, typename B::scalar* p, const typename B::scalar* cp,
+                           std::size_t n, typename B::scalar v) {
+    typename B::scalar;
+    { dev.allocate(n) } -> std::same_as<std::shared_ptr<typename B::scalar>>;
+    dev.fill(p, n, v);
+    dev.upload(cp, p, n);    // host -> backend
+    dev.download(cp, p, n);  // backend -> host
+    dev.copy(cp, p, n);      // backend -> backend
+};
+
+// Parts of the Layer concept, one at a time, so that a failed check can say which part is missing.
+template <class L>
+concept HasBackend = requires { typename L::backend; } && Backend<typename L::backend>;
+
+template <class L>
+concept HasContext = requires { typename L::Context; } && std::default_initializable<typename L::Context>;
+
+template <class L>
+concept HasForward = HasBackend<L> && HasContext<L> &&
+    requires(L& l, typename L::backend& dev, const Tensor<typename L::backend>& x,
+             typename L::Context& ctx) {
+        { l.forward(dev, x, ctx, Phase::train) } -> std::same_as<Tensor<typename L::backend>>;
+    };
+
+template <class L>
+concept HasBackward = HasBackend<L> && HasContext<L> &&
+    requires(L& l, typename L::backend& dev, typename L::Context& ctx,
+             const Tensor<typename L::backend>& dy, Tensor<typename L::backend>* dx) {
+        l.backward(dev, ctx, dy, dx, Grad::accumulate);
+    };
+
+// A differentiable layer: forward saves what backward needs in a per-call Context that the caller
+// holds, so one layer can be applied several times before its backwards run.
+template <class L>
+concept Layer = HasBackend<L> && HasContext<L> && HasForward<L> && HasBackward<L>;
+
+// What a parameter visitor looks like to a layer: it is shown each named tensor with its gradient
+// (null for buffers such as running statistics).
+template <class B>
+struct ParameterVisitorArchetype {
+    void operator()(const ParamSpec&, Tensor<B>&, Tensor<B>*) const {}
+};
+
+// A layer with weights: it lists them, named in PyTorch's state_dict style under a prefix.
+template <class L>
+concept ParametricLayer = Layer<L> &&
+    requires(L& l, ParameterVisitorArchetype<typename L::backend>& v, const std::string& prefix) {
+        l.parameters(v, prefix);
+    };
+
+// Called at each composition point; each failed part prints its own sentence.
+template <class L>
+constexpr bool check_layer() {
+    static_assert(HasBackend<L>,
+                  "cyclegan: this type is not a Layer: it has no `using backend = B;` naming a "
+                  "Backend (allocate, fill, upload, download, copy).");
+    static_assert(HasContext<L>,
+                  "cyclegan: this type is not a Layer: it has no default-constructible nested "
+                  "`Context` type holding what forward saves for backward.");
+    static_assert(HasForward<L>,
+                  "cyclegan: this type is not a Layer: it has no `Tensor<B> forward(B&, const "
+                  "Tensor<B>&, Context&, Phase)`.");
+    static_assert(HasBackward<L>,
+                  "cyclegan: this type is not a Layer: it has no `void backward(B&, Context&, const "
+                  "Tensor<B>& dy, Tensor<B>* dx, Grad)`.");
+    return true;
+}
+
+}  // namespace cyclegan

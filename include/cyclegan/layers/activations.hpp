@@ -1,0 +1,85 @@
+#pragma once
+// Elementwise activations. Each is a functor with its forward f(x) and its derivative df(x, y)
+// side by side (y = f(x) is passed so that Tanh and Sigmoid need not recompute it); one generic
+// layer and one generic kernel per backend run them all.
+#include <cmath>
+
+#include "../core/concepts.hpp"
+#include "../core/kernel_check.hpp"
+#include "../core/macros.hpp"
+
+namespace cyclegan {
+
+struct ReLUOp {
+    template <class T> CYCLEGAN_HD T f(T x) const { return x > T(0) ? x : T(0); }
+    template <class T> CYCLEGAN_HD T df(T x, T) const { return x > T(0) ? T(1) : T(0); }
+};
+
+struct LeakyReLUOp {
+    double negative_slope = 0.01;
+    template <class T> CYCLEGAN_HD T f(T x) const { return x > T(0) ? x : T(negative_slope) * x; }
+    template <class T> CYCLEGAN_HD T df(T x, T) const { return x > T(0) ? T(1) : T(negative_slope); }
+};
+
+struct TanhOp {
+    template <class T> CYCLEGAN_HD T f(T x) const { return std::tanh(x); }
+    template <class T> CYCLEGAN_HD T df(T, T y) const { return T(1) - y * y; }
+};
+
+struct SigmoidOp {
+    template <class T> CYCLEGAN_HD T f(T x) const {  // stable for large |x|
+        return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+    }
+    template <class T> CYCLEGAN_HD T df(T, T y) const { return y * (T(1) - y); }
+};
+
+// y = op.f(x); dx = dy * op.df(x, y)
+template <class B, class Op>
+class Activation {
+public:
+    using backend = B;
+    struct Context {
+        Tensor<B> x, y;
+    };
+
+    Activation() = default;
+    explicit Activation(Op op) : op_(op) {}
+
+    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase) {
+        static_assert(PointwiseKernels<B, Op>, "Activation: the backend has no pointwise kernels; include the backend's header");
+        Tensor<B> y(dev, x.shape());
+        pointwise_forward(dev, op_, x, y);
+        ctx.x = x;
+        ctx.y = y;
+        return y;
+    }
+
+    void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
+        if (dx) {
+            *dx = Tensor<B>(dev, dy.shape());
+            pointwise_backward(dev, op_, ctx.x, ctx.y, dy, *dx);
+        }
+        ctx = {};
+    }
+
+    const Op& op() const { return op_; }
+
+private:
+    Op op_{};
+};
+
+template <class B>
+struct ReLU : Activation<B, ReLUOp> {};
+
+template <class B>
+struct LeakyReLU : Activation<B, LeakyReLUOp> {
+    explicit LeakyReLU(double negative_slope = 0.01) : Activation<B, LeakyReLUOp>(LeakyReLUOp{negative_slope}) {}
+};
+
+template <class B>
+struct Tanh : Activation<B, TanhOp> {};
+
+template <class B>
+struct Sigmoid : Activation<B, SigmoidOp> {};
+
+}  // namespace cyclegan

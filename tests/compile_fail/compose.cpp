@@ -1,0 +1,34 @@
+// Each CASE_ composes something wrong; tests/CMakeLists.txt checks the compiler's message.
+#include <cyclegan/core/network.hpp>
+#include <cyclegan/compose/sequential.hpp>
+#include <cyclegan/layers/activations.hpp>
+#include <cyclegan/layers/conv2d.hpp>
+#if !defined(CASE_missing_kernels)
+#include <cyclegan/cyclegan.hpp>
+#else
+#include <cyclegan/backend/cpu/cpu.hpp>  // the backend type, but not its kernels
+#endif
+
+using namespace cyclegan;
+
+struct NoBackend {};
+struct NoContext {
+    using backend = cpu;
+};
+
+int main() {
+    cpu dev;
+#if defined(CASE_not_a_layer)
+    Sequential<ReLU<cpu>, NoBackend> s;
+#elif defined(CASE_no_context)
+    Sequential<ReLU<cpu>, NoContext> s;
+#elif defined(CASE_mixed_backends)
+    Sequential<ReLU<cpu>, ReLU<cpu64>> s;
+#elif defined(CASE_missing_kernels)
+    Network<Conv2d<cpu>> s(dev, Conv2d<cpu>(1, 1, 1));
+    auto x = Tensor<cpu>::zeros(dev, Shape{1, 1, 1, 1});
+    (void)s(x);
+#endif
+    (void)s;
+    (void)dev;
+}

@@ -1,0 +1,144 @@
+// Conv2d and ConvTranspose2d: values by hand, finite-difference gradients, PyTorch parity.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/gradcheck.hpp"
+#include "support/parity.hpp"
+
+using namespace cyclegan;
+using test::gradcheck;
+using test::random_tensor;
+
+namespace {
+
+template <class B, class L>
+void set_params(Network<L>& net, std::vector<std::vector<typename B::scalar>> values) {
+    auto& named = net.named_tensors();
+    REQUIRE(named.size() == values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        REQUIRE(values[i].size() == named[i].value.numel());
+        net.device().upload(values[i].data(), named[i].value.data(), values[i].size());
+    }
+}
+
+}  // namespace
+
+TEST_CASE("Conv2d forward by hand: 2x2 kernel over a 3x3 image, with bias") {
+    cpu dev;
+    Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(1, 1, 2));
+    set_params<cpu>(net, {{1, 2, 3, 4}, {0.5f}});
+    // x = 1..9 row by row; y[i][j] = x[i][j] + 2 x[i][j+1] + 3 x[i+1][j] + 4 x[i+1][j+1] + 0.5
+    auto x = Tensor<cpu>::from_host(dev, {1, 1, 3, 3}, std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9});
+    auto y = net(x).to_host(dev);
+    CHECK(y == std::vector<float>{37.5f, 47.5f, 67.5f, 77.5f});
+}
+
+TEST_CASE("Conv2d forward by hand: stride 2, padding 1 reads zeros outside") {
+    cpu dev;
+    Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(1, 1, 3, {.stride = 2, .padding = 1, .bias = false}));
+    set_params<cpu>(net, {{1, 1, 1, 1, 1, 1, 1, 1, 1}});
+    auto x = Tensor<cpu>::full(dev, {1, 1, 4, 4}, 1.0f);
+    auto y = net(x);
+    CHECK(y.shape() == Shape{1, 1, 2, 2});
+    // Windows centred at (0,0), (0,2), (2,0), (2,2): 4, 6, 6, 9 ones inside the image.
+    CHECK(y.to_host(dev) == std::vector<float>{4, 6, 6, 9});
+}
+
+TEST_CASE("ConvTranspose2d forward by hand: stride 2 scatters each input pixel") {
+    cpu dev;
+    Network<ConvTranspose2d<cpu>> net(dev, ConvTranspose2d<cpu>(1, 1, 2, {.stride = 2, .bias = false}));
+    set_params<cpu>(net, {{1, 2, 3, 4}});
+    auto x = Tensor<cpu>::from_host(dev, {1, 1, 1, 2}, std::vector<float>{1, 10});
+    auto y = net(x);
+    CHECK(y.shape() == Shape{1, 1, 2, 4});
+    CHECK(y.to_host(dev) == std::vector<float>{1, 2, 10, 20, 3, 4, 30, 40});
+}
+
+TEST_CASE("ConvTranspose2d output size follows output_padding") {
+    cpu dev;
+    Network<ConvTranspose2d<cpu>> net(dev, ConvTranspose2d<cpu>(2, 3, 3, {.stride = 2, .padding = 1, .output_padding = 1}));
+    auto y = net(Tensor<cpu>::zeros(dev, {1, 2, 5, 6}));
+    CHECK(y.shape() == Shape{1, 3, 10, 12});
+    CHECK_THROWS_AS(ConvTranspose2d<cpu>(2, 3, 3, {.stride = 2, .output_padding = 2}), std::invalid_argument);
+}
+
+TEST_CASE("Conv2d rejects a wrong channel count and names the shape") {
+    cpu dev;
+    Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(3, 4, 3));
+    CHECK_THROWS_WITH_AS(net(Tensor<cpu>::zeros(dev, {1, 2, 5, 5})),
+                         "Conv2d: expected 3 input channels, got input of shape [1, 2, 5, 5]", shape_error);
+    CHECK_THROWS_AS(net(Tensor<cpu>::zeros(dev, {1, 3, 2, 2})), shape_error);
+}
+
+TEST_CASE("Conv2d gradients match finite differences") {
+    cpu64 dev;
+    SUBCASE("3x3, padding 1, odd sizes, batch 2") {
+        Network<Conv2d<cpu64>> net(dev, Conv2d<cpu64>(3, 4, 3, {.padding = 1}), "", {.gain = 0.5});
+        gradcheck(net, random_tensor(dev, {2, 3, 5, 7}, 1));
+    }
+    SUBCASE("4x4, stride 2, padding 1") {
+        Network<Conv2d<cpu64>> net(dev, Conv2d<cpu64>(2, 3, 4, {.stride = 2, .padding = 1}), "", {.gain = 0.5});
+        gradcheck(net, random_tensor(dev, {2, 2, 7, 6}, 2));
+    }
+    SUBCASE("3x3, dilation 2, no bias, rectangular kernel") {
+        Network<Conv2d<cpu64>> net(dev, Conv2d<cpu64>(2, 2, {3, 2}, {.padding = {2, 1}, .dilation = 2, .bias = false}), "", {.gain = 0.5});
+        gradcheck(net, random_tensor(dev, {1, 2, 6, 5}, 3));
+    }
+}
+
+TEST_CASE("ConvTranspose2d gradients match finite differences") {
+    cpu64 dev;
+    SUBCASE("3x3, stride 2, padding 1, output_padding 1, batch 2") {
+        Network<ConvTranspose2d<cpu64>> net(dev, ConvTranspose2d<cpu64>(3, 2, 3, {.stride = 2, .padding = 1, .output_padding = 1}), "", {.gain = 0.5});
+        gradcheck(net, random_tensor(dev, {2, 3, 3, 5}, 4));
+    }
+    SUBCASE("4x4, stride 2, no bias") {
+        Network<ConvTranspose2d<cpu64>> net(dev, ConvTranspose2d<cpu64>(2, 3, 4, {.stride = 2, .padding = 1, .bias = false}), "", {.gain = 0.5});
+        gradcheck(net, random_tensor(dev, {1, 2, 3, 4}, 5));
+    }
+}
+
+TEST_CASE("Conv2d with Grad::ignore leaves the weight gradients untouched but still computes dx") {
+    cpu64 dev;
+    Network<Conv2d<cpu64>> net(dev, Conv2d<cpu64>(2, 2, 3, {.padding = 1}));
+    auto x = random_tensor(dev, {1, 2, 4, 4}, 9);
+    Network<Conv2d<cpu64>>::Context ctx;
+    auto y = net.forward(x, ctx);
+    Tensor<cpu64> dx;
+    net.backward(ctx, random_tensor(dev, y.shape(), 10), &dx, Grad::ignore);
+    for (double g : net.gradients().to_host(dev)) CHECK(g == 0.0);
+    double norm = 0;
+    for (double v : dx.to_host(dev)) norm += v * v;
+    CHECK(norm > 0);
+}
+
+TEST_SUITE("parity") {
+    TEST_CASE("Conv2d equals torch.nn.Conv2d") {
+        cpu dev;
+        SUBCASE("3x3 padding 1") {
+            Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(3, 5, 3, {.padding = 1}));
+            test::check_parity(net, "conv2d_k3_p1");
+        }
+        SUBCASE("4x4 stride 2 padding 1") {
+            Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(4, 6, 4, {.stride = 2, .padding = 1}));
+            test::check_parity(net, "conv2d_k4_s2_p1");
+        }
+        SUBCASE("3x3 dilation 2 no bias") {
+            Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(3, 4, 3, {.padding = 2, .dilation = 2, .bias = false}));
+            test::check_parity(net, "conv2d_k3_d2_nobias");
+        }
+        SUBCASE("7x7 no padding") {
+            Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(2, 3, 7));
+            test::check_parity(net, "conv2d_k7_p0");
+        }
+    }
+    TEST_CASE("ConvTranspose2d equals torch.nn.ConvTranspose2d") {
+        cpu dev;
+        SUBCASE("3x3 stride 2 padding 1 output_padding 1") {
+            Network<ConvTranspose2d<cpu>> net(dev, ConvTranspose2d<cpu>(5, 3, 3, {.stride = 2, .padding = 1, .output_padding = 1}));
+            test::check_parity(net, "convt2d_k3_s2_p1_op1");
+        }
+        SUBCASE("4x4 stride 2 padding 1 no bias") {
+            Network<ConvTranspose2d<cpu>> net(dev, ConvTranspose2d<cpu>(3, 4, 4, {.stride = 2, .padding = 1, .bias = false}));
+            test::check_parity(net, "convt2d_k4_s2_p1_nobias");
+        }
+    }
+}
