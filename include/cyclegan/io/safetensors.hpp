@@ -285,9 +285,16 @@ inline std::string serialize(const std::vector<Entry>& entries, const std::map<s
         header += first ? "" : ",";
         first = false;
         header += detail::json_string(e.name) + ":{\"dtype\":\"F32\",\"shape\":[";
-        for (std::size_t i = 0; i < e.shape.size(); ++i) header += (i ? "," : "") + std::to_string(e.shape[i]);
+        for (std::size_t i = 0; i < e.shape.size(); ++i) {
+            if (i) header += ',';
+            header += std::to_string(e.shape[i]);
+        }
         const std::size_t bytes = e.values.size() * 4;
-        header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
+        header += "],\"data_offsets\":[";
+        header += std::to_string(offset);
+        header += ',';
+        header += std::to_string(offset + bytes);
+        header += "]}";
         offset += bytes;
     }
     header += "}";

@@ -1,0 +1,273 @@
+// Composition: Sequential, Residual, Repeat, SkipConcat and Network — names, flat buffers,
+// gradients, re-entrancy, PyTorch parity of a composed network; and the safetensors reader.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/gradcheck.hpp"
+#include "support/parity.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+using namespace cyclegan;
+using test::gradcheck;
+using test::random_tensor;
+
+namespace {
+
+// The network of tests/fixtures/layers_compose.py, on any backend.
+template <class B>
+using ResBlock = Residual<Sequential<Conv2d<B>, Tanh<B>, Conv2d<B>>>;
+template <class B>
+using Down = Sequential<Conv2d<B>, LeakyReLU<B>, ConvTranspose2d<B>>;
+template <class B>
+using Composed = Sequential<Conv2d<B>, ReLU<B>, Repeat<2, ResBlock<B>>, SkipConcat<Down<B>>, Conv2d<B>, Tanh<B>>;
+
+template <class B>
+Composed<B> make_composed() {
+    ResBlock<B> block(Sequential(Conv2d<B>(4, 4, 3, {.padding = 1}), Tanh<B>{}, Conv2d<B>(4, 4, 3, {.padding = 1})),
+                      "conv_block");
+    return Composed<B>(Conv2d<B>(3, 4, 3, {.padding = 1}), ReLU<B>{}, Repeat<2, ResBlock<B>>(block),
+                       SkipConcat(Down<B>(Conv2d<B>(4, 4, 4, {.stride = 2, .padding = 1}), LeakyReLU<B>(0.2),
+                                          ConvTranspose2d<B>(4, 2, 4, {.stride = 2, .padding = 1}))),
+                       Conv2d<B>(6, 3, 1), Tanh<B>{});
+}
+
+double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+    REQUIRE(a.size() == b.size());
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("parameter names follow nn.Sequential numbering and attribute names") {
+    cpu dev;
+    Network<Composed<cpu>> net(dev, make_composed<cpu>(), "model");
+    std::vector<std::string> names;
+    for (const auto& t : net.named_tensors()) names.push_back(t.spec.name);
+    const std::vector<std::string> expected = {
+        "model.0.weight", "model.0.bias",
+        "model.2.conv_block.0.weight", "model.2.conv_block.0.bias", "model.2.conv_block.2.weight", "model.2.conv_block.2.bias",
+        "model.3.conv_block.0.weight", "model.3.conv_block.0.bias", "model.3.conv_block.2.weight", "model.3.conv_block.2.bias",
+        "model.4.model.0.weight", "model.4.model.0.bias", "model.4.model.2.weight", "model.4.model.2.bias",
+        "model.5.weight", "model.5.bias"};
+    CHECK(names == expected);
+    CHECK(net.find("model.4.model.2.weight").spec.dims == std::vector<int>{4, 2, 4, 4});  // ConvTranspose2d: [in, out, kh, kw]
+    CHECK_THROWS_AS(net.find("model.9.weight"), std::out_of_range);
+}
+
+TEST_CASE("parameters and gradients sit in one flat buffer each, in declaration order") {
+    cpu dev;
+    Network<Composed<cpu>> net(dev, make_composed<cpu>());
+    std::size_t offset = 0;
+    for (const auto& t : net.named_tensors()) {
+        CHECK(t.offset == offset);
+        CHECK(t.value.data() == net.parameters().data() + offset);
+        CHECK(t.grad.data() == net.gradients().data() + offset);
+        offset += t.value.numel();
+    }
+    CHECK(offset == net.parameter_count());
+    // 3*4*9+4 + 2*2*(4*4*9+4) + (4*4*16+4) + (4*2*16+2) + (6*3+3)
+    CHECK(net.parameter_count() == 112 + 592 + 260 + 130 + 21);
+    CHECK(net.buffers().empty());
+}
+
+TEST_CASE("initialisation is seeded: same seed, same weights; another seed, other weights") {
+    cpu dev;
+    Network<Composed<cpu>> a(dev, make_composed<cpu>(), "", {.seed = 5});
+    Network<Composed<cpu>> b(dev, make_composed<cpu>(), "", {.seed = 5});
+    Network<Composed<cpu>> c(dev, make_composed<cpu>(), "", {.seed = 6});
+    CHECK(a.parameters().to_host(dev) == b.parameters().to_host(dev));
+    CHECK(a.parameters().to_host(dev) != c.parameters().to_host(dev));
+    for (const auto& t : a.named_tensors())
+        if (t.spec.role == ParamRole::bias)
+            for (float v : t.value.to_host(dev)) CHECK(v == 0.0f);
+}
+
+TEST_CASE("composed network: gradients match finite differences") {
+    cpu64 dev;
+    SUBCASE("Sequential with Repeat<Residual> and SkipConcat, batch 2, odd width") {
+        Network<Composed<cpu64>> net(dev, make_composed<cpu64>(), "", {.gain = 0.3, .seed = 1});
+        gradcheck(net, random_tensor(dev, {2, 3, 4, 6}, 11));
+    }
+    SUBCASE("Residual alone") {
+        Network<ResBlock<cpu64>> net(
+            dev, ResBlock<cpu64>(Sequential(Conv2d<cpu64>(2, 2, 3, {.padding = 1}), Tanh<cpu64>{},
+                                            Conv2d<cpu64>(2, 2, 3, {.padding = 1}))), "", {.gain = 0.3});
+        gradcheck(net, random_tensor(dev, {2, 2, 3, 5}, 12));
+    }
+    SUBCASE("SkipConcat around a stride-2 down/up pair") {
+        using Net = SkipConcat<Down<cpu64>>;
+        Network<Net> net(dev, Net(Down<cpu64>(Conv2d<cpu64>(2, 3, 4, {.stride = 2, .padding = 1}), LeakyReLU<cpu64>(0.2),
+                                              ConvTranspose2d<cpu64>(3, 1, 4, {.stride = 2, .padding = 1}))), "", {.gain = 0.3});
+        gradcheck(net, random_tensor(dev, {2, 2, 4, 6}, 13));
+    }
+}
+
+TEST_CASE("re-entrancy: three applications, backwards in shuffled order, equal three separate runs") {
+    cpu64 dev;
+    Network<Composed<cpu64>> net(dev, make_composed<cpu64>(), "", {.gain = 0.3, .seed = 2});
+    const Shape s{1, 3, 4, 6};
+    std::vector<Tensor<cpu64>> xs, dys;
+    for (int i = 0; i < 3; ++i) {
+        xs.push_back(random_tensor(dev, s, 100 + i));
+        dys.push_back(random_tensor(dev, s, 200 + i));
+    }
+    // Separately: forward and backward one at a time; sum the weight gradients.
+    std::vector<double> separate(net.parameter_count(), 0.0);
+    std::vector<std::vector<double>> dx_separate;
+    for (int i = 0; i < 3; ++i) {
+        net.zero_grad();
+        Network<Composed<cpu64>>::Context ctx;
+        net.forward(xs[i], ctx);
+        Tensor<cpu64> dx;
+        net.backward(ctx, dys[i], &dx);
+        dx_separate.push_back(dx.to_host(dev));
+        const auto g = net.gradients().to_host(dev);
+        for (std::size_t k = 0; k < g.size(); ++k) separate[k] += g[k];
+    }
+    // Interleaved: three forwards holding three contexts, then backwards in the order 2, 0, 1.
+    net.zero_grad();
+    Network<Composed<cpu64>>::Context ctx[3];
+    for (int i = 0; i < 3; ++i) net.forward(xs[i], ctx[i]);
+    std::vector<double> dx_interleaved[3];
+    for (int i : {2, 0, 1}) {
+        Tensor<cpu64> dx;
+        net.backward(ctx[i], dys[i], &dx);
+        dx_interleaved[i] = dx.to_host(dev);
+    }
+    CHECK(max_abs_diff(net.gradients().to_host(dev), separate) < 1e-12);
+    for (int i = 0; i < 3; ++i) CHECK(max_abs_diff(dx_interleaved[i], dx_separate[i]) < 1e-12);
+}
+
+TEST_CASE("Grad::ignore freezes the weights but still gives the input gradient; dx is optional") {
+    cpu64 dev;
+    Network<Composed<cpu64>> net(dev, make_composed<cpu64>(), "", {.gain = 0.3});
+    auto x = random_tensor(dev, {1, 3, 4, 4}, 1);
+    auto dy = random_tensor(dev, {1, 3, 4, 4}, 2);
+    Network<Composed<cpu64>>::Context c1, c2, c3;
+
+    net.zero_grad();
+    net.forward(x, c1);
+    Tensor<cpu64> dx_frozen;
+    net.backward(c1, dy, &dx_frozen, Grad::ignore);
+    for (double g : net.gradients().to_host(dev)) REQUIRE(g == 0.0);
+
+    net.forward(x, c2);
+    Tensor<cpu64> dx_full;
+    net.backward(c2, dy, &dx_full, Grad::accumulate);
+    CHECK(max_abs_diff(dx_frozen.to_host(dev), dx_full.to_host(dev)) == 0.0);
+    const auto g_with_dx = net.gradients().to_host(dev);
+
+    net.zero_grad();
+    net.forward(x, c3);
+    net.backward(c3, dy, nullptr, Grad::accumulate);  // weights only
+    CHECK(max_abs_diff(net.gradients().to_host(dev), g_with_dx) == 0.0);
+    double norm = 0;
+    for (double g : g_with_dx) norm += g * g;
+    CHECK(norm > 0);
+}
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+    cpu64 dev;
+    Network<Composed<cpu64>> net(dev, make_composed<cpu64>(), "", {.gain = 0.3});
+    auto x = random_tensor(dev, {1, 3, 4, 4}, 1);
+    auto dy = random_tensor(dev, {1, 3, 4, 4}, 2);
+    net.zero_grad();
+    for (int i = 0; i < 2; ++i) {
+        Network<Composed<cpu64>>::Context ctx;
+        net.forward(x, ctx);
+        net.backward(ctx, dy);
+    }
+    const auto twice = net.gradients().to_host(dev);
+    net.zero_grad();
+    Network<Composed<cpu64>>::Context ctx;
+    net.forward(x, ctx);
+    net.backward(ctx, dy);
+    auto once = net.gradients().to_host(dev);
+    for (auto& g : once) g *= 2;
+    CHECK(max_abs_diff(twice, once) < 1e-12);
+}
+
+TEST_CASE("the result does not depend on the thread count") {
+    cpu dev(1);
+    Network<Composed<cpu>> net(dev, make_composed<cpu>(), "", {.gain = 0.3});
+    auto x = Tensor<cpu>::from_host(dev, {2, 3, 8, 8}, std::vector<float>(2 * 3 * 64, 0.25f));
+    const auto one = net(x).to_host(dev);
+    CHECK(dev.threads() == 1);
+    dev.set_threads(2);
+    CHECK(dev.threads() == 2);
+    const auto two = net(x).to_host(dev);
+    for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == doctest::Approx(two[i]).epsilon(1e-5));
+    dev.set_threads(0);
+    CHECK(dev.threads() >= 1);
+}
+
+TEST_CASE("shape errors name the layer and the shapes") {
+    cpu dev;
+    using Bad = Residual<Sequential<Conv2d<cpu>>>;
+    Network<Bad> net(dev, Bad(Sequential(Conv2d<cpu>(2, 3, 1))));
+    CHECK_THROWS_WITH_AS(net(Tensor<cpu>::zeros(dev, {1, 2, 3, 3})),
+                         "Residual: block maps [1, 2, 3, 3] to [1, 3, 3, 3]; a residual block must keep the shape",
+                         shape_error);
+    Conv2d<cpu> loose(1, 1, 1);
+    Conv2d<cpu>::Context ctx;
+    CHECK_THROWS_AS(loose.forward(dev, Tensor<cpu>::zeros(dev, {1, 1, 1, 1}), ctx, Phase::train), std::logic_error);
+    CHECK_THROWS_AS(Tensor<cpu>::from_host(dev, {1, 1, 2, 2}, std::vector<float>(3)), shape_error);
+}
+
+TEST_CASE("tensor views share memory; clone copies") {
+    cpu dev;
+    auto t = Tensor<cpu>::from_host(dev, {2, 1, 1, 2}, std::vector<float>{1, 2, 3, 4});
+    auto second = t.images(1);
+    CHECK(second.to_host(dev) == std::vector<float>{3, 4});
+    second.data()[0] = 30;
+    CHECK(t.to_host(dev)[2] == 30);
+    auto copy = t.clone(dev);
+    copy.data()[0] = -1;
+    CHECK(t.to_host(dev)[0] == 1);
+    CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % cpu::alignment == 0);
+    CHECK_THROWS_AS(t.images(1, 2), shape_error);
+    CHECK_THROWS_AS(t.reshaped({1, 1, 1, 3}), shape_error);
+}
+
+TEST_CASE("safetensors: write, read back, and clear errors for damaged files") {
+    namespace st = safetensors;
+    const auto dir = std::filesystem::temp_directory_path() / "cyclegan_test_safetensors";
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "a.safetensors";
+    const std::string bytes = st::serialize({{"w", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b", {2}, {-1, 0.5f}}},
+                                            {{"epoch", "7"}, {"note", "quote \" and \\ slash"}});
+    { std::ofstream(path, std::ios::binary) << bytes; }
+    const auto f = st::File::read(path);
+    CHECK(f.values<float>("w") == std::vector<float>{1, 2, 3, 4, 5, 6});
+    CHECK(f.values<double>("b") == std::vector<double>{-1, 0.5});
+    CHECK(f.info("w").shape == std::vector<std::int64_t>{2, 3});
+    CHECK(f.metadata().at("epoch") == "7");
+    CHECK(f.metadata().at("note") == "quote \" and \\ slash");
+    CHECK_THROWS_WITH_AS(f.info("nope"), (path.string() + ": no tensor named 'nope'").c_str(), st::format_error);
+
+    const auto cut = dir / "truncated.safetensors";
+    { std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 5); }
+    CHECK_THROWS_WITH_AS(st::File::read(cut), doctest::Contains("truncated.safetensors: tensor"), st::format_error);
+
+    const auto tiny = dir / "tiny.safetensors";
+    { std::ofstream(tiny, std::ios::binary) << "abc"; }
+    CHECK_THROWS_WITH_AS(st::File::read(tiny), doctest::Contains("too short"), st::format_error);
+
+    std::string broken = bytes;
+    broken[10] = '!';  // inside the JSON header
+    const auto bad = dir / "bad_header.safetensors";
+    { std::ofstream(bad, std::ios::binary) << broken; }
+    CHECK_THROWS_WITH_AS(st::File::read(bad), doctest::Contains("bad_header.safetensors"), st::format_error);
+    CHECK_THROWS_WITH_AS(st::File::read(dir / "missing.safetensors"), doctest::Contains("cannot open"), st::format_error);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_SUITE("parity") {
+    TEST_CASE("a composed network equals the same nn.Sequential in PyTorch") {
+        cpu dev;
+        Network<Composed<cpu>> net(dev, make_composed<cpu>());
+        test::check_parity(net, "compose_sequential");
+    }
+}
