@@ -1,21 +1,41 @@
 #pragma once
-// The library with its CPU backend. The GPU backend has its own header, <cyclegan/cuda.hpp>.
+// The library with its CPU backend. The GPU backend will have its own header.
 
 #include "core/concepts.hpp"
+#include "core/image_pool.hpp"
 #include "core/init.hpp"
 #include "core/network.hpp"
 
 #include "layers/activations.hpp"
+#include "layers/batch_norm2d.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/conv_transpose2d.hpp"
+#include "layers/dropout.hpp"
 #include "layers/identity.hpp"
+#include "layers/instance_norm2d.hpp"
+#include "layers/padding.hpp"
+#include "layers/upsample.hpp"
 
+#include "compose/one_of.hpp"
 #include "compose/repeat.hpp"
 #include "compose/residual.hpp"
 #include "compose/sequential.hpp"
 #include "compose/skip_concat.hpp"
 
+#include "losses/gan_loss.hpp"
+#include "losses/pixel_loss.hpp"
+
+#include "optim/adam.hpp"
+#include "optim/lr_schedule.hpp"
+#include "optim/sgd.hpp"
+
 #include "backend/cpu/conv.hpp"
 #include "backend/cpu/cpu.hpp"
+#include "backend/cpu/dropout.hpp"
+#include "backend/cpu/loss.hpp"
+#include "backend/cpu/norm.hpp"
+#include "backend/cpu/optim.hpp"
+#include "backend/cpu/pad.hpp"
 #include "backend/cpu/pointwise.hpp"
 #include "backend/cpu/tensor_ops.hpp"
+#include "backend/cpu/upsample.hpp"

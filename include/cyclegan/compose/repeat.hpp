@@ -1,7 +1,9 @@
 #pragma once
-// Repeat<N, Block>: N copies of one block type applied in turn, each with its own parameters.
+// Repeat<N, Block>: N copies of one block type applied in turn, each with its own parameters
+// (N = 0 is the identity, so that a count given by a template argument may be zero).
 #include <array>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "../core/concepts.hpp"
@@ -12,14 +14,20 @@ namespace cyclegan {
 template <std::size_t N, class Block>
 class Repeat {
     static_assert(check_layer<Block>(), "Repeat: the block must be a Layer");
-    static_assert(N > 0, "Repeat: N must be at least 1");
 
 public:
     using backend = typename Block::backend;
     using Context = std::array<typename Block::Context, N>;
-    static constexpr int index_span = static_cast<int>(N);
 
     Repeat() requires std::default_initializable<Block> = default;
+    // Copy k is make(k), for blocks whose channel counts change along the chain.
+    template <class Make>
+        requires std::is_invocable_r_v<Block, Make, int>
+    explicit Repeat(Make make)
+        : blocks_([&]<std::size_t... I>(std::index_sequence<I...>) {
+              return std::array<Block, N>{make(static_cast<int>(I))...};
+          }(std::make_index_sequence<N>{})) {}
+
     // Every copy starts as `prototype`; the Network gives each its own weights.
     explicit Repeat(const Block& prototype)
         : blocks_([&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -33,22 +41,29 @@ public:
     }
 
     void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
-        Tensor<backend> g = dy;
-        for (std::size_t i = N; i-- > 1;) {
-            Tensor<backend> next;
-            blocks_[i].backward(dev, ctx[i], g, &next, grad);
-            g = std::move(next);
+        if constexpr (N == 0) {
+            if (dx) *dx = dy;
+        } else {
+            Tensor<backend> g = dy;
+            for (std::size_t i = N; i-- > 1;) {
+                Tensor<backend> next;
+                blocks_[i].backward(dev, ctx[i], g, &next, grad);
+                g = std::move(next);
+            }
+            blocks_[0].backward(dev, ctx[0], g, dx, grad);
         }
-        blocks_[0].backward(dev, ctx[0], g, dx, grad);
     }
 
     // Inside a Sequential the blocks continue its numbering; alone they count from 0.
     template <class V>
     void parameters_from(V&& visit, const std::string& prefix, int first) {
-        for (std::size_t i = 0; i < N; ++i) {
-            int index = first + static_cast<int>(i);
-            visit_numbered(blocks_[i], visit, prefix, index);
-        }
+        int index = first;
+        for (auto& block : blocks_) visit_numbered(block, visit, prefix, index);
+    }
+    int index_span() const {
+        int span = 0;
+        for (const auto& block : blocks_) span += index_span_of(block);
+        return span;
     }
     template <class V>
     void parameters(V&& visit, const std::string& prefix) { parameters_from(visit, prefix, 0); }

@@ -44,9 +44,18 @@ public:
 
     // Children are numbered as in nn.Sequential; a Repeat<N, ...> child takes N numbers.
     template <class V>
-    void parameters(V&& visit, const std::string& prefix) {
-        int index = 0;
+    void parameters(V&& visit, const std::string& prefix) { parameters_from(visit, prefix, 0); }
+
+    // Numbers the children from `first` on (Inline<Sequential> continues its parent's numbering).
+    template <class V>
+    void parameters_from(V&& visit, const std::string& prefix, int first) {
+        int index = first;
         std::apply([&](auto&... layer) { (visit_numbered(layer, visit, prefix, index), ...); }, layers_);
+    }
+
+    // How many numbers the children take together.
+    int children_span() const {
+        return std::apply([](const auto&... layer) { return (index_span_of(layer) + ...); }, layers_);
     }
 
     template <std::size_t I>
@@ -66,6 +75,20 @@ private:
     }
 
     std::tuple<Ls...> layers_;
+};
+
+}  // namespace cyclegan
+
+namespace cyclegan {
+
+// A Sequential whose elements sit directly in the parent's numbering, as a Python list spliced
+// into an nn.Sequential (`sequence += [conv, norm, relu]` in the reference's discriminator).
+template <class Seq>
+class Inline : public Seq {
+public:
+    using Seq::Seq;
+    explicit Inline(Seq seq) : Seq(std::move(seq)) {}
+    int index_span() const { return Seq::children_span(); }
 };
 
 }  // namespace cyclegan

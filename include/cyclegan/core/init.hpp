@@ -22,12 +22,28 @@ struct InitOptions {
 
 namespace init_detail {
 
+// N(mean, stddev) by Box-Muller on mt19937_64's bits: unlike std::normal_distribution, whose
+// algorithm each standard library chooses, it gives the same weights with every toolchain.
+class Normal {
+public:
+    Normal(double mean, double stddev) : mean_(mean), stddev_(stddev) {}
+    double operator()(std::mt19937_64& rng) const {
+        const double u1 = 1.0 - uniform(rng);  // (0, 1]: log stays finite
+        const double u2 = uniform(rng);
+        return mean_ + stddev_ * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * u2);
+    }
+
+private:
+    static double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+    double mean_, stddev_;
+};
+
 // Rows of an r x c matrix made orthonormal (or columns, when r > c), from a Gaussian draw,
 // by modified Gram-Schmidt with re-orthogonalisation, in double precision.
 inline std::vector<double> orthogonal(int rows, int cols, std::mt19937_64& rng) {
     const bool tall = rows > cols;
     const int k = tall ? cols : rows, len = tall ? rows : cols;  // k vectors of length len
-    std::normal_distribution<double> normal(0.0, 1.0);
+    Normal normal(0.0, 1.0);
     std::vector<double> v(static_cast<std::size_t>(k) * len);
     for (auto& e : v) e = normal(rng);
     for (int i = 0; i < k; ++i) {
@@ -66,7 +82,7 @@ std::vector<T> initial_values(const ParamSpec& p, const InitOptions& o, std::mt1
             std::fill(out.begin(), out.end(), T(1));
             return out;
         case ParamRole::norm_weight: {
-            std::normal_distribution<double> d(1.0, o.gain);
+            init_detail::Normal d(1.0, o.gain);
             for (auto& e : out) e = static_cast<T>(d(rng));
             return out;
         }
@@ -90,7 +106,7 @@ std::vector<T> initial_values(const ParamSpec& p, const InitOptions& o, std::mt1
             return out;
         }
     }
-    std::normal_distribution<double> d(0.0, stddev);
+    init_detail::Normal d(0.0, stddev);
     for (auto& e : out) e = static_cast<T>(d(rng));
     return out;
 }

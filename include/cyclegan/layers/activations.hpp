@@ -55,6 +55,9 @@ public:
     }
 
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
+        if (!(dy.shape() == ctx.x.shape()))
+            throw shape_error("Activation: output gradient of shape " + to_string(dy.shape()) +
+                              " does not match the forward's " + to_string(ctx.x.shape()));
         if (dx) {
             *dx = Tensor<B>(dev, dy.shape());
             pointwise_backward(dev, op_, ctx.x, ctx.y, dy, *dx);

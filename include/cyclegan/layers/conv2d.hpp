@@ -41,6 +41,7 @@ public:
 
     // dW += dy * x^T (as im2col), db += sum(dy), dx = W^T * dy (as col2im).
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad) {
+        expect_grad_shape("Conv2d", dy, out_, ctx.x);
         if (grad == Grad::accumulate) {
             conv2d_backward_filter(dev, ctx.x, dy, grad_weight_, geom_);
             if (bias_on_) channel_bias_backward(dev, dy, grad_bias_);

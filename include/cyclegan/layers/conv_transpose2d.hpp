@@ -47,6 +47,7 @@ public:
 
     // dW += x * im2col(dy)^T, db += sum(dy), dx = conv2d(dy, W)
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad) {
+        expect_grad_shape("ConvTranspose2d", dy, out_, ctx.x);
         if (grad == Grad::accumulate) {
             conv2d_backward_filter(dev, dy, ctx.x, grad_weight_, geom_);
             if (bias_on_) channel_bias_backward(dev, dy, grad_bias_);

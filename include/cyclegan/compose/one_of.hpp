@@ -1,0 +1,120 @@
+#pragma once
+// OneOf<Ls...>: one layer chosen at run time from a fixed list of types, e.g. the norm layer of a
+// generator chosen by --norm (InstanceNorm2d, BatchNorm2d or Identity). The choice is made at
+// construction; the type, and so the network's type, stays the same.
+#include <concepts>
+#include <string>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <variant>
+
+#include "../core/concepts.hpp"
+#include "naming.hpp"
+
+namespace cyclegan {
+
+template <class... Ls>
+class OneOf {
+    static_assert(sizeof...(Ls) > 0, "OneOf: needs at least one layer type");
+    static_assert((check_layer<Ls>() && ...), "OneOf: every alternative must be a Layer");
+    using First = std::tuple_element_t<0, std::tuple<Ls...>>;
+
+public:
+    using backend = typename First::backend;
+    using Context = std::variant<typename Ls::Context...>;
+    static_assert((std::same_as<typename Ls::backend, backend> && ...),
+                  "OneOf: every alternative must use the same backend type");
+
+    template <class L>
+        requires(std::same_as<std::remove_cvref_t<L>, Ls> || ...)
+    OneOf(L layer) : layer_(std::move(layer)) {}  // NOLINT: implicit, like a variant
+
+    Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
+        return std::visit(
+            [&]<class L>(L& layer) {
+                auto& c = ctx.template emplace<typename L::Context>();
+                return layer.forward(dev, x, c, phase);
+            },
+            layer_);
+    }
+
+    void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
+        std::visit(
+            [&]<class L>(L& layer) {
+                auto* c = std::get_if<typename L::Context>(&ctx);
+                if (!c) throw std::logic_error("OneOf: backward with a context from another forward");
+                layer.backward(dev, *c, dy, dx, grad);
+            },
+            layer_);
+    }
+
+    template <class V>
+    void parameters(V&& visit, const std::string& prefix) {
+        std::visit(
+            [&]<class L>(L& layer) {
+                if constexpr (ParametricLayer<L>) layer.parameters(visit, prefix);
+            },
+            layer_);
+    }
+
+    // Numbered as the chosen layer would be (an Inline alternative takes several numbers).
+    int index_span() const {
+        return std::visit([](const auto& layer) { return index_span_of(layer); }, layer_);
+    }
+    template <class V>
+    void parameters_from(V&& visit, const std::string& prefix, int first) {
+        std::visit([&](auto& layer) { visit_numbered(layer, visit, prefix, first); }, layer_);
+    }
+
+    template <class L>
+    bool holds() const { return std::holds_alternative<L>(layer_); }
+    std::size_t index() const { return layer_.index(); }
+
+private:
+    std::variant<Ls...> layer_;
+};
+
+// Optional<L>: a layer that may be absent (the reference leaves the Dropout out of its blocks
+// unless use_dropout, and the padding layers out when padding_type is 'zero'). An absent layer
+// passes its input through and, like a missing list item, takes no number in a Sequential.
+template <class L>
+class Optional {
+    static_assert(check_layer<L>(), "Optional: the wrapped type must be a Layer");
+
+public:
+    using backend = typename L::backend;
+    using Context = typename L::Context;
+
+    Optional() = default;  // absent
+    Optional(L layer) : layer_(std::move(layer)) {}  // NOLINT: implicit, present
+    static Optional absent() { return Optional(); }
+
+    Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
+        return layer_ ? layer_->forward(dev, x, ctx, phase) : x;
+    }
+
+    void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
+        if (layer_) layer_->backward(dev, ctx, dy, dx, grad);
+        else if (dx) *dx = dy;
+    }
+
+    int index_span() const { return layer_ ? index_span_of(*layer_) : 0; }
+    template <class V>
+    void parameters_from(V&& visit, const std::string& prefix, int first) {
+        if (layer_) visit_numbered(*layer_, visit, prefix, first);
+    }
+    template <class V>
+    void parameters(V&& visit, const std::string& prefix) {
+        if constexpr (ParametricLayer<L>)
+            if (layer_) layer_->parameters(visit, prefix);
+    }
+
+    bool present() const { return layer_.has_value(); }
+
+private:
+    std::optional<L> layer_;
+};
+
+}  // namespace cyclegan
