@@ -1,0 +1,31 @@
+#pragma once
+// Loss reduction on the CPU: one pass computes the sum of the per-element losses and the gradient.
+#include "cpu.hpp"
+
+namespace cyclegan {
+
+template <class T, class Op>
+double elementwise_loss(basic_cpu<T>&, const Op& op, const CpuTensor<T>& x, const CpuTensor<T>* target,
+                        T target_constant, CpuTensor<T>* grad, double scale) {
+    if (target && !(target->shape() == x.shape()))
+        throw shape_error("loss: prediction " + to_string(x.shape()) + " and target " +
+                          to_string(target->shape()) + " differ in shape");
+    if (grad && !(grad->shape() == x.shape())) throw shape_error("loss: gradient shape differs from prediction");
+    const T* px = x.data();
+    const T* pt = target ? target->data() : nullptr;
+    T* pg = grad ? grad->data() : nullptr;
+    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.numel());
+    double sum = 0;
+#if defined(_OPENMP)
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+#endif
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+        T l, g;
+        op(px[i], pt ? pt[i] : target_constant, l, g);
+        sum += l;
+        if (pg) pg[i] = static_cast<T>(scale * g);
+    }
+    return sum;
+}
+
+}  // namespace cyclegan

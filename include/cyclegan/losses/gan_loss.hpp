@@ -1,0 +1,49 @@
+#pragma once
+// GAN losses: how far a discriminator's output (a patch map of logits or scores) is from saying
+// "real" or "fake". Each returns weight * loss and writes weight * d(loss)/d(pred) to *grad.
+#include <concepts>
+
+#include "reduce.hpp"
+
+namespace cyclegan {
+
+enum class Target { real, fake };
+// Hinge loss differs for the two players; the others do not care.
+enum class Player { discriminator, generator };
+
+template <class L, class B>
+concept GanLoss = requires(const L& loss, B& dev, const Tensor<B>& pred, Tensor<B>* grad) {
+    { loss(dev, pred, Target::real, Player::generator, grad, 1.0) } -> std::convertible_to<double>;
+};
+
+// Least squares (the reference's default, gan_mode 'lsgan'): mean((pred - label)^2), labels 1 and 0.
+struct LSGAN {
+    template <class B>
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, Tensor<B>* grad, double weight = 1) const {
+        return weighted_mean_loss(dev, SquaredError{}, pred, nullptr, target == Target::real ? 1 : 0, grad, weight);
+    }
+};
+
+// 'vanilla': binary cross-entropy with logits, labels 1 and 0, numerically stable for any logit.
+struct VanillaGAN {
+    template <class B>
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, Tensor<B>* grad, double weight = 1) const {
+        return weighted_mean_loss(dev, BinaryCrossEntropyWithLogits{}, pred, nullptr,
+                                  target == Target::real ? 1 : 0, grad, weight);
+    }
+};
+
+// Hinge: the discriminator minimises mean(max(0, 1 - pred)) on real and mean(max(0, 1 + pred)) on
+// fake; the generator minimises -mean(pred).
+struct HingeGAN {
+    template <class B>
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player player, Tensor<B>* grad,
+                      double weight = 1) const {
+        if (player == Player::generator) return weighted_mean_loss(dev, Linear{}, pred, nullptr, 1, grad, weight);
+        return weighted_mean_loss(dev, Hinge{}, pred, nullptr, target == Target::real ? 1 : -1, grad, weight);
+    }
+};
+
+// WGAN-GP is left out: its gradient penalty needs second derivatives (docs/losses.md).
+
+}  // namespace cyclegan

@@ -1,0 +1,92 @@
+#pragma once
+// Learning-rate policies of the reference implementation (its get_scheduler), stepped once per epoch.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <stdexcept>
+#include <string>
+
+namespace cyclegan {
+
+enum class LrPolicy { linear, step, cosine, plateau };
+
+inline LrPolicy parse_lr_policy(const std::string& s) {
+    if (s == "linear") return LrPolicy::linear;
+    if (s == "step") return LrPolicy::step;
+    if (s == "cosine") return LrPolicy::cosine;
+    if (s == "plateau") return LrPolicy::plateau;
+    throw std::invalid_argument("unknown lr policy '" + s + "' (linear, step, cosine, plateau)");
+}
+
+struct LrScheduleOptions {
+    LrPolicy policy = LrPolicy::linear;
+    int n_epochs = 100;        // linear: constant this long; cosine: T_max
+    int n_epochs_decay = 100;  // linear: then to zero over this many
+    int epoch_count = 1;       // linear: the reference's starting epoch number
+    int lr_decay_iters = 50;   // step: every this many epochs
+    double gamma = 0.1;        // step: multiply by this
+    double plateau_factor = 0.2, plateau_threshold = 0.01;
+    int plateau_patience = 5;
+};
+
+class LrSchedule {
+public:
+    LrSchedule(double base_lr, LrScheduleOptions o = {}) : base_(base_lr), lr_(base_lr), o_(o) {
+        if (o.policy == LrPolicy::cosine && o.n_epochs <= 0) throw std::invalid_argument("cosine schedule needs n_epochs > 0");
+        if (o.policy == LrPolicy::step && o.lr_decay_iters <= 0) throw std::invalid_argument("step schedule needs lr_decay_iters > 0");
+    }
+
+    double lr() const { return lr_; }
+    int epochs_done() const { return k_; }
+
+    // The end of an epoch (PyTorch's scheduler.step()); `metric` only matters for plateau.
+    void step(double metric = std::numeric_limits<double>::quiet_NaN()) {
+        ++k_;
+        switch (o_.policy) {
+            case LrPolicy::linear:
+                lr_ = base_ * (1.0 - std::max(0, k_ + o_.epoch_count - o_.n_epochs) / double(o_.n_epochs_decay + 1));
+                break;
+            case LrPolicy::step:
+                lr_ = base_ * std::pow(o_.gamma, k_ / o_.lr_decay_iters);
+                break;
+            case LrPolicy::cosine:
+                lr_ = base_ * (1 + std::cos(std::numbers::pi * k_ / o_.n_epochs)) / 2;
+                break;
+            case LrPolicy::plateau:
+                if (std::isnan(metric)) throw std::invalid_argument("plateau schedule: step() needs the metric");
+                if (metric < best_ * (1 - o_.plateau_threshold)) {
+                    best_ = metric;
+                    bad_ = 0;
+                } else if (++bad_ > o_.plateau_patience) {
+                    const double reduced = lr_ * o_.plateau_factor;
+                    if (lr_ - reduced > 1e-8) lr_ = reduced;
+                    bad_ = 0;
+                }
+                break;
+        }
+    }
+
+    // For checkpoints: everything the schedule remembers.
+    struct Saved {
+        int epochs_done;
+        double lr, best;
+        int bad_epochs;
+    };
+    Saved save() const { return {k_, lr_, best_, bad_}; }
+    void restore(const Saved& s) {
+        k_ = s.epochs_done;
+        lr_ = s.lr;
+        best_ = s.best;
+        bad_ = s.bad_epochs;
+    }
+
+private:
+    double base_, lr_;
+    LrScheduleOptions o_;
+    int k_ = 0;
+    double best_ = std::numeric_limits<double>::infinity();
+    int bad_ = 0;
+};
+
+}  // namespace cyclegan
