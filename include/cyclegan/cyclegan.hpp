@@ -22,6 +22,11 @@
 #include "compose/sequential.hpp"
 #include "compose/skip_concat.hpp"
 
+#include "models/cycle_gan.hpp"
+#include "models/patch_discriminator.hpp"
+#include "models/resnet_generator.hpp"
+#include "models/unet_generator.hpp"
+
 #include "losses/gan_loss.hpp"
 #include "losses/pixel_loss.hpp"
 

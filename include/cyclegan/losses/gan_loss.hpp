@@ -19,7 +19,7 @@ concept GanLoss = requires(const L& loss, B& dev, const Tensor<B>& pred, Tensor<
 // Least squares (the reference's default, gan_mode 'lsgan'): mean((pred - label)^2), labels 1 and 0.
 struct LSGAN {
     template <class B>
-    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, Tensor<B>* grad, double weight = 1) const {
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, std::type_identity_t<Tensor<B>*> grad, double weight = 1) const {
         return weighted_mean_loss(dev, SquaredError{}, pred, nullptr, target == Target::real ? 1 : 0, grad, weight);
     }
 };
@@ -27,7 +27,7 @@ struct LSGAN {
 // 'vanilla': binary cross-entropy with logits, labels 1 and 0, numerically stable for any logit.
 struct VanillaGAN {
     template <class B>
-    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, Tensor<B>* grad, double weight = 1) const {
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, std::type_identity_t<Tensor<B>*> grad, double weight = 1) const {
         return weighted_mean_loss(dev, BinaryCrossEntropyWithLogits{}, pred, nullptr,
                                   target == Target::real ? 1 : 0, grad, weight);
     }
@@ -37,7 +37,7 @@ struct VanillaGAN {
 // fake; the generator minimises -mean(pred).
 struct HingeGAN {
     template <class B>
-    double operator()(B& dev, const Tensor<B>& pred, Target target, Player player, Tensor<B>* grad,
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player player, std::type_identity_t<Tensor<B>*> grad,
                       double weight = 1) const {
         if (player == Player::generator) return weighted_mean_loss(dev, Linear{}, pred, nullptr, 1, grad, weight);
         return weighted_mean_loss(dev, Hinge{}, pred, nullptr, target == Target::real ? 1 : -1, grad, weight);

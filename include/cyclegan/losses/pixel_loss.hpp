@@ -6,14 +6,14 @@ namespace cyclegan {
 
 struct L1Loss {
     template <class B>
-    double operator()(B& dev, const Tensor<B>& pred, const Tensor<B>& target, Tensor<B>* grad, double weight = 1) const {
+    double operator()(B& dev, const Tensor<B>& pred, const Tensor<B>& target, std::type_identity_t<Tensor<B>*> grad, double weight = 1) const {
         return weighted_mean_loss(dev, AbsoluteError{}, pred, &target, 0, grad, weight);
     }
 };
 
 struct MSELoss {
     template <class B>
-    double operator()(B& dev, const Tensor<B>& pred, const Tensor<B>& target, Tensor<B>* grad, double weight = 1) const {
+    double operator()(B& dev, const Tensor<B>& pred, const Tensor<B>& target, std::type_identity_t<Tensor<B>*> grad, double weight = 1) const {
         return weighted_mean_loss(dev, SquaredError{}, pred, &target, 0, grad, weight);
     }
 };

@@ -20,7 +20,7 @@ using ConstMatMap = Eigen::Map<const RowMajor<T>>;
 template <class T>
 void im2col(const T* x, int C, int H, int W, const Conv2dGeometry& g, int OH, int OW, T* cols) {
     const int KH = g.kernel.h, KW = g.kernel.w;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * OH * OW)
     for (int r = 0; r < C * KH * KW; ++r) {
         const int c = r / (KH * KW), ki = (r / KW) % KH, kj = r % KW;
         T* out = cols + static_cast<std::size_t>(r) * OH * OW;
@@ -44,7 +44,7 @@ void im2col(const T* x, int C, int H, int W, const Conv2dGeometry& g, int OH, in
 template <class T>
 void col2im(const T* cols, int C, int H, int W, const Conv2dGeometry& g, int OH, int OW, T* x) {
     const int KH = g.kernel.h, KW = g.kernel.w;
-    CYCLEGAN_PARALLEL_FOR  // channels are independent, so threads never write the same plane
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * OH * OW)  // channels are independent, so threads never write the same plane
     for (int c = 0; c < C; ++c) {
         T* plane = x + static_cast<std::size_t>(c) * H * W;
         for (int ki = 0; ki < KH; ++ki)
@@ -117,7 +117,7 @@ void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTenso
 template <class T>
 void add_channel_bias(basic_cpu<T>&, CpuTensor<T>& y, const CpuTensor<T>& b) {
     const Shape s = y.shape();
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(y.numel())
     for (int nc = 0; nc < s.n * s.c; ++nc) {
         T* p = y.data() + nc * s.plane();
         const T v = b.data()[nc % s.c];
@@ -129,7 +129,7 @@ void add_channel_bias(basic_cpu<T>&, CpuTensor<T>& y, const CpuTensor<T>& b) {
 template <class T>
 void channel_bias_backward(basic_cpu<T>&, const CpuTensor<T>& dy, CpuTensor<T>& db) {
     const Shape s = dy.shape();
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(dy.numel())
     for (int c = 0; c < s.c; ++c) {
         double sum = 0;
         for (int n = 0; n < s.n; ++n) {

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <memory>
 #include <new>
-#include <thread>
 
 #include <Eigen/Core>
 #if defined(_OPENMP)
@@ -23,12 +22,12 @@ public:
     using scalar = T;
     static constexpr std::size_t alignment = 64;  // one cache line, one AVX-512 register
 
-    // threads = 0: every core the machine has.
+    // threads = 0: OpenMP's default (OMP_NUM_THREADS if set, else every core).
     explicit basic_cpu(int threads = 0) { set_threads(threads); }
 
     // Eigen and OpenMP keep their thread counts process-wide, so this setting is too.
     void set_threads(int threads) {
-        threads_ = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        threads_ = threads > 0 ? threads : default_threads();
 #if defined(_OPENMP)
         omp_set_num_threads(threads_);
 #endif
@@ -49,6 +48,15 @@ public:
     }
 
 private:
+    static int default_threads() {
+#if defined(_OPENMP)
+        static const int initial = omp_get_max_threads();  // before any set_threads changed it
+        return initial;
+#else
+        return 1;  // without OpenMP the loops run on one thread
+#endif
+    }
+
     int threads_ = 1;
 };
 

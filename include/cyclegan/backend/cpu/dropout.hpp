@@ -18,7 +18,7 @@ void dropout_forward(basic_cpu<T>&, const CpuTensor<T>& x, const DropoutDraw& dr
     const T* px = x.data();
     T *pm = mask.data(), *py = y.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.numel());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(n)
     for (std::ptrdiff_t i = 0; i < n; ++i) {
         const T m = draw.factor<T>(static_cast<std::uint64_t>(i));
         pm[i] = m;
@@ -35,7 +35,7 @@ void dropout_backward(basic_cpu<T>&, const CpuTensor<T>& mask, const CpuTensor<T
     const T *pm = mask.data(), *pdy = dy.data();
     T* pdx = dx.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(mask.numel());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(n)
     for (std::ptrdiff_t i = 0; i < n; ++i) pdx[i] = pdy[i] * pm[i];
 }
 

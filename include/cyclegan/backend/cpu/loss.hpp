@@ -16,9 +16,7 @@ double elementwise_loss(basic_cpu<T>&, const Op& op, const CpuTensor<T>& x, cons
     T* pg = grad ? grad->data() : nullptr;
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.numel());
     double sum = 0;
-#if defined(_OPENMP)
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-#endif
+    CYCLEGAN_PARALLEL_SUM(n, sum)
     for (std::ptrdiff_t i = 0; i < n; ++i) {
         T l, g;
         op(px[i], pt ? pt[i] : target_constant, l, g);

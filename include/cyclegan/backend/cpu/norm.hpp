@@ -19,7 +19,7 @@ void norm_statistics(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, 
     const T* px = x.data();
     T *pmean = mean.data(), *prstd = rstd.data(), *pvar = var ? var->data() : nullptr;
     const double m = static_cast<double>(g.count());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(x.numel())
     for (int i = 0; i < g.groups; ++i) {
         double sum = 0;
         for (int k = 0; k < g.chunks; ++k) {
@@ -76,7 +76,7 @@ void norm_forward(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, con
     const T *pw = weight.data(), *pb = bias.data();
     T* py = y.data();
     const int runs = g.groups * g.chunks;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(x.numel())
     for (int r = 0; r < runs; ++r) {
         const int i = r / g.chunks, c = g.channel(i);
         const T scale = prstd[i] * (pw ? pw[c] : T(1));
@@ -101,7 +101,7 @@ void norm_backward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy,
     const bool need_sums = dweight || dbias || (pdx && batch_stats);
     std::vector<double> sum_dy(g.groups, 0.0), sum_dy_xhat(g.groups, 0.0);
     const double m = static_cast<double>(g.count());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(x.numel())
     for (int i = 0; i < g.groups; ++i) {
         const double mu = pmean[i], rs = prstd[i];
         double s1 = 0, s2 = 0;

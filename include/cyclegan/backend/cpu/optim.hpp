@@ -22,7 +22,7 @@ void adam_update(basic_cpu<T>&, CpuTensor<T>& param, const CpuTensor<T>& grad, C
     T* pm = m.data();
     T* pv = v.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(param.numel());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(4 * n)
     for (std::ptrdiff_t i = 0; i < n; ++i) {
         const T gi = g[i] + wd * p[i];
         pm[i] = b1 * pm[i] + (T(1) - b1) * gi;
@@ -42,7 +42,7 @@ void sgd_update(basic_cpu<T>&, CpuTensor<T>& param, const CpuTensor<T>& grad, Cp
     const T* g = grad.data();
     T* b = buf.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(param.numel());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(3 * n)
     for (std::ptrdiff_t i = 0; i < n; ++i) {
         T d = g[i] + wd * p[i];
         if (mom != T(0)) {

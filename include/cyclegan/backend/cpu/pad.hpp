@@ -29,7 +29,7 @@ void pad2d_forward(basic_cpu<T>&, const Mode& mode, const CpuTensor<T>& x, CpuTe
     const auto src_h = cpu_detail::pad_sources(mode, xs.h, pad.top, ys.h);
     const auto src_w = cpu_detail::pad_sources(mode, xs.w, pad.left, ys.w);
     const int planes = xs.n * xs.c;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(y.numel())
     for (int p = 0; p < planes; ++p) {
         const T* in = x.data() + static_cast<std::size_t>(p) * xs.plane();
         T* out = y.data() + static_cast<std::size_t>(p) * ys.plane();
@@ -54,7 +54,7 @@ void pad2d_backward(basic_cpu<T>&, const Mode& mode, const CpuTensor<T>& dy, Cpu
     const auto src_h = cpu_detail::pad_sources(mode, xs.h, pad.top, ys.h);
     const auto src_w = cpu_detail::pad_sources(mode, xs.w, pad.left, ys.w);
     const int planes = xs.n * xs.c;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(dy.numel())
     for (int p = 0; p < planes; ++p) {
         std::vector<double> acc(xs.plane(), 0.0);
         const T* in = dy.data() + static_cast<std::size_t>(p) * ys.plane();

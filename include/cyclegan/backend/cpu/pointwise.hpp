@@ -9,7 +9,7 @@ void pointwise_forward(basic_cpu<T>&, const Op& op, const CpuTensor<T>& x, CpuTe
     const T* px = x.data();
     T* py = y.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.numel());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(n)
     for (std::ptrdiff_t i = 0; i < n; ++i) py[i] = op.f(px[i]);
 }
 
@@ -19,7 +19,7 @@ void pointwise_backward(basic_cpu<T>&, const Op& op, const CpuTensor<T>& x, cons
     const T *px = x.data(), *py = y.data(), *pdy = dy.data();
     T* pdx = dx.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.numel());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(2 * n)
     for (std::ptrdiff_t i = 0; i < n; ++i) pdx[i] = pdy[i] * op.df(px[i], py[i]);
 }
 

@@ -14,7 +14,7 @@ void add(basic_cpu<T>&, const CpuTensor<T>& a, const CpuTensor<T>& b, CpuTensor<
     const T* pb = b.data();
     T* po = out.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(a.numel());
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(n)
     for (std::ptrdiff_t i = 0; i < n; ++i) po[i] = pa[i] + pb[i];
 }
 
@@ -25,7 +25,7 @@ void concat_channels(basic_cpu<T>&, const CpuTensor<T>& a, const CpuTensor<T>& b
     if (sa.n != sb.n || sa.h != sb.h || sa.w != sb.w || so.c != sa.c + sb.c || so.n != sa.n ||
         so.h != sa.h || so.w != sa.w)
         throw shape_error("concat_channels: cannot join " + to_string(sa) + " and " + to_string(sb));
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(out.numel())
     for (int n = 0; n < sa.n; ++n) {
         std::copy_n(a.data() + n * sa.image(), sa.image(), out.data() + n * so.image());
         std::copy_n(b.data() + n * sb.image(), sb.image(), out.data() + n * so.image() + sa.image());
@@ -38,7 +38,7 @@ void split_channels(basic_cpu<T>&, const CpuTensor<T>& y, CpuTensor<T>& a, CpuTe
     const Shape sa = a.shape(), sb = b.shape(), sy = y.shape();
     if (sy.c != sa.c + sb.c || sa.n != sy.n || sb.n != sy.n)
         throw shape_error("split_channels: cannot split " + to_string(sy));
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(y.numel())
     for (int n = 0; n < sy.n; ++n) {
         std::copy_n(y.data() + n * sy.image(), sa.image(), a.data() + n * sa.image());
         std::copy_n(y.data() + n * sy.image() + sa.image(), sb.image(), b.data() + n * sb.image());

@@ -23,7 +23,7 @@ template <class T>
 void upsample_nearest2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, CpuTensor<T>& y, int scale) {
     const Shape xs = x.shape(), ys = y.shape();
     const int planes = xs.n * xs.c;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(y.numel())
     for (int p = 0; p < planes; ++p) {
         const T* in = x.data() + static_cast<std::size_t>(p) * xs.plane();
         T* out = y.data() + static_cast<std::size_t>(p) * ys.plane();
@@ -41,7 +41,7 @@ template <class T>
 void upsample_nearest2d_backward(basic_cpu<T>&, const CpuTensor<T>& dy, CpuTensor<T>& dx, int scale) {
     const Shape xs = dx.shape(), ys = dy.shape();
     const int planes = xs.n * xs.c;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(dy.numel())
     for (int p = 0; p < planes; ++p) {
         const T* in = dy.data() + static_cast<std::size_t>(p) * ys.plane();
         T* out = dx.data() + static_cast<std::size_t>(p) * xs.plane();
@@ -66,7 +66,7 @@ void upsample_bilinear2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, CpuTensor
     const auto th = cpu_detail::linear_tap_table(xs.h, scale, align_corners);
     const auto tw = cpu_detail::linear_tap_table(xs.w, scale, align_corners);
     const int planes = xs.n * xs.c;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(y.numel())
     for (int p = 0; p < planes; ++p) {
         const T* in = x.data() + static_cast<std::size_t>(p) * xs.plane();
         T* out = y.data() + static_cast<std::size_t>(p) * ys.plane();
@@ -96,7 +96,7 @@ void upsample_bilinear2d_backward(basic_cpu<T>&, const CpuTensor<T>& dy, CpuTens
     const auto th = cpu_detail::linear_tap_table(xs.h, scale, align_corners);
     const auto tw = cpu_detail::linear_tap_table(xs.w, scale, align_corners);
     const int planes = xs.n * xs.c;
-    CYCLEGAN_PARALLEL_FOR
+    CYCLEGAN_PARALLEL_FOR(dy.numel())
     for (int p = 0; p < planes; ++p) {
         std::vector<double> acc(xs.plane(), 0.0);
         const T* in = dy.data() + static_cast<std::size_t>(p) * ys.plane();

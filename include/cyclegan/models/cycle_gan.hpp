@@ -1,0 +1,205 @@
+#pragma once
+// CycleGAN (Zhu et al. 2017): two generators G_A: A -> B and G_B: B -> A, two discriminators
+// (D_A judges domain B, D_B judges domain A, as the reference names them), and one training step
+// in exactly the reference's order.
+#include <array>
+#include <concepts>
+#include <string>
+
+#include "../core/image_pool.hpp"
+#include "../core/network.hpp"
+#include "../losses/gan_loss.hpp"
+#include "../losses/pixel_loss.hpp"
+#include "../optim/adam.hpp"
+#include "../optim/optimizer.hpp"
+
+namespace cyclegan {
+
+struct CycleGANOptions {
+    double lambda_A = 10.0;         // cycle A -> B -> A
+    double lambda_B = 10.0;         // cycle B -> A -> B
+    double lambda_identity = 0.5;   // identity loss weight, times lambda_A / lambda_B
+    int pool_size = 50;             // 0: no history, discriminators see the newest fakes only
+    InitOptions init{};             // normal(0, 0.02) by default
+    std::uint64_t seed = 0;         // image pools
+};
+
+// The eight losses the reference reports, in its order.
+struct CycleGANLosses {
+    double D_A = 0, G_A = 0, cycle_A = 0, idt_A = 0, D_B = 0, G_B = 0, cycle_B = 0, idt_B = 0;
+
+    static constexpr std::array<const char*, 8> names = {"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"};
+    std::array<double, 8> values() const { return {D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B}; }
+};
+
+// A generator or discriminator type the model can build: a Layer, constructible from its Options,
+// that knows the reference's attribute prefix for its parameters.
+template <class N>
+concept ModelNetwork = Layer<N> && requires { typename N::Options; N::state_dict_prefix; } &&
+                       std::constructible_from<N, const typename N::Options&>;
+
+template <class Generator, class Discriminator, class GanLossType = LSGAN, class OptimizerType = Adam,
+          class PixelLossType = L1Loss>
+class CycleGAN {
+    using B_ = typename Generator::backend;
+    B_* dev_;
+    CycleGANOptions o_;
+
+public:
+    using B = B_;
+    using backend = B;
+    using OptState = typename OptimizerType::template State<B>;
+
+    static_assert(ModelNetwork<Generator>,
+                  "CycleGAN: the generator must be a Layer with a nested Options type, a constructor from "
+                  "it and a state_dict_prefix (see ResnetGenerator)");
+    static_assert(ModelNetwork<Discriminator>,
+                  "CycleGAN: the discriminator must be a Layer with a nested Options type, a constructor "
+                  "from it and a state_dict_prefix (see PatchDiscriminator)");
+    static_assert(std::same_as<typename Discriminator::backend, B>,
+                  "CycleGAN: the generator and the discriminator must use the same backend");
+    static_assert(GanLoss<GanLossType, B>,
+                  "CycleGAN: the GAN loss must be callable as loss(dev, pred, Target, Player, grad*, weight) "
+                  "-> double (see LSGAN)");
+    static_assert(PixelLoss<PixelLossType, B>,
+                  "CycleGAN: the cycle loss must be callable as loss(dev, pred, target, grad*, weight) -> double");
+    static_assert(Optimizer<OptimizerType, B>,
+                  "CycleGAN: the optimizer must have Options and a State<B>(dev, n, options) with step(params, "
+                  "grads), lr(), set_lr(), steps() and tensors() (see Adam)");
+
+    CycleGAN(B& dev, const typename Generator::Options& g, const typename Discriminator::Options& d,
+             const CycleGANOptions& o = {}, const typename OptimizerType::Options& opt = {})
+        : dev_(&dev), o_(o),
+          G_A(dev, Generator(g), Generator::state_dict_prefix, with_seed(o.init, 0)),
+          G_B(dev, Generator(mirrored(g)), Generator::state_dict_prefix, with_seed(o.init, 1)),
+          D_A(dev, Discriminator(d_for(d, g.output_nc)), Discriminator::state_dict_prefix, with_seed(o.init, 2)),
+          D_B(dev, Discriminator(d_for(d, g.input_nc)), Discriminator::state_dict_prefix, with_seed(o.init, 3)),
+          opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
+          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
+          fake_A_pool(o.pool_size, o.seed * 2 + 1), fake_B_pool(o.pool_size, o.seed * 2 + 2) {}
+
+    // One step of the reference's optimize_parameters(): the generators' update with the
+    // discriminators frozen, then the discriminators' update on real images and pooled fakes.
+    CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B) {
+        B& dev = *dev_;
+        CycleGANLosses L;
+        for (auto* n : {&G_A, &G_B}) n->train();
+        for (auto* n : {&D_A, &D_B}) n->train();
+
+        // Generators: every forward keeps its own context, so each backward finds its activations.
+        typename Network<Generator>::Context a1, a2, a3, b1, b2, b3;
+        Tensor<B> fake_B = G_A.forward(real_A, a1);
+        Tensor<B> rec_A = G_B.forward(fake_B, b1);
+        Tensor<B> fake_A = G_B.forward(real_B, b2);
+        Tensor<B> rec_B = G_A.forward(fake_A, a2);
+
+        G_A.zero_grad();
+        G_B.zero_grad();
+        Tensor<B> g;
+        if (o_.lambda_identity > 0) {
+            Tensor<B> idt_A = G_A.forward(real_B, a3);
+            L.idt_A = pixel_(dev, idt_A, real_B, &g, o_.lambda_B * o_.lambda_identity);
+            G_A.backward(a3, g, nullptr);
+            Tensor<B> idt_B = G_B.forward(real_A, b3);
+            L.idt_B = pixel_(dev, idt_B, real_A, &g, o_.lambda_A * o_.lambda_identity);
+            G_B.backward(b3, g, nullptr);
+        }
+        Tensor<B> d_fake_B = adversarial_grad(D_A, fake_B, L.G_A);
+        Tensor<B> d_fake_A = adversarial_grad(D_B, fake_A, L.G_B);
+
+        L.cycle_A = pixel_(dev, rec_A, real_A, &g, o_.lambda_A);
+        Tensor<B> d_from_cycle;
+        G_B.backward(b1, g, &d_from_cycle);              // rec_A = G_B(fake_B)
+        add(dev, d_fake_B, d_from_cycle, d_fake_B);
+        G_A.backward(a1, d_fake_B, nullptr);             // fake_B = G_A(real_A)
+
+        L.cycle_B = pixel_(dev, rec_B, real_B, &g, o_.lambda_B);
+        G_A.backward(a2, g, &d_from_cycle);              // rec_B = G_A(fake_A)
+        add(dev, d_fake_A, d_from_cycle, d_fake_A);
+        G_B.backward(b2, d_fake_A, nullptr);             // fake_A = G_B(real_B)
+
+        opt_G_A.step(G_A.parameters(), G_A.gradients());
+        opt_G_B.step(G_B.parameters(), G_B.gradients());
+
+        // Discriminators: 0.5 * (loss on real + loss on a fake from the pool).
+        L.D_A = discriminator_step(D_A, real_B, fake_B_pool.query(dev, fake_B));
+        L.D_B = discriminator_step(D_B, real_A, fake_A_pool.query(dev, fake_A));
+        opt_D_A.step(D_A.parameters(), D_A.gradients());
+        opt_D_B.step(D_B.parameters(), D_B.gradients());
+
+        last_ = {real_A, real_B, fake_B, rec_A, fake_A, rec_B};
+        return L;
+    }
+
+    // Translation in eval mode (dropout off, batch norm on running statistics).
+    Tensor<B> translate_AtoB(const Tensor<B>& a) { return translate(G_A, a); }
+    Tensor<B> translate_BtoA(const Tensor<B>& b) { return translate(G_B, b); }
+
+    // The images of the last step, for reports: real_A, real_B, fake_B, rec_A, fake_A, rec_B.
+    struct Visuals {
+        Tensor<B> real_A, real_B, fake_B, rec_A, fake_A, rec_B;
+    };
+    const Visuals& visuals() const { return last_; }
+
+    // Sets the learning rate of all four optimizers (a schedule's output).
+    void set_lr(double lr) {
+        for (auto* s : {&opt_G_A, &opt_G_B, &opt_D_A, &opt_D_B}) s->set_lr(lr);
+    }
+    double lr() const { return opt_G_A.lr(); }
+    const CycleGANOptions& options() const { return o_; }
+    B& device() const { return *dev_; }
+
+    Network<Generator> G_A, G_B;
+    Network<Discriminator> D_A, D_B;
+    OptState opt_G_A, opt_G_B, opt_D_A, opt_D_B;
+    ImagePool<B> fake_A_pool, fake_B_pool;
+
+private:
+    static InitOptions with_seed(InitOptions i, std::uint64_t k) {
+        i.seed = i.seed * 4 + k;  // four networks, four streams
+        return i;
+    }
+    static typename Generator::Options mirrored(typename Generator::Options g) {
+        std::swap(g.input_nc, g.output_nc);
+        return g;
+    }
+    static typename Discriminator::Options d_for(typename Discriminator::Options d, int channels) {
+        d.input_nc = channels;
+        return d;
+    }
+
+    // The generator's adversarial loss on D(fake), D frozen: returns dLoss/dfake.
+    Tensor<B> adversarial_grad(Network<Discriminator>& D, const Tensor<B>& fake, double& loss) {
+        typename Network<Discriminator>::Context ctx;
+        Tensor<B> pred = D.forward(fake, ctx), g, d_fake;
+        loss = gan_(*dev_, pred, Target::real, Player::generator, &g, 1.0);
+        D.backward(ctx, g, &d_fake, Grad::ignore);
+        return d_fake;
+    }
+
+    double discriminator_step(Network<Discriminator>& D, const Tensor<B>& real, const Tensor<B>& fake) {
+        D.zero_grad();
+        double loss = 0;
+        for (auto [images, target] : {std::pair{real, Target::real}, std::pair{fake, Target::fake}}) {
+            typename Network<Discriminator>::Context ctx;
+            Tensor<B> pred = D.forward(images, ctx), g;
+            loss += gan_(*dev_, pred, target, Player::discriminator, &g, 0.5);
+            D.backward(ctx, g, nullptr, Grad::accumulate);
+        }
+        return loss;
+    }
+
+    Tensor<B> translate(Network<Generator>& G, const Tensor<B>& x) {
+        const bool was_training = G.training();
+        G.eval();
+        Tensor<B> y = G(x);
+        G.train(was_training);
+        return y;
+    }
+
+    GanLossType gan_{};
+    PixelLossType pixel_{};
+    Visuals last_{};
+};
+
+}  // namespace cyclegan

@@ -1,0 +1,86 @@
+#pragma once
+// The run-time choices of the reference's networks (--norm, padding type, --no-dropout, ...) and
+// the layers that carry them: one network type serves every choice.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "../compose/one_of.hpp"
+#include "../layers/batch_norm2d.hpp"
+#include "../layers/identity.hpp"
+#include "../layers/instance_norm2d.hpp"
+#include "../layers/padding.hpp"
+
+namespace cyclegan {
+
+enum class NormType { instance, batch, none };
+enum class PaddingType { reflect, replicate, zero };
+// Transposed convolution (the reference), or nearest resize then a 3x3 convolution, which avoids
+// checkerboard artifacts (Odena et al. 2016).
+enum class UpsampleType { transposed, resize_conv };
+
+inline NormType parse_norm(const std::string& s) {
+    if (s == "instance") return NormType::instance;
+    if (s == "batch") return NormType::batch;
+    if (s == "none") return NormType::none;
+    throw std::invalid_argument("unknown norm '" + s + "' (instance, batch, none)");
+}
+
+inline PaddingType parse_padding(const std::string& s) {
+    if (s == "reflect") return PaddingType::reflect;
+    if (s == "replicate") return PaddingType::replicate;
+    if (s == "zero") return PaddingType::zero;
+    throw std::invalid_argument("unknown padding type '" + s + "' (reflect, replicate, zero)");
+}
+
+struct GeneratorOptions {
+    int input_nc = 3, output_nc = 3;
+    int ngf = 64;
+    NormType norm = NormType::instance;
+    bool use_dropout = false;  // the reference's default for CycleGAN is --no_dropout
+    std::uint64_t dropout_seed = 0;
+    PaddingType padding = PaddingType::reflect;       // resnet blocks only
+    UpsampleType upsample = UpsampleType::transposed;  // resnet only
+};
+
+struct DiscriminatorOptions {
+    int input_nc = 3;
+    int ndf = 64;
+    NormType norm = NormType::instance;
+};
+
+// The reference's rule: convolutions carry a bias only when followed by instance norm (batch norm
+// has its own shift; with no norm the reference also leaves it out).
+inline bool conv_bias_for(NormType n) { return n == NormType::instance; }
+
+// The norm layer as the reference builds it: instance (affine=False, no running stats),
+// batch (affine, running stats), or Identity — which still takes its place in the numbering.
+template <class B>
+using Norm2d = OneOf<InstanceNorm2d<B>, BatchNorm2d<B>, Identity<B>>;
+
+template <class B>
+Norm2d<B> make_norm(NormType n, int channels) {
+    switch (n) {
+        case NormType::instance: return InstanceNorm2d<B>(channels);
+        case NormType::batch: return BatchNorm2d<B>(channels);
+        case NormType::none: break;
+    }
+    return Identity<B>{};
+}
+
+// The residual blocks' padding layer; absent with zero padding (the convolution pads instead).
+template <class B>
+using BlockPad2d = Optional<OneOf<ReflectionPad2d<B>, ReplicationPad2d<B>>>;
+
+template <class B>
+BlockPad2d<B> make_block_pad(PaddingType p, int amount) {
+    using Choice = OneOf<ReflectionPad2d<B>, ReplicationPad2d<B>>;
+    switch (p) {
+        case PaddingType::reflect: return Choice(ReflectionPad2d<B>(amount));
+        case PaddingType::replicate: return Choice(ReplicationPad2d<B>(amount));
+        case PaddingType::zero: break;
+    }
+    return BlockPad2d<B>::absent();
+}
+
+}  // namespace cyclegan

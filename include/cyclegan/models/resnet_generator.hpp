@@ -1,0 +1,90 @@
+#pragma once
+// The reference's ResnetGenerator (Johnson et al.): c7s1-ngf, two stride-2 downsamplings,
+// `Blocks` residual blocks at 4*ngf channels, two upsamplings, c7s1-output_nc, Tanh.
+// Parameter names and shapes equal the reference's state_dict (prefix "model").
+#include "../compose/repeat.hpp"
+#include "../compose/residual.hpp"
+#include "../compose/sequential.hpp"
+#include "../layers/activations.hpp"
+#include "../layers/conv2d.hpp"
+#include "../layers/conv_transpose2d.hpp"
+#include "../layers/dropout.hpp"
+#include "../layers/upsample.hpp"
+#include "options.hpp"
+
+namespace cyclegan {
+
+// [pad, conv3x3, norm, ReLU, (Dropout 0.5), pad, conv3x3, norm], added to its input.
+template <class B>
+using ResnetBlock = Residual<Sequential<BlockPad2d<B>, Conv2d<B>, Norm2d<B>, ReLU<B>, Optional<Dropout<B>>,
+                                        BlockPad2d<B>, Conv2d<B>, Norm2d<B>>>;
+
+// `index` gives each block's Dropout its own random stream.
+template <class B>
+ResnetBlock<B> make_resnet_block(int dim, const GeneratorOptions& o, int index) {
+    const int p = o.padding == PaddingType::zero ? 1 : 0;
+    const bool bias = conv_bias_for(o.norm);
+    using Drop = Optional<Dropout<B>>;
+    return ResnetBlock<B>(
+        Sequential(make_block_pad<B>(o.padding, 1), Conv2d<B>(dim, dim, 3, {.padding = p, .bias = bias}),
+                   make_norm<B>(o.norm, dim), ReLU<B>{}, o.use_dropout ? Drop(Dropout<B>(0.5, o.dropout_seed + index)) : Drop::absent(),
+                   make_block_pad<B>(o.padding, 1), Conv2d<B>(dim, dim, 3, {.padding = p, .bias = bias}),
+                   make_norm<B>(o.norm, dim)),
+        "conv_block");
+}
+
+// One 2x upsampling: the reference's ConvTranspose2d(3, stride 2, padding 1, output_padding 1),
+// or nearest resize + Conv2d 3x3 (two numbers in the Sequential, so names differ from the reference).
+template <class B>
+using UpsampleStep = OneOf<ConvTranspose2d<B>, Inline<Sequential<Upsample<B>, Conv2d<B>>>>;
+
+template <class B>
+UpsampleStep<B> make_upsample_step(int in, int out, const GeneratorOptions& o) {
+    const bool bias = conv_bias_for(o.norm);
+    if (o.upsample == UpsampleType::resize_conv)
+        return Inline(Sequential(Upsample<B>({.scale_factor = 2}), Conv2d<B>(in, out, 3, {.padding = 1, .bias = bias})));
+    return ConvTranspose2d<B>(in, out, 3, {.stride = 2, .padding = 1, .output_padding = 1, .bias = bias});
+}
+
+template <class B, std::size_t Blocks>
+using ResnetGeneratorNet =
+    Sequential<ReflectionPad2d<B>, Conv2d<B>, Norm2d<B>, ReLU<B>,     //
+               Conv2d<B>, Norm2d<B>, ReLU<B>, Conv2d<B>, Norm2d<B>, ReLU<B>,  // downsampling
+               Repeat<Blocks, ResnetBlock<B>>,                         //
+               UpsampleStep<B>, Norm2d<B>, ReLU<B>, UpsampleStep<B>, Norm2d<B>, ReLU<B>,
+               ReflectionPad2d<B>, Conv2d<B>, Tanh<B>>;
+
+template <class B, std::size_t Blocks>
+class ResnetGenerator : public ResnetGeneratorNet<B, Blocks> {
+    using Net = ResnetGeneratorNet<B, Blocks>;
+
+public:
+    using Options = GeneratorOptions;
+    static constexpr const char* state_dict_prefix = "model";  // ResnetGenerator.model
+
+    explicit ResnetGenerator(const Options& o = {}) : Net(build(o)) {}
+
+    // Each side must be a multiple of 4 (two stride-2 steps down, two up).
+    static constexpr int size_multiple = 4;
+
+private:
+    static Net build(const Options& o) {
+        const int ngf = o.ngf;
+        const bool bias = conv_bias_for(o.norm);
+        return Net(ReflectionPad2d<B>(3), Conv2d<B>(o.input_nc, ngf, 7, {.bias = bias}), make_norm<B>(o.norm, ngf), ReLU<B>{},
+                   Conv2d<B>(ngf, 2 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},
+                   Conv2d<B>(2 * ngf, 4 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 4 * ngf), ReLU<B>{},
+                   Repeat<Blocks, ResnetBlock<B>>([&](int k) { return make_resnet_block<B>(4 * ngf, o, k); }),
+                   make_upsample_step<B>(4 * ngf, 2 * ngf, o), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},
+                   make_upsample_step<B>(2 * ngf, ngf, o), make_norm<B>(o.norm, ngf), ReLU<B>{},
+                   ReflectionPad2d<B>(3), Conv2d<B>(ngf, o.output_nc, 7), Tanh<B>{});
+    }
+};
+
+// The paper's configurations.
+template <class B>
+using ResnetGenerator9 = ResnetGenerator<B, 9>;  // resnet_9blocks, for 256x256
+template <class B>
+using ResnetGenerator6 = ResnetGenerator<B, 6>;  // resnet_6blocks, for 128x128
+
+}  // namespace cyclegan

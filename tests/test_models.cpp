@@ -1,0 +1,165 @@
+// The reference's networks: sizes, names, output shapes, gradients and PyTorch parity.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// Whole-network parity runs in double against float64 fixtures: in float32, PyTorch's own results
+// on these deep networks differ from exact ones by ~1e-4, so only float64 can show that the
+// architectures are the same rather than close. Single layers meet float32 at 1e-4 (test_conv etc.).
+#include "support/gradcheck.hpp"
+#include "support/parity.hpp"
+
+using namespace cyclegan;
+using test::gradcheck;
+using test::random_tensor;
+
+namespace {
+
+template <class Net>
+Network<Net> make(typename Net::backend& dev, const typename Net::Options& o) {
+    return Network<Net>(dev, Net(o), Net::state_dict_prefix);
+}
+
+template <class Net>
+bool has_name(const Network<Net>& n, const std::string& name) {
+    for (const auto& t : n.named_tensors())
+        if (t.spec.name == name) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("the paper's networks have the reference's parameter counts") {
+    cpu dev;
+    // Counted from the reference's PyTorch modules (tests/fixtures/reference_networks.py).
+    CHECK(make<ResnetGenerator9<cpu>>(dev, {}).parameter_count() == 11378179);
+    CHECK(make<ResnetGenerator6<cpu>>(dev, {}).parameter_count() == 7837699);
+    CHECK(make<UnetGenerator256<cpu>>(dev, {}).parameter_count() == 54409603);
+    CHECK(make<UnetGenerator256<cpu>>(dev, {.norm = NormType::batch}).parameter_count() == 54413955);
+    CHECK(make<UnetGenerator128<cpu>>(dev, {}).parameter_count() == 41825667);
+    CHECK(make<PatchDiscriminator<cpu, 3>>(dev, {}).parameter_count() == 2764737);
+    CHECK(make<PixelDiscriminator<cpu>>(dev, {}).parameter_count() == 8705);
+}
+
+TEST_CASE("names follow the reference's state_dict") {
+    cpu dev;
+    auto g = make<ResnetGenerator9<cpu>>(dev, {});
+    CHECK(g.named_tensors().front().spec.name == "model.1.weight");
+    CHECK(has_name(g, "model.10.conv_block.5.weight"));   // second conv of the first block
+    CHECK(has_name(g, "model.18.conv_block.1.bias"));     // the ninth block
+    CHECK(has_name(g, "model.19.weight"));                // first ConvTranspose2d
+    CHECK(g.find("model.19.weight").spec.dims == std::vector<int>{256, 128, 3, 3});
+    CHECK(g.named_tensors().back().spec.name == "model.26.bias");
+
+    auto dropout = make<ResnetGenerator6<cpu>>(dev, {.use_dropout = true});
+    CHECK(has_name(dropout, "model.10.conv_block.6.weight"));  // Dropout takes index 4
+    auto zero = make<ResnetGenerator6<cpu>>(dev, {.padding = PaddingType::zero});
+    CHECK(has_name(zero, "model.10.conv_block.0.weight"));  // no padding layers in the blocks
+    CHECK(has_name(zero, "model.10.conv_block.3.weight"));
+    auto batch = make<ResnetGenerator6<cpu>>(dev, {.norm = NormType::batch});
+    CHECK(has_name(batch, "model.2.running_var"));
+    CHECK_FALSE(has_name(batch, "model.1.bias"));  // batch norm: convolutions without bias
+
+    auto resize = make<ResnetGenerator6<cpu>>(dev, {.upsample = UpsampleType::resize_conv});
+    CHECK(has_name(resize, "model.17.weight"));  // Upsample at 16, its conv at 17
+    CHECK(has_name(resize, "model.25.weight"));  // the last conv: two numbers later than the reference's 23
+
+    auto u = make<UnetGenerator128<cpu>>(dev, {});
+    CHECK(u.named_tensors().front().spec.name == "model.model.0.weight");
+    CHECK(has_name(u, "model.model.1.model.3.model.3.model.3.model.3.model.1.weight"));  // innermost down conv
+    auto d = make<PatchDiscriminator<cpu, 3>>(dev, {});
+    std::vector<std::string> conv_weights;
+    for (const auto& t : d.named_tensors()) conv_weights.push_back(t.spec.name);
+    CHECK(conv_weights == std::vector<std::string>{"model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias",
+                                                   "model.5.weight", "model.5.bias", "model.8.weight", "model.8.bias",
+                                                   "model.11.weight", "model.11.bias"});
+}
+
+TEST_CASE("output shapes: generators keep the size, the 70x70 PatchGAN gives 30x30 at 256") {
+    cpu dev;
+    auto g = make<ResnetGenerator<cpu, 1>>(dev, {.input_nc = 1, .output_nc = 4, .ngf = 4});
+    CHECK(g(Tensor<cpu>::zeros(dev, {2, 1, 36, 20})).shape() == Shape{2, 4, 36, 20});
+    auto u = make<UnetGenerator128<cpu>>(dev, {.ngf = 2});
+    CHECK(u(Tensor<cpu>::zeros(dev, {1, 3, 128, 128})).shape() == Shape{1, 3, 128, 128});
+    CHECK_THROWS_AS(u(Tensor<cpu>::zeros(dev, {1, 3, 96, 96})), shape_error);
+    auto d = make<PatchDiscriminator<cpu, 3>>(dev, {.ndf = 4});
+    CHECK(d(Tensor<cpu>::zeros(dev, {1, 3, 256, 256})).shape() == Shape{1, 1, 30, 30});
+    auto p = make<PixelDiscriminator<cpu>>(dev, {.ndf = 4});
+    CHECK(p(Tensor<cpu>::zeros(dev, {1, 3, 9, 7})).shape() == Shape{1, 1, 9, 7});
+}
+
+TEST_CASE("the generators' gradients match finite differences") {
+    cpu64 dev;
+    SUBCASE("ResnetGenerator, instance norm, reflect, dropout in eval") {
+        Network<ResnetGenerator<cpu64, 1>> g(dev, ResnetGenerator<cpu64, 1>({.input_nc = 2, .output_nc = 2, .ngf = 2, .use_dropout = true}), "model", {.gain = 0.3});
+        g.eval();
+        gradcheck(g, random_tensor(dev, {1, 2, 8, 8}, 1));
+    }
+    SUBCASE("ResnetGenerator, batch norm, zero padding, resize-convolution") {
+        Network<ResnetGenerator<cpu64, 1>> g(dev, ResnetGenerator<cpu64, 1>({.input_nc = 1, .output_nc = 1, .ngf = 2, .norm = NormType::batch,
+                                                                                .padding = PaddingType::zero, .upsample = UpsampleType::resize_conv}), "model", {.gain = 0.3});
+        gradcheck(g, random_tensor(dev, {2, 1, 8, 8}, 2));
+    }
+    SUBCASE("PatchDiscriminator, 2 layers, instance norm") {
+        Network<PatchDiscriminator<cpu64, 2>> d(dev, PatchDiscriminator<cpu64, 2>({.input_nc = 2, .ndf = 2}), "model", {.gain = 0.3});
+        gradcheck(d, random_tensor(dev, {2, 2, 12, 12}, 3));
+    }
+}
+
+TEST_CASE("U-Net gradients match finite differences (the skip carries the LeakyReLU'd input)") {
+    cpu64 dev;
+    using U = UnetGenerator<cpu64, 5>;
+    Network<U> u(dev, U({.input_nc = 1, .output_nc = 1, .ngf = 1, .norm = NormType::none}), "model.model", {.gain = 0.5});
+    gradcheck(u, random_tensor(dev, {1, 1, 32, 32}, 4), {.tolerance = 1e-5});
+}
+
+TEST_SUITE("parity") {
+    TEST_CASE("ResnetGenerator equals the reference's") {
+        cpu64 dev;  // float64 fixtures: the same architecture, to 1e-6
+        SUBCASE("instance norm, reflect, batch 2") {
+            auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.ngf = 4});
+            test::check_parity(g, "resnet_instance_reflect", 1e-6);
+        }
+        SUBCASE("batch norm (train), zero padding, 2 output channels") {
+            auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.output_nc = 2, .ngf = 4, .norm = NormType::batch, .padding = PaddingType::zero});
+            test::check_parity(g, "resnet_batch_zero", 1e-6);
+        }
+        SUBCASE("no norm, replicate, grayscale in, eval") {
+            auto g = make<ResnetGenerator<cpu64, 1>>(dev, {.input_nc = 1, .ngf = 4, .norm = NormType::none, .padding = PaddingType::replicate});
+            g.eval();
+            test::check_parity(g, "resnet_none_replicate_eval", 1e-6);
+        }
+        SUBCASE("batch norm, eval (running statistics)") {
+            auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.ngf = 4, .norm = NormType::batch});
+            g.eval();
+            test::check_parity(g, "resnet_batch_eval", 1e-6);
+        }
+    }
+    TEST_CASE("UnetGenerator equals the reference's") {
+        cpu64 dev;  // float64 fixtures: the same architecture, to 1e-6
+        SUBCASE("unet_128, instance norm") {
+            auto u = make<UnetGenerator128<cpu64>>(dev, {.ngf = 2});
+            test::check_parity(u, "unet128_instance", 1e-6);
+        }
+        SUBCASE("unet_128, batch norm, 4 channels in, 1 out, batch 2") {
+            auto u = make<UnetGenerator128<cpu64>>(dev, {.input_nc = 4, .output_nc = 1, .ngf = 2, .norm = NormType::batch});
+            test::check_parity(u, "unet128_batch", 1e-6);
+        }
+    }
+    TEST_CASE("discriminators equal the reference's") {
+        cpu64 dev;  // float64 fixtures: the same architecture, to 1e-6
+        SUBCASE("basic: 3 layers, instance norm") {
+            auto d = make<PatchDiscriminator<cpu64, 3>>(dev, {.ndf = 4});
+            test::check_parity(d, "patch3_instance", 1e-6);
+        }
+        SUBCASE("2 layers, batch norm, grayscale") {
+            auto d = make<PatchDiscriminator<cpu64, 2>>(dev, {.input_nc = 1, .ndf = 4, .norm = NormType::batch});
+            test::check_parity(d, "patch2_batch", 1e-6);
+        }
+        SUBCASE("1 layer, no norm") {
+            auto d = make<PatchDiscriminator<cpu64, 1>>(dev, {.ndf = 4, .norm = NormType::none});
+            test::check_parity(d, "patch1_none", 1e-6);
+        }
+        SUBCASE("pixel, batch norm") {
+            auto d = make<PixelDiscriminator<cpu64>>(dev, {.ndf = 4, .norm = NormType::batch});
+            test::check_parity(d, "pixel_batch", 1e-6);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+// Losses, optimizers, schedules, the image pool, and the CycleGAN training step: against hand
+// values, finite differences, torch.optim, and the reference's training step in PyTorch.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/gradcheck.hpp"
+#include "support/parity.hpp"
+#include "support/shapes_dataset.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+using namespace cyclegan;
+using test::random_tensor;
+
+namespace {
+
+// d(loss)/d(pred) from the loss against central differences, in double.
+template <class F>
+void check_loss_gradient(cpu64& dev, Tensor<cpu64> pred, F loss) {
+    Tensor<cpu64> grad;
+    loss(pred, &grad);
+    const auto analytic = grad.to_host(dev);
+    for (std::size_t i = 0; i < pred.numel(); ++i) {
+        const double keep = pred.data()[i], eps = 1e-6;
+        pred.data()[i] = keep + eps;
+        const double up = loss(pred, nullptr);
+        pred.data()[i] = keep - eps;
+        const double down = loss(pred, nullptr);
+        pred.data()[i] = keep;
+        INFO("element " << i);
+        CHECK(analytic[i] == doctest::Approx((up - down) / (2 * eps)).epsilon(1e-6).scale(1.0));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("GAN losses by hand") {
+    cpu dev;
+    auto pred = Tensor<cpu>::from_host(dev, {1, 1, 1, 2}, std::vector<float>{0.5f, -1.0f});
+    Tensor<cpu> g;
+    SUBCASE("LSGAN: mean (pred - label)^2") {
+        CHECK(LSGAN{}(dev, pred, Target::real, Player::generator, &g) == doctest::Approx((0.25 + 4.0) / 2));
+        CHECK(g.to_host(dev) == std::vector<float>{-0.5f, -2.0f});  // 2 (p - 1) / n
+        CHECK(LSGAN{}(dev, pred, Target::fake, Player::discriminator, nullptr, 0.5) == doctest::Approx(0.5 * (0.25 + 1.0) / 2));
+    }
+    SUBCASE("vanilla: binary cross-entropy with logits") {
+        const double expected = (std::log1p(std::exp(-0.5)) + std::log1p(std::exp(1.0))) / 2;
+        CHECK(VanillaGAN{}(dev, pred, Target::real, Player::generator, &g) == doctest::Approx(expected));
+        auto huge = Tensor<cpu>::from_host(dev, {1, 1, 1, 2}, std::vector<float>{200.0f, -200.0f});
+        CHECK(VanillaGAN{}(dev, huge, Target::fake, Player::discriminator, &g) == doctest::Approx(100.0));  // no overflow
+        CHECK(std::isfinite(g.to_host(dev)[0]));
+    }
+    SUBCASE("hinge: discriminator margins, generator -mean") {
+        CHECK(HingeGAN{}(dev, pred, Target::real, Player::discriminator, &g) == doctest::Approx((0.5 + 2.0) / 2));
+        CHECK(HingeGAN{}(dev, pred, Target::fake, Player::discriminator, &g) == doctest::Approx((1.5 + 0.0) / 2));
+        CHECK(g.to_host(dev) == std::vector<float>{0.5f, 0.0f});
+        CHECK(HingeGAN{}(dev, pred, Target::real, Player::generator, &g) == doctest::Approx(0.25));
+        CHECK(g.to_host(dev) == std::vector<float>{-0.5f, -0.5f});
+    }
+    SUBCASE("pixel losses") {
+        auto target = Tensor<cpu>::from_host(dev, {1, 1, 1, 2}, std::vector<float>{1.0f, 1.0f});
+        CHECK(L1Loss{}(dev, pred, target, &g, 10.0) == doctest::Approx(10.0 * (0.5 + 2.0) / 2));
+        CHECK(g.to_host(dev) == std::vector<float>{-5.0f, -5.0f});
+        CHECK(MSELoss{}(dev, pred, target, &g) == doctest::Approx((0.25 + 4.0) / 2));
+        CHECK_THROWS_AS(L1Loss{}(dev, pred, Tensor<cpu>::zeros(dev, {1, 1, 2, 1}), &g), shape_error);
+    }
+}
+
+TEST_CASE("every loss's gradient matches finite differences") {
+    cpu64 dev;
+    auto pred = random_tensor(dev, {2, 1, 3, 5}, 1, -2, 2);
+    auto target = random_tensor(dev, {2, 1, 3, 5}, 2, -2, 2);
+    for (auto t : {Target::real, Target::fake})
+        for (auto who : {Player::discriminator, Player::generator}) {
+            check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return LSGAN{}(dev, p, t, who, g, 0.7); });
+            check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return VanillaGAN{}(dev, p, t, who, g, 0.7); });
+            check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return HingeGAN{}(dev, p, t, who, g, 0.7); });
+        }
+    check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return L1Loss{}(dev, p, target, g, 3.0); });
+    check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return MSELoss{}(dev, p, target, g, 3.0); });
+}
+
+TEST_CASE("the image pool keeps a history of 50 and swaps half of the time") {
+    cpu dev;
+    ImagePool<cpu> pool(50, 3);
+    auto image = [&](float v) { return Tensor<cpu>::full(dev, {1, 1, 1, 1}, v); };
+    for (int i = 0; i < 50; ++i) REQUIRE(pool.query(dev, image(float(i))).to_host(dev)[0] == float(i));  // filling
+    CHECK(pool.images().size() == 50);
+    int returned_new = 0, from_history = 0;
+    std::set<float> seen;
+    const int trials = 4000;
+    for (int i = 0; i < trials; ++i) {
+        const float v = 1000.0f + i;
+        const float out = pool.query(dev, image(v)).to_host(dev)[0];
+        if (out == v) ++returned_new;
+        else {
+            ++from_history;
+            CHECK(out < v);  // an earlier image
+            CHECK(seen.insert(out).second);  // each stored image comes back at most once
+        }
+    }
+    // Binomial(4000, 1/2): standard deviation ~32; allow 5 of them.
+    INFO("returned the new image " << returned_new << " of " << trials << " times");
+    CHECK(std::abs(returned_new - trials / 2) < 160);
+    CHECK(pool.images().size() == 50);
+
+    ImagePool<cpu> none(0);
+    auto batch = Tensor<cpu>::from_host(dev, {2, 1, 1, 1}, std::vector<float>{1, 2});
+    CHECK(none.query(dev, batch).data() == batch.data());  // pass-through
+
+    ImagePool<cpu> a(2, 9), b(2, 9);  // seeded: same draws; state survives a save
+    for (int i = 0; i < 10; ++i) CHECK(a.query(dev, image(float(i))).to_host(dev) == b.query(dev, image(float(i))).to_host(dev));
+    ImagePool<cpu> c(2, 0);
+    c.set_rng_state(a.rng_state());
+    c.images() = a.images();
+    for (int i = 0; i < 10; ++i) CHECK(a.query(dev, image(float(i))).to_host(dev) == c.query(dev, image(float(i))).to_host(dev));
+}
+
+TEST_CASE("learning-rate schedules") {
+    SUBCASE("linear: constant for n_epochs, then linearly to zero") {
+        LrSchedule s(0.1, {.policy = LrPolicy::linear, .n_epochs = 3, .n_epochs_decay = 3});
+        std::vector<double> lrs;
+        for (int e = 0; e < 6; ++e) {
+            lrs.push_back(s.lr());
+            s.step();
+        }
+        // The reference's rule 1 - max(0, e + 1 - 3) / 4.
+        const std::vector<double> expected{0.1, 0.1, 0.1, 0.075, 0.05, 0.025};
+        for (int e = 0; e < 6; ++e) CHECK(lrs[e] == doctest::Approx(expected[e]));
+    }
+    CHECK(parse_lr_policy("cosine") == LrPolicy::cosine);
+    CHECK_THROWS_AS(parse_lr_policy("exp"), std::invalid_argument);
+    LrSchedule plateau(0.1, {.policy = LrPolicy::plateau});
+    CHECK_THROWS_AS(plateau.step(), std::invalid_argument);
+}
+
+TEST_CASE("Adam and SGD refuse a buffer of another size") {
+    cpu dev;
+    Adam::State<cpu> adam(dev, 4);
+    auto p = Tensor<cpu>::zeros(dev, {1, 1, 1, 5});
+    CHECK_THROWS_AS(adam.step(p, p), std::invalid_argument);
+    CHECK_THROWS_AS(SGD::State<cpu>(dev, 4, {.momentum = 0, .nesterov = true}), std::invalid_argument);
+}
+
+TEST_SUITE("parity") {
+    TEST_CASE("Adam and SGD equal torch.optim") {
+        cpu dev;
+        auto run = [&](const std::string& name, auto state) {
+            INFO(name);
+            const auto f = test::load_fixture(name);
+            auto p = test::fixture_tensor(dev, f, "p0");
+            for (int k = 0; k < 4; ++k) {
+                state.step(p, test::fixture_tensor(dev, f, "grad." + std::to_string(k)));
+                test::expect_close(name + " step " + std::to_string(k), p.to_host(dev), f.values<float>("p." + std::to_string(k)), 1e-5);
+            }
+            CHECK(state.steps() == 4);
+        };
+        run("optim_adam", Adam::State<cpu>(dev, 37, {.lr = 2e-4, .beta1 = 0.5, .beta2 = 0.999}));
+        run("optim_adam_wd", Adam::State<cpu>(dev, 37, {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-6, .weight_decay = 0.1}));
+        run("optim_sgd_momentum", SGD::State<cpu>(dev, 37, {.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01}));
+        run("optim_sgd_nesterov", SGD::State<cpu>(dev, 37, {.lr = 0.05, .momentum = 0.8, .nesterov = true}));
+    }
+
+    TEST_CASE("learning-rate schedules equal torch.optim.lr_scheduler") {
+        auto numbers = [](const std::string& csv) {
+            std::vector<double> v;
+            std::stringstream ss(csv);
+            for (std::string item; std::getline(ss, item, ',');) v.push_back(std::stod(item));
+            return v;
+        };
+        const std::pair<const char*, LrScheduleOptions> cases[] = {
+            {"linear", {.policy = LrPolicy::linear, .n_epochs = 10, .n_epochs_decay = 10}},
+            {"step", {.policy = LrPolicy::step, .lr_decay_iters = 4}},
+            {"cosine", {.policy = LrPolicy::cosine, .n_epochs = 10}},
+            {"plateau", {.policy = LrPolicy::plateau}},
+        };
+        for (const auto& [policy, options] : cases) {
+            INFO(policy);
+            const auto f = test::load_fixture(std::string("lr_") + policy);
+            const auto lrs = numbers(f.metadata().at("lr")), metrics = numbers(f.metadata().at("metric"));
+            LrSchedule s(0.1, options);
+            for (std::size_t e = 0; e < lrs.size(); ++e) {
+                s.step(metrics[e]);
+                INFO("epoch " << e);
+                CHECK(s.lr() == doctest::Approx(lrs[e]).epsilon(1e-12));
+            }
+        }
+    }
+
+    TEST_CASE("three CycleGAN training steps equal the reference's") {
+        using Model = CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 3>, LSGAN>;
+        using VanillaModel = CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 3>, VanillaGAN>;
+        auto run = [](auto& model, const std::string& fixture) {
+            INFO(fixture);
+            cpu& dev = model.device();
+            const auto f = test::load_fixture(fixture);
+            auto nets = std::make_tuple(std::pair{"G_A", &model.G_A}, std::pair{"G_B", &model.G_B}, std::pair{"D_A", &model.D_A},
+                                        std::pair{"D_B", &model.D_B});
+            std::apply([&](auto&... n) {
+                (([&] {
+                     for (auto& t : n.second->named_tensors()) {
+                         const auto v = f.values<float>(std::string("init.") + n.first + "." + t.spec.name);
+                         REQUIRE(v.size() == t.value.numel());
+                         dev.upload(v.data(), t.value.data(), v.size());
+                     }
+                 }()), ...);
+            }, nets);
+            const auto expected = f.values<double>("losses");
+            for (int step = 0; step < 3; ++step) {
+                const auto losses = model.train_step(test::fixture_tensor(dev, f, "A." + std::to_string(step)),
+                                                     test::fixture_tensor(dev, f, "B." + std::to_string(step)))
+                                        .values();
+                for (int k = 0; k < 8; ++k) {
+                    INFO("step " << step << " loss " << CycleGANLosses::names[k]);
+                    CHECK(losses[k] == doctest::Approx(expected[step * 8 + k]).epsilon(1e-3));
+                }
+            }
+            // Final weights. Adam's first steps move every weight by about lr whatever the size of
+            // its gradient, so rounding-level differences in small gradients show as differences of a
+            // fraction of lr: weights must agree to lr / 4. A bias followed by instance norm has a
+            // gradient that is zero up to rounding, of either sign, so it may drift either way by up
+            // to lr a step, in PyTorch as in ours, without changing any output.
+            const double lr = 2e-4;
+            std::apply([&](auto&... n) {
+                (([&] {
+                     for (auto& t : n.second->named_tensors()) {
+                         const auto ours = t.value.to_host(dev);
+                         const auto theirs = f.values<float>(std::string("final.") + n.first + "." + t.spec.name);
+                         double worst = 0;
+                         for (std::size_t i = 0; i < ours.size(); ++i) worst = std::max(worst, std::abs(double(ours[i]) - theirs[i]));
+                         INFO(n.first << "." << t.spec.name << ": largest difference " << worst);
+                         CHECK(worst <= (t.spec.role == ParamRole::bias ? 3 * 2 * lr : lr / 4));
+                     }
+                 }()), ...);
+            }, nets);
+        };
+        cpu dev;
+        const GeneratorOptions g{.ngf = 8};
+        const DiscriminatorOptions d{.ndf = 8};
+        Model lsgan(dev, g, d);
+        run(lsgan, "cyclegan_steps_lsgan");
+        VanillaModel vanilla(dev, g, d);
+        run(vanilla, "cyclegan_steps_vanilla");
+    }
+}
+
+TEST_SUITE("learning") {
+    TEST_CASE("CycleGAN learns an unpaired colour mapping with a known answer") {
+        // Domain A: red/yellow shapes; domain B: the same scenes with red and blue swapped, drawn
+        // independently (unpaired). After training, G_A on held-out A images must be much closer
+        // to the true B images than the input itself is.
+        cpu dev;
+        using Model = CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 2>>;
+        Model model(dev, {.ngf = 8}, {.ndf = 8}, {.init = {.seed = 4}, .seed = 4}, {.lr = 1e-3});
+        test::ShapesDataset data{.size = 32, .rng = std::mt19937(1)}, heldout{.size = 32, .rng = std::mt19937(99)};
+        std::vector<std::vector<float>> test_A;
+        for (int i = 0; i < 16; ++i) test_A.push_back(heldout.scene_A());
+        auto errors = [&] {
+            double model_error = 0, identity_error = 0;
+            for (const auto& a : test_A) {
+                const auto b = heldout.to_B(a);
+                const auto y = model.translate_AtoB(Tensor<cpu>::from_host(dev, {1, 3, 32, 32}, a)).to_host(dev);
+                for (std::size_t i = 0; i < a.size(); ++i) {
+                    model_error += std::abs(y[i] - b[i]);
+                    identity_error += std::abs(a[i] - b[i]);
+                }
+            }
+            const double n = static_cast<double>(test_A.size() * test_A[0].size());
+            return std::pair{model_error / n, identity_error / n};
+        };
+        const auto [before, identity] = errors();
+        const auto start = std::chrono::steady_clock::now();
+        const int steps = 2500;
+        for (int s = 0; s < steps; ++s) {
+            const auto losses = model.train_step(data.batch(dev, 1, false), data.batch(dev, 1, true));
+            for (double l : losses.values()) REQUIRE(std::isfinite(l));
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const auto [after, identity_again] = errors();
+        std::printf("learning: mean |G_A(a) - b| %.4f before training, %.4f after %d steps (%.0f s); "
+                    "returning the input: %.4f; ratio %.2f\n",
+                    before, after, steps, seconds, identity, after / identity);
+        CHECK(identity_again == identity);
+        CHECK(after < 0.5 * identity);
+        CHECK(after < 0.5 * before);
+    }
+}
