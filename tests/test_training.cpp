@@ -3,7 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "support/gradcheck.hpp"
 #include "support/parity.hpp"
-#include "support/shapes_dataset.hpp"
+#include <cyclegan/data/shapes.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -31,6 +31,11 @@ void check_loss_gradient(cpu64& dev, Tensor<cpu64> pred, F loss) {
         INFO("element " << i);
         CHECK(analytic[i] == doctest::Approx((up - down) / (2 * eps)).epsilon(1e-6).scale(1.0));
     }
+}
+
+Tensor<cpu> random_tensor_f(cpu& dev, Shape s, std::uint64_t seed) {
+    const auto v = test::random_values(s.numel(), seed);
+    return Tensor<cpu>::from_host(dev, s, std::vector<float>(v.begin(), v.end()));
 }
 
 }  // namespace
@@ -143,6 +148,38 @@ TEST_CASE("Adam and SGD refuse a buffer of another size") {
     CHECK_THROWS_AS(SGD::State<cpu>(dev, 4, {.momentum = 0, .nesterov = true}), std::invalid_argument);
 }
 
+TEST_CASE("a variant in one alias: 4 residual blocks, a 2-layer PatchGAN, hinge loss, SGD") {
+    using Model = CycleGAN<ResnetGenerator<cpu, 4>, PatchDiscriminator<cpu, 2>, HingeGAN, SGD>;
+    cpu dev;
+    CHECK_THROWS_WITH_AS(Model(dev, {.input_nc = 1, .output_nc = 2}, {}), doctest::Contains("input_nc == output_nc"),
+                         std::invalid_argument);
+    Model model(dev, {.input_nc = 1, .output_nc = 2, .ngf = 4, .norm = NormType::batch}, {.ndf = 4},
+                {.lambda_identity = 0, .pool_size = 0}, {.lr = 0.01, .momentum = 0.5});
+    CHECK(model.G_A.find("model.13.conv_block.1.weight").spec.dims == std::vector<int>{16, 16, 3, 3});  // the 4th block
+    CHECK(model.D_A.find("model.0.weight").spec.dims == std::vector<int>{4, 2, 4, 4});  // D_A judges B: 2 channels
+    CHECK(model.D_B.find("model.0.weight").spec.dims == std::vector<int>{4, 1, 4, 4});
+    auto a = random_tensor_f(dev, {2, 1, 16, 16}, 1);
+    auto b = random_tensor_f(dev, {2, 2, 16, 16}, 2);
+    const auto before = model.G_A.parameters().to_host(dev);
+    const auto losses = model.train_step(a, b);
+    for (double l : losses.values()) CHECK(std::isfinite(l));
+    CHECK(model.G_A.parameters().to_host(dev) != before);
+    CHECK(model.opt_G_A.steps() == 1);
+    CHECK(model.translate_AtoB(a).shape() == Shape{2, 2, 16, 16});
+    CHECK(model.translate_BtoA(b).shape() == Shape{2, 1, 16, 16});
+    CHECK(model.G_A.training());  // translation left the training mode as it was
+}
+
+TEST_CASE("with lambda_identity 0 the identity losses are not computed") {
+    using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>>;
+    cpu dev;
+    Model model(dev, {.ngf = 4}, {.ndf = 4}, {.lambda_identity = 0});
+    const auto losses = model.train_step(random_tensor_f(dev, {1, 3, 8, 8}, 1), random_tensor_f(dev, {1, 3, 8, 8}, 2));
+    CHECK(losses.idt_A == 0);
+    CHECK(losses.idt_B == 0);
+    CHECK(losses.cycle_A > 0);
+}
+
 TEST_SUITE("parity") {
     TEST_CASE("Adam and SGD equal torch.optim") {
         cpu dev;
@@ -253,7 +290,7 @@ TEST_SUITE("learning") {
         cpu dev;
         using Model = CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 2>>;
         Model model(dev, {.ngf = 8}, {.ndf = 8}, {.init = {.seed = 4}, .seed = 4}, {.lr = 1e-3});
-        test::ShapesDataset data{.size = 32, .rng = std::mt19937(1)}, heldout{.size = 32, .rng = std::mt19937(99)};
+        demo::ShapesDataset data{.size = 32, .rng = std::mt19937(1)}, heldout{.size = 32, .rng = std::mt19937(99)};
         std::vector<std::vector<float>> test_A;
         for (int i = 0; i < 16; ++i) test_A.push_back(heldout.scene_A());
         auto errors = [&] {

@@ -22,6 +22,7 @@
 #include "compose/sequential.hpp"
 #include "compose/skip_concat.hpp"
 
+#include "data/shapes.hpp"
 #include "models/cycle_gan.hpp"
 #include "models/patch_discriminator.hpp"
 #include "models/resnet_generator.hpp"

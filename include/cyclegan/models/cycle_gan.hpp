@@ -4,6 +4,7 @@
 // in exactly the reference's order.
 #include <array>
 #include <concepts>
+#include <stdexcept>
 #include <string>
 
 #include "../core/image_pool.hpp"
@@ -12,6 +13,8 @@
 #include "../losses/pixel_loss.hpp"
 #include "../optim/adam.hpp"
 #include "../optim/optimizer.hpp"
+#include "patch_discriminator.hpp"
+#include "resnet_generator.hpp"
 
 namespace cyclegan {
 
@@ -76,7 +79,13 @@ public:
           D_B(dev, Discriminator(d_for(d, g.input_nc)), Discriminator::state_dict_prefix, with_seed(o.init, 3)),
           opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
           opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
-          fake_A_pool(o.pool_size, o.seed * 2 + 1), fake_B_pool(o.pool_size, o.seed * 2 + 2) {}
+          fake_A_pool(o.pool_size, o.seed * 2 + 1), fake_B_pool(o.pool_size, o.seed * 2 + 2) {
+        // G_A(B) only makes sense when both domains have the same channels (the reference asserts it).
+        if (o.lambda_identity > 0 && g.input_nc != g.output_nc)
+            throw std::invalid_argument("CycleGAN: the identity loss needs input_nc == output_nc (got " +
+                                        std::to_string(g.input_nc) + " and " + std::to_string(g.output_nc) +
+                                        "); set lambda_identity to 0");
+    }
 
     // One step of the reference's optimize_parameters(): the generators' update with the
     // discriminators frozen, then the discriminators' update on real images and pooled fakes.
@@ -201,5 +210,9 @@ private:
     PixelLossType pixel_{};
     Visuals last_{};
 };
+
+// The paper's configuration for 256x256 images: resnet_9blocks, the 70x70 PatchGAN, LSGAN, Adam.
+template <class B>
+using PaperCycleGAN = CycleGAN<ResnetGenerator9<B>, PatchDiscriminator<B, 3>, LSGAN, Adam>;
 
 }  // namespace cyclegan

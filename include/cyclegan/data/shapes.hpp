@@ -3,12 +3,14 @@
 // red (60%) or yellow (40%) on a grey background; domain B shows the same kind of scene with the
 // red and blue channels swapped (blue and cyan shapes). A -> B is therefore the colour map
 // (r, g, b) -> (b, g, r), and a translation's error against it is measurable.
+#include <algorithm>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
-#include <cyclegan/cyclegan.hpp>
+#include "../core/tensor.hpp"
 
-namespace cyclegan::test {
+namespace cyclegan::demo {
 
 struct ShapesDataset {
     int size = 32;
@@ -46,15 +48,17 @@ struct ShapesDataset {
     }
 
     // A batch of n images: domain A, or domain B drawn independently (unpaired).
-    Tensor<cpu> batch(cpu& dev, int n, bool domain_B) {
+    template <class B>
+    Tensor<B> batch(B& dev, int n, bool domain_B) {
         std::vector<float> all;
         for (int i = 0; i < n; ++i) {
             auto a = scene_A();
             auto img = domain_B ? to_B(a) : a;
             all.insert(all.end(), img.begin(), img.end());
         }
-        return Tensor<cpu>::from_host(dev, Shape{n, 3, size, size}, all);
+        std::vector<typename B::scalar> values(all.begin(), all.end());
+        return Tensor<B>::from_host(dev, Shape{n, 3, size, size}, values);
     }
 };
 
-}  // namespace cyclegan::test
+}  // namespace cyclegan::demo
