@@ -163,3 +163,76 @@ TEST_SUITE("parity") {
         }
     }
 }
+
+TEST_CASE("AnyGenerator / AnyDiscriminator: chosen by name, the same as the typed networks") {
+    cpu dev;
+    auto same = [&](auto& any, auto& typed) {
+        REQUIRE(any.parameter_count() == typed.parameter_count());
+        for (std::size_t i = 0; i < any.named_tensors().size(); ++i)
+            CHECK(any.named_tensors()[i].spec.name == typed.named_tensors()[i].spec.name);
+        CHECK(any.parameters().to_host(dev) == typed.parameters().to_host(dev));  // same seed, same order
+    };
+    auto any_g = [&](const std::string& name) {
+        AnyGeneratorOptions o;
+        o.netG = name;
+        o.ngf = 4;
+        AnyGenerator<cpu> g(o);
+        const auto prefix = g.prefix();
+        return Network<AnyGenerator<cpu>>(dev, std::move(g), prefix);
+    };
+    auto any_d = [&](const std::string& name, int layers) {
+        AnyDiscriminatorOptions o;
+        o.netD = name;
+        o.n_layers_D = layers;
+        o.ndf = 4;
+        AnyDiscriminator<cpu> d(o);
+        const auto prefix = d.prefix();
+        return Network<AnyDiscriminator<cpu>>(dev, std::move(d), prefix);
+    };
+    SUBCASE("resnet_6blocks") {
+        auto a = any_g("resnet_6blocks");
+        auto t = make<ResnetGenerator6<cpu>>(dev, {.ngf = 4});
+        same(a, t);
+        auto x = Tensor<cpu>::full(dev, {1, 3, 8, 8}, 0.3f);
+        CHECK(a(x).to_host(dev) == t(x).to_host(dev));
+        AnyGenerator<cpu> g(AnyGeneratorOptions{{.ngf = 4}, "resnet_6blocks"});
+        CHECK(g.size_multiple() == 4);
+    }
+    SUBCASE("unet_256") {
+        auto a = any_g("unet_256");
+        auto t = make<UnetGenerator256<cpu>>(dev, {.ngf = 4});
+        same(a, t);
+        CHECK(a.named_tensors().front().spec.name == "model.model.0.weight");
+    }
+    SUBCASE("discriminators") {
+        auto basic = any_d("basic", 0);
+        auto t3 = make<PatchDiscriminator<cpu, 3>>(dev, {.ndf = 4});
+        same(basic, t3);
+        auto four = any_d("n_layers", 4);
+        auto t4 = make<PatchDiscriminator<cpu, 4>>(dev, {.ndf = 4});
+        same(four, t4);
+        auto pixel = any_d("pixel", 0);
+        CHECK(pixel.named_tensors().front().spec.name == "net.0.weight");
+    }
+    SUBCASE("unknown names are refused with the list") {
+        CHECK_THROWS_WITH_AS(any_g("resnet_7blocks"), doctest::Contains("resnet_9blocks, resnet_6blocks, unet_128, unet_256"),
+                             std::invalid_argument);
+        CHECK_THROWS_AS(any_d("n_layers", 6), std::invalid_argument);
+        CHECK_THROWS_AS(any_d("global", 3), std::invalid_argument);
+    }
+    SUBCASE("a CycleGAN over run-time choices trains") {
+        using Model = CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>>;
+        AnyGeneratorOptions g;
+        g.netG = "unet_128";
+        g.ngf = 2;
+        AnyDiscriminatorOptions d;
+        d.netD = "pixel";
+        d.ndf = 2;
+        Model m(dev, g, d);
+        CHECK(m.D_A.named_tensors().front().spec.name == "net.0.weight");
+        auto x = Tensor<cpu>::full(dev, {1, 3, 128, 128}, 0.1f);
+        for (double l : m.train_step(x, x).values()) CHECK(std::isfinite(l));
+        Network<AnyGenerator<cpu>>::Context ctx;
+        CHECK_THROWS_AS(m.G_A.backward(ctx, x), std::logic_error);  // no forward on this context
+    }
+}

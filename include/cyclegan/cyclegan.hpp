@@ -16,6 +16,7 @@
 #include "layers/padding.hpp"
 #include "layers/upsample.hpp"
 
+#include "compose/any_layer.hpp"
 #include "compose/one_of.hpp"
 #include "compose/repeat.hpp"
 #include "compose/residual.hpp"
@@ -23,6 +24,7 @@
 #include "compose/skip_concat.hpp"
 
 #include "data/shapes.hpp"
+#include "models/any_model.hpp"
 #include "models/cycle_gan.hpp"
 #include "models/patch_discriminator.hpp"
 #include "models/resnet_generator.hpp"

@@ -38,8 +38,10 @@ struct CycleGANLosses {
 // A generator or discriminator type the model can build: a Layer, constructible from its Options,
 // that knows the reference's attribute prefix for its parameters.
 template <class N>
-concept ModelNetwork = Layer<N> && requires { typename N::Options; N::state_dict_prefix; } &&
-                       std::constructible_from<N, const typename N::Options&>;
+concept ModelNetwork = Layer<N> && requires(const N& n) {
+    typename N::Options;
+    { n.prefix() } -> std::convertible_to<std::string>;
+} && std::constructible_from<N, const typename N::Options&>;
 
 template <class Generator, class Discriminator, class GanLossType = LSGAN, class OptimizerType = Adam,
           class PixelLossType = L1Loss>
@@ -55,10 +57,10 @@ public:
 
     static_assert(ModelNetwork<Generator>,
                   "CycleGAN: the generator must be a Layer with a nested Options type, a constructor from "
-                  "it and a state_dict_prefix (see ResnetGenerator)");
+                  "it and a prefix() naming its parameters' attribute (see ResnetGenerator)");
     static_assert(ModelNetwork<Discriminator>,
                   "CycleGAN: the discriminator must be a Layer with a nested Options type, a constructor "
-                  "from it and a state_dict_prefix (see PatchDiscriminator)");
+                  "from it and a prefix() naming its parameters' attribute (see PatchDiscriminator)");
     static_assert(std::same_as<typename Discriminator::backend, B>,
                   "CycleGAN: the generator and the discriminator must use the same backend");
     static_assert(GanLoss<GanLossType, B>,
@@ -73,10 +75,10 @@ public:
     CycleGAN(B& dev, const typename Generator::Options& g, const typename Discriminator::Options& d,
              const CycleGANOptions& o = {}, const typename OptimizerType::Options& opt = {})
         : dev_(&dev), o_(o),
-          G_A(dev, Generator(g), Generator::state_dict_prefix, with_seed(o.init, 0)),
-          G_B(dev, Generator(mirrored(g)), Generator::state_dict_prefix, with_seed(o.init, 1)),
-          D_A(dev, Discriminator(d_for(d, g.output_nc)), Discriminator::state_dict_prefix, with_seed(o.init, 2)),
-          D_B(dev, Discriminator(d_for(d, g.input_nc)), Discriminator::state_dict_prefix, with_seed(o.init, 3)),
+          G_A(network(dev, Generator(g), with_seed(o.init, 0))),
+          G_B(network(dev, Generator(mirrored(g)), with_seed(o.init, 1))),
+          D_A(network(dev, Discriminator(d_for(d, g.output_nc)), with_seed(o.init, 2))),
+          D_B(network(dev, Discriminator(d_for(d, g.input_nc)), with_seed(o.init, 3))),
           opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
           opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
           fake_A_pool(o.pool_size, o.seed * 2 + 1), fake_B_pool(o.pool_size, o.seed * 2 + 2) {
@@ -105,11 +107,12 @@ public:
         G_A.zero_grad();
         G_B.zero_grad();
         Tensor<B> g;
+        Tensor<B> idt_A, idt_B;
         if (o_.lambda_identity > 0) {
-            Tensor<B> idt_A = G_A.forward(real_B, a3);
+            idt_A = G_A.forward(real_B, a3);
             L.idt_A = pixel_(dev, idt_A, real_B, &g, o_.lambda_B * o_.lambda_identity);
             G_A.backward(a3, g, nullptr);
-            Tensor<B> idt_B = G_B.forward(real_A, b3);
+            idt_B = G_B.forward(real_A, b3);
             L.idt_B = pixel_(dev, idt_B, real_A, &g, o_.lambda_A * o_.lambda_identity);
             G_B.backward(b3, g, nullptr);
         }
@@ -136,7 +139,7 @@ public:
         opt_D_A.step(D_A.parameters(), D_A.gradients());
         opt_D_B.step(D_B.parameters(), D_B.gradients());
 
-        last_ = {real_A, real_B, fake_B, rec_A, fake_A, rec_B};
+        last_ = {real_A, real_B, fake_B, rec_A, fake_A, rec_B, idt_A, idt_B};
         return L;
     }
 
@@ -144,9 +147,9 @@ public:
     Tensor<B> translate_AtoB(const Tensor<B>& a) { return translate(G_A, a); }
     Tensor<B> translate_BtoA(const Tensor<B>& b) { return translate(G_B, b); }
 
-    // The images of the last step, for reports: real_A, real_B, fake_B, rec_A, fake_A, rec_B.
+    // The images of the last step, for reports (idt_* empty without the identity loss).
     struct Visuals {
-        Tensor<B> real_A, real_B, fake_B, rec_A, fake_A, rec_B;
+        Tensor<B> real_A, real_B, fake_B, rec_A, fake_A, rec_B, idt_A, idt_B;
     };
     const Visuals& visuals() const { return last_; }
 
@@ -164,6 +167,11 @@ public:
     ImagePool<B> fake_A_pool, fake_B_pool;
 
 private:
+    template <class N>
+    static Network<N> network(B& dev, N net, const InitOptions& init) {
+        const std::string prefix = net.prefix();
+        return Network<N>(dev, std::move(net), prefix, init);
+    }
     static InitOptions with_seed(InitOptions i, std::uint64_t k) {
         i.seed = i.seed * 4 + k;  // four networks, four streams
         return i;

@@ -31,6 +31,7 @@ class PatchDiscriminator : public PatchDiscriminatorNet<B, Layers> {
 public:
     using Options = DiscriminatorOptions;
     static constexpr const char* state_dict_prefix = "model";
+    std::string prefix() const { return state_dict_prefix; }
 
     explicit PatchDiscriminator(const Options& o = {}) : Net(build(o)) {}
 
@@ -64,6 +65,7 @@ class PixelDiscriminator : public PixelDiscriminatorNet<B> {
 public:
     using Options = DiscriminatorOptions;
     static constexpr const char* state_dict_prefix = "net";
+    std::string prefix() const { return state_dict_prefix; }
 
     explicit PixelDiscriminator(const Options& o = {})
         : Net(Conv2d<B>(o.input_nc, o.ndf, 1), LeakyReLU<B>(0.2),

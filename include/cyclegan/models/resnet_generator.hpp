@@ -61,6 +61,7 @@ class ResnetGenerator : public ResnetGeneratorNet<B, Blocks> {
 public:
     using Options = GeneratorOptions;
     static constexpr const char* state_dict_prefix = "model";  // ResnetGenerator.model
+    std::string prefix() const { return state_dict_prefix; }
 
     explicit ResnetGenerator(const Options& o = {}) : Net(build(o)) {}
 

@@ -104,6 +104,7 @@ class UnetGenerator : public UnetGeneratorNet<B, NumDowns> {
 public:
     using Options = GeneratorOptions;
     static constexpr const char* state_dict_prefix = "model.model";  // UnetGenerator.model.model
+    std::string prefix() const { return state_dict_prefix; }
     static constexpr int size_multiple = 1 << NumDowns;
 
     explicit UnetGenerator(const Options& o = {}) : Net(build(o)) {}

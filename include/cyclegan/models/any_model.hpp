@@ -1,0 +1,80 @@
+#pragma once
+// Generators and discriminators chosen by name at run time, as the reference's --netG / --netD:
+// one type each, so a program that offers every architecture compiles one CycleGAN.
+#include <stdexcept>
+#include <string>
+
+#include "../compose/any_layer.hpp"
+#include "patch_discriminator.hpp"
+#include "resnet_generator.hpp"
+#include "unet_generator.hpp"
+
+namespace cyclegan {
+
+struct AnyGeneratorOptions : GeneratorOptions {
+    std::string netG = "resnet_9blocks";  // resnet_9blocks | resnet_6blocks | unet_128 | unet_256
+};
+
+template <class B>
+class AnyGenerator : public AnyLayer<B> {
+public:
+    using Options = AnyGeneratorOptions;
+    static constexpr const char* names = "resnet_9blocks, resnet_6blocks, unet_128, unet_256";
+
+    explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), netG_(o.netG) {}
+
+    std::string prefix() const { return netG_.rfind("unet", 0) == 0 ? "model.model" : "model"; }
+    // Image sides must be multiples of this for the output to keep the input's size.
+    int size_multiple() const {
+        if (netG_ == "unet_128") return UnetGenerator128<B>::size_multiple;
+        if (netG_ == "unet_256") return UnetGenerator256<B>::size_multiple;
+        return ResnetGenerator6<B>::size_multiple;
+    }
+    const std::string& name() const { return netG_; }
+
+private:
+    static AnyLayer<B> build(const Options& o) {
+        const GeneratorOptions& g = o;
+        if (o.netG == "resnet_9blocks") return ResnetGenerator9<B>(g);
+        if (o.netG == "resnet_6blocks") return ResnetGenerator6<B>(g);
+        if (o.netG == "unet_128") return UnetGenerator128<B>(g);
+        if (o.netG == "unet_256") return UnetGenerator256<B>(g);
+        throw std::invalid_argument("unknown generator '" + o.netG + "' (" + names + ")");
+    }
+    std::string netG_;
+};
+
+struct AnyDiscriminatorOptions : DiscriminatorOptions {
+    std::string netD = "basic";  // basic (70x70 PatchGAN) | n_layers | pixel
+    int n_layers_D = 3;          // for n_layers: 1 to 5
+};
+
+template <class B>
+class AnyDiscriminator : public AnyLayer<B> {
+public:
+    using Options = AnyDiscriminatorOptions;
+
+    explicit AnyDiscriminator(const Options& o) : AnyLayer<B>(build(o)), pixel_(o.netD == "pixel") {}
+
+    std::string prefix() const { return pixel_ ? "net" : "model"; }
+
+private:
+    static AnyLayer<B> build(const Options& o) {
+        const DiscriminatorOptions& d = o;
+        if (o.netD == "basic") return PatchDiscriminator<B, 3>(d);
+        if (o.netD == "pixel") return PixelDiscriminator<B>(d);
+        if (o.netD != "n_layers") throw std::invalid_argument("unknown discriminator '" + o.netD + "' (basic, n_layers, pixel)");
+        switch (o.n_layers_D) {
+            case 1: return PatchDiscriminator<B, 1>(d);
+            case 2: return PatchDiscriminator<B, 2>(d);
+            case 3: return PatchDiscriminator<B, 3>(d);
+            case 4: return PatchDiscriminator<B, 4>(d);
+            case 5: return PatchDiscriminator<B, 5>(d);
+            default: break;
+        }
+        throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
+    }
+    bool pixel_;
+};
+
+}  // namespace cyclegan
