@@ -3,7 +3,9 @@
 //   8 bytes little-endian header length, a JSON header naming each tensor's dtype, shape and byte
 //   range, then the raw little-endian data. Python reads it with `safetensors` or by hand.
 // The JSON here is the small subset the format uses; every error names the file and the problem.
+#include <bit>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace cyclegan::safetensors {
@@ -86,7 +90,12 @@ private:
             std::string k = string();
             expect(':');
             if (k == "dtype") { t.dtype = string(); has_dtype = true; }
-            else if (k == "shape") { t.shape = ints(); has_shape = true; }
+            else if (k == "shape") {
+                t.shape = ints();
+                has_shape = true;
+                for (auto d : t.shape)
+                    if (d < 0) fail("tensor '" + name + "' has a negative dimension");
+            }
             else if (k == "data_offsets") {
                 auto o = ints();
                 if (o.size() != 2 || o[0] < 0 || o[1] < o[0]) fail("tensor '" + name + "' has bad data_offsets");
@@ -112,7 +121,12 @@ private:
             std::size_t start = i_;
             while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-')) ++i_;
             if (start == i_) fail("expected an integer");
-            out.push_back(std::stoll(std::string(s_.substr(start, i_ - start))));
+            // from_chars, not stoll: a corrupt header ("--", 99999999999999999999) must give format_error
+            std::int64_t v = 0;
+            const auto r = std::from_chars(s_.data() + start, s_.data() + i_, v);
+            if (r.ec != std::errc() || r.ptr != s_.data() + i_)
+                fail("bad integer '" + std::string(s_.substr(start, i_ - start)) + "'");
+            out.push_back(v);
             if (peek() == ',') { ++i_; continue; }
             break;
         }
@@ -135,8 +149,10 @@ private:
                 case 'b': out += '\b'; break;
                 case 'f': out += '\f'; break;
                 case 'u': {
-                    if (i_ + 4 > s_.size()) fail("bad \\u escape");
-                    unsigned code = std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16);
+                    unsigned code = 0;
+                    const auto r = i_ + 4 <= s_.size() ? std::from_chars(s_.data() + i_, s_.data() + i_ + 4, code, 16)
+                                                       : std::from_chars_result{nullptr, std::errc::invalid_argument};
+                    if (r.ec != std::errc() || r.ptr != s_.data() + i_ + 4) fail("bad \\u escape");
                     i_ += 4;
                     if (code < 0x80) out += static_cast<char>(code);
                     else if (code < 0x800) { out += static_cast<char>(0xC0 | (code >> 6)); out += static_cast<char>(0x80 | (code & 0x3F)); }
@@ -182,7 +198,68 @@ inline std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
+// Reads the length prefix and the JSON header of a file of `size` bytes open at its start; leaves
+// the stream at the data section and returns where it begins.
+inline std::size_t read_header(std::istream& in, std::size_t size, const std::string& where,
+                               std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& meta) {
+    if (size < 8) throw format_error(where + ": too short to be a safetensors file (" + std::to_string(size) + " bytes)");
+    unsigned char len_bytes[8];
+    in.read(reinterpret_cast<char*>(len_bytes), 8);
+    std::uint64_t header_len = 0;
+    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+    if (header_len > size - 8)
+        throw format_error(where + ": header length " + std::to_string(header_len) +
+                           " runs past the end of the file (truncated?)");
+    std::string header(header_len, '\0');
+    in.read(header.data(), static_cast<std::streamsize>(header_len));
+    if (!in) throw format_error(where + ": read failed");
+    HeaderParser(header, where).parse(tensors, meta);
+    return 8 + header_len;
+}
+
+// Every tensor's dtype is known and its byte range lies inside a data section of `data_size` bytes
+// and fits its shape: a truncated file fails here, before any data is read.
+inline void check_ranges(const std::map<std::string, TensorInfo>& tensors, std::size_t data_size, const std::string& where) {
+    for (auto& [name, t] : tensors) {
+        const std::size_t es = dtype_size(t.dtype);
+        if (es == 0) throw format_error(where + ": tensor '" + name + "' has unknown dtype " + t.dtype);
+        if (t.end > data_size)
+            throw format_error(where + ": tensor '" + name + "' ends at byte " + std::to_string(t.end) +
+                               " but the data section has " + std::to_string(data_size) + " (truncated?)");
+        if (t.end - t.begin != t.numel() * es)
+            throw format_error(where + ": tensor '" + name + "' has " + std::to_string(t.end - t.begin) +
+                               " bytes for its shape and dtype, expected " + std::to_string(t.numel() * es));
+    }
+}
+
+// Little-endian F32 / F64 / I64 bytes -> T.
+template <class T>
+std::vector<T> convert(const unsigned char* p, const TensorInfo& t, const std::string& where, const std::string& name) {
+    static_assert(std::endian::native == std::endian::little, "safetensors: big-endian hosts are not supported");
+    std::vector<T> out(t.numel());
+    if (t.dtype == "F32") {
+        for (std::size_t i = 0; i < out.size(); ++i) { float v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<T>(v); }
+    } else if (t.dtype == "F64") {
+        for (std::size_t i = 0; i < out.size(); ++i) { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<T>(v); }
+    } else if (t.dtype == "I64") {
+        for (std::size_t i = 0; i < out.size(); ++i) { std::int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<T>(v); }
+    } else {
+        throw format_error(where + ": tensor '" + name + "' has dtype " + t.dtype + ", expected F32, F64 or I64");
+    }
+    return out;
+}
+
 }  // namespace detail
+
+// The dtype name of a C++ element type.
+template <class T>
+constexpr const char* dtype_of() {
+    if constexpr (std::is_same_v<T, float>) return "F32";
+    else if constexpr (std::is_same_v<T, double>) return "F64";
+    else if constexpr (std::is_same_v<T, std::int64_t>) return "I64";
+    else if constexpr (std::is_same_v<T, std::int32_t>) return "I32";
+    else static_assert(sizeof(T) == 0, "safetensors: no dtype for this type");
+}
 
 // A whole safetensors file in memory.
 class File {
@@ -194,32 +271,13 @@ public:
         in.seekg(0, std::ios::end);
         const auto size = static_cast<std::size_t>(in.tellg());
         in.seekg(0);
-        if (size < 8) throw format_error(where + ": too short to be a safetensors file (" + std::to_string(size) + " bytes)");
-        unsigned char len_bytes[8];
-        in.read(reinterpret_cast<char*>(len_bytes), 8);
-        std::uint64_t header_len = 0;
-        for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-        if (header_len > size - 8)
-            throw format_error(where + ": header length " + std::to_string(header_len) +
-                               " runs past the end of the file (truncated?)");
-        std::string header(header_len, '\0');
-        in.read(header.data(), static_cast<std::streamsize>(header_len));
         File f;
         f.path_ = where;
-        detail::HeaderParser(header, where).parse(f.tensors_, f.metadata_);
-        f.data_.resize(size - 8 - header_len);
+        const std::size_t data_start = detail::read_header(in, size, where, f.tensors_, f.metadata_);
+        f.data_.resize(size - data_start);
         in.read(reinterpret_cast<char*>(f.data_.data()), static_cast<std::streamsize>(f.data_.size()));
         if (!in) throw format_error(where + ": read failed");
-        for (auto& [name, t] : f.tensors_) {
-            const std::size_t es = dtype_size(t.dtype);
-            if (es == 0) throw format_error(where + ": tensor '" + name + "' has unknown dtype " + t.dtype);
-            if (t.end > f.data_.size())
-                throw format_error(where + ": tensor '" + name + "' ends at byte " + std::to_string(t.end) +
-                                   " but the data section has " + std::to_string(f.data_.size()) + " (truncated?)");
-            if (t.end - t.begin != t.numel() * es)
-                throw format_error(where + ": tensor '" + name + "' has " + std::to_string(t.end - t.begin) +
-                                   " bytes for its shape and dtype, expected " + std::to_string(t.numel() * es));
-        }
+        detail::check_ranges(f.tensors_, f.data_.size(), where);
         return f;
     }
 
@@ -235,18 +293,7 @@ public:
     template <class T>
     std::vector<T> values(const std::string& name) const {
         const TensorInfo& t = info(name);
-        std::vector<T> out(t.numel());
-        const unsigned char* p = data_.data() + t.begin;
-        if (t.dtype == "F32") {
-            for (std::size_t i = 0; i < out.size(); ++i) { float v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<T>(v); }
-        } else if (t.dtype == "F64") {
-            for (std::size_t i = 0; i < out.size(); ++i) { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<T>(v); }
-        } else if (t.dtype == "I64") {
-            for (std::size_t i = 0; i < out.size(); ++i) { std::int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<T>(v); }
-        } else {
-            throw format_error(path_ + ": tensor '" + name + "' has dtype " + t.dtype + ", expected F32, F64 or I64");
-        }
-        return out;
+        return detail::convert<T>(data_.data() + t.begin, t, path_, name);
     }
 
     const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
@@ -260,15 +307,81 @@ private:
     std::vector<unsigned char> data_;
 };
 
-// A tensor to write: F32 values with their shape.
-struct Entry {
-    std::string name;
-    std::vector<std::int64_t> shape;
-    std::vector<float> values;
+// Opens a file, reads and checks its header, and reads a tensor's bytes only when asked: loading
+// one network from a checkpoint of four touches only that network's bytes.
+class LazyFile {
+public:
+    static LazyFile open(const std::filesystem::path& path) {
+        LazyFile f;
+        f.path_ = path.string();
+        f.in_.open(path, std::ios::binary);
+        if (!f.in_) throw format_error(f.path_ + ": cannot open for reading");
+        f.in_.seekg(0, std::ios::end);
+        const auto size = static_cast<std::size_t>(f.in_.tellg());
+        f.in_.seekg(0);
+        f.data_start_ = detail::read_header(f.in_, size, f.path_, f.tensors_, f.metadata_);
+        f.bytes_read_ = f.data_start_;
+        detail::check_ranges(f.tensors_, size - f.data_start_, f.path_);
+        return f;
+    }
+
+    bool contains(const std::string& name) const { return tensors_.count(name) > 0; }
+    const TensorInfo& info(const std::string& name) const {
+        auto it = tensors_.find(name);
+        if (it == tensors_.end()) throw format_error(path_ + ": no tensor named '" + name + "'");
+        return it->second;
+    }
+    const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
+    const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    const std::string& path() const { return path_; }
+
+    // The tensor's raw bytes (little-endian, its dtype), read from disk now.
+    std::vector<unsigned char> bytes(const std::string& name) {
+        const TensorInfo& t = info(name);
+        std::vector<unsigned char> out(t.end - t.begin);
+        in_.clear();
+        in_.seekg(static_cast<std::streamoff>(data_start_ + t.begin));
+        in_.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
+        if (!in_) throw format_error(path_ + ": cannot read tensor '" + name + "' (file changed or truncated?)");
+        bytes_read_ += out.size();
+        return out;
+    }
+
+    // A tensor's values converted to T (F32, F64 or I64 in the file), read from disk now.
+    template <class T>
+    std::vector<T> values(const std::string& name) {
+        const auto b = bytes(name);
+        return detail::convert<T>(b.data(), info(name), path_, name);
+    }
+
+    // Header plus tensor bytes read so far: what loading touched.
+    std::size_t bytes_read() const { return bytes_read_; }
+
+private:
+    std::string path_;
+    std::ifstream in_;
+    std::size_t data_start_ = 0, bytes_read_ = 0;
+    std::map<std::string, TensorInfo> tensors_;
+    std::map<std::string, std::string> metadata_;
 };
 
-// The file's bytes (header padded to 8 bytes, as the reference writer does).
-inline std::string serialize(const std::vector<Entry>& entries, const std::map<std::string, std::string>& metadata = {}) {
+// A tensor's entry in a header: its data follows the previous one's.
+struct TensorDecl {
+    std::string name;
+    std::string dtype;  // "F32", "F64", "I64", ...
+    std::vector<std::int64_t> shape;
+
+    std::size_t bytes() const {
+        std::size_t n = dtype_size(dtype);
+        for (auto d : shape) n *= static_cast<std::size_t>(d);
+        return n;
+    }
+};
+
+// The 8-byte length and the JSON header (padded to 8 bytes, as the reference writer does) for
+// tensors stored back to back in `decls`' order. A writer appends their bytes in that order, so
+// values can go straight from a device into the output without an intermediate copy.
+inline std::string serialize_header(const std::vector<TensorDecl>& decls, const std::map<std::string, std::string>& metadata = {}) {
     std::string header = "{";
     bool first = true;
     if (!metadata.empty()) {
@@ -281,15 +394,16 @@ inline std::string serialize(const std::vector<Entry>& entries, const std::map<s
         first = false;
     }
     std::size_t offset = 0;
-    for (const auto& e : entries) {
+    for (const auto& d : decls) {
+        if (dtype_size(d.dtype) == 0) throw format_error("safetensors: tensor '" + d.name + "' has unknown dtype " + d.dtype);
         header += first ? "" : ",";
         first = false;
-        header += detail::json_string(e.name) + ":{\"dtype\":\"F32\",\"shape\":[";
-        for (std::size_t i = 0; i < e.shape.size(); ++i) {
+        header += detail::json_string(d.name) + ":{\"dtype\":" + detail::json_string(d.dtype) + ",\"shape\":[";
+        for (std::size_t i = 0; i < d.shape.size(); ++i) {
             if (i) header += ',';
-            header += std::to_string(e.shape[i]);
+            header += std::to_string(d.shape[i]);
         }
-        const std::size_t bytes = e.values.size() * 4;
+        const std::size_t bytes = d.bytes();
         header += "],\"data_offsets\":[";
         header += std::to_string(offset);
         header += ',';
@@ -302,7 +416,26 @@ inline std::string serialize(const std::vector<Entry>& entries, const std::map<s
     std::string out(8, '\0');
     const std::uint64_t len = header.size();
     for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((len >> (8 * i)) & 0xFF);
-    out += header;
+    return out + header;
+}
+
+// A tensor to write: F32 values with their shape.
+struct Entry {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    std::vector<float> values;
+};
+
+// The file's bytes.
+inline std::string serialize(const std::vector<Entry>& entries, const std::map<std::string, std::string>& metadata = {}) {
+    std::vector<TensorDecl> decls;
+    for (const auto& e : entries) {
+        decls.push_back({e.name, "F32", e.shape});
+        if (decls.back().bytes() != e.values.size() * 4)
+            throw format_error("safetensors: tensor '" + e.name + "' has " + std::to_string(e.values.size()) +
+                               " values for its shape");
+    }
+    std::string out = serialize_header(decls, metadata);
     for (const auto& e : entries) out.append(reinterpret_cast<const char*>(e.values.data()), e.values.size() * 4);
     return out;
 }

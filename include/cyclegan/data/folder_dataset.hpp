@@ -1,0 +1,163 @@
+#pragma once
+// Image folders as the reference lays them out: <dataroot>/trainA and trainB (testA and testB
+// for the test phase), unpaired, for training; one folder of images for translation.
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../io/image.hpp"
+#include "preprocess.hpp"
+
+namespace cyclegan {
+
+// A dataset folder is missing, not a folder, or holds no images; the message names the folder.
+struct dataset_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The extensions read_image decodes (stb_image), in any case. The reference also lists .tif,
+// which stb cannot read.
+inline bool is_image_file(const std::filesystem::path& p) {
+    const std::string ext = image_detail::lower_extension(p);
+    for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".ppm", ".pgm"})
+        if (ext == e) return true;
+    return false;
+}
+
+// The image files under `dir` and its subfolders (as the reference's os.walk), sorted by path,
+// then cut to the first max_dataset_size. Other files are skipped, each with a line in
+// `warnings` when given. Throws dataset_error naming the folder when it is missing, is not a
+// folder, or holds no image.
+inline std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir,
+                                                      std::vector<std::string>* warnings = nullptr,
+                                                      std::size_t max_dataset_size = SIZE_MAX) {
+    namespace fs = std::filesystem;
+    const std::string where = "'" + dir.string() + "'";
+    if (max_dataset_size == 0) throw std::invalid_argument("list_images: max_dataset_size must be at least 1");
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) throw dataset_error("dataset folder " + where + " does not exist");
+    if (!fs::is_directory(dir, ec)) throw dataset_error("dataset folder " + where + " is not a folder");
+    std::vector<fs::path> images, others;
+    fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+    if (ec) throw dataset_error("dataset folder " + where + ": cannot list it: " + ec.message());
+    for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
+        if (ec) throw dataset_error("dataset folder " + where + ": cannot list it: " + ec.message());
+        if (it->is_directory(ec)) continue;
+        (is_image_file(it->path()) ? images : others).push_back(it->path());
+    }
+    if (ec) throw dataset_error("dataset folder " + where + ": cannot list it: " + ec.message());
+    std::sort(images.begin(), images.end());
+    std::sort(others.begin(), others.end());
+    if (warnings)
+        for (const auto& p : others)
+            warnings->push_back("skipping " + p.lexically_relative(dir).string() + ": not an image file");
+    if (images.empty())
+        throw dataset_error("dataset folder " + where + " holds no image files (.png, .jpg, .jpeg, .bmp, .tga)" +
+                            (others.empty() ? std::string(": it is empty")
+                                            : "; skipped " + std::to_string(others.size()) + " other file" +
+                                                  (others.size() == 1 ? "" : "s")));
+    if (images.size() > max_dataset_size) images.resize(max_dataset_size);
+    return images;
+}
+
+// Reads each file's header (probe_image) and throws image_error for the first that is not a
+// readable image, so that training fails at its start rather than hours in. With options, also
+// throws for the first image too small for the crop. Damage past the header shows only when the
+// file is decoded (the Loader then names it).
+inline void validate_images(const std::vector<std::filesystem::path>& paths, const PreprocessOptions* options = nullptr) {
+    for (const auto& p : paths) {
+        const ImageInfo info = probe_image(p);
+        if (options) output_size(info.width, info.height, *options, p.string());
+    }
+}
+
+// A permutation of [0, n) chosen by `key`, evaluated one index at a time: a 4-round Feistel
+// network on the smallest power-of-4 domain that holds n, cycle-walking the values that land
+// outside (under 4 steps on average). The reference's DataLoader shuffles each epoch; this gives
+// the same effect as a pure function of (key, i), so there is no order to store or restore.
+inline std::uint64_t shuffled_index(std::uint64_t i, std::uint64_t n, std::uint64_t key) {
+    if (n <= 1) return 0;
+    int half = 1;
+    while ((std::uint64_t{1} << (2 * half)) < n) ++half;
+    const std::uint64_t mask = (std::uint64_t{1} << half) - 1;
+    do {
+        std::uint64_t left = i >> half, right = i & mask;
+        for (std::uint64_t round = 0; round < 4; ++round) {
+            const std::uint64_t next = left ^ (random_key(key, {round, right}) & mask);
+            left = right;
+            right = next;
+        }
+        i = (left << half) | right;
+    } while (i >= n);
+    return i;
+}
+
+// The reference's --phase, --serial_batches and --max_dataset_size.
+struct DatasetOptions {
+    std::string phase = "train";
+    bool serial_batches = false;
+    std::size_t max_dataset_size = SIZE_MAX;
+};
+
+// Two unpaired image folders, A and B (the reference's UnalignedDataset). An epoch has
+// max(|A|, |B|) items; item i pairs an A image with a B image:
+//   serial_batches: A[i % |A|] with B[i % |B|];
+//   otherwise:      the epoch visits the items in a shuffled order (each A image once per epoch
+//                   when |A| >= |B|) and pairs each with a B image drawn at random,
+// every random choice a hash of (seed, epoch, i).
+struct UnalignedDataset {
+    std::vector<std::filesystem::path> A, B;
+    bool serial_batches = false;
+
+    struct Item {
+        std::filesystem::path A, B;
+    };
+
+    UnalignedDataset(std::vector<std::filesystem::path> a, std::vector<std::filesystem::path> b, bool serial = false)
+        : A(std::move(a)), B(std::move(b)), serial_batches(serial) {
+        if (A.empty() || B.empty()) throw dataset_error("UnalignedDataset: domain " + std::string(A.empty() ? "A" : "B") + " has no images");
+    }
+
+    // <dataroot>/<phase>A and <dataroot>/<phase>B.
+    explicit UnalignedDataset(const std::filesystem::path& dataroot, const DatasetOptions& o = {},
+                              std::vector<std::string>* warnings = nullptr)
+        : UnalignedDataset(list_images(dataroot / (o.phase + "A"), warnings, o.max_dataset_size),
+                           list_images(dataroot / (o.phase + "B"), warnings, o.max_dataset_size), o.serial_batches) {}
+
+    std::size_t size() const { return std::max(A.size(), B.size()); }
+
+    Item item(int epoch, std::size_t i, std::uint64_t seed = 0) const {
+        if (i >= size())
+            throw std::out_of_range("UnalignedDataset::item: index " + std::to_string(i) + " of " + std::to_string(size()));
+        if (serial_batches) return {A[i % A.size()], B[i % B.size()]};
+        const auto e = static_cast<std::uint64_t>(static_cast<std::int64_t>(epoch));
+        const std::uint64_t j = shuffled_index(i, size(), random_key(seed, {0x5348554646ull /* "SHUFF" */, e}));
+        const std::uint64_t b = random_below(random_key(seed, {0x42494E44ull /* "BIND" */, e, i}), B.size());
+        return {A[j % A.size()], B[b]};
+    }
+
+    // validate_images on both domains.
+    void validate(const PreprocessOptions* options = nullptr) const {
+        validate_images(A, options);
+        validate_images(B, options);
+    }
+};
+
+// One folder of images, in sorted order (the reference's SingleDataset, for translation).
+struct SingleDataset {
+    std::vector<std::filesystem::path> paths;
+
+    explicit SingleDataset(const std::filesystem::path& dir, std::size_t max_dataset_size = SIZE_MAX,
+                           std::vector<std::string>* warnings = nullptr)
+        : paths(list_images(dir, warnings, max_dataset_size)) {}
+
+    std::size_t size() const { return paths.size(); }
+    const std::filesystem::path& item(std::size_t i) const { return paths.at(i); }
+    void validate(const PreprocessOptions* options = nullptr) const { validate_images(paths, options); }
+};
+
+}  // namespace cyclegan

@@ -1,0 +1,211 @@
+#pragma once
+// Batches of an UnalignedDataset, decoded and preprocessed ahead of the training step on one
+// background thread (the reference's DataLoader with its worker).
+//
+// Every random choice (the order of the epoch, which B image goes with an A image, each crop and
+// flip) is a hash of (seed, epoch, item, A or B), so a run resumed at (epoch, index) sees exactly
+// the batches an uninterrupted run would: there is no generator state to save.
+//
+// The worker only decodes into host floats; tensors are made on the caller's thread in next(),
+// so the backend's device is never touched from the worker.
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "../core/tensor.hpp"
+#include "../io/image.hpp"
+#include "folder_dataset.hpp"
+#include "preprocess.hpp"
+
+namespace cyclegan {
+
+template <class Backend>
+class Loader {
+public:
+    struct Batch {
+        Tensor<Backend> A, B;  // [n, channels_A, h, w] and [n, channels_B, h', w'] in [-1, 1]
+        std::vector<std::filesystem::path> paths_A, paths_B;
+        int epoch = 0;
+        long index = 0;  // the epoch's item index of this batch's first image; the next batch starts at index + n
+    };
+
+    // Starts the worker at item `start_index` of epoch `start_epoch`; later epochs start at 0.
+    // `prefetch` bounds how many batches wait decoded.
+    Loader(Backend& dev, UnalignedDataset data, PreprocessOptions options, int channels_A, int channels_B, int batch_size,
+           std::uint64_t seed, int start_epoch = 1, long start_index = 0, std::size_t prefetch = 3)
+        : dev_(dev), data_(std::move(data)), options_(std::move(options)), channels_A_(channels_A),
+          channels_B_(channels_B), batch_size_(batch_size), seed_(seed), prefetch_(prefetch) {
+        check_options(options_);
+        for (int c : {channels_A, channels_B})
+            if (c != 1 && c != 3 && c != 4)
+                throw std::invalid_argument("Loader: channels must be 1, 3 or 4, got " + std::to_string(c));
+        if (batch_size < 1) throw std::invalid_argument("Loader: batch_size must be at least 1, got " + std::to_string(batch_size));
+        if (start_index < 0) throw std::invalid_argument("Loader: start_index must be >= 0, got " + std::to_string(start_index));
+        if (prefetch_ < 1) prefetch_ = 1;
+        worker_ = std::thread([this, start_epoch, start_index] { run(start_epoch, start_index); });
+    }
+
+    Loader(const Loader&) = delete;
+    Loader& operator=(const Loader&) = delete;
+
+    // Stops the worker, mid-epoch or mid-batch, and waits for it (at most one image's decoding).
+    ~Loader() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        not_full_.notify_all();
+        if (worker_.joinable()) worker_.join();
+    }
+
+    // The next batch of the current epoch, in order; nullopt when the epoch is over, and the call
+    // after that starts the next epoch. Blocks while the worker decodes. An error of the worker (a
+    // corrupt file, an image too small for the crop) is thrown here, naming the file, and again
+    // on every later call.
+    std::optional<Batch> next() {
+        if (error_) std::rethrow_exception(error_);
+        std::unique_lock lock(mutex_);
+        not_empty_.wait(lock, [&] { return !queue_.empty(); });
+        Host host = std::move(queue_.front());
+        queue_.pop_front();
+        lock.unlock();
+        not_full_.notify_one();
+        if (host.error) {
+            error_ = host.error;
+            std::rethrow_exception(error_);
+        }
+        if (host.end_of_epoch) return std::nullopt;
+        Batch b;
+        b.A = to_tensor(host.A, host.shape_A);
+        b.B = to_tensor(host.B, host.shape_B);
+        b.paths_A = std::move(host.paths_A);
+        b.paths_B = std::move(host.paths_B);
+        b.epoch = host.epoch;
+        b.index = host.index;
+        return b;
+    }
+
+    std::size_t size() const { return data_.size(); }  // items per epoch
+    std::size_t batches_per_epoch() const { return (data_.size() + batch_size_ - 1) / batch_size_; }
+    const UnalignedDataset& dataset() const { return data_; }
+
+    // The seed that preprocess() gets for item i of an epoch, domain A (side 0) or B (side 1).
+    static std::uint64_t preprocess_seed(std::uint64_t seed, int epoch, std::size_t i, int side) {
+        return random_key(seed, {0x50524550ull /* "PREP" */, static_cast<std::uint64_t>(static_cast<std::int64_t>(epoch)), i,
+                                 static_cast<std::uint64_t>(side)});
+    }
+
+private:
+    // A batch as host floats, an end-of-epoch mark, or the worker's error.
+    struct Host {
+        std::vector<float> A, B;
+        Shape shape_A{}, shape_B{};
+        std::vector<std::filesystem::path> paths_A, paths_B;
+        int epoch = 0;
+        long index = 0;
+        bool end_of_epoch = false;
+        std::exception_ptr error;
+    };
+
+    Tensor<Backend> to_tensor(const std::vector<float>& values, const Shape& shape) {
+        using scalar = typename Backend::scalar;
+        if constexpr (std::is_same_v<scalar, float>) {
+            return Tensor<Backend>::from_host(dev_, shape, std::span<const float>(values));
+        } else {
+            const std::vector<scalar> converted(values.begin(), values.end());
+            return Tensor<Backend>::from_host(dev_, shape, std::span<const scalar>(converted));
+        }
+    }
+
+    // Waits for room, then queues; false when the loader is stopping.
+    bool push(Host&& h) {
+        std::unique_lock lock(mutex_);
+        not_full_.wait(lock, [&] { return stop_ || queue_.size() < prefetch_; });
+        if (stop_) return false;
+        queue_.push_back(std::move(h));
+        lock.unlock();
+        not_empty_.notify_one();
+        return true;
+    }
+
+    bool stopping() {
+        std::lock_guard lock(mutex_);
+        return stop_;
+    }
+
+    // One domain's images of a batch, appended as CHW floats; all must share one size unless the
+    // batch holds one image.
+    void add_image(Host& h, const std::filesystem::path& path, int channels, std::uint64_t key, bool side_B) {
+        const Image img = preprocess(read_image(path, channels), options_, key, path.string());
+        auto& values = side_B ? h.B : h.A;
+        auto& shape = side_B ? h.shape_B : h.shape_A;
+        auto& paths = side_B ? h.paths_B : h.paths_A;
+        if (paths.empty()) {
+            shape = Shape{0, channels, img.height, img.width};
+        } else if (img.height != shape.h || img.width != shape.w) {
+            throw dataset_error("Loader: images of one batch differ in size after preprocessing ('" +
+                                paths.front().string() + "' is " + std::to_string(shape.w) + "x" +
+                                std::to_string(shape.h) + ", '" + path.string() + "' is " + std::to_string(img.width) +
+                                "x" + std::to_string(img.height) + " with preprocess mode '" + options_.mode +
+                                "'): use batch_size 1, or a mode that crops to one size");
+        }
+        const auto chw = to_chw(img);
+        values.insert(values.end(), chw.begin(), chw.end());
+        paths.push_back(path);
+        ++shape.n;
+    }
+
+    void run(int epoch, long index) {
+        try {
+            const long n = static_cast<long>(data_.size());
+            for (;; ++epoch, index = 0) {
+                for (; index < n; index += batch_size_) {
+                    Host h;
+                    h.epoch = epoch;
+                    h.index = index;
+                    for (long i = index; i < std::min(n, index + batch_size_); ++i) {
+                        if (stopping()) return;
+                        const auto item = data_.item(epoch, static_cast<std::size_t>(i), seed_);
+                        add_image(h, item.A, channels_A_, preprocess_seed(seed_, epoch, static_cast<std::size_t>(i), 0), false);
+                        add_image(h, item.B, channels_B_, preprocess_seed(seed_, epoch, static_cast<std::size_t>(i), 1), true);
+                    }
+                    if (!push(std::move(h))) return;
+                }
+                Host end;
+                end.epoch = epoch;
+                end.end_of_epoch = true;
+                if (!push(std::move(end))) return;
+            }
+        } catch (...) {
+            Host failed;
+            failed.error = std::current_exception();
+            push(std::move(failed));
+        }
+    }
+
+    Backend& dev_;
+    const UnalignedDataset data_;
+    const PreprocessOptions options_;
+    const int channels_A_, channels_B_;
+    const long batch_size_;
+    const std::uint64_t seed_;
+    std::size_t prefetch_;
+
+    std::mutex mutex_;
+    std::condition_variable not_empty_, not_full_;
+    std::deque<Host> queue_;
+    bool stop_ = false;
+    std::exception_ptr error_;  // the worker's error once next() has seen it (the worker has ended)
+    std::thread worker_;        // last: starts after every other member exists
+};
+
+}  // namespace cyclegan

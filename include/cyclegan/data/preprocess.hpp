@@ -1,0 +1,252 @@
+#pragma once
+// The reference's preprocessing (data/base_dataset.py get_transform) on an 8-bit image: resize,
+// scale the width, random crop, random horizontal flip, or only round the sides to a multiple of 4.
+//
+// Randomness is counter-based: every random choice is a hash of a caller-given key, so the same
+// key gives the same crop and flip on any thread, in any order, after any restart, with no
+// generator state to carry or save.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../io/image.hpp"
+
+namespace cyclegan {
+
+// ---- counter-based randomness -------------------------------------------------------------
+
+// splitmix64's output function: a bijection of 64-bit words whose outputs for consecutive
+// inputs pass statistical tests (Steele, Lea, Flood 2014).
+constexpr std::uint64_t splitmix64(std::uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+// One random word from a seed and a list of counters: hash(seed, a, b, ...). Chained, so (1, 2)
+// and (2, 1) differ.
+constexpr std::uint64_t random_key(std::uint64_t seed, std::initializer_list<std::uint64_t> counters) {
+    std::uint64_t h = splitmix64(seed);
+    for (std::uint64_t c : counters) h = splitmix64(h ^ c);
+    return h;
+}
+
+// A value in [0, n) from a random word (n > 0). The modulo's bias is below n / 2^64.
+constexpr std::uint64_t random_below(std::uint64_t word, std::uint64_t n) { return word % n; }
+
+// ---- options ------------------------------------------------------------------------------
+
+// The reference's --preprocess, --load_size, --crop_size and --no_flip (flip = !no_flip).
+struct PreprocessOptions {
+    std::string mode = "resize_and_crop";  // resize_and_crop | crop | scale_width | scale_width_and_crop | none
+    int load_size = 286, crop_size = 256;
+    bool flip = true;
+};
+
+inline const std::vector<std::string>& preprocess_modes() {
+    static const std::vector<std::string> modes{"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"};
+    return modes;
+}
+
+// Throws std::invalid_argument for an unknown mode (listing the valid ones) or sizes below 1.
+inline void check_options(const PreprocessOptions& o) {
+    const auto& modes = preprocess_modes();
+    if (std::find(modes.begin(), modes.end(), o.mode) == modes.end()) {
+        std::string list;
+        for (const auto& m : modes) list += (list.empty() ? "" : ", ") + m;
+        throw std::invalid_argument("preprocess: unknown mode '" + o.mode + "' (valid: " + list + ")");
+    }
+    const bool resizes = o.mode == "resize_and_crop" || o.mode.starts_with("scale_width");
+    const bool crops = o.mode.ends_with("crop");
+    if (resizes && o.load_size < 1)
+        throw std::invalid_argument("preprocess: load_size must be at least 1, got " + std::to_string(o.load_size));
+    if ((crops || o.mode.starts_with("scale_width")) && o.crop_size < 1)
+        throw std::invalid_argument("preprocess: crop_size must be at least 1, got " + std::to_string(o.crop_size));
+}
+
+namespace preprocess_detail {
+
+// Python's round(): halves go to the even neighbour (round(32.5) == 32), as the reference's
+// __make_power_2 computes it.
+inline int python_round(double x) {
+    const double f = std::floor(x), diff = x - f;
+    if (diff > 0.5) return static_cast<int>(f) + 1;
+    if (diff < 0.5) return static_cast<int>(f);
+    return static_cast<int>(f) + (static_cast<long long>(f) % 2 != 0 ? 1 : 0);
+}
+
+inline std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
+
+}  // namespace preprocess_detail
+
+// The size before cropping: after resize, scale_width or the rounding of mode none.
+inline std::pair<int, int> resized_size(int width, int height, const PreprocessOptions& o) {
+    if (o.mode == "resize_and_crop") return {o.load_size, o.load_size};
+    if (o.mode.starts_with("scale_width")) {  // the reference's __scale_width
+        if (width == o.load_size && height >= o.crop_size) return {width, height};
+        const double h = std::max(static_cast<double>(o.load_size) * height / width, static_cast<double>(o.crop_size));
+        return {o.load_size, static_cast<int>(h)};  // int() truncates
+    }
+    if (o.mode == "none") {  // the reference's __make_power_2 with base 4; never below 4
+        const int base = 4;
+        return {std::max(base, preprocess_detail::python_round(width / double(base)) * base),
+                std::max(base, preprocess_detail::python_round(height / double(base)) * base)};
+    }
+    return {width, height};  // crop
+}
+
+// Width and height that preprocess() gives for an input of this size; throws image_error naming
+// `source` and both sizes when the crop does not fit. With probe_image, checks a whole dataset
+// from the files' headers before training starts.
+inline std::pair<int, int> output_size(int width, int height, const PreprocessOptions& o, const std::string& source) {
+    check_options(o);
+    const auto [w, h] = resized_size(width, height, o);
+    if (!o.mode.ends_with("crop")) return {w, h};
+    if (w < o.crop_size || h < o.crop_size) {
+        std::string why = "'" + source + "' is " + preprocess_detail::size_text(width, height);
+        if (w != width || h != height) why += " (" + preprocess_detail::size_text(w, h) + " after " + o.mode + ")";
+        throw image_error("preprocess: " + why + ", smaller than the crop of " +
+                                    preprocess_detail::size_text(o.crop_size, o.crop_size) +
+                                    (o.mode == "crop" ? "" : " (load_size is below crop_size?)"));
+    }
+    return {o.crop_size, o.crop_size};
+}
+
+// ---- operations ---------------------------------------------------------------------------
+
+namespace preprocess_detail {
+
+// Keys' cubic convolution kernel with a = -0.5, as PIL's BICUBIC.
+inline double bicubic(double x) {
+    constexpr double a = -0.5;
+    x = std::abs(x);
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+    if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+    return 0.0;
+}
+
+// For each output position: the first input index and normalised weights. As PIL's
+// precompute_coeffs: when shrinking the kernel is widened by the scale so that it averages every
+// input pixel under the output pixel (no aliasing); the window is clipped at the borders and the
+// weights renormalised.
+struct Taps {
+    std::vector<int> first, count;
+    std::vector<float> weights;  // count[i] weights for output i, at offset i * width
+    int width = 0;
+};
+
+inline Taps taps(int in_size, int out_size) {
+    const double scale = static_cast<double>(in_size) / out_size;
+    const double filter_scale = std::max(scale, 1.0);
+    const double support = 2.0 * filter_scale;
+    Taps t;
+    t.width = static_cast<int>(std::ceil(support)) * 2 + 1;
+    t.first.resize(out_size);
+    t.count.resize(out_size);
+    t.weights.assign(static_cast<std::size_t>(out_size) * t.width, 0.0f);
+    std::vector<double> w(t.width);
+    for (int o = 0; o < out_size; ++o) {
+        const double center = (o + 0.5) * scale;
+        const int lo = std::max(0, static_cast<int>(center - support + 0.5));
+        const int hi = std::min(in_size, static_cast<int>(center + support + 0.5));
+        double total = 0.0;
+        for (int i = lo; i < hi; ++i) total += w[i - lo] = bicubic((i - center + 0.5) / filter_scale);
+        t.first[o] = lo;
+        t.count[o] = hi - lo;
+        for (int i = 0; i < hi - lo; ++i)
+            t.weights[static_cast<std::size_t>(o) * t.width + i] = static_cast<float>(total != 0.0 ? w[i] / total : 0.0);
+    }
+    return t;
+}
+
+}  // namespace preprocess_detail
+
+// Bicubic resize (separable, widths first), computed in float and rounded to 8 bit once at the
+// end. PIL rounds to 8 bit between its two passes; results differ from PIL's by a level or so.
+inline Image resize_bicubic(const Image& img, int width, int height) {
+    if (width < 1 || height < 1) throw std::invalid_argument("resize_bicubic: target size " + preprocess_detail::size_text(width, height));
+    if (width == img.width && height == img.height) return img;
+    const int C = img.channels;
+    // Rows: img.height x width x C, in float.
+    std::vector<float> rows(static_cast<std::size_t>(img.height) * width * C);
+    if (width == img.width) {
+        std::copy(img.pixels.begin(), img.pixels.end(), rows.begin());
+    } else {
+        const auto t = preprocess_detail::taps(img.width, width);
+        for (int y = 0; y < img.height; ++y)
+            for (int x = 0; x < width; ++x) {
+                const float* w = &t.weights[static_cast<std::size_t>(x) * t.width];
+                for (int c = 0; c < C; ++c) {
+                    float s = 0.0f;
+                    for (int k = 0; k < t.count[x]; ++k) s += w[k] * img.at(y, t.first[x] + k, c);
+                    rows[(static_cast<std::size_t>(y) * width + x) * C + c] = s;
+                }
+            }
+    }
+    Image out(width, height, C);
+    const std::size_t stride = static_cast<std::size_t>(width) * C;
+    auto store = [&](std::size_t i, float v) {
+        out.pixels[i] = static_cast<std::uint8_t>(std::lround(std::clamp(v, 0.0f, 255.0f)));
+    };
+    if (height == img.height) {
+        for (std::size_t i = 0; i < rows.size(); ++i) store(i, rows[i]);
+        return out;
+    }
+    const auto t = preprocess_detail::taps(img.height, height);
+    std::vector<float> acc(stride);
+    for (int y = 0; y < height; ++y) {
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        const float* w = &t.weights[static_cast<std::size_t>(y) * t.width];
+        for (int k = 0; k < t.count[y]; ++k) {
+            const float* src = &rows[static_cast<std::size_t>(t.first[y] + k) * stride];
+            for (std::size_t i = 0; i < stride; ++i) acc[i] += w[k] * src[i];
+        }
+        for (std::size_t i = 0; i < stride; ++i) store(static_cast<std::size_t>(y) * stride + i, acc[i]);
+    }
+    return out;
+}
+
+// The rectangle [x, x + w) x [y, y + h), which must lie inside the image.
+inline Image crop(const Image& img, int x, int y, int w, int h) {
+    if (x < 0 || y < 0 || w < 0 || h < 0 || x + w > img.width || y + h > img.height)
+        throw std::invalid_argument("crop: " + preprocess_detail::size_text(w, h) + " at (" + std::to_string(x) + ", " +
+                                    std::to_string(y) + ") outside " + preprocess_detail::size_text(img.width, img.height));
+    Image out(w, h, img.channels);
+    const std::size_t row = static_cast<std::size_t>(w) * img.channels;
+    for (int r = 0; r < h; ++r)
+        std::copy_n(&img.pixels[(static_cast<std::size_t>(y + r) * img.width + x) * img.channels], row,
+                    &out.pixels[r * row]);
+    return out;
+}
+
+// Mirror left to right.
+inline Image flip_horizontal(const Image& img) {
+    Image out(img.width, img.height, img.channels);
+    for (int y = 0; y < img.height; ++y)
+        for (int x = 0; x < img.width; ++x)
+            for (int c = 0; c < img.channels; ++c) out.at(y, img.width - 1 - x, c) = img.at(y, x, c);
+    return out;
+}
+
+// The reference's transform for one image. Every random choice (crop position, flip) is a hash
+// of `seed`. `source` names the image in error messages.
+inline Image preprocess(const Image& img, const PreprocessOptions& o, std::uint64_t seed, const std::string& source) {
+    const auto [out_w, out_h] = output_size(img.width, img.height, o, source);  // checks options and the crop
+    const auto [rw, rh] = resized_size(img.width, img.height, o);
+    Image x = resize_bicubic(img, rw, rh);
+    if (o.mode.ends_with("crop")) {  // torchvision's RandomCrop: offsets uniform in [0, size - crop]
+        const int cx = static_cast<int>(random_below(random_key(seed, {1}), static_cast<std::uint64_t>(rw - out_w) + 1));
+        const int cy = static_cast<int>(random_below(random_key(seed, {2}), static_cast<std::uint64_t>(rh - out_h) + 1));
+        if (out_w != rw || out_h != rh) x = crop(x, cx, cy, out_w, out_h);
+    }
+    if (o.flip && (random_key(seed, {3}) >> 63) != 0) x = flip_horizontal(x);  // probability 1/2
+    return x;
+}
+
+}  // namespace cyclegan

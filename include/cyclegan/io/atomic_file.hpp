@@ -1,0 +1,132 @@
+#pragma once
+// Replacing a file so that a crash, a full disk or a kill at any moment leaves either the old file
+// or the new one, never a mix: write a temporary file in the same folder, flush it to the disk,
+// rename it over the target (atomic on POSIX within one file system), then flush the folder so
+// the rename itself survives a power cut. POSIX only (Linux, macOS).
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cyclegan {
+
+// A file could not be written; the message names the file and the system's reason.
+struct io_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+namespace atomic_file_detail {
+
+[[noreturn]] inline void fail(const std::filesystem::path& target, const std::string& what, int err) {
+    throw io_error(target.string() + ": " + what + ": " + std::strerror(err));
+}
+
+// fsync, or on macOS F_FULLFSYNC (its fsync does not reach the platters).
+inline int flush(int fd) {
+#ifdef F_FULLFSYNC
+    if (::fcntl(fd, F_FULLFSYNC) == 0) return 0;
+#endif
+    return ::fsync(fd);
+}
+
+// Closes the descriptor and removes the temporary file unless released: the error paths.
+struct TempFile {
+    int fd = -1;
+    std::string path;
+    bool keep = false;
+    ~TempFile() {
+        if (fd >= 0) ::close(fd);
+        if (!keep && !path.empty()) ::unlink(path.c_str());
+    }
+};
+
+}  // namespace atomic_file_detail
+
+// Replaces (or creates) `path` with `bytes`. On failure throws io_error naming `path` and the
+// reason, removes the temporary file, and leaves any previous file at `path` as it was.
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+    using atomic_file_detail::fail;
+    const std::filesystem::path folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    if (path.filename().empty()) fail(path, "not a file name", EISDIR);
+
+    // A unique name in the same folder (rename across file systems is not atomic). O_EXCL makes
+    // two writers, or a stale file from a crash, pick another name rather than share one.
+    atomic_file_detail::TempFile tmp;
+    static std::atomic<unsigned long> counter{0};
+    for (int attempt = 0; tmp.fd < 0; ++attempt) {
+        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+        std::string name = ".";  // appended piecewise: GCC 12 -O3 warns (wrongly) on a chain of operator+
+        name += path.filename().string();
+        name += ".tmp-";
+        name += std::to_string(::getpid());
+        name += '-';
+        name += std::to_string(counter++);
+        name += '-';
+        name += std::to_string(now % 1000000007);
+        const std::string candidate = (folder / name).string();
+        const int fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            tmp.fd = fd;
+            tmp.path = candidate;
+        } else if (const int err = errno; err != EEXIST || attempt >= 100) {
+            fail(path, "cannot create a temporary file in " + folder.string(), err);
+        }
+    }
+
+    // write() may write less than asked (signals, pipes, a disk filling up): loop until done.
+    const char* p = bytes.data();
+    std::size_t left = bytes.size();
+    while (left > 0) {
+        const ssize_t n = ::write(tmp.fd, p, left);
+        if (n < 0) {
+            const int err = errno;
+            if (err == EINTR) continue;
+            fail(path, "write failed", err);
+        }
+        if (n == 0) fail(path, "write made no progress", EIO);
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    if (atomic_file_detail::flush(tmp.fd) != 0) {
+        const int err = errno;
+        fail(path, "cannot flush to disk", err);
+    }
+    const int fd = tmp.fd;
+    tmp.fd = -1;
+    if (::close(fd) != 0) {  // NFS reports write errors here
+        const int err = errno;
+        fail(path, "close failed", err);
+    }
+    if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        fail(path, "cannot rename the temporary file over it", err);
+    }
+    tmp.keep = true;  // it is `path` now
+
+    // The rename lives in the folder's entry list: flush that too. Some file systems cannot sync
+    // a folder (EINVAL, ENOTSUP); the data is then as safe as that file system allows.
+    const int dir = ::open(folder.c_str(), O_RDONLY | O_CLOEXEC
+#ifdef O_DIRECTORY
+                                               | O_DIRECTORY
+#endif
+    );
+    if (dir < 0) {
+        const int err = errno;
+        fail(path, "written, but cannot open its folder to flush it", err);
+    }
+    const int rc = atomic_file_detail::flush(dir);
+    const int err = errno;
+    ::close(dir);
+    if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EBADF)
+        fail(path, "written, but flushing its folder failed", err);
+}
+
+}  // namespace cyclegan

@@ -1,0 +1,120 @@
+#pragma once
+// Line charts as inline SVG, for the training report: no plotting library, no JavaScript, and
+// well-formed XML (the report is checked by an XML parser in the tests).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace cyclegan::report {
+
+struct Series {
+    std::string name;
+    std::string colour;        // any CSS colour
+    std::vector<double> x, y;  // same length
+};
+
+inline std::string xml_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&apos;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+namespace detail {
+
+inline std::string num(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+}
+
+// Averages consecutive points so that a long run draws at most `max_points` per series.
+inline Series thin(const Series& s, std::size_t max_points) {
+    if (s.x.size() <= max_points) return s;
+    Series out{s.name, s.colour, {}, {}};
+    const std::size_t per = (s.x.size() + max_points - 1) / max_points;
+    for (std::size_t i = 0; i < s.x.size(); i += per) {
+        const std::size_t end = std::min(s.x.size(), i + per);
+        double sx = 0, sy = 0;
+        for (std::size_t k = i; k < end; ++k) sx += s.x[k], sy += s.y[k];
+        out.x.push_back(sx / double(end - i));
+        out.y.push_back(sy / double(end - i));
+    }
+    return out;
+}
+
+// About `count` round tick values covering [lo, hi].
+inline std::vector<double> ticks(double lo, double hi, int count) {
+    const double span = hi - lo;
+    if (!(span > 0)) return {lo};
+    const double raw = span / count, mag = std::pow(10.0, std::floor(std::log10(raw)));
+    double step = mag;
+    for (double m : {1.0, 2.0, 5.0, 10.0})
+        if (raw <= m * mag) { step = m * mag; break; }
+    std::vector<double> out;
+    for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * step; t += step) out.push_back(t);
+    return out;
+}
+
+}  // namespace detail
+
+// A chart of the series against a shared x axis, with axes, ticks and a legend.
+inline std::string line_chart(const std::string& title, const std::vector<Series>& input, int width = 640, int height = 280) {
+    using detail::num;
+    std::vector<Series> series;
+    for (const auto& s : input) series.push_back(detail::thin(s, 600));
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (const auto& s : series)
+        for (std::size_t i = 0; i < s.x.size(); ++i) {
+            if (!std::isfinite(s.y[i])) continue;
+            x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
+            y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
+        }
+    if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    if (x1 == x0) x1 = x0 + 1;
+    y0 = std::min(y0, 0.0);
+    if (y1 <= y0) y1 = y0 + 1;
+    const double left = 48, right = 120, top = 24, bottom = 28;
+    const double pw = width - left - right, ph = height - top - bottom;
+    auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };
+    auto py = [&](double y) { return top + (1 - (y - y0) / (y1 - y0)) * ph; };
+
+    std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) + "\" height=\"" +
+                      std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) +
+                      "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+    svg += "<title>" + xml_escape(title) + "</title>\n";
+    svg += "<text x=\"" + num(left) + "\" y=\"15\" font-size=\"13\">" + xml_escape(title) + "</text>\n";
+    svg += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) + "\" height=\"" + num(ph) +
+           "\" fill=\"none\" stroke=\"#999\"/>\n";
+    for (double t : detail::ticks(y0, y1, 5))
+        svg += "<line x1=\"" + num(left) + "\" x2=\"" + num(left + pw) + "\" y1=\"" + num(py(t)) + "\" y2=\"" + num(py(t)) +
+               "\" stroke=\"#eee\"/><text x=\"" + num(left - 4) + "\" y=\"" + num(py(t) + 4) + "\" text-anchor=\"end\">" +
+               num(t) + "</text>\n";
+    for (double t : detail::ticks(x0, x1, 6))
+        svg += "<text x=\"" + num(px(t)) + "\" y=\"" + num(top + ph + 16) + "\" text-anchor=\"middle\">" + num(t) + "</text>\n";
+    for (std::size_t k = 0; k < series.size(); ++k) {
+        const auto& s = series[k];
+        std::string points;
+        for (std::size_t i = 0; i < s.x.size(); ++i)
+            if (std::isfinite(s.y[i])) points += num(px(s.x[i])) + "," + num(py(s.y[i])) + " ";
+        svg += "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"" + xml_escape(s.colour) + "\" points=\"" + points + "\"/>\n";
+        const double ly = top + 12 + 16.0 * k;
+        svg += "<line x1=\"" + num(left + pw + 10) + "\" x2=\"" + num(left + pw + 28) + "\" y1=\"" + num(ly - 4) + "\" y2=\"" +
+               num(ly - 4) + "\" stroke=\"" + xml_escape(s.colour) + "\" stroke-width=\"2\"/><text x=\"" + num(left + pw + 32) +
+               "\" y=\"" + num(ly) + "\">" + xml_escape(s.name) + "</text>\n";
+    }
+    svg += "</svg>\n";
+    return svg;
+}
+
+}  // namespace cyclegan::report

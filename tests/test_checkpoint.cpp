@@ -1,0 +1,555 @@
+// Checkpoints: a round trip restores everything training depends on, training resumed from one is
+// bit-identical to training that never stopped, damaged or foreign files are refused by name with
+// the model untouched, failed saves keep the previous file, and Python can read what we write.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cyclegan/cyclegan.hpp>
+#include <cyclegan/io/atomic_file.hpp>
+#include <cyclegan/io/checkpoint.hpp>
+
+#include <algorithm>
+#include <array>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+using namespace cyclegan;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 2>>;
+using Gen = ResnetGenerator<cpu, 1>;
+
+// A fresh folder under the system's temporary directory, removed with everything in it.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        static int counter = 0;
+        path = fs::temp_directory_path() /
+               ("cyclegan_test_checkpoint_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+        fs::remove_all(path, ec);
+    }
+    fs::path operator/(const std::string& name) const { return path / name; }
+};
+
+std::string read_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<std::string> folder_entries(const fs::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+Tensor<cpu> random_images(cpu& dev, int n, std::uint64_t seed, int side = 16) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    std::vector<float> v(static_cast<std::size_t>(n) * 3 * side * side);
+    for (auto& e : v) e = d(rng);
+    return Tensor<cpu>::from_host(dev, {n, 3, side, side}, v);
+}
+
+// Everything a checkpoint should restore, as host values, so two models compare with ==.
+struct Snapshot {
+    std::map<std::string, std::vector<float>> tensors;
+    std::map<std::string, std::string> text;  // steps, lr, pool sizes, pool random states
+    bool operator==(const Snapshot&) const = default;
+};
+
+template <class M>
+Snapshot snapshot(M& m) {
+    Snapshot s;
+    cpu& dev = m.device();
+    auto net = [&](const std::string& name, auto& n) {
+        for (const auto& t : n.named_tensors()) s.tensors[name + "." + t.spec.name] = t.value.to_host(dev);
+    };
+    net("G_A", m.G_A);
+    net("G_B", m.G_B);
+    net("D_A", m.D_A);
+    net("D_B", m.D_B);
+    auto opt = [&](const std::string& name, auto& o) {
+        for (const auto& t : o.tensors()) s.tensors["optimizer." + name + "." + t.name] = t.tensor->to_host(dev);
+        s.text["optimizer." + name + ".steps"] = std::to_string(o.steps());
+        s.text["optimizer." + name + ".lr"] = std::to_string(o.lr());
+    };
+    opt("G_A", m.opt_G_A);
+    opt("G_B", m.opt_G_B);
+    opt("D_A", m.opt_D_A);
+    opt("D_B", m.opt_D_B);
+    auto pool = [&](const std::string& name, auto& p) {
+        for (std::size_t k = 0; k < p.images().size(); ++k)
+            s.tensors["pool." + name + "." + std::to_string(k)] = p.images()[k].to_host(dev);
+        s.text["pool." + name + ".count"] = std::to_string(p.images().size());
+        s.text["pool." + name + ".rng"] = p.rng_state();
+    };
+    pool("fake_A", m.fake_A_pool);
+    pool("fake_B", m.fake_B_pool);
+    return s;
+}
+
+// A model trained a few steps with batch 2 and pools of 3: the pools are full and have swapped.
+template <class M = Model>
+void train(M& m, cpu& dev, int steps, std::uint64_t seed = 100) {
+    for (int i = 0; i < steps; ++i) m.train_step(random_images(dev, 2, seed + 2 * i), random_images(dev, 2, seed + 2 * i + 1));
+}
+
+TrainingProgress some_progress() {
+    TrainingProgress p;
+    p.epoch = 3;
+    p.iteration = 1234567890123L;
+    p.epoch_index = 17;
+    p.schedule = {2, 1.5e-4 / 3, std::numeric_limits<double>::infinity(), 4};
+    p.info = {{"name", "horse2zebra"}, {"quoted", "a \"b\" \\ c\nd\te"}, {"unicode", "z\xc3\xa9" "bra"}, {"empty", ""}};
+    return p;
+}
+
+std::string message_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+const GeneratorOptions g_instance{.ngf = 4};
+const GeneratorOptions g_batch{.ngf = 4, .norm = NormType::batch};
+const DiscriminatorOptions d_instance{.ndf = 4};
+const DiscriminatorOptions d_batch{.ndf = 4, .norm = NormType::batch};
+const CycleGANOptions small_pools{.pool_size = 3, .seed = 5};
+const CycleGANOptions other_seeds{.pool_size = 3, .init = {.seed = 9}, .seed = 11};
+
+}  // namespace
+
+TEST_CASE("write_file_atomically creates and replaces a file, leaving no temporary behind") {
+    TempDir dir;
+    const auto path = dir / "f.bin";
+    write_file_atomically(path, "first");
+    CHECK(read_bytes(path) == "first");
+    const std::string big(1 << 20, 'x');
+    write_file_atomically(path, big);
+    CHECK(read_bytes(path) == big);
+    write_file_atomically(path, "");
+    CHECK(read_bytes(path).empty());
+    CHECK(folder_entries(dir.path) == std::vector<std::string>{"f.bin"});
+}
+
+TEST_CASE("a checkpoint round trip restores every tensor, optimizer state, pool and the progress") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "latest.safetensors";
+    for (const bool batch_norm : {false, true}) {
+        CAPTURE(batch_norm);
+        const auto& g = batch_norm ? g_batch : g_instance;
+        const auto& d = batch_norm ? d_batch : d_instance;
+        Model m(dev, g, d, small_pools);
+        train(m, dev, 3);
+        m.set_lr(1.25e-4);
+        const TrainingProgress saved = some_progress();
+        save_checkpoint(path, m, saved);
+
+        Model fresh(dev, g, d, other_seeds);
+        const Snapshot before = snapshot(fresh), expected = snapshot(m);
+        REQUIRE(before != expected);  // the load has something to restore
+        REQUIRE(m.fake_A_pool.images().size() == 3);
+        REQUIRE(m.opt_G_A.steps() == 3);
+        if (batch_norm) {  // running statistics are buffers, saved too
+            const auto& rm = m.G_A.find("model.2.running_mean");
+            CHECK(rm.value.to_host(dev) != fresh.G_A.find("model.2.running_mean").value.to_host(dev));
+        }
+
+        const TrainingProgress loaded = load_checkpoint(path, fresh);
+        CHECK(snapshot(fresh) == expected);
+        CHECK(fresh.lr() == 1.25e-4);
+        CHECK(loaded.epoch == saved.epoch);
+        CHECK(loaded.iteration == saved.iteration);
+        CHECK(loaded.epoch_index == saved.epoch_index);
+        CHECK(loaded.schedule.epochs_done == saved.schedule.epochs_done);
+        CHECK(loaded.schedule.lr == saved.schedule.lr);  // exact: the text round-trips the bits
+        CHECK(loaded.schedule.best == saved.schedule.best);
+        CHECK(loaded.schedule.bad_epochs == saved.schedule.bad_epochs);
+        CHECK(loaded.info == saved.info);
+
+        // Every network tensor is in the file under its prefixed state_dict name with PyTorch's dims.
+        const auto file = safetensors::File::read(path);
+        for (const auto& t : m.G_A.named_tensors()) {
+            const auto& info = file.info("G_A." + t.spec.name);
+            CHECK(info.dtype == "F32");
+            CHECK(info.shape == std::vector<std::int64_t>(t.spec.dims.begin(), t.spec.dims.end()));
+        }
+        CHECK(file.contains(batch_norm ? "D_B.model.3.running_var" : "D_B.model.0.bias"));
+        CHECK(file.info("optimizer.D_A.exp_avg_sq").shape == std::vector<std::int64_t>{static_cast<std::int64_t>(m.D_A.parameter_count())});
+        CHECK(file.info("pool.fake_B.2").shape == std::vector<std::int64_t>{1, 3, 16, 16});
+    }
+}
+
+TEST_CASE("training resumed from a checkpoint is bit-identical to training that never stopped") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "resume.safetensors";
+    for (const bool batch_norm : {false, true}) {
+        CAPTURE(batch_norm);
+        const auto& g = batch_norm ? g_batch : g_instance;
+        const auto& d = batch_norm ? d_batch : d_instance;
+
+        std::vector<std::array<double, 8>> straight;
+        {
+            Model m(dev, g, d, small_pools);
+            for (int i = 0; i < 6; ++i) {
+                if (i == 3) m.set_lr(1e-4);  // a schedule's step between the halves
+                straight.push_back(m.train_step(random_images(dev, 2, 100 + 2 * i), random_images(dev, 2, 101 + 2 * i)).values());
+            }
+        }
+        std::vector<std::array<double, 8>> resumed;
+        {
+            Model m(dev, g, d, small_pools);
+            for (int i = 0; i < 3; ++i)
+                resumed.push_back(m.train_step(random_images(dev, 2, 100 + 2 * i), random_images(dev, 2, 101 + 2 * i)).values());
+            m.set_lr(1e-4);
+            save_checkpoint(path, m, {});
+        }
+        {
+            Model m(dev, g, d, other_seeds);  // different weights and pool streams until loaded
+            load_checkpoint(path, m);
+            for (int i = 3; i < 6; ++i)
+                resumed.push_back(m.train_step(random_images(dev, 2, 100 + 2 * i), random_images(dev, 2, 101 + 2 * i)).values());
+        }
+        for (int i = 0; i < 6; ++i) {
+            CAPTURE(i);
+            for (int k = 0; k < 8; ++k) {
+                CAPTURE(CycleGANLosses::names[k]);
+                CHECK(resumed[i][k] == straight[i][k]);  // ==, not Approx
+            }
+        }
+    }
+}
+
+TEST_CASE("a truncated or corrupted checkpoint is refused by name and the model is untouched") {
+    cpu dev;
+    TempDir dir;
+    const auto good = dir / "good.safetensors";
+    Model m(dev, g_instance, d_instance, small_pools);
+    train(m, dev, 2);
+    save_checkpoint(good, m, some_progress());
+    const std::string bytes = read_bytes(good);
+    std::uint64_t header_len = 0;
+    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+
+    Model target(dev, g_instance, d_instance, other_seeds);
+    const Snapshot before = snapshot(target);
+    const auto bad = dir / "bad.safetensors";
+    const std::size_t cuts[] = {0, 3, 8, 20, 8 + header_len - 1, 8 + header_len, 8 + header_len + 100, bytes.size() / 2,
+                                bytes.size() - 1};
+    for (std::size_t cut : cuts) {
+        CAPTURE(cut);
+        write_bytes(bad, bytes.substr(0, cut));
+        const std::string msg = message_of([&] { load_checkpoint(bad, target); });
+        CHECK(msg.find(bad.string()) != std::string::npos);
+        CHECK_THROWS_AS(load_checkpoint(bad, target), checkpoint_error);
+        CHECK_THROWS_AS(load_network(bad, target.G_A, "G_A."), checkpoint_error);
+        CHECK(snapshot(target) == before);
+    }
+    SUBCASE("damaged header") {
+        std::string damaged = bytes;
+        const auto at = damaged.find("\"shape\":[");
+        REQUIRE(at != std::string::npos);
+        damaged.replace(at + 9, 1, "-");  // a dimension that is not a number
+        write_bytes(bad, damaged);
+        const std::string msg = message_of([&] { load_checkpoint(bad, target); });
+        CHECK(msg.find(bad.string()) != std::string::npos);
+        CHECK(msg.find("bad integer") != std::string::npos);
+        CHECK_THROWS_AS(load_checkpoint(bad, target), checkpoint_error);
+        CHECK(snapshot(target) == before);
+    }
+    SUBCASE("damaged metadata value") {
+        std::string damaged = bytes;
+        const std::string key = "\"progress.epoch\":\"3\"";
+        const auto at = damaged.find(key);
+        REQUIRE(at != std::string::npos);
+        damaged.replace(at + key.size() - 2, 1, "x");
+        write_bytes(bad, damaged);
+        const std::string msg = message_of([&] { load_checkpoint(bad, target); });
+        CHECK(msg.find(bad.string()) != std::string::npos);
+        CHECK(msg.find("progress.epoch") != std::string::npos);
+        CHECK(snapshot(target) == before);
+    }
+    SUBCASE("missing file") {
+        const std::string msg = message_of([&] { load_checkpoint(dir / "nowhere.safetensors", target); });
+        CHECK(msg.find("nowhere.safetensors") != std::string::npos);
+        CHECK(msg.find("cannot open") != std::string::npos);
+    }
+}
+
+TEST_CASE("a checkpoint of another architecture is refused with the differences listed") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "other.safetensors";
+    Model target(dev, g_instance, d_instance, small_pools);
+    train(target, dev, 1);
+    const Snapshot before = snapshot(target);
+
+    SUBCASE("wider networks: shapes differ") {
+        Model wide(dev, {.ngf = 8}, {.ndf = 8});
+        save_checkpoint(path, wide, {});
+        const std::string msg = message_of([&] { load_checkpoint(path, target); });
+        INFO(msg);
+        CHECK(msg.rfind(path.string() + ": written for another architecture than this model's (tensors: ", 0) == 0);
+        CHECK(msg.find("G_A.model.1.weight: shape [8, 3, 7, 7] in the file, [4, 3, 7, 7] in the model") != std::string::npos);
+        CHECK(msg.find("more") != std::string::npos);  // the list is cut after ten
+        CHECK(std::count(msg.begin(), msg.end(), '\n') == 11);
+        CHECK_THROWS_AS(load_checkpoint(path, target), checkpoint_error);
+    }
+    SUBCASE("more residual blocks: unexpected tensors") {
+        CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 2>> deeper(dev, g_instance, d_instance);
+        save_checkpoint(path, deeper, {});
+        const std::string msg = message_of([&] { load_checkpoint(path, target); });
+        INFO(msg);
+        CHECK(msg.find("written for another architecture") != std::string::npos);
+        CHECK(msg.find("unexpected: G_A.model.") != std::string::npos);
+    }
+    SUBCASE("fewer residual blocks: missing tensors") {
+        CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 2>> deeper(dev, g_instance, d_instance);
+        save_checkpoint(path, target, {});
+        const auto deeper_before = snapshot(deeper);
+        const std::string msg = message_of([&] { load_checkpoint(path, deeper); });
+        INFO(msg);
+        CHECK(msg.find("missing: G_A.model.") != std::string::npos);
+        CHECK(snapshot(deeper) == deeper_before);
+    }
+    SUBCASE("another optimizer") {
+        CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 2>, LSGAN, SGD> sgd(dev, g_instance, d_instance);
+        save_checkpoint(path, sgd, {});
+        const std::string msg = message_of([&] { load_checkpoint(path, target); });
+        INFO(msg);
+        CHECK(msg.find("does not fit this model (tensors: 8 missing, 4 unexpected)") != std::string::npos);
+        CHECK(msg.find("missing: optimizer.D_A.exp_avg") != std::string::npos);
+        CHECK(msg.find("unexpected: optimizer.D_A.momentum_buffer") != std::string::npos);
+    }
+    SUBCASE("not a checkpoint") {
+        write_bytes(path, safetensors::serialize({{"x", {1}, {1.0f}}}));
+        CHECK(message_of([&] { load_checkpoint(path, target); }) ==
+              path.string() + ": not a cyclegan checkpoint (its metadata has no 'format' entry)");
+        save_network(path, target.G_A, "G_A.");
+        CHECK(message_of([&] { load_checkpoint(path, target); }).find("load it with load_network") != std::string::npos);
+    }
+    SUBCASE("a newer format") {
+        write_bytes(path, safetensors::serialize({}, {{"format", "cyclegan.checkpoint"}, {"format_version", "2"}}));
+        CHECK(message_of([&] { load_checkpoint(path, target); }).find("format 2 by a newer version") != std::string::npos);
+    }
+    SUBCASE("a pool larger than the model's") {
+        Model bigger_pools(dev, g_instance, d_instance, {.pool_size = 5});
+        train(bigger_pools, dev, 2);
+        save_checkpoint(path, bigger_pools, {});
+        CHECK(message_of([&] { load_checkpoint(path, target); }).find("pool fake_A holds 4 images in the file") != std::string::npos);
+    }
+    CHECK(snapshot(target) == before);
+}
+
+TEST_CASE("a failed save keeps the previous checkpoint and leaves no temporary file") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "ck.safetensors";
+    Model m(dev, g_instance, d_instance, small_pools);
+    train(m, dev, 1);
+    save_checkpoint(path, m, some_progress());
+    const std::string previous = read_bytes(path);
+    train(m, dev, 1);  // the next save would write other bytes
+
+    SUBCASE("disk full (RLIMIT_FSIZE)") {
+        struct rlimit old {};
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+        const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG
+        struct rlimit small = old;
+        small.rlim_cur = previous.size() / 2;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+        const std::string msg = message_of([&] { save_checkpoint(path, m, some_progress()); });
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, old_handler);
+        CHECK(msg == path.string() + ": write failed: " + std::strerror(EFBIG));
+        CHECK(read_bytes(path) == previous);
+        CHECK(folder_entries(dir.path) == std::vector<std::string>{"ck.safetensors"});
+        save_checkpoint(path, m, some_progress());  // and with room again it works
+        CHECK(read_bytes(path) != previous);
+    }
+    SUBCASE("missing folder") {
+        const auto nowhere = dir / "missing" / "ck.safetensors";
+        const std::string msg = message_of([&] { save_checkpoint(nowhere, m, {}); });
+        CHECK(msg.rfind(nowhere.string() + ": cannot create a temporary file in", 0) == 0);
+        CHECK(msg.find(std::strerror(ENOENT)) != std::string::npos);
+        CHECK_THROWS_AS(save_checkpoint(nowhere, m, {}), io_error);
+        CHECK(!fs::exists(dir / "missing"));
+    }
+    SUBCASE("the folder is a file") {
+        const auto inside_file = path / "ck.safetensors";
+        CHECK_THROWS_AS(save_checkpoint(inside_file, m, {}), io_error);
+        CHECK(message_of([&] { save_checkpoint(inside_file, m, {}); }).find(std::strerror(ENOTDIR)) != std::string::npos);
+        CHECK(read_bytes(path) == previous);
+    }
+    SUBCASE("the target is a folder: the rename fails after the write") {
+        fs::create_directory(dir / "taken");
+        const std::string msg = message_of([&] { save_checkpoint(dir / "taken", m, {}); });
+        CHECK(msg.find("cannot rename the temporary file over it") != std::string::npos);
+        CHECK(folder_entries(dir.path) == std::vector<std::string>{"ck.safetensors", "taken"});
+        CHECK(fs::is_empty(dir / "taken"));
+    }
+    SUBCASE("unwritable folder") {
+        fs::permissions(dir.path, fs::perms::owner_read | fs::perms::owner_exec);
+        if (::geteuid() == 0) {
+            MESSAGE("running as root: permissions do not stop writes, so only a successful save is checked");
+            save_checkpoint(path, m, {});
+            CHECK(read_bytes(path) != previous);
+        } else {
+            const std::string msg = message_of([&] { save_checkpoint(path, m, {}); });
+            CHECK(msg.find(std::strerror(EACCES)) != std::string::npos);
+            CHECK(read_bytes(path) == previous);
+        }
+        fs::permissions(dir.path, fs::perms::owner_all);
+        CHECK(folder_entries(dir.path) == std::vector<std::string>{"ck.safetensors"});
+    }
+}
+
+TEST_CASE("load_network reads one network, and only its bytes") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "ck.safetensors";
+    Model m(dev, g_instance, d_instance, small_pools);
+    train(m, dev, 2);
+    save_checkpoint(path, m, {});
+
+    Network<Gen> g(dev, Gen(g_instance), Gen(g_instance).prefix(), {.seed = 99});
+    const auto values = [&](auto& net) {
+        std::map<std::string, std::vector<float>> v;
+        for (const auto& t : net.named_tensors()) v[t.spec.name] = t.value.to_host(dev);
+        return v;
+    };
+    REQUIRE(values(g) != values(m.G_A));
+    auto file = safetensors::LazyFile::open(path);
+    const std::size_t header = file.bytes_read();
+    load_network(file, g, "G_A.");
+    CHECK(values(g) == values(m.G_A));
+    CHECK(values(g) != values(m.G_B));
+    // The header and G_A's tensors, nothing else: G_B, the discriminators, Adam and the pools stay on disk.
+    CHECK(file.bytes_read() == header + m.G_A.parameters().numel() * 4);
+    CHECK(file.bytes_read() < fs::file_size(path) / 4);
+
+    SUBCASE("from a path, another generator") {
+        load_network(path, g, "G_B.");
+        CHECK(values(g) == values(m.G_B));
+    }
+    SUBCASE("save_network and PyTorch's own names") {
+        const auto single = dir / "G_A.safetensors";
+        save_network(single, m.G_B);
+        Network<Gen> h(dev, Gen(g_instance), Gen(g_instance).prefix());
+        load_network(single, h);
+        CHECK(values(h) == values(m.G_B));
+        CHECK(safetensors::File::read(single).contains("model.1.weight"));
+    }
+    SUBCASE("a wrong prefix names the prefixes the file has") {
+        const auto before = values(g);
+        const std::string msg = message_of([&] { load_network(path, g, "netG_A."); });
+        CHECK(msg == path.string() + ": no tensor name begins with 'netG_A.'; the file's names begin with: D_A., D_B., G_A., "
+                                     "G_B., optimizer., pool.");
+        CHECK(values(g) == before);
+    }
+    SUBCASE("another architecture, and a wrong dtype") {
+        Network<Gen> wide(dev, Gen({.ngf = 8}), "model");
+        const auto before = values(wide);
+        const std::string msg = message_of([&] { load_network(path, wide, "G_A."); });
+        CHECK(msg.find("G_A.model.1.weight: shape [4, 3, 7, 7] in the file, [8, 3, 7, 7] in the model") != std::string::npos);
+        CHECK(values(wide) == before);
+
+        // PyTorch weights in double, with BatchNorm's num_batches_tracked (ignored: not kept here).
+        std::vector<safetensors::TensorDecl> decls;
+        std::string data;
+        for (const auto& t : g.named_tensors()) {
+            decls.push_back({t.spec.name, t.spec.name == "model.1.weight" ? "F64" : "F32",
+                             std::vector<std::int64_t>(t.spec.dims.begin(), t.spec.dims.end())});
+            data += std::string(decls.back().bytes(), '\0');
+        }
+        decls.push_back({"model.2.num_batches_tracked", "I64", {}});
+        data += std::string(8, '\0');
+        write_bytes(dir / "f64.safetensors", safetensors::serialize_header(decls) + data);
+        const auto g_before = values(g);
+        CHECK(message_of([&] { load_network(dir / "f64.safetensors", g); }) ==
+              (dir / "f64.safetensors").string() + ": does not fit this model (tensors: 1 with another dtype)\n  model.1.weight: dtype F64 in the file, F32 expected");
+        CHECK(values(g) == g_before);
+    }
+}
+
+TEST_CASE("the file is safetensors that Python reads with json and struct") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "py.safetensors";
+    Model m(dev, g_batch, d_batch, small_pools);
+    train(m, dev, 2);
+    save_checkpoint(path, m, some_progress());
+
+    // Our own reader: every tensor F32, contiguous, and the metadata as written.
+    const auto file = safetensors::File::read(path);
+    std::size_t end = 0;
+    for (const auto& [name, info] : file.tensors()) {
+        CHECK(info.dtype == "F32");
+        end = std::max(end, info.end);
+    }
+    CHECK(end + 8 < fs::file_size(path));
+    CHECK(file.metadata().at("format") == "cyclegan.checkpoint");
+    CHECK(file.metadata().at("info.quoted") == "a \"b\" \\ c\nd\te");
+    CHECK(file.metadata().at("architecture").find("G_A.model.1.weight [4, 3, 7, 7]\n") != std::string::npos);
+
+    const char* python = "/usr/bin/python3";
+    if (!fs::exists(python)) {
+        MESSAGE("no /usr/bin/python3: Python's view of the file is not checked");
+        return;
+    }
+    const auto out = dir / "py.txt";
+    const std::string script =
+        "import json, struct, sys\n"
+        "b = open(sys.argv[1], 'rb').read()\n"
+        "n = struct.unpack('<Q', b[:8])[0]\n"
+        "h = json.loads(b[8:8 + n])\n"
+        "meta = h.pop('__metadata__')\n"
+        "spans = sorted(tuple(t['data_offsets']) for t in h.values())\n"
+        "assert spans[0][0] == 0 and all(a[1] == b_[0] for a, b_ in zip(spans, spans[1:]))\n"
+        "assert 8 + n + spans[-1][1] == len(b)\n"
+        "t = h['G_A.model.2.running_var']\n"
+        "o = 8 + n + t['data_offsets'][0]\n"
+        "v = struct.unpack('<f', b[o:o + 4])[0]\n"
+        "print(t['dtype'], t['shape'], repr(v), meta['info.unicode'] == 'z\\u00e9bra', meta['progress.epoch'], len(h))\n";
+    write_bytes(dir / "check.py", script);
+    const std::string cmd = std::string(python) + " " + (dir / "check.py").string() + " " + path.string() + " > " + out.string();
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const float first = m.G_A.find("model.2.running_var").value.to_host(dev)[0];
+    const std::string got = read_bytes(out);
+    INFO(got);
+    CHECK(got.rfind("F32 [4] ", 0) == 0);
+    CHECK(std::stod(got.substr(8)) == static_cast<double>(first));
+    CHECK(got.find(" True 3 " + std::to_string(file.tensors().size()) + "\n") != std::string::npos);
+}

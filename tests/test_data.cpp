@@ -1,0 +1,751 @@
+// Image files, preprocessing, dataset folders and the background loader: against files written
+// here, by hand-computed sizes and pixels, and against an uninterrupted run for resumption.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cyclegan/backend/cpu/cpu.hpp>
+#include <cyclegan/data/folder_dataset.hpp>
+#include <cyclegan/data/loader.hpp>
+#include <cyclegan/data/preprocess.hpp>
+#include <cyclegan/io/image.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace cyclegan;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder under the system's temporary folder, removed with everything in it.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        static std::atomic<int> counter{0};
+        path = fs::temp_directory_path() /
+               ("cyclegan_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+        fs::remove_all(path, ec);
+    }
+    fs::path operator/(const std::string& name) const { return path / name; }
+};
+
+// Every pixel distinct enough to tell crops and flips apart.
+Image pattern(int w, int h, int c, int salt = 0) {
+    Image img(w, h, c);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (int k = 0; k < c; ++k) img.at(y, x, k) = static_cast<std::uint8_t>((x * 7 + y * 13 + k * 50 + salt * 31) % 256);
+    return img;
+}
+
+// Smooth, so that JPEG keeps it close.
+Image gradient(int w, int h, int c) {
+    Image img(w, h, c);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (int k = 0; k < c; ++k) img.at(y, x, k) = static_cast<std::uint8_t>((x * 255 / std::max(w - 1, 1) + y * 64 / h + k * 30) % 256);
+    return img;
+}
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_all(const fs::path& p, const std::string& bytes) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out << bytes;
+}
+
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "(no exception)";
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+double mean_abs_diff(const Image& a, const Image& b) {
+    REQUIRE(a.pixels.size() == b.pixels.size());
+    double s = 0;
+    for (std::size_t i = 0; i < a.pixels.size(); ++i) s += std::abs(int(a.pixels[i]) - int(b.pixels[i]));
+    return s / a.pixels.size();
+}
+
+// A checkerboard of 0 and 255 with squares of one pixel.
+Image checkerboard(int w, int h) {
+    Image img(w, h, 1);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) img.at(y, x, 0) = (x + y) % 2 ? 255 : 0;
+    return img;
+}
+
+}  // namespace
+
+// ---- image files ----------------------------------------------------------------------------
+
+TEST_CASE("PNG round trip is exact, JPEG close, for 1, 3 and 4 channels") {
+    TempDir dir;
+    for (int c : {1, 3, 4}) {
+        CAPTURE(c);
+        const Image img = pattern(37, 23, c);
+        write_image(dir / "a.png", img);
+        CHECK(read_image(dir / "a.png", c) == img);
+        const ImageInfo info = probe_image(dir / "a.png");
+        CHECK(info.width == 37);
+        CHECK(info.height == 23);
+        CHECK(info.channels == c);
+
+        const Image smooth = gradient(64, 48, c);
+        write_image(dir / "a.JPG", smooth);  // the extension in any case
+        const Image back = read_image(dir / "a.JPG", c);
+        CHECK(back.width == 64);
+        CHECK(back.height == 48);
+        Image expected = smooth;
+        if (c == 4)  // JPEG has no alpha: written without it, read back opaque
+            for (std::size_t i = 3; i < expected.pixels.size(); i += 4) expected.pixels[i] = 255;
+        CHECK(mean_abs_diff(back, expected) < 2.0);
+        CHECK(back != expected);  // it is lossy: proves this really went through JPEG
+    }
+    // Overwriting replaces the old file and leaves no temporary file behind.
+    write_image(dir / "a.png", pattern(5, 4, 3, 1));
+    CHECK(read_image(dir / "a.png", 3) == pattern(5, 4, 3, 1));
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file();
+    CHECK(files == 2);
+}
+
+TEST_CASE("channel conversions: grey to RGB replicates, RGB to grey is luminance, alpha dropped or opaque") {
+    TempDir dir;
+    const Image grey = pattern(9, 7, 1);
+    write_image(dir / "grey.png", grey);
+    const Image rgb = read_image(dir / "grey.png", 3);
+    for (int y = 0; y < 7; ++y)
+        for (int x = 0; x < 9; ++x)
+            for (int c = 0; c < 3; ++c) CHECK(rgb.at(y, x, c) == grey.at(y, x, 0));
+
+    Image colours(3, 1, 3);
+    const int values[3][3] = {{255, 0, 0}, {0, 255, 0}, {10, 200, 90}};
+    for (int x = 0; x < 3; ++x)
+        for (int c = 0; c < 3; ++c) colours.at(0, x, c) = static_cast<std::uint8_t>(values[x][c]);
+    write_image(dir / "rgb.png", colours);
+    const Image y = read_image(dir / "rgb.png", 1);
+    REQUIRE(y.channels == 1);
+    for (int x = 0; x < 3; ++x) {
+        const double luma = 0.299 * values[x][0] + 0.587 * values[x][1] + 0.114 * values[x][2];
+        CHECK(std::abs(y.at(0, x, 0) - luma) <= 1.5);
+    }
+    const Image rgba_from_rgb = read_image(dir / "rgb.png", 4);
+    for (int x = 0; x < 3; ++x) {
+        CHECK(rgba_from_rgb.at(0, x, 3) == 255);
+        CHECK(rgba_from_rgb.at(0, x, 0) == values[x][0]);
+    }
+
+    Image rgba = pattern(6, 5, 4);
+    write_image(dir / "rgba.png", rgba);
+    const Image no_alpha = read_image(dir / "rgba.png", 3);
+    for (int yy = 0; yy < 5; ++yy)
+        for (int x = 0; x < 6; ++x)
+            for (int c = 0; c < 3; ++c) CHECK(no_alpha.at(yy, x, c) == rgba.at(yy, x, c));
+
+    CHECK_THROWS_AS(read_image(dir / "rgba.png", 2), std::invalid_argument);
+}
+
+TEST_CASE("BMP and TGA files are read") {
+    TempDir dir;
+    const Image img = pattern(11, 6, 3);
+    REQUIRE(stbi_write_bmp((dir / "a.bmp").c_str(), img.width, img.height, 3, img.pixels.data()));
+    REQUIRE(stbi_write_tga((dir / "a.tga").c_str(), img.width, img.height, 3, img.pixels.data()));
+    CHECK(read_image(dir / "a.bmp", 3) == img);
+    CHECK(read_image(dir / "a.tga", 3) == img);
+    CHECK(probe_image(dir / "a.bmp").width == 11);
+}
+
+TEST_CASE("missing, truncated and corrupt files throw image_error naming the file") {
+    TempDir dir;
+    SUBCASE("missing file, and a folder") {
+        const auto what = error_of([&] { read_image(dir / "nope.png", 3); });
+        CHECK(contains(what, (dir / "nope.png").string()));
+        CHECK(contains(what, "no such file"));
+        CHECK_THROWS_AS(read_image(dir.path, 3), image_error);
+        CHECK_THROWS_AS(probe_image(dir / "nope.png"), image_error);
+    }
+    SUBCASE("truncated PNG") {
+        write_image(dir / "cut.png", pattern(120, 90, 3));
+        const std::string bytes = read_all(dir / "cut.png");
+        write_all(dir / "cut.png", bytes.substr(0, bytes.size() / 2));
+        CHECK_THROWS_AS(read_image(dir / "cut.png", 3), image_error);
+        const auto what = error_of([&] { read_image(dir / "cut.png", 3); });
+        CHECK(contains(what, (dir / "cut.png").string()));
+        CHECK(contains(what, "PNG"));
+        // The header is intact: probe_image accepts it; only decoding finds the damage.
+        CHECK(probe_image(dir / "cut.png").width == 120);
+    }
+    SUBCASE("corrupt JPEG: bytes overwritten in the middle") {
+        write_image(dir / "bad.jpg", gradient(96, 64, 3));
+        std::string bytes = read_all(dir / "bad.jpg");
+        for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = '\xFF';
+        write_all(dir / "bad.jpg", bytes);
+        const auto what = error_of([&] { read_image(dir / "bad.jpg", 3); });
+        CHECK_THROWS_AS(read_image(dir / "bad.jpg", 3), image_error);
+        CHECK(contains(what, (dir / "bad.jpg").string()));
+        CHECK(contains(what, "JPEG"));
+    }
+    SUBCASE("text with a .jpg name") {
+        write_all(dir / "notes.jpg", "this is not an image at all");
+        const auto what = error_of([&] { read_image(dir / "notes.jpg", 3); });
+        CHECK(contains(what, (dir / "notes.jpg").string()));
+        CHECK(contains(what, "not a known image format"));
+        CHECK_THROWS_AS(probe_image(dir / "notes.jpg"), image_error);
+        write_all(dir / "empty.png", "");
+        CHECK(contains(error_of([&] { read_image(dir / "empty.png", 3); }), "empty file"));
+    }
+}
+
+TEST_CASE("write_image: an unwritable target throws image_error naming it and leaves nothing behind") {
+    TempDir dir;
+    const Image img = pattern(4, 4, 3);
+    SUBCASE("missing folder") {
+        const auto target = dir / "no_such_folder" / "out.png";
+        const auto what = error_of([&] { write_image(target, img); });
+        CHECK(contains(what, target.string()));
+        CHECK_THROWS_AS(write_image(target, img), image_error);
+    }
+    SUBCASE("the folder is a file") {
+        write_all(dir / "file", "x");
+        const auto target = dir / "file" / "out.png";
+        CHECK(contains(error_of([&] { write_image(target, img); }), target.string()));
+    }
+    SUBCASE("a read-only folder") {
+        fs::create_directory(dir / "ro");
+        fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+        if (::geteuid() == 0)  // root writes anywhere
+            CHECK_NOTHROW(write_image(dir / "ro" / "out.png", img));
+        else
+            CHECK(contains(error_of([&] { write_image(dir / "ro" / "out.png", img); }), (dir / "ro" / "out.png").string()));
+        fs::permissions(dir / "ro", fs::perms::owner_all);
+    }
+    SUBCASE("the target is a folder: it stays, and no temporary file is left") {
+        fs::create_directory(dir / "x.png");
+        CHECK_THROWS_AS(write_image(dir / "x.png", img), image_error);
+        CHECK(fs::is_directory(dir / "x.png"));
+        int entries = 0;
+        for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
+        CHECK(entries == 1);
+    }
+    SUBCASE("unknown extension, invalid image") {
+        CHECK(contains(error_of([&] { write_image(dir / "a.gif", img); }), "unsupported extension"));
+        Image broken = img;
+        broken.pixels.pop_back();
+        CHECK_THROWS_AS(write_image(dir / "a.png", broken), image_error);
+        CHECK_FALSE(fs::exists(dir / "a.png"));
+    }
+}
+
+TEST_CASE("to_chw maps to [-1, 1] in planes; from_chw rounds back, clamps, and round-trips every level") {
+    Image img(2, 1, 3);
+    img.pixels = {0, 255, 51, 10, 20, 30};  // pixel 0 = (0, 255, 51), pixel 1 = (10, 20, 30)
+    const auto chw = to_chw(img);
+    REQUIRE(chw.size() == 6);
+    CHECK(chw[0] == -1.0f);                                // R of pixel 0
+    CHECK(chw[1] == doctest::Approx(10 / 127.5 - 1));      // R of pixel 1
+    CHECK(chw[2] == 1.0f);                                 // G of pixel 0
+    CHECK(chw[4] == doctest::Approx(51 / 127.5 - 1));      // B of pixel 0
+    CHECK(from_chw(chw.data(), 3, 1, 2) == img);
+
+    Image levels(256, 1, 1);
+    for (int i = 0; i < 256; ++i) levels.pixels[i] = static_cast<std::uint8_t>(i);
+    const auto values = to_chw(levels);
+    CHECK(from_chw(values.data(), 1, 1, 256) == levels);  // truncation would lose some levels
+
+    // Rounded, not truncated as the reference's tensor2im: 10.6 -> 11. Clamped; NaN -> 0.
+    const float x[5] = {10.6f / 127.5f - 1.0f, 10.4f / 127.5f - 1.0f, 1.5f, -3.0f, std::nanf("")};
+    const Image out = from_chw(x, 1, 1, 5);
+    CHECK(out.pixels == std::vector<std::uint8_t>{11, 10, 255, 0, 0});
+    CHECK_THROWS_AS(from_chw(x, 0, 1, 5), std::invalid_argument);
+}
+
+// ---- preprocessing --------------------------------------------------------------------------
+
+TEST_CASE("every preprocess mode's output size") {
+    struct Case {
+        std::string mode;
+        int w, h, out_w, out_h;
+    };
+    const Case cases[] = {
+        {"resize_and_crop", 300, 200, 256, 256},
+        {"resize_and_crop", 1000, 50, 256, 256},
+        {"crop", 300, 260, 256, 256},
+        {"crop", 256, 256, 256, 256},
+        {"scale_width", 300, 200, 286, 256},   // height max(286 * 200 / 300, 256)
+        {"scale_width", 600, 900, 286, 429},   // int(286 * 900 / 600)
+        {"scale_width", 286, 300, 286, 300},   // already there: unchanged
+        {"scale_width", 100, 100, 286, 286},
+        {"scale_width_and_crop", 300, 200, 256, 256},
+        {"scale_width_and_crop", 600, 900, 256, 256},
+        // The reference rounds with Python's round(): halves to even. 257/4 = 64.25 -> 64;
+        // 130/4 = 32.5 -> 32 (not 33); 258/4 = 64.5 -> 64; 134/4 = 33.5 -> 34.
+        {"none", 257, 130, 256, 128},
+        {"none", 258, 134, 256, 136},
+        {"none", 256, 256, 256, 256},
+        {"none", 1, 1, 4, 4},  // never below 4
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.mode);
+        CAPTURE(c.w);
+        CAPTURE(c.h);
+        const PreprocessOptions o{.mode = c.mode};
+        const Image out = preprocess(gradient(c.w, c.h, 3), o, 7, "in.png");
+        CHECK(out.width == c.out_w);
+        CHECK(out.height == c.out_h);
+        CHECK(out.channels == 3);
+        CHECK(output_size(c.w, c.h, o, "in.png") == std::pair{c.out_w, c.out_h});
+    }
+}
+
+TEST_CASE("preprocess errors: an image smaller than the crop, an unknown mode") {
+    const PreprocessOptions crop{.mode = "crop"};
+    const auto what = error_of([&] { preprocess(gradient(300, 200, 3), crop, 1, "photos/small.png"); });
+    CHECK(contains(what, "photos/small.png"));
+    CHECK(contains(what, "300x200"));
+    CHECK(contains(what, "256x256"));
+    CHECK_THROWS_AS(preprocess(gradient(300, 200, 3), crop, 1, "x"), image_error);
+
+    const PreprocessOptions bad{.mode = "resize"};
+    const auto what2 = error_of([&] { preprocess(gradient(30, 20, 3), bad, 1, "x"); });
+    CHECK(contains(what2, "'resize'"));
+    for (const char* m : {"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"}) CHECK(contains(what2, m));
+    CHECK_THROWS_AS(check_options(PreprocessOptions{.load_size = 0}), std::invalid_argument);
+}
+
+TEST_CASE("a 1x1 image goes through resize_and_crop") {
+    Image one(1, 1, 3);
+    one.pixels = {10, 100, 200};
+    const Image out = preprocess(one, {}, 3, "dot.png");
+    REQUIRE(out.width == 256);
+    REQUIRE(out.height == 256);
+    for (int c = 0; c < 3; ++c) {
+        CHECK(out.at(0, 0, c) == one.pixels[c]);
+        CHECK(out.at(255, 255, c) == one.pixels[c]);
+        CHECK(out.at(100, 17, c) == one.pixels[c]);
+    }
+}
+
+TEST_CASE("flip mirrors on about half the seeds; flip = false never does") {
+    const Image img = pattern(20, 12, 3);
+    const Image mirrored = flip_horizontal(img);
+    REQUIRE(mirrored != img);
+    CHECK(mirrored.at(3, 0, 1) == img.at(3, 19, 1));
+    CHECK(flip_horizontal(mirrored) == img);
+    PreprocessOptions o{.mode = "none"};  // 20x12 needs no rounding: only the flip acts
+    int flips = 0;
+    for (std::uint64_t seed = 0; seed < 200; ++seed) {
+        const Image out = preprocess(img, o, seed, "x");
+        CHECK((out == img || out == mirrored));
+        flips += out == mirrored;
+    }
+    CHECK(flips > 70);
+    CHECK(flips < 130);
+    o.flip = false;
+    for (std::uint64_t seed = 0; seed < 200; ++seed) CHECK(preprocess(img, o, seed, "x") == img);
+}
+
+TEST_CASE("the same seed gives the same crop; other seeds vary, over the whole range") {
+    const Image img = pattern(40, 30, 1);
+    const PreprocessOptions o{.mode = "crop", .crop_size = 16, .flip = false};
+    std::set<std::pair<int, int>> offsets;
+    for (std::uint64_t seed = 0; seed < 400; ++seed) {
+        const Image a = preprocess(img, o, seed, "x");
+        CHECK(a == preprocess(img, o, seed, "x"));
+        // Find the offset: pattern pixels are 7x + 13y (mod 256), unique over this range.
+        bool found = false;
+        for (int y = 0; y <= 14 && !found; ++y)
+            for (int x = 0; x <= 24 && !found; ++x)
+                if (crop(img, x, y, 16, 16) == a) {
+                    offsets.insert({x, y});
+                    found = true;
+                }
+        CHECK(found);
+    }
+    std::set<int> xs, ys;
+    for (auto [x, y] : offsets) {
+        xs.insert(x);
+        ys.insert(y);
+    }
+    CHECK(offsets.size() > 100);
+    CHECK(xs.size() == 25);  // every x in [0, 40 - 16]
+    CHECK(ys.size() == 15);  // every y in [0, 30 - 16]
+}
+
+TEST_CASE("bicubic resize: constants stay constant; shrinking averages") {
+    for (auto [w, h] : {std::pair{7, 5}, {300, 200}, {64, 64}}) {
+        const Image flat(w, h, 3, 77);
+        for (auto [tw, th] : {std::pair{1, 1}, {3, 9}, {286, 286}, {w / 2 + 1, h * 3}}) {
+            const Image r = resize_bicubic(flat, tw, th);
+            CHECK(r.width == tw);
+            CHECK(r.height == th);
+            CHECK(r == Image(tw, th, 3, 77));
+        }
+    }
+    // A one-pixel checkerboard shrunk by 3 is mid grey everywhere. A kernel that is not widened
+    // samples single pixels (0 or 255) at this scale.
+    const Image board = checkerboard(300, 300);
+    const Image small = resize_bicubic(board, 100, 100);
+    int lo = 255, hi = 0;
+    for (int y = 2; y < 98; ++y)
+        for (int x = 2; x < 98; ++x) {
+            lo = std::min<int>(lo, small.at(y, x, 0));
+            hi = std::max<int>(hi, small.at(y, x, 0));
+        }
+    CAPTURE(lo);
+    CAPTURE(hi);
+    CHECK(lo >= 120);
+    CHECK(hi <= 135);
+    // Shrinking by 2: exactly half way between 0 and 255.
+    const Image half = resize_bicubic(board, 150, 150);
+    for (int y = 2; y < 148; y += 7)
+        for (int x = 2; x < 148; x += 5) CHECK(std::abs(half.at(y, x, 0) - 127.5) <= 0.5);
+    // Enlarging keeps the samples' order: a ramp stays non-decreasing.
+    Image ramp(8, 1, 1);
+    for (int x = 0; x < 8; ++x) ramp.pixels[x] = static_cast<std::uint8_t>(x * 30);
+    const Image wide = resize_bicubic(ramp, 64, 1);
+    CHECK(wide.pixels.front() <= 10);
+    CHECK(wide.pixels.back() >= 200);
+}
+
+// ---- folders and datasets -------------------------------------------------------------------
+
+TEST_CASE("list_images: sorted, any-case extensions, subfolders, non-images skipped with a warning") {
+    TempDir dir;
+    const Image img = pattern(4, 4, 3);
+    for (const char* name : {"c.png", "a.JPG", "b.jpeg", "e.Png"}) write_image(dir / name, img);
+    REQUIRE(stbi_write_bmp((dir / "d.bmp").c_str(), img.width, img.height, 3, img.pixels.data()));
+    fs::create_directory(dir / "sub");
+    write_image(dir / "sub" / "f.png", img);
+    write_all(dir / "notes.txt", "hello");
+    write_all(dir / "sub" / "x.tif", "tiff");
+    std::vector<std::string> warnings;
+    const auto files = list_images(dir.path, &warnings);
+    std::vector<fs::path> expected;
+    for (const char* name : {"a.JPG", "b.jpeg", "c.png", "d.bmp", "e.Png", "sub/f.png"}) expected.push_back(dir.path / name);
+    CHECK(files == expected);
+    CHECK(warnings == std::vector<std::string>{"skipping notes.txt: not an image file", "skipping sub/x.tif: not an image file"});
+    CHECK(list_images(dir.path, nullptr, 2) == std::vector<fs::path>{expected[0], expected[1]});
+    CHECK(list_images(dir.path, nullptr, 100).size() == 6);
+    CHECK_THROWS_AS(list_images(dir.path, nullptr, 0), std::invalid_argument);
+}
+
+TEST_CASE("list_images: a missing folder, a file, an empty folder, only non-images: dataset_error naming it") {
+    TempDir dir;
+    auto message = [](const fs::path& p) {
+        try {
+            list_images(p);
+        } catch (const dataset_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no dataset_error)");
+    };
+    const auto missing = message(dir / "trainA");
+    CHECK(contains(missing, (dir / "trainA").string()));
+    CHECK(contains(missing, "does not exist"));
+
+    write_all(dir / "file.png", "x");
+    CHECK(contains(message(dir / "file.png"), "is not a folder"));
+
+    fs::create_directory(dir / "empty");
+    const auto empty = message(dir / "empty");
+    CHECK(contains(empty, (dir / "empty").string()));
+    CHECK(contains(empty, "empty"));
+
+    fs::create_directory(dir / "others");
+    write_all(dir / "others" / "a.txt", "x");
+    write_all(dir / "others" / "b.csv", "x");
+    const auto others = message(dir / "others");
+    CHECK(contains(others, (dir / "others").string()));
+    CHECK(contains(others, "skipped 2 other files"));
+}
+
+TEST_CASE("validate_images throws for the first bad file, and for images too small for the crop") {
+    TempDir dir;
+    write_image(dir / "a.png", pattern(30, 20, 3));
+    write_all(dir / "b.png", "garbage");
+    write_all(dir / "c.png", "garbage too");
+    CHECK_NOTHROW(validate_images({dir / "a.png"}));
+    const auto what = error_of([&] { validate_images({dir / "a.png", dir / "b.png", dir / "c.png"}); });
+    CHECK(contains(what, (dir / "b.png").string()));
+    CHECK_FALSE(contains(what, "c.png"));
+    const PreprocessOptions crop{.mode = "crop", .crop_size = 25};
+    const auto small = error_of([&] { validate_images({dir / "a.png"}, &crop); });
+    CHECK(contains(small, "a.png"));
+    CHECK(contains(small, "30x20"));
+    const PreprocessOptions crop_fits{.mode = "crop", .crop_size = 20};
+    CHECK_NOTHROW(validate_images({dir / "a.png"}, &crop_fits));
+}
+
+TEST_CASE("shuffled_index is a permutation of [0, n), and the key changes it") {
+    for (std::uint64_t n : {1, 2, 3, 5, 16, 17, 100, 1000}) {
+        CAPTURE(n);
+        std::set<std::uint64_t> seen;
+        for (std::uint64_t i = 0; i < n; ++i) seen.insert(shuffled_index(i, n, 42));
+        CHECK(seen.size() == n);
+        CHECK(*seen.rbegin() == n - 1);
+    }
+    int same = 0;
+    for (std::uint64_t i = 0; i < 100; ++i) same += shuffled_index(i, 100, 1) == shuffled_index(i, 100, 2);
+    CHECK(same < 10);
+}
+
+TEST_CASE("UnalignedDataset: size, serial pairing, and a shuffled epoch with random B") {
+    std::vector<fs::path> A{"a0", "a1", "a2", "a3", "a4"}, B{"b0", "b1", "b2"};
+    const UnalignedDataset serial(A, B, true);
+    CHECK(serial.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) {
+        CHECK(serial.item(3, i).A == A[i]);
+        CHECK(serial.item(3, i).B == B[i % 3]);
+    }
+    CHECK(UnalignedDataset(B, A, true).size() == 5);
+    CHECK(UnalignedDataset(B, A, true).item(1, 4).A == "b1");  // A wraps: 4 % 3
+    CHECK_THROWS_AS(serial.item(1, 5), std::out_of_range);
+
+    const UnalignedDataset random(A, B);
+    std::vector<std::vector<std::string>> orders;
+    std::set<std::string> bs;
+    for (int epoch = 1; epoch <= 4; ++epoch) {
+        std::vector<std::string> order;
+        for (std::size_t i = 0; i < 5; ++i) {
+            const auto item = random.item(epoch, i, 9);
+            CHECK(item.A == random.item(epoch, i, 9).A);  // a pure function
+            CHECK(item.B == random.item(epoch, i, 9).B);
+            order.push_back(item.A.string());
+            bs.insert(item.B.string());
+        }
+        std::vector<std::string> sorted = order;
+        std::sort(sorted.begin(), sorted.end());
+        CHECK(sorted == std::vector<std::string>{"a0", "a1", "a2", "a3", "a4"});  // each A once per epoch
+        orders.push_back(order);
+    }
+    CHECK(std::set(orders.begin(), orders.end()).size() > 1);  // the order changes between epochs
+    CHECK(bs.size() == 3);                                     // every B gets drawn
+    CHECK_THROWS_AS(UnalignedDataset({}, B), dataset_error);
+}
+
+TEST_CASE("UnalignedDataset and SingleDataset from folders, by phase") {
+    TempDir dir;
+    fs::create_directories(dir / "trainA");
+    fs::create_directories(dir / "trainB");
+    fs::create_directories(dir / "testA");
+    for (int i = 0; i < 3; ++i) write_image(dir / ("trainA/" + std::to_string(i) + ".png"), pattern(8, 8, 3, i));
+    write_image(dir / "trainB/x.jpg", gradient(8, 8, 3));
+    write_image(dir / "testA/t.png", pattern(8, 8, 3));
+    const UnalignedDataset train(dir.path);
+    CHECK(train.A.size() == 3);
+    CHECK(train.B.size() == 1);
+    CHECK(train.size() == 3);
+    CHECK_NOTHROW(train.validate());
+    CHECK(UnalignedDataset(dir.path, {.max_dataset_size = 2}).A.size() == 2);
+    const auto what = error_of([&] { UnalignedDataset(dir.path, {.phase = "test"}); });
+    CHECK(contains(what, (dir / "testB").string()));  // testB is missing
+    const SingleDataset single(dir / "testA");
+    CHECK(single.size() == 1);
+    CHECK(single.item(0) == dir / "testA" / "t.png");
+}
+
+// ---- the loader ------------------------------------------------------------------------------
+
+namespace {
+
+// trainA: n_A images, trainB: n_B images, all w x h, RGB.
+void make_dataset(const TempDir& dir, int n_A, int n_B, int w = 24, int h = 20) {
+    fs::create_directories(dir / "trainA");
+    fs::create_directories(dir / "trainB");
+    for (int i = 0; i < n_A; ++i) write_image(dir / ("trainA/" + std::to_string(100 + i) + ".png"), pattern(w, h, 3, i));
+    for (int i = 0; i < n_B; ++i) write_image(dir / ("trainB/" + std::to_string(100 + i) + ".png"), pattern(w, h, 3, 50 + i));
+}
+
+struct Seen {
+    std::vector<float> A, B;
+    std::vector<fs::path> paths_A, paths_B;
+    int epoch;
+    long index;
+    friend bool operator==(const Seen&, const Seen&) = default;
+};
+
+Seen seen(cpu& dev, const Loader<cpu>::Batch& b) {
+    return {b.A.to_host(dev), b.B.to_host(dev), b.paths_A, b.paths_B, b.epoch, b.index};
+}
+
+}  // namespace
+
+TEST_CASE("Loader: an epoch's items in order, batches of batch_size, then nullopt, then the next epoch") {
+    TempDir dir;
+    make_dataset(dir, 7, 4);
+    cpu dev(1);
+    const PreprocessOptions o{.mode = "crop", .crop_size = 16};
+    Loader<cpu> loader(dev, UnalignedDataset(dir.path), o, 3, 1, 3, 5);
+    CHECK(loader.size() == 7);
+    CHECK(loader.batches_per_epoch() == 3);
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+        long expected_index = 0;
+        std::set<fs::path> as;
+        while (auto b = loader.next()) {
+            CHECK(b->epoch == epoch);
+            CHECK(b->index == expected_index);
+            const int n = expected_index == 6 ? 1 : 3;  // 7 = 3 + 3 + 1
+            CHECK(b->A.shape() == Shape{n, 3, 16, 16});
+            CHECK(b->B.shape() == Shape{n, 1, 16, 16});
+            CHECK(b->paths_A.size() == static_cast<std::size_t>(n));
+            as.insert(b->paths_A.begin(), b->paths_A.end());
+            const auto values = b->A.to_host(dev);
+            CHECK(*std::min_element(values.begin(), values.end()) >= -1.0f);
+            CHECK(*std::max_element(values.begin(), values.end()) <= 1.0f);
+            expected_index += n;
+        }
+        CHECK(expected_index == 7);
+        CHECK(as.size() == 7);  // every A image once per epoch
+    }
+}
+
+TEST_CASE("Loader: resuming at (epoch, index) gives the batches of the uninterrupted run") {
+    TempDir dir;
+    make_dataset(dir, 5, 3, 30, 26);
+    cpu dev(1);
+    const PreprocessOptions o{.mode = "resize_and_crop", .load_size = 24, .crop_size = 16};
+    std::vector<Seen> full;
+    {
+        Loader<cpu> loader(dev, UnalignedDataset(dir.path), o, 3, 3, 2, 77);
+        for (int epoch = 0; epoch < 3; ++epoch)
+            while (auto b = loader.next()) full.push_back(seen(dev, *b));
+    }
+    REQUIRE(full.size() == 9);  // 3 epochs x (2 + 2 + 1)
+    CHECK(full[0].A != full[3].A);  // epochs differ: other order, crops, flips
+    // Resume in the middle of epoch 2 (its second batch starts at item 2).
+    Loader<cpu> resumed(dev, UnalignedDataset(dir.path), o, 3, 3, 2, 77, 2, 2);
+    std::vector<Seen> tail;
+    for (int k = 0; k < 2; ++k)
+        while (auto b = resumed.next()) tail.push_back(seen(dev, *b));
+    REQUIRE(tail.size() == 5);
+    for (std::size_t k = 0; k < tail.size(); ++k) {
+        CAPTURE(k);
+        CHECK(tail[k] == full[4 + k]);
+    }
+    // Another seed gives other batches.
+    Loader<cpu> other(dev, UnalignedDataset(dir.path), o, 3, 3, 2, 78);
+    CHECK(seen(dev, *other.next()) != full[0]);
+}
+
+TEST_CASE("Loader: a corrupt file surfaces from next() with its name, on every later call too") {
+    TempDir dir;
+    make_dataset(dir, 4, 2);
+    const std::string bytes = read_all(dir / "trainA/102.png");
+    write_all(dir / "trainA/102.png", bytes.substr(0, bytes.size() / 2));
+    cpu dev(1);
+    Loader<cpu> loader(dev, UnalignedDataset(dir.path, {.serial_batches = true}), {.mode = "none"}, 3, 3, 1, 1);
+    CHECK(loader.next().has_value());
+    CHECK(loader.next().has_value());
+    const auto what = error_of([&] { loader.next(); });
+    CHECK(contains(what, "102.png"));
+    CHECK_THROWS_AS(loader.next(), image_error);
+}
+
+TEST_CASE("Loader: images of different sizes in one batch throw unless batch_size is 1") {
+    TempDir dir;
+    fs::create_directories(dir / "trainA");
+    fs::create_directories(dir / "trainB");
+    write_image(dir / "trainA/a.png", pattern(16, 12, 3));
+    write_image(dir / "trainA/b.png", pattern(20, 12, 3));
+    write_image(dir / "trainB/c.png", pattern(16, 12, 3));
+    cpu dev(1);
+    const PreprocessOptions none{.mode = "none"};
+    {
+        Loader<cpu> loader(dev, UnalignedDataset(dir.path, {.serial_batches = true}), none, 3, 3, 2, 1);
+        const auto what = error_of([&] { loader.next(); });
+        CHECK(contains(what, "a.png"));
+        CHECK(contains(what, "b.png"));
+        CHECK(contains(what, "batch_size 1"));
+    }
+    Loader<cpu> loader(dev, UnalignedDataset(dir.path, {.serial_batches = true}), none, 3, 3, 1, 1);
+    CHECK(loader.next()->A.shape() == Shape{1, 3, 12, 16});
+    CHECK(loader.next()->A.shape() == Shape{1, 3, 12, 20});
+    CHECK_FALSE(loader.next().has_value());
+}
+
+TEST_CASE("Loader: grey and RGB files mixed come out with the requested channels") {
+    TempDir dir;
+    fs::create_directories(dir / "trainA");
+    fs::create_directories(dir / "trainB");
+    write_image(dir / "trainA/grey.png", pattern(16, 16, 1));
+    write_image(dir / "trainA/rgb.png", pattern(16, 16, 3));
+    write_image(dir / "trainA/rgba.png", pattern(16, 16, 4));
+    write_image(dir / "trainB/grey.jpg", gradient(16, 16, 1));
+    write_image(dir / "trainB/rgb.jpg", gradient(16, 16, 3));
+    cpu dev(1);
+    const PreprocessOptions o{.mode = "none"};
+    for (int channels : {1, 3, 4}) {
+        Loader<cpu> loader(dev, UnalignedDataset(dir.path), o, channels, channels, 3, 2);
+        const auto b = loader.next();
+        REQUIRE(b.has_value());
+        CHECK(b->A.shape() == Shape{3, channels, 16, 16});
+        CHECK(b->B.shape() == Shape{3, channels, 16, 16});
+    }
+    CHECK_THROWS_AS(Loader<cpu>(dev, UnalignedDataset(dir.path), o, 2, 3, 1, 1), std::invalid_argument);
+    CHECK_THROWS_AS(Loader<cpu>(dev, UnalignedDataset(dir.path), o, 3, 3, 0, 1), std::invalid_argument);
+    CHECK_THROWS_AS(Loader<cpu>(dev, UnalignedDataset(dir.path), {.mode = "zoom"}, 3, 3, 1, 1), std::invalid_argument);
+}
+
+TEST_CASE("Loader: double-precision backends get the same values") {
+    TempDir dir;
+    make_dataset(dir, 2, 2);
+    cpu dev(1);
+    cpu64 dev64(1);
+    const PreprocessOptions o{.mode = "crop", .crop_size = 8};
+    Loader<cpu> l32(dev, UnalignedDataset(dir.path), o, 3, 3, 2, 3);
+    Loader<cpu64> l64(dev64, UnalignedDataset(dir.path), o, 3, 3, 2, 3);
+    const auto a = l32.next()->A.to_host(dev);
+    const auto b = l64.next()->A.to_host(dev64);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(b[i] == static_cast<double>(a[i]));
+}
+
+TEST_CASE("Loader: the destructor returns promptly mid-epoch") {
+    TempDir dir;
+    make_dataset(dir, 60, 60, 200, 200);
+    cpu dev(1);
+    const PreprocessOptions o{.mode = "resize_and_crop"};  // a 286x286 bicubic resize per image
+    using clock = std::chrono::steady_clock;
+    auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
+    auto start = clock::now();
+    {
+        Loader<cpu> loader(dev, UnalignedDataset(dir.path), o, 3, 3, 4, 1);
+        while (loader.next()) {
+        }
+    }
+    const double epoch = seconds_since(start);  // 120 decodes and resizes
+    for (int take : {0, 1}) {
+        CAPTURE(take);
+        CAPTURE(epoch);
+        start = clock::now();
+        {
+            Loader<cpu> loader(dev, UnalignedDataset(dir.path), o, 3, 3, 4, 1);
+            if (take) CHECK(loader.next().has_value());
+            start = clock::now();
+        }
+        CHECK(seconds_since(start) < epoch / 4);  // at most one image's work after the request to stop
+    }
+}
