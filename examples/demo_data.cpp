@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     int train = 100, test = 8, size = 64;
     unsigned seed = 1;
     CLI::App app{"Write the built-in unpaired demo dataset (shapes in two colour styles)."};
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later --x overrides an earlier one
     app.add_option("--out", out, "dataset folder to create")->capture_default_str();
     app.add_option("--train", train, "training images per domain")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--test", test, "test images per domain")->check(CLI::PositiveNumber)->capture_default_str();

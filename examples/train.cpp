@@ -125,6 +125,9 @@ int train(const TrainOptions& o) {
                        progress.epoch_index);
     std::signal(SIGINT, on_interrupt);
     std::signal(SIGTERM, on_interrupt);
+#ifdef SIGXFSZ
+    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes writes fail with EFBIG, reported, not a kill
+#endif
 
     auto save = [&](const fs::path& path) {
         progress.schedule = schedule.save();
@@ -210,6 +213,7 @@ int train(const TrainOptions& o) {
 int main(int argc, char** argv) {
     TrainOptions o;
     CLI::App app{"Train a CycleGAN on two folders of unpaired images: <dataroot>/trainA and <dataroot>/trainB."};
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later --x overrides an earlier one
     app.add_option("--dataroot", o.dataroot, "folder holding trainA/ and trainB/")->required();
     app.add_option("--name", o.name, "name of the experiment: checkpoints go to <checkpoints-dir>/<name>")->capture_default_str();
     app.add_option("--checkpoints-dir", o.checkpoints_dir, "where experiments are saved")->capture_default_str();

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
     int threads = 0;
     std::string device = "cpu";
     CLI::App app{"Translate images with a generator trained by cyclegan-train."};
-    app.add_option("inputs", inputs, "image files and/or folders of images")->required();
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later --x overrides an earlier one
+    app.add_option("inputs", inputs, "image files and/or folders of images")->required()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app.add_option("--checkpoint", checkpoint, "checkpoint file (or give --name)");
     app.add_option("--checkpoints-dir", checkpoints_dir, "where experiments are saved")->capture_default_str();
     app.add_option("--name", name, "experiment name: uses <checkpoints-dir>/<name>/<epoch>.safetensors");

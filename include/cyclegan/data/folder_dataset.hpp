@@ -125,10 +125,25 @@ struct UnalignedDataset {
     // <dataroot>/<phase>A and <dataroot>/<phase>B.
     explicit UnalignedDataset(const std::filesystem::path& dataroot, const DatasetOptions& o = {},
                               std::vector<std::string>* warnings = nullptr)
-        : UnalignedDataset(list_images(dataroot / (o.phase + "A"), warnings, o.max_dataset_size),
-                           list_images(dataroot / (o.phase + "B"), warnings, o.max_dataset_size), o.serial_batches) {}
+        : UnalignedDataset(list_both(dataroot, o, warnings), o.serial_batches) {}
 
     std::size_t size() const { return std::max(A.size(), B.size()); }
+
+private:
+    // A before B, so that a problem with both is reported for A (argument order is unspecified).
+    static std::pair<std::vector<std::filesystem::path>, std::vector<std::filesystem::path>> list_both(
+        const std::filesystem::path& dataroot, const DatasetOptions& o, std::vector<std::string>* warnings) {
+        if (!std::filesystem::is_directory(dataroot))
+            throw dataset_error("dataset folder '" + dataroot.string() + "' does not exist (expected " + o.phase + "A/ and " +
+                                o.phase + "B/ in it)");
+        auto a = list_images(dataroot / (o.phase + "A"), warnings, o.max_dataset_size);
+        auto b = list_images(dataroot / (o.phase + "B"), warnings, o.max_dataset_size);
+        return {std::move(a), std::move(b)};
+    }
+    UnalignedDataset(std::pair<std::vector<std::filesystem::path>, std::vector<std::filesystem::path>> ab, bool serial)
+        : UnalignedDataset(std::move(ab.first), std::move(ab.second), serial) {}
+
+public:
 
     Item item(int epoch, std::size_t i, std::uint64_t seed = 0) const {
         if (i >= size())

@@ -1,0 +1,278 @@
+"""The programs as a person uses them: cyclegan-demo-data, cyclegan-train, cyclegan-translate.
+Every bad input must give a clear message naming the file and the problem, a non-zero exit, and
+lose nothing already saved. Run by ctest: python3 test_programs.py BIN_DIR"""
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+BIN = None
+SMALL = ["--netG", "resnet_6blocks", "--ngf", "4", "--ndf", "4", "--load-size", "32", "--crop-size", "32",
+         "--threads", "1", "--quiet"]
+
+
+def run(*args, check=True, env=None, timeout=600):
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args[0]} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def tool(name):
+    return os.path.join(BIN, name)
+
+
+def png(path, width, height, channels=3, value=128):
+    """A valid PNG written by hand (zlib, stored rows), so tests need no image library."""
+    import zlib
+    colour = {1: 0, 3: 2, 4: 6}[channels]
+    raw = b"".join(b"\x00" + bytes([value] * (width * channels)) for _ in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
+    data += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def losses_by_iteration(csv):
+    rows = {}
+    with open(csv) as f:
+        next(f)
+        for line in f:
+            cells = line.strip().split(",")
+            rows[int(cells[1])] = cells[2:10]
+    return rows
+
+
+class Programs(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cyclegan_programs_")
+        cls.data = os.path.join(cls.tmp, "shapes")
+        run(tool("cyclegan-demo-data"), "--out", cls.data, "--train", "6", "--test", "3", "--size", "32")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def dir(self, name):
+        d = os.path.join(self.tmp, name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        return d
+
+    def train(self, dataroot, ckpt, *extra, check=True, name="run"):
+        return run(tool("cyclegan-train"), "--dataroot", dataroot, "--checkpoints-dir", ckpt, "--name", name, *SMALL, *extra,
+                   check=check)
+
+    def copy_data(self, name):
+        d = os.path.join(self.tmp, name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(self.data, d)
+        return d
+
+    # ---- the normal path --------------------------------------------------------------------
+
+    def test_help_lists_the_reference_options(self):
+        out = run(tool("cyclegan-train"), "--help").stdout
+        for option in ["--dataroot", "--name", "--checkpoints-dir", "--netG", "--netD", "--n-layers-D", "--ngf", "--ndf",
+                       "--norm", "--init-type", "--init-gain", "--no-dropout", "--gan-mode", "--lambda-A", "--lambda-B",
+                       "--lambda-identity", "--pool-size", "--lr", "--beta1", "--lr-policy", "--n-epochs",
+                       "--n-epochs-decay", "--load-size", "--crop-size", "--preprocess", "--no-flip", "--input-nc",
+                       "--output-nc", "--continue-train", "--epoch", "--save-epoch-freq", "--seed", "--threads", "--device"]:
+            self.assertIn(option, out)
+        self.assertIn("--direction", run(tool("cyclegan-translate"), "--help").stdout)
+
+    def test_train_report_translate(self):
+        ckpt = self.dir("ckpt_main")
+        out = self.train(self.data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "1", "--save-epoch-freq", "1").stdout
+        run_dir = os.path.join(ckpt, "run")
+        for f in ["latest.safetensors", "1.safetensors", "2.safetensors", "loss_log.csv", "web/index.html"]:
+            self.assertTrue(os.path.exists(os.path.join(run_dir, f)), f)
+        self.assertIn("report:", out)
+        self.assertEqual(len(losses_by_iteration(os.path.join(run_dir, "loss_log.csv"))), 12)
+        # The report parses as XML (so its inline SVG is well-formed) and every image it shows exists.
+        page = os.path.join(run_dir, "web", "index.html")
+        root = ET.parse(page).getroot()
+        ns = {"h": "http://www.w3.org/1999/xhtml", "s": "http://www.w3.org/2000/svg"}
+        self.assertEqual(len(root.findall(".//s:svg", ns)), 2)
+        self.assertGreater(len(root.findall(".//s:polyline", ns)), 0)
+        images = [img.get("src") for img in root.findall(".//h:img", ns)]
+        self.assertEqual(len(images), 2)  # one grid per epoch
+        for src in images:
+            self.assertTrue(os.path.exists(os.path.join(run_dir, "web", src)), src)
+
+        # Translate a folder and a single file of another size; outputs keep the input's size.
+        odd = os.path.join(self.tmp, "odd.png")
+        png(odd, 37, 23)
+        results = os.path.join(self.tmp, "results")
+        run(tool("cyclegan-translate"), "--checkpoint", os.path.join(run_dir, "latest.safetensors"), "--direction", "BtoA",
+            "--output", results, "--threads", "1", os.path.join(self.data, "testB"), odd)
+        root = ET.parse(os.path.join(results, "index.html")).getroot()
+        srcs = [img.get("src") for img in root.iter("{http://www.w3.org/1999/xhtml}img")]
+        self.assertEqual(len(srcs), 2 * 4)
+        for src in srcs:
+            self.assertTrue(os.path.exists(os.path.join(results, src)), src)
+        with open(os.path.join(results, "images", "odd_fake.png"), "rb") as f:
+            width, height = struct.unpack(">II", f.read(24)[16:24])
+        self.assertEqual((width, height), (37, 23))
+
+    def test_resume_is_exact_and_ctrl_c_saves(self):
+        # Uninterrupted: two epochs. Interrupted: Ctrl-C in the first epoch, then --continue-train.
+        ckpt = self.dir("ckpt_resume")
+        args = ["--n-epochs", "1", "--n-epochs-decay", "1", "--seed", "3"]
+        self.train(self.data, ckpt, *args, name="whole")
+        data = self.copy_data("slow_data")  # more images, so there is time to interrupt
+        run(tool("cyclegan-demo-data"), "--out", data, "--train", "40", "--test", "1", "--size", "32")
+        full = self.train(data, ckpt, *args, name="reference")
+        log = os.path.join(ckpt, "part", "loss_log.csv")
+        p = subprocess.Popen([tool("cyclegan-train"), "--dataroot", data, "--checkpoints-dir", ckpt, "--name", "part",
+                              *SMALL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        def rows():
+            if not os.path.exists(log):
+                return 0
+            with open(log) as f:
+                return len(f.readlines())
+        while time.time() < deadline and rows() < 6:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 130, out + err)
+        self.assertIn("interrupted: saved", out)
+        stopped_at = max(losses_by_iteration(log))
+        self.assertLess(stopped_at, 80)
+        self.train(data, ckpt, *args, "--continue-train", name="part")
+        ours, reference = losses_by_iteration(log), losses_by_iteration(os.path.join(ckpt, "reference", "loss_log.csv"))
+        self.assertEqual(sorted(ours), sorted(reference))
+        for it in reference:  # the same numbers, to the digits the log keeps
+            self.assertEqual(ours[it], reference[it], f"iteration {it} (interrupted after {stopped_at})")
+
+    def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(self):
+        ckpt = self.dir("ckpt_nan")
+        # One image per epoch: epoch 1 ends (finite) and is saved; Adam's 1e30 steps ruin epoch 2.
+        p = self.train(self.data, ckpt, "--max-dataset-size", "1", "--n-epochs", "3", "--n-epochs-decay", "0", "--lr", "1e30",
+                       "--lambda-identity", "0", check=False)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"loss \w+ is (nan|inf|-nan|-inf) at iteration [23] \(epoch [23]\)")
+        latest = os.path.join(ckpt, "run", "latest.safetensors")
+        self.assertIn(latest, p.stderr)
+        run(tool("cyclegan-translate"), "--checkpoint", latest, "--output", os.path.join(self.tmp, "nan_out"),
+            os.path.join(self.data, "testA", "0000.png"))  # still a readable checkpoint
+
+    def test_grayscale_rgb_mixed_and_tiny_images_train(self):
+        data = self.copy_data("mixed")
+        png(os.path.join(data, "trainA", "gray.png"), 32, 32, channels=1)
+        png(os.path.join(data, "trainA", "rgba.png"), 40, 30, channels=4)
+        png(os.path.join(data, "trainB", "one_pixel.png"), 1, 1)
+        with open(os.path.join(data, "trainA", "notes.txt"), "w") as f:
+            f.write("not an image")
+        p = self.train(data, self.dir("ckpt_mixed"), "--n-epochs", "1", "--n-epochs-decay", "0")
+        self.assertIn("notes.txt", p.stderr)  # skipped with a warning
+
+    # ---- bad input: a clear message, a non-zero exit ------------------------------------------
+
+    def assert_fails(self, p, *fragments):
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, p.stderr)
+
+    def test_missing_and_empty_folders(self):
+        missing = os.path.join(self.tmp, "no_such_dataset")
+        self.assert_fails(self.train(missing, self.dir("ckpt_missing"), check=False), missing, "does not exist")
+        empty = self.dir("empty_dataset")
+        os.makedirs(os.path.join(empty, "trainA"))
+        os.makedirs(os.path.join(empty, "trainB"))
+        self.assert_fails(self.train(empty, self.dir("ckpt_empty"), check=False), os.path.join(empty, "trainA"))
+        only_text = self.copy_data("only_text")
+        shutil.rmtree(os.path.join(only_text, "trainB"))
+        os.makedirs(os.path.join(only_text, "trainB"))
+        with open(os.path.join(only_text, "trainB", "readme.txt"), "w") as f:
+            f.write("x")
+        self.assert_fails(self.train(only_text, self.dir("ckpt_text"), check=False), os.path.join(only_text, "trainB"))
+
+    def test_truncated_png_and_corrupt_jpeg(self):
+        data = self.copy_data("truncated")
+        victim = os.path.join(data, "trainA", "0003.png")
+        with open(victim, "rb") as f:
+            content = f.read()
+        with open(victim, "wb") as f:
+            f.write(content[: len(content) // 2])
+        self.assert_fails(self.train(data, self.dir("ckpt_trunc"), "--n-epochs", "1", "--n-epochs-decay", "0", check=False),
+                          "0003.png")
+        data = self.copy_data("corrupt")
+        with open(os.path.join(data, "trainB", "broken.jpg"), "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0" + os.urandom(300))
+        self.assert_fails(self.train(data, self.dir("ckpt_jpeg"), "--n-epochs", "1", "--n-epochs-decay", "0", check=False),
+                          "broken.jpg")
+
+    def test_images_smaller_than_the_crop(self):
+        data = self.copy_data("small")
+        png(os.path.join(data, "trainA", "small.png"), 20, 40)
+        p = self.train(data, self.dir("ckpt_small"), "--preprocess", "crop", check=False)
+        self.assert_fails(p, "small.png", "20x40")
+
+    def test_bad_checkpoints(self):
+        ckpt = self.dir("ckpt_bad")
+        self.train(self.data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "0")
+        latest = os.path.join(ckpt, "run", "latest.safetensors")
+        with open(latest, "rb") as f:
+            good = f.read()
+        # Another architecture: refused, with the differences named; nothing overwritten.
+        p = self.train(self.data, ckpt, "--continue-train", "--ngf", "8", "--n-epochs", "2", check=False)
+        self.assert_fails(p, latest, "shape")
+        with open(latest, "rb") as f:
+            self.assertEqual(f.read(), good)
+        # Truncated: refused by training and by translation.
+        cut = os.path.join(ckpt, "run", "9.safetensors")
+        with open(cut, "wb") as f:
+            f.write(good[: len(good) // 3])
+        self.assert_fails(self.train(self.data, ckpt, "--continue-train", "--epoch", "9", check=False), cut)
+        self.assert_fails(run(tool("cyclegan-translate"), "--checkpoint", cut, "--output", os.path.join(self.tmp, "o"),
+                              self.data + "/testA", check=False), cut)
+
+    def test_failed_checkpoint_write_keeps_the_last_one(self):
+        ckpt = self.dir("ckpt_full")
+        self.train(self.data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "1")
+        latest = os.path.join(ckpt, "run", "latest.safetensors")
+        with open(latest, "rb") as f:
+            good = f.read()
+        # A file-size limit below a checkpoint's size: the save fails like a full disk would.
+        limit_kb = max(16, len(good) // 1024 // 2)
+        cmd = " ".join([f"ulimit -f {limit_kb};", tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", ckpt,
+                        "--name", "run", *SMALL, "--n-epochs", "2", "--n-epochs-decay", "1", "--continue-train"])
+        p = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+        self.assert_fails(p, "latest.safetensors")
+        with open(latest, "rb") as f:
+            self.assertEqual(f.read(), good)
+        self.assertEqual([n for n in os.listdir(os.path.join(ckpt, "run")) if ".tmp" in n], [])
+
+    def test_unwritable_output_folder(self):
+        blocker = os.path.join(self.tmp, "a_file")
+        with open(blocker, "w") as f:
+            f.write("x")
+        ckpt = self.dir("ckpt_out")
+        self.train(self.data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "0")
+        p = run(tool("cyclegan-translate"), "--checkpoint", os.path.join(ckpt, "run", "latest.safetensors"), "--output",
+                os.path.join(blocker, "results"), os.path.join(self.data, "testA"), check=False)
+        self.assert_fails(p, os.path.join(blocker, "results"))
+        p = self.train(self.data, os.path.join(blocker, "checkpoints"), check=False)
+        self.assert_fails(p, blocker)
+
+    def test_device_cuda_is_refused_clearly_on_a_cpu_build(self):
+        p = self.train(self.data, self.dir("ckpt_cuda"), "--device", "cuda", check=False)
+        self.assert_fails(p, "--device cuda")
+
+
+if __name__ == "__main__":
+    BIN = sys.argv.pop(1)
+    unittest.main(verbosity=2)
