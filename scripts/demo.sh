@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 build=${BUILD_DIR:-build}
 work=${DEMO_DIR:-demo}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCYCLEGAN_BUILD_TESTS=OFF
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$(nproc)" --target cyclegan-train cyclegan-translate cyclegan-demo-data
 bin="$build/examples"
 

@@ -86,7 +86,12 @@ struct ImageInfo {
 
 namespace image_detail {
 
-inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+inline std::string quoted(const std::filesystem::path& p) {
+    std::string out = "'";  // appended piecewise: GCC 12 -O3 warns (wrongly) on "'" + s + "'"
+    out += p.string();
+    out += '\'';
+    return out;
+}
 
 inline void check_file(const std::filesystem::path& path, const char* who) {
     std::error_code ec;
