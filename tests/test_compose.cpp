@@ -271,3 +271,19 @@ TEST_SUITE("parity") {
         test::check_parity(net, "compose_sequential");
     }
 }
+
+TEST_CASE("Phase::inference: eval's results, with each layer's saved activations dropped at once") {
+    cpu dev;
+    Network<Composed<cpu>> net(dev, make_composed<cpu>(), "", {.gain = 0.3});
+    net.eval();
+    auto x = Tensor<cpu>::full(dev, {1, 3, 4, 6}, 0.25f);
+    Network<Composed<cpu>>::Context kept, dropped;
+    const auto y_eval = net.forward(x, kept).to_host(dev);
+    const auto y_inference = net.net().forward(dev, x, dropped, Phase::inference).to_host(dev);
+    CHECK(y_eval == y_inference);
+    CHECK(net(x).to_host(dev) == y_eval);  // operator() in eval mode is inference
+    CHECK_FALSE(std::get<0>(kept).x.empty());  // eval keeps what backward needs
+    CHECK(std::get<0>(dropped).x.empty());      // inference does not
+    CHECK(std::get<0>(std::get<2>(dropped)[1]).x.empty());  // inside Repeat<Residual<Sequential>> too
+    CHECK(std::get<4>(dropped).x.empty());
+}

@@ -36,7 +36,10 @@ public:
 
     Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
         Tensor<backend> h = x;
-        for (std::size_t i = 0; i < N; ++i) h = blocks_[i].forward(dev, h, ctx[i], phase);
+        for (std::size_t i = 0; i < N; ++i) {
+            h = blocks_[i].forward(dev, h, ctx[i], phase);
+            if (phase == Phase::inference) ctx[i] = {};
+        }
         return h;
     }
 

@@ -29,7 +29,9 @@ public:
     Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             Tensor<backend> h = x;
-            ((h = std::get<I>(layers_).forward(dev, h, std::get<I>(ctx), phase)), ...);
+            ((h = std::get<I>(layers_).forward(dev, h, std::get<I>(ctx), phase),
+              phase == Phase::inference ? void(std::get<I>(ctx) = {}) : void()),
+             ...);
             return h;
         }(std::index_sequence_for<Ls...>{});
     }

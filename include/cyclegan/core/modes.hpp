@@ -9,6 +9,10 @@ namespace cyclegan {
 enum class Grad { accumulate, ignore };
 
 // Dropout and batch norm behave differently when training and when translating.
-enum class Phase { train, eval };
+//  train:     dropout on, batch norm on batch statistics (and updating its running ones);
+//  eval:      dropout off, batch norm on running statistics; backward still possible;
+//  inference: as eval, but no backward will follow, so compositions drop each layer's saved
+//             activations as soon as the next layer has its input (peak memory of one layer).
+enum class Phase { train, eval, inference };
 
 }  // namespace cyclegan

@@ -68,10 +68,12 @@ public:
         net_.backward(*dev_, ctx, dy, dx, grad);
     }
 
-    // Inference without keeping activations beyond the call.
+    // A forward that no backward will follow: in eval mode each layer's activations are freed as
+    // soon as the next layer has run (Phase::inference); in training mode it is forward().
     Tensor<B> operator()(const Tensor<B>& x) {
         Context ctx;
-        return forward(x, ctx);
+        if (training_) return forward(x, ctx);
+        return net_.forward(*dev_, x, ctx, Phase::inference);
     }
 
     void train(bool on = true) { training_ = on; }

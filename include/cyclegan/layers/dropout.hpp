@@ -98,7 +98,7 @@ public:
         static_assert(DropoutKernels<B>,
                       "Dropout: the backend has no dropout kernels (dropout_forward, dropout_backward); "
                       "include the backend's header");
-        if (phase == Phase::eval) {
+        if (phase != Phase::train) {
             ctx = {};
             return x;
         }

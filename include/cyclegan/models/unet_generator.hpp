@@ -47,6 +47,7 @@ public:
         Tensor<B> y(dev, Shape{hs.n, hs.c + fs.c, hs.h, hs.w});
         concat_channels(dev, ctx.h, f, y);
         ctx.f_shape = fs;
+        if (phase == Phase::inference) ctx = {};
         return y;
     }
 
