@@ -1,6 +1,8 @@
 #pragma once
-// Convolution on the CPU as im2col + GEMM (Eigen). One image at a time, so the column buffer
-// stays at C*kh*kw x OH*OW; the GEMM itself uses every thread.
+// Convolution on the CPU as im2col + GEMM (Eigen), one image at a time and, within an image, a
+// band of output rows at a time: the column buffer holds at most about kColumnBudget values, so a
+// 7x7 convolution over 64 channels at 256x256 needs 8 M floats, not 205 M. The GEMM uses every thread.
+#include <algorithm>
 #include <vector>
 
 #include "../../core/conv_geometry.hpp"
@@ -12,22 +14,32 @@ namespace cpu_detail {
 template <class T>
 using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <class T>
-using MatMap = Eigen::Map<RowMajor<T>, Eigen::Aligned16>;
-template <class T>
 using ConstMatMap = Eigen::Map<const RowMajor<T>>;
 
-// cols[(c, ki, kj), (oh, ow)] = x[c, oh*s - p + ki*d, ow*s - p + kj*d], zero outside the image.
+#ifndef CYCLEGAN_CONV_COLUMN_BUDGET
+#define CYCLEGAN_CONV_COLUMN_BUDGET (std::size_t{8} << 20)  // tests set it small to cross band edges
+#endif
+inline constexpr std::size_t kColumnBudget = CYCLEGAN_CONV_COLUMN_BUDGET;  // values in one column buffer
+
+// Output rows per band: as many as fit the budget, at least one.
+inline int band_rows(int K, int OH, int OW) {
+    const std::size_t per_row = static_cast<std::size_t>(K) * OW;
+    return static_cast<int>(std::clamp<std::size_t>(kColumnBudget / std::max<std::size_t>(per_row, 1), 1, OH));
+}
+
+// cols[(c, ki, kj), (oh - oh0, ow)] = x[c, oh*s - p + ki*d, ow*s - p + kj*d] for oh in [oh0, oh1),
+// zero outside the image.
 template <class T>
-void im2col(const T* x, int C, int H, int W, const Conv2dGeometry& g, int OH, int OW, T* cols) {
-    const int KH = g.kernel.h, KW = g.kernel.w;
-    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * OH * OW)
+void im2col(const T* x, int C, int H, int W, const Conv2dGeometry& g, int oh0, int oh1, int OW, T* cols) {
+    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0;
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * rows * OW)
     for (int r = 0; r < C * KH * KW; ++r) {
         const int c = r / (KH * KW), ki = (r / KW) % KH, kj = r % KW;
-        T* out = cols + static_cast<std::size_t>(r) * OH * OW;
+        T* out = cols + static_cast<std::size_t>(r) * rows * OW;
         const T* plane = x + static_cast<std::size_t>(c) * H * W;
-        for (int oh = 0; oh < OH; ++oh) {
+        for (int oh = oh0; oh < oh1; ++oh) {
             const int ih = oh * g.stride.h - g.padding.h + ki * g.dilation.h;
-            T* row = out + static_cast<std::size_t>(oh) * OW;
+            T* row = out + static_cast<std::size_t>(oh - oh0) * OW;
             if (ih < 0 || ih >= H) {
                 std::fill(row, row + OW, T(0));
                 continue;
@@ -40,26 +52,36 @@ void im2col(const T* x, int C, int H, int W, const Conv2dGeometry& g, int OH, in
     }
 }
 
-// The adjoint of im2col: x[c, ih, iw] += every column entry that was read from it.
+// The adjoint of im2col for the band [oh0, oh1): x[c, ih, iw] += every column entry read from it.
 template <class T>
-void col2im(const T* cols, int C, int H, int W, const Conv2dGeometry& g, int OH, int OW, T* x) {
-    const int KH = g.kernel.h, KW = g.kernel.w;
-    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * OH * OW)  // channels are independent, so threads never write the same plane
+void col2im(const T* cols, int C, int H, int W, const Conv2dGeometry& g, int oh0, int oh1, int OW, T* x) {
+    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0;
+    // Channels are independent, so threads never write the same plane.
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * rows * OW)
     for (int c = 0; c < C; ++c) {
         T* plane = x + static_cast<std::size_t>(c) * H * W;
         for (int ki = 0; ki < KH; ++ki)
             for (int kj = 0; kj < KW; ++kj) {
-                const T* in = cols + (static_cast<std::size_t>(c) * KH * KW + ki * KW + kj) * OH * OW;
-                for (int oh = 0; oh < OH; ++oh) {
+                const T* in = cols + (static_cast<std::size_t>(c) * KH * KW + ki * KW + kj) * rows * OW;
+                for (int oh = oh0; oh < oh1; ++oh) {
                     const int ih = oh * g.stride.h - g.padding.h + ki * g.dilation.h;
                     if (ih < 0 || ih >= H) continue;
+                    const T* src = in + static_cast<std::size_t>(oh - oh0) * OW;
                     for (int ow = 0; ow < OW; ++ow) {
                         const int iw = ow * g.stride.w - g.padding.w + kj * g.dilation.w;
-                        if (iw >= 0 && iw < W) plane[ih * W + iw] += in[oh * OW + ow];
+                        if (iw >= 0 && iw < W) plane[ih * W + iw] += src[ow];
                     }
                 }
             }
     }
+}
+
+// Calls band(oh0, oh1, cols) for successive bands of output rows, with a reused column buffer.
+template <class T, class F>
+void for_each_band(int K, int OH, int OW, F&& band) {
+    const int step = band_rows(K, OH, OW);
+    std::vector<T> cols(static_cast<std::size_t>(K) * step * OW);
+    for (int oh0 = 0; oh0 < OH; oh0 += step) band(oh0, std::min(OH, oh0 + step), cols.data());
 }
 
 }  // namespace cpu_detail
@@ -71,46 +93,52 @@ void conv2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& w,
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = y.shape();
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    std::vector<T> cols(static_cast<std::size_t>(K) * P);
     ConstMatMap<T> W(w.data(), ys.c, K);
-    for (int n = 0; n < xs.n; ++n) {
-        im2col(x.data() + n * xs.image(), xs.c, xs.h, xs.w, g, ys.h, ys.w, cols.data());
-        Eigen::Map<RowMajor<T>> Y(y.data() + n * ys.image(), ys.c, P);
-        Y.noalias() = W * ConstMatMap<T>(cols.data(), K, P);
-    }
+    for (int n = 0; n < xs.n; ++n)
+        for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
+            const int p = (oh1 - oh0) * ys.w;
+            im2col(x.data() + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
+            Eigen::Map<RowMajor<T>, 0, Eigen::OuterStride<>> Y(y.data() + n * ys.image() + oh0 * ys.w, ys.c, p,
+                                                               Eigen::OuterStride<>(P));
+            Y.noalias() = W * ConstMatMap<T>(cols, K, p);
+        });
 }
 
 // dx[n] = col2im(W^T * dy[n]).   dx is preallocated with the input's shape and overwritten.
 template <class T>
-void conv2d_backward_data(basic_cpu<T>&, const CpuTensor<T>& dy, const CpuTensor<T>& w,
-                          CpuTensor<T>& dx, const Conv2dGeometry& g) {
+void conv2d_backward_data(basic_cpu<T>&, const CpuTensor<T>& dy, const CpuTensor<T>& w, CpuTensor<T>& dx,
+                          const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = dx.shape(), ys = dy.shape();
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    std::vector<T> cols(static_cast<std::size_t>(K) * P);
     ConstMatMap<T> W(w.data(), ys.c, K);
     std::fill(dx.data(), dx.data() + dx.numel(), T(0));
-    for (int n = 0; n < xs.n; ++n) {
-        Eigen::Map<RowMajor<T>> Cols(cols.data(), K, P);
-        Cols.noalias() = W.transpose() * ConstMatMap<T>(dy.data() + n * ys.image(), ys.c, P);
-        col2im(cols.data(), xs.c, xs.h, xs.w, g, ys.h, ys.w, dx.data() + n * xs.image());
-    }
+    for (int n = 0; n < xs.n; ++n)
+        for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
+            const int p = (oh1 - oh0) * ys.w;
+            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy.data() + n * ys.image() + oh0 * ys.w, ys.c, p,
+                                                                      Eigen::OuterStride<>(P));
+            Eigen::Map<RowMajor<T>>(cols, K, p).noalias() = W.transpose() * DY;
+            col2im(cols, xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, dx.data() + n * xs.image());
+        });
 }
 
 // dw += dy[n] * im2col(x[n])^T, summed over the batch.
 template <class T>
-void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy,
-                            CpuTensor<T>& dw, const Conv2dGeometry& g) {
+void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy, CpuTensor<T>& dw,
+                            const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = dy.shape();
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    std::vector<T> cols(static_cast<std::size_t>(K) * P);
     Eigen::Map<RowMajor<T>> DW(dw.data(), ys.c, K);
-    for (int n = 0; n < xs.n; ++n) {
-        im2col(x.data() + n * xs.image(), xs.c, xs.h, xs.w, g, ys.h, ys.w, cols.data());
-        DW.noalias() += ConstMatMap<T>(dy.data() + n * ys.image(), ys.c, P) *
-                        ConstMatMap<T>(cols.data(), K, P).transpose();
-    }
+    for (int n = 0; n < xs.n; ++n)
+        for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
+            const int p = (oh1 - oh0) * ys.w;
+            im2col(x.data() + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
+            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy.data() + n * ys.image() + oh0 * ys.w, ys.c, p,
+                                                                      Eigen::OuterStride<>(P));
+            DW.noalias() += DY * ConstMatMap<T>(cols, K, p).transpose();
+        });
 }
 
 // y[n, c, :, :] += b[c]
