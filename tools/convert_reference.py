@@ -110,11 +110,16 @@ def describe_discriminator(state, path):
 
 # ---- safetensors, by hand (no extra package) -----------------------------------------------------
 
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": {k: str(v) for k, v in metadata.items()}}, [], 0
+def write_safetensors(path, tensors, metadata=None):
+    """float64 tensors stay F64, everything else is written as F32; replaced atomically."""
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for name, t in tensors.items():
-        data = t.to(torch.float32).contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        t = t.detach()
+        dtype = "F64" if t.dtype == torch.float64 else "F32"
+        data = t.to(torch.float64 if dtype == "F64" else torch.float32).contiguous().cpu().numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header, separators=(",", ":"))
