@@ -287,3 +287,30 @@ TEST_CASE("Phase::inference: eval's results, with each layer's saved activations
     CHECK(std::get<0>(std::get<2>(dropped)[1]).x.empty());  // inside Repeat<Residual<Sequential>> too
     CHECK(std::get<4>(dropped).x.empty());
 }
+
+TEST_CASE("Residual adds in place only into memory nobody else holds") {
+    cpu dev;
+    SUBCASE("an identity block: the sum must not overwrite the input or the output gradient") {
+        using R = Residual<Sequential<Identity<cpu>>>;
+        Network<R> net(dev, R(Sequential(Identity<cpu>{})));
+        auto x = Tensor<cpu>::full(dev, {1, 1, 2, 2}, 1.0f);
+        R::Context ctx;
+        auto y = net.forward(x, ctx);
+        CHECK(y.to_host(dev) == std::vector<float>(4, 2.0f));
+        CHECK(x.to_host(dev) == std::vector<float>(4, 1.0f));
+        auto dy = Tensor<cpu>::full(dev, {1, 1, 2, 2}, 3.0f);
+        Tensor<cpu> dx;
+        net.backward(ctx, dy, &dx);
+        CHECK(dx.to_host(dev) == std::vector<float>(4, 6.0f));
+        CHECK(dy.to_host(dev) == std::vector<float>(4, 3.0f));
+    }
+    SUBCASE("a block ending in an activation, whose context keeps its output") {
+        using R = Residual<Sequential<Conv2d<cpu>, Tanh<cpu>>>;
+        Network<R> net(dev, R(Sequential(Conv2d<cpu>(1, 1, 1), Tanh<cpu>{})), "", {.gain = 1.0, .seed = 3});
+        auto x = Tensor<cpu>::full(dev, {1, 1, 2, 2}, 0.5f);
+        R::Context ctx;
+        auto y = net.forward(x, ctx);
+        const auto saved = std::get<1>(ctx).y.to_host(dev);  // Tanh's output, needed by its backward
+        for (std::size_t i = 0; i < saved.size(); ++i) CHECK(y.to_host(dev)[i] == doctest::Approx(saved[i] + 0.5f));
+    }
+}

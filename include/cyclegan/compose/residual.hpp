@@ -26,9 +26,7 @@ public:
         if (!(f.shape() == x.shape()))
             throw shape_error("Residual: block maps " + to_string(x.shape()) + " to " + to_string(f.shape()) +
                               "; a residual block must keep the shape");
-        Tensor<backend> y(dev, x.shape());
-        add(dev, x, f, y);
-        return y;
+        return sum(dev, std::move(f), x);
     }
 
     // dx = dy + d(block)/dx^T dy
@@ -39,8 +37,7 @@ public:
         }
         Tensor<backend> d_block;
         block_.backward(dev, ctx, dy, &d_block, grad);
-        add(dev, d_block, dy, d_block);
-        *dx = std::move(d_block);
+        *dx = sum(dev, std::move(d_block), dy);
     }
 
     template <class V>
@@ -49,6 +46,18 @@ public:
     Block& block() { return block_; }
 
 private:
+    // a + b, written over a when nothing else holds a's memory (the block's output is usually
+    // a fresh tensor that no context keeps): one tensor less per residual block.
+    static Tensor<backend> sum(backend& dev, Tensor<backend> a, const Tensor<backend>& b) {
+        if (a.sole_owner()) {
+            add(dev, a, b, a);
+            return a;
+        }
+        Tensor<backend> out(dev, a.shape());
+        add(dev, a, b, out);
+        return out;
+    }
+
     Block block_;
     std::string name_ = "block";
 };

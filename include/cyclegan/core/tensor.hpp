@@ -88,6 +88,8 @@ public:
     bool empty() const { return data_ == nullptr; }
     scalar* data() const { return data_; }
     const std::shared_ptr<scalar>& storage() const { return storage_; }
+    // No other tensor or view shares this memory: writing to it in place affects nobody else.
+    bool sole_owner() const { return storage_ && storage_.use_count() == 1; }
 
 private:
     std::shared_ptr<scalar> storage_;

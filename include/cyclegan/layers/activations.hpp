@@ -1,7 +1,9 @@
 #pragma once
 // Elementwise activations. Each is a functor with its forward f(x) and its derivative df(x, y)
 // side by side (y = f(x) is passed so that Tanh and Sigmoid need not recompute it); one generic
-// layer and one generic kernel per backend run them all.
+// layer and one generic kernel per backend run them all. Where the derivative follows from y
+// alone (needs_input() false) the layer keeps only y, as PyTorch's in-place activations do, so the
+// previous layer's output can be freed before backward.
 #include <cmath>
 
 #include "../core/concepts.hpp"
@@ -12,18 +14,24 @@ namespace cyclegan {
 
 struct ReLUOp {
     template <class T> CYCLEGAN_HD T f(T x) const { return x > T(0) ? x : T(0); }
-    template <class T> CYCLEGAN_HD T df(T x, T) const { return x > T(0) ? T(1) : T(0); }
+    template <class T> CYCLEGAN_HD T df(T, T y) const { return y > T(0) ? T(1) : T(0); }  // y > 0 exactly when x > 0
+    constexpr bool needs_input() const { return false; }
 };
 
 struct LeakyReLUOp {
     double negative_slope = 0.01;
     template <class T> CYCLEGAN_HD T f(T x) const { return x > T(0) ? x : T(negative_slope) * x; }
-    template <class T> CYCLEGAN_HD T df(T x, T) const { return x > T(0) ? T(1) : T(negative_slope); }
+    // With a positive slope y has x's sign, so y decides; otherwise x must.
+    template <class T> CYCLEGAN_HD T df(T x, T y) const {
+        return (negative_slope > 0 ? y : x) > T(0) ? T(1) : T(negative_slope);
+    }
+    constexpr bool needs_input() const { return !(negative_slope > 0); }
 };
 
 struct TanhOp {
     template <class T> CYCLEGAN_HD T f(T x) const { return std::tanh(x); }
     template <class T> CYCLEGAN_HD T df(T, T y) const { return T(1) - y * y; }
+    constexpr bool needs_input() const { return false; }
 };
 
 struct SigmoidOp {
@@ -31,6 +39,7 @@ struct SigmoidOp {
         return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
     }
     template <class T> CYCLEGAN_HD T df(T, T y) const { return y * (T(1) - y); }
+    constexpr bool needs_input() const { return false; }
 };
 
 // y = op.f(x); dx = dy * op.df(x, y)
@@ -39,7 +48,7 @@ class Activation {
 public:
     using backend = B;
     struct Context {
-        Tensor<B> x, y;
+        Tensor<B> x, y;  // x only when op.needs_input()
     };
 
     Activation() = default;
@@ -49,18 +58,18 @@ public:
         static_assert(PointwiseKernels<B, Op>, "Activation: the backend has no pointwise kernels; include the backend's header");
         Tensor<B> y(dev, x.shape());
         pointwise_forward(dev, op_, x, y);
-        ctx.x = x;
+        if (op_.needs_input()) ctx.x = x;
         ctx.y = y;
         return y;
     }
 
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
-        if (!(dy.shape() == ctx.x.shape()))
+        if (!(dy.shape() == ctx.y.shape()))
             throw shape_error("Activation: output gradient of shape " + to_string(dy.shape()) +
-                              " does not match the forward's " + to_string(ctx.x.shape()));
+                              " does not match the forward's " + to_string(ctx.y.shape()));
         if (dx) {
             *dx = Tensor<B>(dev, dy.shape());
-            pointwise_backward(dev, op_, ctx.x, ctx.y, dy, *dx);
+            pointwise_backward(dev, op_, ctx.x.empty() ? ctx.y : ctx.x, ctx.y, dy, *dx);
         }
         ctx = {};
     }
