@@ -144,7 +144,9 @@ int train(const TrainOptions& o) {
 
     Progress bar(!o.quiet);
     const auto start = std::chrono::steady_clock::now();
-    const double seconds_before = progress.iteration > 0 ? report::read_loss_log(loss_log).empty() ? 0 : report::read_loss_log(loss_log).back().seconds : 0;
+    double seconds_before = 0;  // a resumed run's clock continues from the log
+    if (progress.iteration > 0)
+        if (const auto rows = report::read_loss_log(loss_log); !rows.empty()) seconds_before = rows.back().seconds;
     long steps_this_run = 0;
     for (int epoch = progress.epoch; epoch <= epochs; ++epoch) {
         while (auto batch = loader.next()) {
@@ -197,8 +199,9 @@ int train(const TrainOptions& o) {
         progress.epoch_index = 0;
         save(run_dir / "latest.safetensors");
         if (o.save_epoch_freq > 0 && epoch % o.save_epoch_freq == 0) save(run_dir / (std::to_string(epoch) + ".safetensors"));
-        report::write_training_report(web, o.name, report::read_loss_log(loss_log), grids, progress.info);
-        const auto& last = report::read_loss_log(loss_log).back();
+        const auto log_rows = report::read_loss_log(loss_log);
+        report::write_training_report(web, o.name, log_rows, grids, progress.info);
+        const auto& last = log_rows.back();
         std::printf("epoch %d/%d done: iteration %ld, lr %.3g, G_A %.3f D_A %.3f cycle_A %.3f G_B %.3f D_B %.3f cycle_B %.3f\n",
                     epoch, epochs, progress.iteration, model.lr(), last.losses[1], last.losses[0], last.losses[2], last.losses[5],
                     last.losses[4], last.losses[6]);

@@ -212,7 +212,9 @@ TEST_SUITE("parity") {
             {"cosine", {.policy = LrPolicy::cosine, .n_epochs = 10}},
             {"plateau", {.policy = LrPolicy::plateau}},
         };
-        for (const auto& [policy, options] : cases) {
+        for (const auto& c : cases) {  // (clang 14 cannot capture structured bindings in INFO's lambda)
+            const char* policy = c.first;
+            const LrScheduleOptions& options = c.second;
             INFO(policy);
             const auto f = test::load_fixture(std::string("lr_") + policy);
             const auto lrs = numbers(f.metadata().at("lr")), metrics = numbers(f.metadata().at("metric"));
