@@ -87,6 +87,37 @@ TEST_CASE("Conv2d gradients match finite differences") {
     }
 }
 
+TEST_CASE("Conv2d with reflect and replicate padding: the padded pair's values, and gradients") {
+    SUBCASE("equal ReflectionPad2d / ReplicationPad2d followed by an unpadded Conv2d") {
+        cpu64 dev;
+        auto x = random_tensor(dev, {2, 2, 5, 6}, 21);
+        for (auto mode : {PaddingMode::reflect, PaddingMode::replicate}) {
+            Network<Conv2d<cpu64>> folded(dev, Conv2d<cpu64>(2, 3, 3, {.padding = 2, .padding_mode = mode}), "", {.gain = 0.5, .seed = 4});
+            using Pair = Sequential<OneOf<ReflectionPad2d<cpu64>, ReplicationPad2d<cpu64>>, Conv2d<cpu64>>;
+            Network<Pair> pair(dev,
+                               Pair(mode == PaddingMode::reflect ? OneOf<ReflectionPad2d<cpu64>, ReplicationPad2d<cpu64>>(ReflectionPad2d<cpu64>(2))
+                                                                 : OneOf<ReflectionPad2d<cpu64>, ReplicationPad2d<cpu64>>(ReplicationPad2d<cpu64>(2)),
+                                    Conv2d<cpu64>(2, 3, 3)),
+                               "", {.gain = 0.5, .seed = 4});
+            const auto a = folded(x).to_host(dev), b = pair(x).to_host(dev);
+            REQUIRE(a.size() == b.size());
+            for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-12));
+        }
+    }
+    SUBCASE("gradients") {
+        cpu64 dev;
+        Network<Conv2d<cpu64>> reflect(dev, Conv2d<cpu64>(2, 2, 7, {.padding = 3, .padding_mode = PaddingMode::reflect}), "", {.gain = 0.3});
+        gradcheck(reflect, random_tensor(dev, {2, 2, 5, 4}, 22));
+        Network<Conv2d<cpu64>> replicate(dev, Conv2d<cpu64>(2, 3, 3, {.stride = 2, .padding = 2, .padding_mode = PaddingMode::replicate}), "", {.gain = 0.3});
+        gradcheck(replicate, random_tensor(dev, {1, 2, 5, 6}, 23));
+    }
+    SUBCASE("reflect padding as wide as the image is refused") {
+        cpu dev;
+        Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(1, 1, 7, {.padding = 3, .padding_mode = PaddingMode::reflect}));
+        CHECK_THROWS_AS(net(Tensor<cpu>::zeros(dev, {1, 1, 3, 8})), shape_error);
+    }
+}
+
 TEST_CASE("ConvTranspose2d gradients match finite differences") {
     cpu64 dev;
     SUBCASE("3x3, stride 2, padding 1, output_padding 1, batch 2") {
@@ -131,6 +162,14 @@ TEST_SUITE("parity") {
         SUBCASE("7x7 no padding") {
             Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(2, 3, 7));
             test::check_parity(net, "conv2d_k7_p0");
+        }
+        SUBCASE("7x7 padding 3, padding_mode reflect") {
+            Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(3, 4, 7, {.padding = 3, .padding_mode = PaddingMode::reflect}));
+            test::check_parity(net, "conv2d_k7_p3_reflect");
+        }
+        SUBCASE("3x3 stride 2 padding 1, padding_mode replicate") {
+            Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(2, 3, 3, {.stride = 2, .padding = 1, .padding_mode = PaddingMode::replicate}));
+            test::check_parity(net, "conv2d_k3_s2_p1_replicate");
         }
     }
     TEST_CASE("ConvTranspose2d equals torch.nn.ConvTranspose2d") {

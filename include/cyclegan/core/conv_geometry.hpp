@@ -1,4 +1,5 @@
 #pragma once
+#include "macros.hpp"
 #include "shape.hpp"
 
 namespace cyclegan {
@@ -11,9 +12,25 @@ struct Pair2 {
     friend constexpr bool operator==(const Pair2&, const Pair2&) = default;
 };
 
+// What a convolution reads outside the image, as PyTorch's Conv2d(padding_mode=...). Reflect and
+// replicate read the image itself, so a ReflectionPad2d + Conv2d pair needs no padded copy.
+enum class PaddingMode { zeros, reflect, replicate };
+
+// The input index read at `i` (which may lie in the padding) of an axis of length n; -1 for a zero.
+CYCLEGAN_HD constexpr int padded_source(int i, int n, PaddingMode mode) {
+    if (i >= 0 && i < n) return i;
+    switch (mode) {
+        case PaddingMode::reflect: return i < 0 ? -i : 2 * (n - 1) - i;  // pad < n, so one reflection
+        case PaddingMode::replicate: return i < 0 ? 0 : n - 1;
+        case PaddingMode::zeros: break;
+    }
+    return -1;
+}
+
 // Where a convolution's kernel lands: shared by Conv2d, ConvTranspose2d and every backend.
 struct Conv2dGeometry {
     Pair2 kernel{1}, stride{1}, padding{0}, dilation{1};
+    PaddingMode padding_mode = PaddingMode::zeros;
 
     constexpr int out_h(int h) const {
         return (h + 2 * padding.h - dilation.h * (kernel.h - 1) - 1) / stride.h + 1;

@@ -10,9 +10,10 @@ namespace cyclegan {
 struct Conv2dOptions {
     Pair2 stride{1}, padding{0}, dilation{1};
     bool bias = true;
+    PaddingMode padding_mode = PaddingMode::zeros;  // PyTorch's padding_mode: zeros | reflect | replicate
 };
 
-// y = W * x + b, PyTorch's nn.Conv2d (zero padding, groups = 1). Weight shape [out, in, kh, kw].
+// y = W * x + b, PyTorch's nn.Conv2d (groups = 1). Weight shape [out, in, kh, kw].
 template <class B>
 class Conv2d {
 public:
@@ -23,7 +24,7 @@ public:
 
     Conv2d(int in_channels, int out_channels, Pair2 kernel_size, Conv2dOptions o = {})
         : in_(in_channels), out_(out_channels), bias_on_(o.bias),
-          geom_{kernel_size, o.stride, o.padding, o.dilation} {}
+          geom_{kernel_size, o.stride, o.padding, o.dilation, o.padding_mode} {}
 
     Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase) {
         static_assert(ConvKernels<B>, "Conv2d: the backend has no convolution kernels; include the backend's header");
@@ -33,6 +34,9 @@ public:
         Tensor<B> y(dev, Shape{s.n, out_, geom_.out_h(s.h), geom_.out_w(s.w)});
         if (y.shape().h <= 0 || y.shape().w <= 0)
             throw shape_error("Conv2d: input " + to_string(s) + " is smaller than the kernel");
+        if (geom_.padding_mode == PaddingMode::reflect && (geom_.padding.h >= s.h || geom_.padding.w >= s.w))
+            throw shape_error("Conv2d: reflect padding " + std::to_string(geom_.padding.h) + "x" +
+                              std::to_string(geom_.padding.w) + " must be less than the input size, got " + to_string(s));
         conv2d_forward(dev, x, weight_, y, geom_);
         if (bias_on_) add_channel_bias(dev, y, bias_);
         ctx.x = x;

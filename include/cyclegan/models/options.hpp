@@ -9,7 +9,6 @@
 #include "../layers/batch_norm2d.hpp"
 #include "../layers/identity.hpp"
 #include "../layers/instance_norm2d.hpp"
-#include "../layers/padding.hpp"
 
 namespace cyclegan {
 
@@ -68,19 +67,29 @@ Norm2d<B> make_norm(NormType n, int channels) {
     return Identity<B>{};
 }
 
-// The residual blocks' padding layer; absent with zero padding (the convolution pads instead).
+// Where the reference has a ReflectionPad2d / ReplicationPad2d before a convolution, we keep its
+// place (and number) with this no-op and let the convolution read the padding itself
+// (Conv2d's padding_mode): no padded copy of the activation is made or kept for backward.
 template <class B>
-using BlockPad2d = Optional<OneOf<ReflectionPad2d<B>, ReplicationPad2d<B>>>;
+struct PadFoldedIntoConv : Identity<B> {};
+
+// The residual blocks' padding slot; absent with zero padding, as in the reference.
+template <class B>
+using BlockPad2d = Optional<PadFoldedIntoConv<B>>;
 
 template <class B>
-BlockPad2d<B> make_block_pad(PaddingType p, int amount) {
-    using Choice = OneOf<ReflectionPad2d<B>, ReplicationPad2d<B>>;
+BlockPad2d<B> make_block_pad(PaddingType p) {
+    return p == PaddingType::zero ? BlockPad2d<B>::absent() : BlockPad2d<B>(PadFoldedIntoConv<B>{});
+}
+
+// The convolution that follows a padding slot: padding 1 in the block's mode.
+inline PaddingMode block_padding_mode(PaddingType p) {
     switch (p) {
-        case PaddingType::reflect: return Choice(ReflectionPad2d<B>(amount));
-        case PaddingType::replicate: return Choice(ReplicationPad2d<B>(amount));
+        case PaddingType::reflect: return PaddingMode::reflect;
+        case PaddingType::replicate: return PaddingMode::replicate;
         case PaddingType::zero: break;
     }
-    return BlockPad2d<B>::absent();
+    return PaddingMode::zeros;
 }
 
 }  // namespace cyclegan

@@ -14,7 +14,8 @@
 
 namespace cyclegan {
 
-// [pad, conv3x3, norm, ReLU, (Dropout 0.5), pad, conv3x3, norm], added to its input.
+// [pad, conv3x3, norm, ReLU, (Dropout 0.5), pad, conv3x3, norm], added to its input; the pads are
+// folded into the convolutions (PadFoldedIntoConv keeps their numbers).
 template <class B>
 using ResnetBlock = Residual<Sequential<BlockPad2d<B>, Conv2d<B>, Norm2d<B>, ReLU<B>, Optional<Dropout<B>>,
                                         BlockPad2d<B>, Conv2d<B>, Norm2d<B>>>;
@@ -22,13 +23,12 @@ using ResnetBlock = Residual<Sequential<BlockPad2d<B>, Conv2d<B>, Norm2d<B>, ReL
 // `index` gives each block's Dropout its own random stream.
 template <class B>
 ResnetBlock<B> make_resnet_block(int dim, const GeneratorOptions& o, int index) {
-    const int p = o.padding == PaddingType::zero ? 1 : 0;
-    const bool bias = conv_bias_for(o.norm);
+    const Conv2dOptions conv{.padding = 1, .bias = conv_bias_for(o.norm), .padding_mode = block_padding_mode(o.padding)};
     using Drop = Optional<Dropout<B>>;
     return ResnetBlock<B>(
-        Sequential(make_block_pad<B>(o.padding, 1), Conv2d<B>(dim, dim, 3, {.padding = p, .bias = bias}),
+        Sequential(make_block_pad<B>(o.padding), Conv2d<B>(dim, dim, 3, conv),
                    make_norm<B>(o.norm, dim), ReLU<B>{}, o.use_dropout ? Drop(Dropout<B>(0.5, o.dropout_seed + index)) : Drop::absent(),
-                   make_block_pad<B>(o.padding, 1), Conv2d<B>(dim, dim, 3, {.padding = p, .bias = bias}),
+                   make_block_pad<B>(o.padding), Conv2d<B>(dim, dim, 3, conv),
                    make_norm<B>(o.norm, dim)),
         "conv_block");
 }
@@ -48,11 +48,11 @@ UpsampleStep<B> make_upsample_step(int in, int out, const GeneratorOptions& o) {
 
 template <class B, std::size_t Blocks>
 using ResnetGeneratorNet =
-    Sequential<ReflectionPad2d<B>, Conv2d<B>, Norm2d<B>, ReLU<B>,     //
+    Sequential<PadFoldedIntoConv<B>, Conv2d<B>, Norm2d<B>, ReLU<B>,  // ReflectionPad2d(3) in the conv
                Conv2d<B>, Norm2d<B>, ReLU<B>, Conv2d<B>, Norm2d<B>, ReLU<B>,  // downsampling
                Repeat<Blocks, ResnetBlock<B>>,                         //
                UpsampleStep<B>, Norm2d<B>, ReLU<B>, UpsampleStep<B>, Norm2d<B>, ReLU<B>,
-               ReflectionPad2d<B>, Conv2d<B>, Tanh<B>>;
+               PadFoldedIntoConv<B>, Conv2d<B>, Tanh<B>>;  // ReflectionPad2d(3) in the conv
 
 template <class B, std::size_t Blocks>
 class ResnetGenerator : public ResnetGeneratorNet<B, Blocks> {
@@ -72,13 +72,15 @@ private:
     static Net build(const Options& o) {
         const int ngf = o.ngf;
         const bool bias = conv_bias_for(o.norm);
-        return Net(ReflectionPad2d<B>(3), Conv2d<B>(o.input_nc, ngf, 7, {.bias = bias}), make_norm<B>(o.norm, ngf), ReLU<B>{},
+        const Conv2dOptions c7{.padding = 3, .bias = bias, .padding_mode = PaddingMode::reflect};
+        return Net(PadFoldedIntoConv<B>{}, Conv2d<B>(o.input_nc, ngf, 7, c7), make_norm<B>(o.norm, ngf), ReLU<B>{},
                    Conv2d<B>(ngf, 2 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},
                    Conv2d<B>(2 * ngf, 4 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 4 * ngf), ReLU<B>{},
                    Repeat<Blocks, ResnetBlock<B>>([&](int k) { return make_resnet_block<B>(4 * ngf, o, k); }),
                    make_upsample_step<B>(4 * ngf, 2 * ngf, o), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},
                    make_upsample_step<B>(2 * ngf, ngf, o), make_norm<B>(o.norm, ngf), ReLU<B>{},
-                   ReflectionPad2d<B>(3), Conv2d<B>(ngf, o.output_nc, 7), Tanh<B>{});
+                   PadFoldedIntoConv<B>{}, Conv2d<B>(ngf, o.output_nc, 7, {.padding = 3, .padding_mode = PaddingMode::reflect}),
+                   Tanh<B>{});
     }
 };
 

@@ -27,50 +27,78 @@ inline int band_rows(int K, int OH, int OW) {
     return static_cast<int>(std::clamp<std::size_t>(kColumnBudget / std::max<std::size_t>(per_row, 1), 1, OH));
 }
 
+// The output columns [lo, hi) whose input column ow*s + base lies inside [0, W): there the
+// gather is a plain (strided) copy; only the columns outside need the padding rule.
+struct InsideRange {
+    int lo, hi;
+};
+inline InsideRange inside_columns(int base, int stride, int W, int OW) {
+    int lo = base >= 0 ? 0 : (-base + stride - 1) / stride;
+    int hi = W - 1 - base < 0 ? 0 : (W - 1 - base) / stride + 1;
+    lo = std::min(lo, OW);
+    hi = std::max(std::min(hi, OW), lo);
+    return {lo, hi};
+}
+
 // cols[(c, ki, kj), (oh - oh0, ow)] = x[c, oh*s - p + ki*d, ow*s - p + kj*d] for oh in [oh0, oh1),
-// zero outside the image.
+// read outside the image as the padding mode says (zero, reflected or replicated).
 template <class T>
 void im2col(const T* x, int C, int H, int W, const Conv2dGeometry& g, int oh0, int oh1, int OW, T* cols) {
-    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0;
+    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0, sw = g.stride.w;
     CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * rows * OW)
     for (int r = 0; r < C * KH * KW; ++r) {
         const int c = r / (KH * KW), ki = (r / KW) % KH, kj = r % KW;
+        const int base = kj * g.dilation.w - g.padding.w;
+        const auto [lo, hi] = inside_columns(base, sw, W, OW);
         T* out = cols + static_cast<std::size_t>(r) * rows * OW;
         const T* plane = x + static_cast<std::size_t>(c) * H * W;
         for (int oh = oh0; oh < oh1; ++oh) {
-            const int ih = oh * g.stride.h - g.padding.h + ki * g.dilation.h;
+            const int ih = padded_source(oh * g.stride.h - g.padding.h + ki * g.dilation.h, H, g.padding_mode);
             T* row = out + static_cast<std::size_t>(oh - oh0) * OW;
-            if (ih < 0 || ih >= H) {
+            if (ih < 0) {
                 std::fill(row, row + OW, T(0));
                 continue;
             }
-            for (int ow = 0; ow < OW; ++ow) {
-                const int iw = ow * g.stride.w - g.padding.w + kj * g.dilation.w;
-                row[ow] = (iw >= 0 && iw < W) ? plane[ih * W + iw] : T(0);
-            }
+            const T* in = plane + static_cast<std::size_t>(ih) * W;
+            auto border = [&](int ow) {
+                const int iw = padded_source(ow * sw + base, W, g.padding_mode);
+                row[ow] = iw >= 0 ? in[iw] : T(0);
+            };
+            for (int ow = 0; ow < lo; ++ow) border(ow);
+            if (sw == 1) std::copy(in + lo + base, in + hi + base, row + lo);
+            else
+                for (int ow = lo; ow < hi; ++ow) row[ow] = in[ow * sw + base];
+            for (int ow = hi; ow < OW; ++ow) border(ow);
         }
     }
 }
 
-// The adjoint of im2col for the band [oh0, oh1): x[c, ih, iw] += every column entry read from it.
+// The adjoint of im2col for the band [oh0, oh1): x[c, ih, iw] += every column entry read from it
+// (with reflect or replicate padding, some pixels are read several times).
 template <class T>
 void col2im(const T* cols, int C, int H, int W, const Conv2dGeometry& g, int oh0, int oh1, int OW, T* x) {
-    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0;
+    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0, sw = g.stride.w;
     // Channels are independent, so threads never write the same plane.
     CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * rows * OW)
     for (int c = 0; c < C; ++c) {
         T* plane = x + static_cast<std::size_t>(c) * H * W;
         for (int ki = 0; ki < KH; ++ki)
             for (int kj = 0; kj < KW; ++kj) {
+                const int base = kj * g.dilation.w - g.padding.w;
+                const auto [lo, hi] = inside_columns(base, sw, W, OW);
                 const T* in = cols + (static_cast<std::size_t>(c) * KH * KW + ki * KW + kj) * rows * OW;
                 for (int oh = oh0; oh < oh1; ++oh) {
-                    const int ih = oh * g.stride.h - g.padding.h + ki * g.dilation.h;
-                    if (ih < 0 || ih >= H) continue;
+                    const int ih = padded_source(oh * g.stride.h - g.padding.h + ki * g.dilation.h, H, g.padding_mode);
+                    if (ih < 0) continue;
                     const T* src = in + static_cast<std::size_t>(oh - oh0) * OW;
-                    for (int ow = 0; ow < OW; ++ow) {
-                        const int iw = ow * g.stride.w - g.padding.w + kj * g.dilation.w;
-                        if (iw >= 0 && iw < W) plane[ih * W + iw] += src[ow];
-                    }
+                    T* out = plane + static_cast<std::size_t>(ih) * W;
+                    auto border = [&](int ow) {
+                        const int iw = padded_source(ow * sw + base, W, g.padding_mode);
+                        if (iw >= 0) out[iw] += src[ow];
+                    };
+                    for (int ow = 0; ow < lo; ++ow) border(ow);
+                    for (int ow = lo; ow < hi; ++ow) out[ow * sw + base] += src[ow];
+                    for (int ow = hi; ow < OW; ++ow) border(ow);
                 }
             }
     }
