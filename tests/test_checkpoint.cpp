@@ -2,6 +2,7 @@
 // bit-identical to training that never stopped, damaged or foreign files are refused by name with
 // the model untouched, failed saves keep the previous file, and Python can read what we write.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/temp_dir.hpp"
 #include <doctest/doctest.h>
 
 #include <cyclegan/cyclegan.hpp>
@@ -34,22 +35,9 @@ namespace {
 using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 2>>;
 using Gen = ResnetGenerator<cpu, 1>;
 
-// A fresh folder under the system's temporary directory, removed with everything in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("cyclegan_test_checkpoint_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
+// Test folders carry this file's tag.
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("cyclegan_test_checkpoint") {}
 };
 
 std::string read_bytes(const fs::path& p) {

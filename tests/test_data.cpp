@@ -1,6 +1,7 @@
 // Image files, preprocessing, dataset folders and the background loader: against files written
 // here, by hand-computed sizes and pixels, and against an uninterrupted run for resumption.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/temp_dir.hpp"
 #include <doctest/doctest.h>
 
 #include <cyclegan/backend/cpu/cpu.hpp>
@@ -24,22 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder under the system's temporary folder, removed with everything in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("cyclegan_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
+// Test folders carry this file's tag.
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("cyclegan_test_data") {}
 };
 
 // Every pixel distinct enough to tell crops and flips apart.
