@@ -97,38 +97,21 @@ public:
         for (auto* n : {&G_A, &G_B}) n->train();
         for (auto* n : {&D_A, &D_B}) n->train();
 
-        // Generators: every forward keeps its own context, so each backward finds its activations.
-        typename Network<Generator>::Context a1, a2, a3, b1, b2, b3;
-        Tensor<B> fake_B = G_A.forward(real_A, a1);
-        Tensor<B> rec_A = G_B.forward(fake_B, b1);
-        Tensor<B> fake_A = G_B.forward(real_B, b2);
-        Tensor<B> rec_B = G_A.forward(fake_A, a2);
-
+        // Generators. The loss is a sum, so its gradient can be taken one cycle at a time: each
+        // cycle's two forwards run and go backward before the next cycle's begin, and only two
+        // generator forwards' activations are alive at once instead of six. Weights change only
+        // after every backward, so this is the reference's gradient; each network still sees its
+        // forwards in the reference's order (batch norm's running statistics depend on it).
         G_A.zero_grad();
         G_B.zero_grad();
-        Tensor<B> g;
+        Tensor<B> fake_B, rec_A, fake_A, rec_B;
+        L.cycle_A = cycle(G_A, G_B, D_A, real_A, o_.lambda_A, fake_B, rec_A, L.G_A);
+        L.cycle_B = cycle(G_B, G_A, D_B, real_B, o_.lambda_B, fake_A, rec_B, L.G_B);
         Tensor<B> idt_A, idt_B;
         if (o_.lambda_identity > 0) {
-            idt_A = G_A.forward(real_B, a3);
-            L.idt_A = pixel_(dev, idt_A, real_B, &g, o_.lambda_B * o_.lambda_identity);
-            G_A.backward(a3, g, nullptr);
-            idt_B = G_B.forward(real_A, b3);
-            L.idt_B = pixel_(dev, idt_B, real_A, &g, o_.lambda_A * o_.lambda_identity);
-            G_B.backward(b3, g, nullptr);
+            L.idt_A = identity(G_A, real_B, o_.lambda_B * o_.lambda_identity, idt_A);
+            L.idt_B = identity(G_B, real_A, o_.lambda_A * o_.lambda_identity, idt_B);
         }
-        Tensor<B> d_fake_B = adversarial_grad(D_A, fake_B, L.G_A);
-        Tensor<B> d_fake_A = adversarial_grad(D_B, fake_A, L.G_B);
-
-        L.cycle_A = pixel_(dev, rec_A, real_A, &g, o_.lambda_A);
-        Tensor<B> d_from_cycle;
-        G_B.backward(b1, g, &d_from_cycle);              // rec_A = G_B(fake_B)
-        add(dev, d_fake_B, d_from_cycle, d_fake_B);
-        G_A.backward(a1, d_fake_B, nullptr);             // fake_B = G_A(real_A)
-
-        L.cycle_B = pixel_(dev, rec_B, real_B, &g, o_.lambda_B);
-        G_A.backward(a2, g, &d_from_cycle);              // rec_B = G_A(fake_A)
-        add(dev, d_fake_A, d_from_cycle, d_fake_A);
-        G_B.backward(b2, d_fake_A, nullptr);             // fake_A = G_B(real_B)
 
         opt_G_A.step(G_A.parameters(), G_A.gradients());
         opt_G_B.step(G_B.parameters(), G_B.gradients());
@@ -183,6 +166,31 @@ private:
     static typename Discriminator::Options d_for(typename Discriminator::Options d, int channels) {
         d.input_nc = channels;
         return d;
+    }
+
+    // One cycle x -> fake = G(x) -> rec = F(fake), forward and backward: the adversarial loss of
+    // D(fake) with D frozen (returned in gan_loss) and the cycle loss lambda |rec - x| (returned).
+    double cycle(Network<Generator>& G, Network<Generator>& F, Network<Discriminator>& D, const Tensor<B>& x,
+                 double lambda, Tensor<B>& fake, Tensor<B>& rec, double& gan_loss) {
+        typename Network<Generator>::Context g_ctx, f_ctx;
+        fake = G.forward(x, g_ctx);
+        rec = F.forward(fake, f_ctx);
+        Tensor<B> d_fake = adversarial_grad(D, fake, gan_loss), g, d_from_cycle;
+        const double loss = pixel_(*dev_, rec, x, &g, lambda);
+        F.backward(f_ctx, g, &d_from_cycle);
+        add(*dev_, d_fake, d_from_cycle, d_fake);
+        G.backward(g_ctx, d_fake, nullptr);
+        return loss;
+    }
+
+    // The identity loss weight |G(y) - y|, for a generator that maps into y's domain.
+    double identity(Network<Generator>& G, const Tensor<B>& y, double weight, Tensor<B>& idt) {
+        typename Network<Generator>::Context ctx;
+        Tensor<B> g;
+        idt = G.forward(y, ctx);
+        const double loss = pixel_(*dev_, idt, y, &g, weight);
+        G.backward(ctx, g, nullptr);
+        return loss;
     }
 
     // The generator's adversarial loss on D(fake), D frozen: returns dLoss/dfake.
