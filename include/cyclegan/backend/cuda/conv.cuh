@@ -1,0 +1,169 @@
+#pragma once
+// Convolutions on the GPU through cuDNN: forward, data gradient and weight gradient, with the
+// algorithm measured once per shape (cudnnFind*) and kept in the device object. cuDNN pads with
+// zeros only, so a reflect or replicate padding_mode convolves a padded copy made by pad.cuh.
+#include <algorithm>
+
+#include "../../core/conv_geometry.hpp"
+#include "../../layers/padding.hpp"
+#include "cuda.cuh"
+#include "pad.cuh"
+
+namespace cyclegan {
+namespace cuda_detail {
+
+// The four descriptors of one convolution call: input x, filter w {K, C, kh, kw}, output y.
+class ConvDescriptors {
+public:
+    ConvDescriptors(const Shape& xs, const Shape& ys, const Conv2dGeometry& g, cudnnMathType_t math) {
+        CYCLEGAN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
+        CYCLEGAN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
+        CYCLEGAN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
+        CYCLEGAN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+        CYCLEGAN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, xs.n, xs.c, xs.h, xs.w));
+        CYCLEGAN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, ys.n, ys.c, ys.h, ys.w));
+        CYCLEGAN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, ys.c, xs.c, g.kernel.h,
+                                                        g.kernel.w));
+        CYCLEGAN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, g.padding.h, g.padding.w, g.stride.h, g.stride.w,
+                                                             g.dilation.h, g.dilation.w, CUDNN_CROSS_CORRELATION,
+                                                             CUDNN_DATA_FLOAT));
+        set_math(math);
+    }
+    ~ConvDescriptors() {
+        cudnnDestroyConvolutionDescriptor(conv);
+        cudnnDestroyFilterDescriptor(w);
+        cudnnDestroyTensorDescriptor(y);
+        cudnnDestroyTensorDescriptor(x);
+    }
+    ConvDescriptors(const ConvDescriptors&) = delete;
+    ConvDescriptors& operator=(const ConvDescriptors&) = delete;
+
+    void set_math(cudnnMathType_t math) { CYCLEGAN_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math)); }
+
+    cudnnTensorDescriptor_t x{}, y{};
+    cudnnFilterDescriptor_t w{};
+    cudnnConvolutionDescriptor_t conv{};
+};
+
+// The fastest deterministic algorithm that succeeded (cudnnFind* returns them fastest first), so
+// that two runs of a step give the same numbers.
+template <class Perf>
+const Perf& fastest_deterministic(const Perf* perf, int count, const char* what) {
+    for (int i = 0; i < count; ++i)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC) return perf[i];
+    for (int i = 0; i < count; ++i)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS) return perf[i];
+    throw cuda_error(std::string("cuDNN found no algorithm for this ") + what);
+}
+
+// The algorithms for one shape, measured on first use. TF32 (on by default, as PyTorch's
+// torch.backends.cudnn.allow_tf32) lets cuDNN use tensor cores with 10-bit mantissas.
+inline const ConvAlgorithms& algorithms(cuda& dev, const Shape& xs, const Shape& ys, const Conv2dGeometry& g,
+                                        ConvDescriptors& d) {
+    const cuda::ConvKey key{xs.n, xs.c, xs.h, xs.w, ys.c, ys.h, ys.w, g.kernel.h, g.kernel.w, g.stride.h, g.stride.w,
+                            g.padding.h, g.padding.w, g.dilation.h, g.dilation.w, dev.allow_tf32()};
+    auto& cache = dev.conv_algorithms();
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+
+    ConvAlgorithms a;
+    int n = 0;
+    cudnnConvolutionFwdAlgoPerf_t fwd[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    CYCLEGAN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(dev.cudnn(), d.x, d.w, d.conv, d.y,
+                                                              CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, fwd));
+    const auto& f = fastest_deterministic(fwd, n, "convolution's forward");
+    a.forward = f.algo, a.forward_bytes = f.memory, a.forward_math = f.mathType;
+
+    cudnnConvolutionBwdDataAlgoPerf_t bwd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    CYCLEGAN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(dev.cudnn(), d.w, d.y, d.conv, d.x,
+                                                                   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, bwd));
+    const auto& b = fastest_deterministic(bwd, n, "convolution's data gradient");
+    a.backward_data = b.algo, a.backward_data_bytes = b.memory, a.backward_data_math = b.mathType;
+
+    cudnnConvolutionBwdFilterAlgoPerf_t flt[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    CYCLEGAN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(dev.cudnn(), d.x, d.y, d.conv, d.w,
+                                                                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, flt));
+    const auto& w = fastest_deterministic(flt, n, "convolution's weight gradient");
+    a.backward_filter = w.algo, a.backward_filter_bytes = w.memory, a.backward_filter_math = w.mathType;
+    return cache.emplace(key, a).first->second;
+}
+
+inline cudnnMathType_t base_math(const cuda& dev) { return dev.allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
+
+inline bool pads_by_copy(const Conv2dGeometry& g) {
+    return g.padding_mode != PaddingMode::zeros && (g.padding.h > 0 || g.padding.w > 0);
+}
+inline Padding2d padding_of(const Conv2dGeometry& g) { return {g.padding.w, g.padding.w, g.padding.h, g.padding.h}; }
+inline Conv2dGeometry without_padding(Conv2dGeometry g) {
+    g.padding = Pair2{0};
+    g.padding_mode = PaddingMode::zeros;
+    return g;
+}
+
+// x with g's reflect or replicate padding applied, for a convolution that then pads nothing.
+inline Tensor<cuda> padded_copy(cuda& dev, const Tensor<cuda>& x, const Conv2dGeometry& g) {
+    const Padding2d p = padding_of(g);
+    const Shape s = x.shape();
+    Tensor<cuda> xp(dev, Shape{s.n, s.c, p.out_h(s.h), p.out_w(s.w)});
+    if (g.padding_mode == PaddingMode::reflect)
+        pad2d_forward(dev, ReflectPadMode{}, x, xp, p);
+    else
+        pad2d_forward(dev, ReplicatePadMode{}, x, xp, p);
+    return xp;
+}
+
+}  // namespace cuda_detail
+
+// y = conv(x, w), overwritten.
+inline void conv2d_forward(cuda& dev, const Tensor<cuda>& x, const Tensor<cuda>& w, Tensor<cuda>& y,
+                           const Conv2dGeometry& g) {
+    using namespace cuda_detail;
+    if (pads_by_copy(g)) return conv2d_forward(dev, padded_copy(dev, x, g), w, y, without_padding(g));
+    ConvDescriptors d(x.shape(), y.shape(), g, base_math(dev));
+    const ConvAlgorithms& a = algorithms(dev, x.shape(), y.shape(), g, d);
+    d.set_math(a.forward_math);
+    const float one = 1, zero = 0;
+    CYCLEGAN_CUDNN_CHECK(cudnnConvolutionForward(dev.cudnn(), &one, d.x, x.data(), d.w, w.data(), d.conv, a.forward,
+                                                 dev.workspace(a.forward_bytes), a.forward_bytes, &zero, d.y,
+                                                 y.data()));
+}
+
+// dx = the adjoint of the convolution applied to dy, overwritten (also ConvTranspose2d's forward).
+inline void conv2d_backward_data(cuda& dev, const Tensor<cuda>& dy, const Tensor<cuda>& w, Tensor<cuda>& dx,
+                                 const Conv2dGeometry& g) {
+    using namespace cuda_detail;
+    if (pads_by_copy(g)) {
+        // The gradient of the padded copy, then each padded pixel's share folded back into dx.
+        const Padding2d p = padding_of(g);
+        const Shape s = dx.shape();
+        Tensor<cuda> dxp(dev, Shape{s.n, s.c, p.out_h(s.h), p.out_w(s.w)});
+        conv2d_backward_data(dev, dy, w, dxp, without_padding(g));
+        if (g.padding_mode == PaddingMode::reflect)
+            pad2d_backward(dev, ReflectPadMode{}, dxp, dx, p);
+        else
+            pad2d_backward(dev, ReplicatePadMode{}, dxp, dx, p);
+        return;
+    }
+    ConvDescriptors d(dx.shape(), dy.shape(), g, base_math(dev));
+    const ConvAlgorithms& a = algorithms(dev, dx.shape(), dy.shape(), g, d);
+    d.set_math(a.backward_data_math);
+    const float one = 1, zero = 0;
+    CYCLEGAN_CUDNN_CHECK(cudnnConvolutionBackwardData(dev.cudnn(), &one, d.w, w.data(), d.y, dy.data(), d.conv,
+                                                      a.backward_data, dev.workspace(a.backward_data_bytes),
+                                                      a.backward_data_bytes, &zero, d.x, dx.data()));
+}
+
+// dw += the weight gradient of y = conv(x, w) for the output gradient dy.
+inline void conv2d_backward_filter(cuda& dev, const Tensor<cuda>& x, const Tensor<cuda>& dy, Tensor<cuda>& dw,
+                                   const Conv2dGeometry& g) {
+    using namespace cuda_detail;
+    if (pads_by_copy(g)) return conv2d_backward_filter(dev, padded_copy(dev, x, g), dy, dw, without_padding(g));
+    ConvDescriptors d(x.shape(), dy.shape(), g, base_math(dev));
+    const ConvAlgorithms& a = algorithms(dev, x.shape(), dy.shape(), g, d);
+    d.set_math(a.backward_filter_math);
+    const float one = 1;
+    CYCLEGAN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(dev.cudnn(), &one, d.x, x.data(), d.y, dy.data(), d.conv,
+                                                        a.backward_filter, dev.workspace(a.backward_filter_bytes),
+                                                        a.backward_filter_bytes, &one, d.w, dw.data()));
+}
+
+}  // namespace cyclegan

@@ -1,0 +1,27 @@
+#pragma once
+// One way to launch the elementwise kernels: a grid-stride loop over n indices, each index handed
+// to a device lambda (nvcc --extended-lambda) or functor, on the given stream.
+#include <algorithm>
+#include <cstddef>
+
+#include "errors.cuh"
+
+namespace cyclegan::detail {
+
+template <class F>
+__global__ void for_each_index_kernel(std::size_t n, F f) {
+    for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
+         i += std::size_t(blockDim.x) * gridDim.x)
+        f(i);
+}
+
+template <class F>
+void for_each_index(cudaStream_t stream, std::size_t n, F f) {
+    if (n == 0) return;
+    constexpr unsigned threads = 256;
+    const unsigned blocks = static_cast<unsigned>(std::min<std::size_t>((n + threads - 1) / threads, 65535u * 8));
+    for_each_index_kernel<<<blocks, threads, 0, stream>>>(n, f);
+    CYCLEGAN_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace cyclegan::detail
