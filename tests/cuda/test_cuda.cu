@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -221,15 +223,13 @@ TEST_CASE("a whole CycleGAN training step equals the CPU's") {
                                             Tensor<B>::from_host(dev, s, random_values(s.numel(), 30 + step)));
             for (double v : l.values()) losses.push_back(v);
         }
-        std::vector<float> weights;
-        for (auto* n : {&model.G_A, &model.G_B}) {
-            const auto w = n->parameters().to_host(dev);
-            weights.insert(weights.end(), w.begin(), w.end());
-        }
-        for (auto* n : {&model.D_A, &model.D_B}) {
-            const auto w = n->parameters().to_host(dev);
-            weights.insert(weights.end(), w.begin(), w.end());
-        }
+        // Every named tensor's values with its role, networks in a fixed order.
+        std::vector<std::tuple<std::string, ParamRole, std::vector<float>>> weights;
+        auto collect = [&](const auto& network) {
+            for (const auto& t : network.named_tensors())
+                weights.emplace_back(network.name() + "." + t.spec.name, t.spec.role, t.value.to_host(dev));
+        };
+        collect(model.G_A), collect(model.G_B), collect(model.D_A), collect(model.D_B);
         return std::pair{losses, weights};
     };
     cpu host(2);
@@ -241,7 +241,20 @@ TEST_CASE("a whole CycleGAN training step equals the CPU's") {
         INFO("step " << i / 8 << " loss " << CycleGANLosses::names[i % 8]);
         CHECK(lb[i] == doctest::Approx(la[i]).epsilon(step_tol));
     }
-    check_close(wa, wb, step_tol, "weights after three steps");
+    // Final weights, by test_training.cpp's rule against PyTorch: Adam's first steps move every
+    // weight by about lr whatever its gradient's size, so rounding-level differences show as a
+    // fraction of lr (lr / 4 allowed); a bias before instance norm has a gradient that is zero up
+    // to rounding and may drift by up to lr a step either way without changing any output.
+    const double lr = 2e-4;
+    REQUIRE(wa.size() == wb.size());
+    for (std::size_t k = 0; k < wa.size(); ++k) {
+        const auto& [name, role, a] = wa[k];
+        const auto& b = std::get<2>(wb[k]);
+        double worst = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
+        INFO(name << ": largest difference " << worst);
+        CHECK(worst <= (role == ParamRole::bias ? 3 * 2 * lr : lr / 4));
+    }
 }
 
 TEST_CASE("re-entrancy on the GPU: three applications, backwards in another order") {

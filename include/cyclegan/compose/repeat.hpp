@@ -36,10 +36,11 @@ public:
 
     Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
         Tensor<backend> h = x;
-        for (std::size_t i = 0; i < N; ++i) {
-            h = blocks_[i].forward(dev, h, ctx[i], phase);
-            if (phase == Phase::inference) ctx[i] = {};
-        }
+        if constexpr (N > 0)  // N == 0 is the identity (nvcc warns of a comparison i < 0 otherwise)
+            for (std::size_t i = 0; i < N; ++i) {
+                h = blocks_[i].forward(dev, h, ctx[i], phase);
+                if (phase == Phase::inference) ctx[i] = {};
+            }
         return h;
     }
 

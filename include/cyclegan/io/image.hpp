@@ -31,6 +31,10 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wtype-limits"
 #endif
+#if defined(__NVCC__)  // nvcc's own front end: "variable was set but never used"
+#pragma nv_diagnostic push
+#pragma nv_diag_suppress 550
+#endif
 #if !defined(STBI_INCLUDE_STB_IMAGE_H)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
@@ -51,6 +55,9 @@
 #include <stb/stb_image_write.h>
 #endif
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
+#endif
+#if defined(__NVCC__)
+#pragma nv_diagnostic pop
 #endif
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop

@@ -45,14 +45,19 @@ public:
     cudnnConvolutionDescriptor_t conv{};
 };
 
+// Algorithms wanting more scratch than this are passed over (FFT variants can ask for gigabytes).
+inline constexpr std::size_t max_workspace_bytes = std::size_t{1} << 30;
+
 // The fastest deterministic algorithm that succeeded (cudnnFind* returns them fastest first), so
 // that two runs of a step give the same numbers.
 template <class Perf>
 const Perf& fastest_deterministic(const Perf* perf, int count, const char* what) {
     for (int i = 0; i < count; ++i)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC) return perf[i];
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC &&
+            perf[i].memory <= max_workspace_bytes)
+            return perf[i];
     for (int i = 0; i < count; ++i)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS) return perf[i];
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= max_workspace_bytes) return perf[i];
     throw cuda_error(std::string("cuDNN found no algorithm for this ") + what);
 }
 
@@ -67,6 +72,7 @@ inline const ConvAlgorithms& algorithms(cuda& dev, const Shape& xs, const Shape&
 
     ConvAlgorithms a;
     int n = 0;
+    dev.release_cached_memory();  // the search allocates outside the pool
     cudnnConvolutionFwdAlgoPerf_t fwd[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     CYCLEGAN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(dev.cudnn(), d.x, d.w, d.conv, d.y,
                                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, fwd));

@@ -30,6 +30,9 @@ struct ConvAlgorithms {
     cudnnMathType_t forward_math{}, backward_data_math{}, backward_filter_math{};
 };
 
+// One object per GPU and model. Each call runs on the object's stream on its device; a thread that
+// uses two objects on different GPUs calls activate() before switching (kernels launch on the
+// current device).
 class cuda {
 public:
     using scalar = float;
@@ -80,6 +83,15 @@ public:
         CYCLEGAN_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, s_->stream));
     }
 
+    // Hands the pool's free blocks back to the driver: cuDNN's algorithm search allocates with plain
+    // cudaMalloc, which cannot use memory the pool keeps.
+    void release_cached_memory() {
+        synchronize();
+        cudaMemPool_t pool;
+        CYCLEGAN_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, s_->device));
+        CYCLEGAN_CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
+    }
+
     void synchronize() { CYCLEGAN_CUDA_CHECK(cudaStreamSynchronize(s_->stream)); }
     void activate() const { CYCLEGAN_CUDA_CHECK(cudaSetDevice(s_->device)); }
     int device() const { return s_->device; }
@@ -91,6 +103,7 @@ public:
     void* workspace(std::size_t bytes) {
         if (bytes > s_->workspace_bytes) {
             s_->workspace.reset();
+            s_->workspace_bytes = 0;  // stays 0 if the allocation below throws
             void* p = nullptr;
             CYCLEGAN_CUDA_CHECK(cudaMallocAsync(&p, bytes, s_->stream));
             auto state = s_.get();

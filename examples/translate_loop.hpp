@@ -1,0 +1,110 @@
+#pragma once
+// cyclegan-translate's work for any backend: translate.cpp runs it on the CPU, translate_cuda.cu
+// (compiled by nvcc) on the GPU.
+#include <cyclegan/data/folder_dataset.hpp>
+#include <cyclegan/io/checkpoint.hpp>
+#include <cyclegan/io/image.hpp>
+#include <cyclegan/report/html_report.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "program_options.hpp"
+
+namespace translate_program {
+
+namespace fs = std::filesystem;
+using namespace cyclegan;
+
+struct TranslateOptions {
+    std::string checkpoint, checkpoints_dir = "./checkpoints", name, epoch = "latest", direction = "AtoB",
+        output = "./results";
+    std::vector<std::string> inputs;
+    int threads = 0;
+    std::string device = "cpu";
+};
+
+// Reflect-pads an image up to multiples of `m` so every stride-2 level divides it; returns the
+// padded CHW values and the padded sides.
+inline std::vector<float> pad_to_multiple(const std::vector<float>& chw, int c, int h, int w, int m, int& ph, int& pw) {
+    ph = (h + m - 1) / m * m;
+    pw = (w + m - 1) / m * m;
+    if (ph == h && pw == w) return chw;
+    auto reflect = [](int i, int n) {  // ... 2 1 | 0 1 2 ... n-1 | n-2 ...; repeats for pads past n
+        if (n == 1) return 0;
+        const int period = 2 * (n - 1);
+        i %= period;
+        return i < n ? i : period - i;
+    };
+    std::vector<float> out(static_cast<std::size_t>(c) * ph * pw);
+    for (int k = 0; k < c; ++k)
+        for (int y = 0; y < ph; ++y)
+            for (int x = 0; x < pw; ++x)
+                out[(static_cast<std::size_t>(k) * ph + y) * pw + x] = chw[(static_cast<std::size_t>(k) * h + reflect(y, h)) * w + reflect(x, w)];
+    return out;
+}
+
+template <class B>
+void translate(B& dev, const TranslateOptions& o) {
+    if (o.checkpoint.empty() && o.name.empty()) throw std::runtime_error("give --checkpoint FILE or --name NAME");
+    const fs::path ckpt = !o.checkpoint.empty() ? fs::path(o.checkpoint) : fs::path(o.checkpoints_dir) / o.name / (o.epoch + ".safetensors");
+
+    // Architecture from the checkpoint's own record; then only the needed generator's tensors.
+    auto file = safetensors::LazyFile::open(ckpt);
+    std::map<std::string, std::string> info;
+    for (const auto& [k, v] : file.metadata())
+        if (k.rfind("info.", 0) == 0) info[k.substr(5)] = v;
+    ModelChoice m = ModelChoice::from_info(info, ckpt);
+    const bool a_to_b = o.direction == "AtoB";
+    AnyGeneratorOptions g = m.generator();
+    if (!a_to_b) std::swap(g.input_nc, g.output_nc);
+    AnyGenerator<B> generator(g);
+    const int multiple = generator.size_multiple();
+    const std::string prefix = generator.prefix();
+    Network<AnyGenerator<B>> net(dev, std::move(generator), prefix);
+    load_network(file, net, a_to_b ? "G_A." : "G_B.");
+    net.eval();
+
+    // The inputs: files as given, folders expanded (non-image files skipped with a warning).
+    std::vector<fs::path> files;
+    for (const auto& in : o.inputs) {
+        if (fs::is_directory(in)) {
+            std::vector<std::string> warnings;
+            for (auto& p : list_images(in, &warnings)) files.push_back(p);
+            for (auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+        } else if (fs::exists(in)) {
+            files.push_back(in);
+        } else {
+            throw std::runtime_error(in + ": no such file or folder");
+        }
+    }
+    const fs::path out_dir(o.output);
+    fs::create_directories(out_dir / "images");
+    std::vector<report::TranslationPair> pairs;
+    std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
+    for (const auto& path : files) {
+        const Image img = read_image(path, g.input_nc);
+        const auto chw = to_chw(img);
+        int ph = 0, pw = 0;
+        const auto padded = pad_to_multiple(chw, g.input_nc, img.height, img.width, multiple, ph, pw);
+        const auto y = net(Tensor<B>::from_host(dev, {1, g.input_nc, ph, pw}, padded)).to_host(dev);
+        std::vector<float> cropped(static_cast<std::size_t>(g.output_nc) * img.height * img.width);
+        for (int c = 0; c < g.output_nc; ++c)
+            for (int r = 0; r < img.height; ++r)
+                std::copy_n(y.begin() + (static_cast<std::ptrdiff_t>(c) * ph + r) * pw, img.width,
+                            cropped.begin() + (static_cast<std::ptrdiff_t>(c) * img.height + r) * img.width);
+        std::string stem = path.stem().string();
+        for (int k = 2; !used.insert(stem).second; ++k) stem = path.stem().string() + "_" + std::to_string(k);
+        write_image(out_dir / "images" / (stem + "_real.png"), img);
+        write_image(out_dir / "images" / (stem + "_fake.png"), from_chw(cropped.data(), g.output_nc, img.height, img.width));
+        pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
+    }
+    report::write_translation_report(out_dir / "index.html", "CycleGAN " + o.direction + ": " + ckpt.string(), pairs);
+    std::printf("translated %zu images %s with %s; results in %s\n", files.size(), o.direction.c_str(), ckpt.c_str(),
+                (out_dir / "index.html").c_str());}
+
+// Defined in translate_cuda.cu, which nvcc compiles, in builds with the GPU backend.
+void translate_on_cuda(const TranslateOptions& o);
+
+}  // namespace translate_program
