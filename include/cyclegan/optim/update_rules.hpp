@@ -1,0 +1,55 @@
+#pragma once
+// One parameter's optimizer update, as arithmetic every backend's fused kernel calls per element
+// (CYCLEGAN_HD: the GPU runs the same code). The per-step constants are folded once, in double, on
+// the host, then rounded to the parameters' type.
+#include <cmath>
+
+#include "../core/macros.hpp"
+
+namespace cyclegan {
+
+// PyTorch's Adam (L2 weight decay added to the gradient, bias-corrected moments):
+//   g += wd p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),  bc_k = 1 - b_k^step
+template <class T>
+struct AdamRule {
+    T step_size, b1, b2, wd, inv_bc2_sqrt, eps;
+
+    static AdamRule at_step(double lr, double beta1, double beta2, double eps, double weight_decay, long step) {
+        const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
+        const double bc2_sqrt = std::sqrt(1 - std::pow(beta2, static_cast<double>(step)));
+        return {static_cast<T>(lr / bc1), static_cast<T>(beta1),        static_cast<T>(beta2),
+                static_cast<T>(weight_decay), static_cast<T>(1 / bc2_sqrt), static_cast<T>(eps)};
+    }
+
+    CYCLEGAN_HD void operator()(T& p, T g, T& m, T& v) const {
+        const T gi = g + wd * p;
+        m = b1 * m + (T(1) - b1) * gi;
+        v = b2 * v + (T(1) - b2) * gi * gi;
+        p -= step_size * m / (std::sqrt(v) * inv_bc2_sqrt + eps);
+    }
+};
+
+// PyTorch's SGD: d = g + wd p; buf = first ? d : momentum buf + (1 - dampening) d;
+// d = nesterov ? d + momentum buf : buf; p -= lr d.
+template <class T>
+struct SgdRule {
+    T momentum, dampening, wd, lr;
+    bool nesterov, first;
+
+    static SgdRule make(double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first) {
+        return {static_cast<T>(momentum), static_cast<T>(dampening), static_cast<T>(weight_decay), static_cast<T>(lr),
+                nesterov, first};
+    }
+
+    CYCLEGAN_HD void operator()(T& p, T g, T& buf) const {
+        T d = g + wd * p;
+        if (momentum != T(0)) {
+            buf = first ? d : momentum * buf + (T(1) - dampening) * d;
+            d = nesterov ? d + momentum * buf : buf;
+        }
+        p -= lr * d;
+    }
+};
+
+}  // namespace cyclegan
