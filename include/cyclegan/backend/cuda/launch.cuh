@@ -24,4 +24,20 @@ void for_each_index(cudaStream_t stream, std::size_t n, F f) {
     CYCLEGAN_CUDA_CHECK(cudaGetLastError());
 }
 
+// Plane, row and column of flat index e in planes of H x W (NCHW: plane = n * C + c). In 32 bits
+// when e fits, since 64-bit division costs many instructions on the GPU.
+struct PixelIndex {
+    std::size_t plane;
+    int h, w;
+};
+__device__ inline PixelIndex pixel_of(std::size_t e, int H, int W) {
+    if (e <= 0xffffffffu) {
+        const unsigned u = static_cast<unsigned>(e), row = u / unsigned(W);
+        return {row / unsigned(H), static_cast<int>(row % unsigned(H)), static_cast<int>(u - row * unsigned(W))};
+    }
+    const std::size_t row = e / static_cast<std::size_t>(W);
+    return {row / static_cast<std::size_t>(H), static_cast<int>(row % static_cast<std::size_t>(H)),
+            static_cast<int>(e - row * static_cast<std::size_t>(W))};
+}
+
 }  // namespace cyclegan::detail

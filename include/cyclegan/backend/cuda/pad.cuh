@@ -17,10 +17,7 @@ void pad2d_forward(cuda& dev, const Mode& mode, const Tensor<cuda>& x, Tensor<cu
     const float* px = x.data();
     float* py = y.data();
     detail::for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
-        const int ow = static_cast<int>(e % Wo);
-        const std::size_t t = e / Wo;
-        const int oh = static_cast<int>(t % Ho);
-        const std::size_t p = t / Ho;
+        const auto [p, oh, ow] = detail::pixel_of(e, Ho, Wo);
         const int sh = m.source(oh - top, H), sw = m.source(ow - left, W);
         py[e] = (sh < 0 || sw < 0) ? 0.0f : px[(p * H + sh) * W + sw];
     });
@@ -40,10 +37,7 @@ void pad2d_backward(cuda& dev, const Mode& mode, const Tensor<cuda>& dy, Tensor<
     const float* pdy = dy.data();
     float* pdx = dx.data();
     detail::for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
-        const int w = static_cast<int>(e % W);
-        const std::size_t t = e / W;
-        const int h = static_cast<int>(t % H);
-        const std::size_t p = t / H;
+        const auto [p, h, w] = detail::pixel_of(e, H, W);
         const float* in = pdy + p * Ho * Wo;
         double sum = 0;
         // a runs over the leading pad rows, the interior row, then the trailing pad rows.

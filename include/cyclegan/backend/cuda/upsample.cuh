@@ -42,10 +42,7 @@ inline void upsample_nearest2d_forward(cuda& dev, const Tensor<cuda>& x, Tensor<
     const float* px = x.data();
     float* py = y.data();
     detail::for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
-        const int ow = static_cast<int>(e % Wo);
-        const std::size_t t = e / Wo;
-        const int oh = static_cast<int>(t % Ho);
-        const std::size_t p = t / Ho;
+        const auto [p, oh, ow] = detail::pixel_of(e, Ho, Wo);
         py[e] = px[(p * H + nearest_source(oh, scale)) * W + nearest_source(ow, scale)];
     });
 }
@@ -57,10 +54,7 @@ inline void upsample_nearest2d_backward(cuda& dev, const Tensor<cuda>& dy, Tenso
     const float* pdy = dy.data();
     float* pdx = dx.data();
     detail::for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
-        const int w = static_cast<int>(e % W);
-        const std::size_t t = e / W;
-        const int h = static_cast<int>(t % H);
-        const std::size_t p = t / H;
+        const auto [p, h, w] = detail::pixel_of(e, H, W);
         const float* in = pdy + p * Ho * Wo;
         double sum = 0;
         for (int a = 0; a < scale; ++a) {
@@ -83,10 +77,7 @@ inline void upsample_bilinear2d_forward(cuda& dev, const Tensor<cuda>& x, Tensor
     const float* px = x.data();
     float* py = y.data();
     detail::for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
-        const int ow = static_cast<int>(e % Wo);
-        const std::size_t t = e / Wo;
-        const int oh = static_cast<int>(t % Ho);
-        const std::size_t p = t / Ho;
+        const auto [p, oh, ow] = detail::pixel_of(e, Ho, Wo);
         const LinearTaps h = th[oh], w = tw[ow];
         const float* in = px + p * H * W;
         const float* r0 = in + static_cast<std::size_t>(h.i0) * W;
@@ -111,10 +102,7 @@ inline void upsample_bilinear2d_backward(cuda& dev, const Tensor<cuda>& dy, Tens
     const float* pdy = dy.data();
     float* pdx = dx.data();
     detail::for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
-        const int w = static_cast<int>(e % W);
-        const std::size_t t = e / W;
-        const int h = static_cast<int>(t % H);
-        const std::size_t p = t / H;
+        const auto [p, h, w] = detail::pixel_of(e, H, W);
         const float* in = pdy + p * Ho * Wo;
         const int oh_begin = max(0, (h - 1) * scale - 1), oh_end = min(Ho, (h + 2) * scale + 1);
         const int ow_begin = max(0, (w - 1) * scale - 1), ow_end = min(Wo, (w + 2) * scale + 1);
