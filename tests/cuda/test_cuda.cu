@@ -296,12 +296,12 @@ TEST_CASE("convolution algorithms are chosen once per shape") {
     Network<Conv2d<cuda>> conv(gpu, Conv2d<cuda>(4, 4, 3, {.padding = 1}), "", {});
     const auto x = Tensor<cuda>::from_host(gpu, {1, 4, 16, 16}, random_values(1024, 7));
     conv(x);
-    const std::size_t after_first = gpu.conv_algorithms().size();
+    const std::size_t after_first = gpu.conv_plans().size();
     conv(x);
     CHECK(after_first == 1);
-    CHECK(gpu.conv_algorithms().size() == 1);
+    CHECK(gpu.conv_plans().size() == 1);
     conv(Tensor<cuda>::from_host(gpu, {1, 4, 8, 8}, random_values(256, 8)));
-    CHECK(gpu.conv_algorithms().size() == 2);
+    CHECK(gpu.conv_plans().size() == 2);
 }
 
 TEST_CASE("TF32, PyTorch's default for convolutions, stays close to FP32") {

@@ -1,6 +1,7 @@
 #pragma once
 // Convolutions on the GPU through cuDNN: forward, data gradient and weight gradient, with the
-// algorithm measured once per shape (cudnnFind*) and kept in the device object. cuDNN pads with
+// descriptors made and the algorithms measured once per shape (cudnnFind*), kept in the device
+// object (conv_plan.cuh). cuDNN pads with
 // zeros only, so a reflect or replicate padding_mode convolves a padded copy made by pad.cuh.
 #include <algorithm>
 
@@ -11,39 +12,6 @@
 
 namespace cyclegan {
 namespace cuda_detail {
-
-// The four descriptors of one convolution call: input x, filter w {K, C, kh, kw}, output y.
-class ConvDescriptors {
-public:
-    ConvDescriptors(const Shape& xs, const Shape& ys, const Conv2dGeometry& g, cudnnMathType_t math) {
-        CYCLEGAN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
-        CYCLEGAN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
-        CYCLEGAN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
-        CYCLEGAN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
-        CYCLEGAN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, xs.n, xs.c, xs.h, xs.w));
-        CYCLEGAN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, ys.n, ys.c, ys.h, ys.w));
-        CYCLEGAN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, ys.c, xs.c, g.kernel.h,
-                                                        g.kernel.w));
-        CYCLEGAN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, g.padding.h, g.padding.w, g.stride.h, g.stride.w,
-                                                             g.dilation.h, g.dilation.w, CUDNN_CROSS_CORRELATION,
-                                                             CUDNN_DATA_FLOAT));
-        set_math(math);
-    }
-    ~ConvDescriptors() {
-        cudnnDestroyConvolutionDescriptor(conv);
-        cudnnDestroyFilterDescriptor(w);
-        cudnnDestroyTensorDescriptor(y);
-        cudnnDestroyTensorDescriptor(x);
-    }
-    ConvDescriptors(const ConvDescriptors&) = delete;
-    ConvDescriptors& operator=(const ConvDescriptors&) = delete;
-
-    void set_math(cudnnMathType_t math) { CYCLEGAN_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math)); }
-
-    cudnnTensorDescriptor_t x{}, y{};
-    cudnnFilterDescriptor_t w{};
-    cudnnConvolutionDescriptor_t conv{};
-};
 
 // Algorithms wanting more scratch than this are passed over (FFT variants can ask for gigabytes).
 inline constexpr std::size_t max_workspace_bytes = std::size_t{1} << 30;
@@ -61,16 +29,20 @@ const Perf& fastest_deterministic(const Perf* perf, int count, const char* what)
     throw cuda_error(std::string("cuDNN found no algorithm for this ") + what);
 }
 
-// The algorithms for one shape, measured on first use. TF32 (on by default, as PyTorch's
-// torch.backends.cudnn.allow_tf32) lets cuDNN use tensor cores with 10-bit mantissas.
-inline const ConvAlgorithms& algorithms(cuda& dev, const Shape& xs, const Shape& ys, const Conv2dGeometry& g,
-                                        ConvDescriptors& d) {
+inline cudnnMathType_t base_math(const cuda& dev) { return dev.allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
+
+// The descriptors and algorithms for one shape, made and measured on first use. TF32 (on by
+// default, as PyTorch's torch.backends.cudnn.allow_tf32) lets cuDNN use tensor cores with 10-bit
+// mantissas.
+inline ConvPlan& plan(cuda& dev, const Shape& xs, const Shape& ys, const Conv2dGeometry& g) {
     const cuda::ConvKey key{xs.n, xs.c, xs.h, xs.w, ys.c, ys.h, ys.w, g.kernel.h, g.kernel.w, g.stride.h, g.stride.w,
                             g.padding.h, g.padding.w, g.dilation.h, g.dilation.w, dev.allow_tf32()};
-    auto& cache = dev.conv_algorithms();
+    auto& cache = dev.conv_plans();
     if (auto it = cache.find(key); it != cache.end()) return it->second;
 
-    ConvAlgorithms a;
+    ConvPlan a;
+    a.d = std::make_unique<ConvDescriptors>(xs, ys, g, base_math(dev));
+    const ConvDescriptors& d = *a.d;
     int n = 0;
     dev.release_cached_memory();  // the search allocates outside the pool
     cudnnConvolutionFwdAlgoPerf_t fwd[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -90,10 +62,9 @@ inline const ConvAlgorithms& algorithms(cuda& dev, const Shape& xs, const Shape&
                                                                      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, flt));
     const auto& w = fastest_deterministic(flt, n, "convolution's weight gradient");
     a.backward_filter = w.algo, a.backward_filter_bytes = w.memory, a.backward_filter_math = w.mathType;
-    return cache.emplace(key, a).first->second;
+    return cache.emplace(key, std::move(a)).first->second;
 }
 
-inline cudnnMathType_t base_math(const cuda& dev) { return dev.allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
 
 inline bool pads_by_copy(const Conv2dGeometry& g) {
     return g.padding_mode != PaddingMode::zeros && (g.padding.h > 0 || g.padding.w > 0);
@@ -124,8 +95,8 @@ inline void conv2d_forward(cuda& dev, const Tensor<cuda>& x, const Tensor<cuda>&
                            const Conv2dGeometry& g) {
     using namespace cuda_detail;
     if (pads_by_copy(g)) return conv2d_forward(dev, padded_copy(dev, x, g), w, y, without_padding(g));
-    ConvDescriptors d(x.shape(), y.shape(), g, base_math(dev));
-    const ConvAlgorithms& a = algorithms(dev, x.shape(), y.shape(), g, d);
+    const ConvPlan& a = plan(dev, x.shape(), y.shape(), g);
+    const ConvDescriptors& d = *a.d;
     d.set_math(a.forward_math);
     const float one = 1, zero = 0;
     CYCLEGAN_CUDNN_CHECK(cudnnConvolutionForward(dev.cudnn(), &one, d.x, x.data(), d.w, w.data(), d.conv, a.forward,
@@ -149,8 +120,8 @@ inline void conv2d_backward_data(cuda& dev, const Tensor<cuda>& dy, const Tensor
             pad2d_backward(dev, ReplicatePadMode{}, dxp, dx, p);
         return;
     }
-    ConvDescriptors d(dx.shape(), dy.shape(), g, base_math(dev));
-    const ConvAlgorithms& a = algorithms(dev, dx.shape(), dy.shape(), g, d);
+    const ConvPlan& a = plan(dev, dx.shape(), dy.shape(), g);
+    const ConvDescriptors& d = *a.d;
     d.set_math(a.backward_data_math);
     const float one = 1, zero = 0;
     CYCLEGAN_CUDNN_CHECK(cudnnConvolutionBackwardData(dev.cudnn(), &one, d.w, w.data(), d.y, dy.data(), d.conv,
@@ -163,8 +134,8 @@ inline void conv2d_backward_filter(cuda& dev, const Tensor<cuda>& x, const Tenso
                                    const Conv2dGeometry& g) {
     using namespace cuda_detail;
     if (pads_by_copy(g)) return conv2d_backward_filter(dev, padded_copy(dev, x, g), dy, dw, without_padding(g));
-    ConvDescriptors d(x.shape(), dy.shape(), g, base_math(dev));
-    const ConvAlgorithms& a = algorithms(dev, x.shape(), dy.shape(), g, d);
+    const ConvPlan& a = plan(dev, x.shape(), dy.shape(), g);
+    const ConvDescriptors& d = *a.d;
     d.set_math(a.backward_filter_math);
     const float one = 1;
     CYCLEGAN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(dev.cudnn(), &one, d.x, x.data(), d.y, dy.data(), d.conv,

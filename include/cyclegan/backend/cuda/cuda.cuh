@@ -16,19 +16,11 @@
 #include <cudnn.h>
 
 #include "../../core/concepts.hpp"
+#include "conv_plan.cuh"
 #include "errors.cuh"
 #include "launch.cuh"
 
 namespace cyclegan {
-
-// The convolution algorithms cuDNN chose for one shape, found once and kept (conv.cuh fills it).
-struct ConvAlgorithms {
-    cudnnConvolutionFwdAlgo_t forward{};
-    cudnnConvolutionBwdDataAlgo_t backward_data{};
-    cudnnConvolutionBwdFilterAlgo_t backward_filter{};
-    std::size_t forward_bytes = 0, backward_data_bytes = 0, backward_filter_bytes = 0;
-    cudnnMathType_t forward_math{}, backward_data_math{}, backward_filter_math{};
-};
 
 // One object per GPU and model. Each call runs on the object's stream on its device; a thread that
 // uses two objects on different GPUs calls activate() before switching (kernels launch on the
@@ -113,9 +105,10 @@ public:
         return s_->workspace.get();
     }
 
-    // Algorithms per convolution shape (conv.cuh): the key is the geometry and the tensor shapes.
+    // Descriptors and algorithms per convolution shape (conv.cuh): the key is the geometry and the
+    // tensor shapes.
     using ConvKey = std::vector<int>;
-    std::map<ConvKey, ConvAlgorithms>& conv_algorithms() { return s_->conv_algorithms; }
+    std::map<ConvKey, ConvPlan>& conv_plans() { return s_->conv_plans; }
 
     // TensorFloat-32 in convolutions, on by default as in PyTorch (torch.backends.cudnn.allow_tf32);
     // off, every product is a full FP32 FMA (the tests compare with the CPU that way).
@@ -132,7 +125,7 @@ private:
         cudnnHandle_t cudnn = nullptr;
         std::shared_ptr<void> workspace;
         std::size_t workspace_bytes = 0;
-        std::map<ConvKey, ConvAlgorithms> conv_algorithms;
+        std::map<ConvKey, ConvPlan> conv_plans;
         double* host_scalar = nullptr;
         bool allow_tf32 = true;
 
