@@ -1,8 +1,8 @@
 #pragma once
 // Convolutions on the GPU through cuDNN: forward, data gradient and weight gradient, with the
 // descriptors made and the algorithms measured once per shape (cudnnFind*), kept in the device
-// object (conv_plan.cuh). cuDNN pads with
-// zeros only, so a reflect or replicate padding_mode convolves a padded copy made by pad.cuh.
+// object (conv_plan.cuh). cuDNN pads with zeros only, so a reflect or replicate padding_mode
+// convolves a padded copy made by pad.cuh.
 #include <algorithm>
 
 #include "../../core/conv_geometry.hpp"
