@@ -1,27 +1,13 @@
 #pragma once
 // Per-channel bias of the convolutions (as the bottom of backend/cpu/conv.hpp): the add is
-// elementwise; the gradient takes one block per channel and adds in double (reduce.cuh).
+// elementwise; the gradient splits each channel across blocks and adds in double (reduce.cuh).
+#include <memory>
+
+#include "../../layers/instance_norm2d.hpp"
 #include "cuda.cuh"
 #include "reduce.cuh"
 
 namespace cyclegan {
-namespace cuda_detail {
-
-// Block c: db[c] += sum over n, h, w of dy[n, c, h, w].
-template <class T>
-__global__ void __launch_bounds__(reduce_threads)
-    channel_bias_backward_kernel(const T* dy, int images, int channels, std::size_t plane, T* db) {
-    const int c = blockIdx.x;
-    double sum = 0;
-    for (int n = 0; n < images; ++n) {
-        const T* p = dy + (static_cast<std::size_t>(n) * channels + c) * plane;
-        for (std::size_t i = threadIdx.x; i < plane; i += reduce_threads) sum += p[i];
-    }
-    sum = block_sum(sum);
-    if (threadIdx.x == 0) db[c] += static_cast<T>(sum);
-}
-
-}  // namespace cuda_detail
 
 // y[n, c, h, w] += b[c]
 inline void add_channel_bias(cuda& dev, Tensor<cuda>& y, const Tensor<cuda>& b) {
@@ -35,12 +21,23 @@ inline void add_channel_bias(cuda& dev, Tensor<cuda>& y, const Tensor<cuda>& b) 
 
 // db[c] += sum over n, h, w of dy[n, c, h, w]
 inline void channel_bias_backward(cuda& dev, const Tensor<cuda>& dy, Tensor<cuda>& db) {
-    const int images = dy.shape().n, channels = dy.shape().c;
-    const std::size_t plane = dy.shape().plane();
+    using namespace cuda_detail;
+    const int channels = dy.shape().c;
     if (channels <= 0) return;
-    cuda_detail::channel_bias_backward_kernel<float><<<channels, cuda_detail::reduce_threads, 0, dev.stream()>>>(
-        dy.data(), images, channels, plane, db.data());
+    // Channel c's values lie as batch norm's group c: one plane in each image.
+    const NormGroups g = NormGroups::per_channel(dy.shape());
+    const Split sp = split_groups(channels, g.count());
+    const unsigned blocks = split_blocks(channels, sp);
+    std::shared_ptr<float> scratch = dev.allocate(2 * static_cast<std::size_t>(blocks));  // blocks doubles
+    double* part = reinterpret_cast<double*>(scratch.get());
+    group_sum_partials_kernel<float><<<blocks, reduce_threads, 0, dev.stream()>>>(dy.data(), g, sp, part);
     CYCLEGAN_CUDA_CHECK(cudaGetLastError());
+    float* pdb = db.data();
+    const int parts = sp.parts;
+    detail::for_each_index(dev.stream(), static_cast<std::size_t>(channels), [=] __device__(std::size_t c) {
+        pdb[c] += static_cast<float>(sum_parts(part, static_cast<int>(c), parts));
+    });
+    // scratch is freed on the stream, after the kernels above.
 }
 
 }  // namespace cyclegan

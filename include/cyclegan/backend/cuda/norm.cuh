@@ -1,8 +1,8 @@
 #pragma once
 // Instance and batch normalisation on the GPU, as backend/cpu/norm.hpp: NormGroups
-// (layers/instance_norm2d.hpp) says which values form a group. Statistics and gradient sums take
-// one block per group and add in double in a fixed order (reduce.cuh), so they match the CPU's to
-// float rounding and do not vary between runs.
+// (layers/instance_norm2d.hpp) says which values form a group. Statistics and gradient sums split
+// each group across blocks and add in double in a fixed order (reduce.cuh), so they match the
+// CPU's to float rounding and do not vary between runs.
 #include <cmath>
 
 #include "../../layers/instance_norm2d.hpp"
@@ -12,70 +12,40 @@
 namespace cyclegan {
 namespace cuda_detail {
 
-// Block i: mean, rstd (and biased variance) of group i, two passes as on the CPU.
+// Second pass of the statistics, block i * parts + p: sum((x - mean)^2) over slice p of group i,
+// the mean (in double, as on the CPU) from the first pass's partials.
 template <class T>
 __global__ void __launch_bounds__(reduce_threads)
-    norm_statistics_kernel(const T* x, NormGroups g, double eps, T* mean, T* rstd, T* var) {
-    const int i = blockIdx.x;
-    const double m = static_cast<double>(g.count());
-    double s = 0;
-    for (int k = 0; k < g.chunks; ++k) {
-        const T* p = x + g.offset(i, k);
-        for (std::size_t j = threadIdx.x; j < g.len; j += reduce_threads) s += p[j];
-    }
-    const double mu = block_sum(s) / m;
+    norm_square_partials_kernel(const T* x, NormGroups g, Split sp, const double* sum_part, double* part) {
+    const int i = static_cast<int>(blockIdx.x) / sp.parts, p = static_cast<int>(blockIdx.x) % sp.parts;
+    const double mu = sum_parts(sum_part, i, sp.parts) / static_cast<double>(g.count());
     double sq = 0;
-    for (int k = 0; k < g.chunks; ++k) {
-        const T* p = x + g.offset(i, k);
-        for (std::size_t j = threadIdx.x; j < g.len; j += reduce_threads) {
-            const double d = p[j] - mu;
-            sq += d * d;
-        }
-    }
-    const double v = block_sum(sq) / m;
-    if (threadIdx.x == 0) {
-        mean[i] = static_cast<T>(mu);
-        rstd[i] = static_cast<T>(1.0 / sqrt(v + eps));
-        if (var) var[i] = static_cast<T>(v);
-    }
+    for_each_in_slice(g, i, p, sp.slice, [&](std::size_t o) {
+        const double d = x[o] - mu;
+        sq += d * d;
+    });
+    sq = block_sum(sq);  // reached by every thread
+    if (threadIdx.x == 0) part[blockIdx.x] = sq;
 }
 
-// Block i: group i's sum(dy) and sum(dy * xhat) into sums[i], sums[groups + i] (when sums is
-// given), then dx for the group when dx is given. need_sums is uniform, so every thread reaches
-// block_sum.
+// Block i * parts + p: sum(dy) and sum(dy * xhat) over slice p of group i into part[b] and
+// part[gridDim.x + b].
 template <class T>
 __global__ void __launch_bounds__(reduce_threads)
-    norm_backward_kernel(const T* x, const T* dy, NormGroups g, const T* mean, const T* rstd, const T* w,
-                         bool batch_stats, bool need_sums, T* dx, double* sums) {
-    const int i = blockIdx.x;
+    norm_backward_partials_kernel(const T* x, const T* dy, NormGroups g, Split sp, const T* mean, const T* rstd,
+                                  double* part) {
+    const int i = static_cast<int>(blockIdx.x) / sp.parts, p = static_cast<int>(blockIdx.x) % sp.parts;
     const double mu = mean[i], rs = rstd[i];
     double s1 = 0, s2 = 0;
-    if (need_sums) {
-        for (int k = 0; k < g.chunks; ++k) {
-            const std::size_t o = g.offset(i, k);
-            for (std::size_t j = threadIdx.x; j < g.len; j += reduce_threads) {
-                s1 += dy[o + j];
-                s2 += dy[o + j] * ((x[o + j] - mu) * rs);
-            }
-        }
-        s1 = block_sum(s1);
-        s2 = block_sum(s2);
-    }
-    if (sums && threadIdx.x == 0) {
-        sums[i] = s1;
-        sums[g.groups + i] = s2;
-    }
-    if (!dx) return;
-    const double m = static_cast<double>(g.count());
-    const double scale = rs * (w ? static_cast<double>(w[g.channel(i)]) : 1.0);
-    // dx = scale * (dy - a - xhat * b); a = b = 0 when the statistics are constants.
-    const double a = batch_stats ? s1 / m : 0.0, b = batch_stats ? s2 / m : 0.0;
-    for (int k = 0; k < g.chunks; ++k) {
-        const std::size_t o = g.offset(i, k);
-        for (std::size_t j = threadIdx.x; j < g.len; j += reduce_threads) {
-            const double xhat = (x[o + j] - mu) * rs;
-            dx[o + j] = static_cast<T>(scale * (dy[o + j] - a - xhat * b));
-        }
+    for_each_in_slice(g, i, p, sp.slice, [&](std::size_t o) {
+        s1 += dy[o];
+        s2 += dy[o] * ((x[o] - mu) * rs);
+    });
+    s1 = block_sum(s1);  // both reached by every thread
+    s2 = block_sum(s2);
+    if (threadIdx.x == 0) {
+        part[blockIdx.x] = s1;
+        part[gridDim.x + blockIdx.x] = s2;
     }
 }
 
@@ -85,10 +55,30 @@ __global__ void __launch_bounds__(reduce_threads)
 // the biased variance.
 inline void norm_statistics(cuda& dev, const Tensor<cuda>& x, const NormGroups& g, double eps,
                             Tensor<cuda>& mean, Tensor<cuda>& rstd, Tensor<cuda>* var) {
+    using namespace cuda_detail;
     if (g.groups <= 0) return;
-    cuda_detail::norm_statistics_kernel<float><<<g.groups, cuda_detail::reduce_threads, 0, dev.stream()>>>(
-        x.data(), g, eps, mean.data(), rstd.data(), var ? var->data() : nullptr);
+    // Two passes as on the CPU (the mean, then squares about it), each split across blocks
+    // (reduce.cuh); the second pass and the last kernel re-add the first's partials themselves.
+    const Split sp = split_groups(g.groups, g.count());
+    const unsigned blocks = split_blocks(g.groups, sp);
+    std::shared_ptr<float> scratch = dev.allocate(4 * static_cast<std::size_t>(blocks));  // 2 * blocks doubles
+    double* sum_part = reinterpret_cast<double*>(scratch.get());
+    double* sq_part = sum_part + blocks;
+    group_sum_partials_kernel<float><<<blocks, reduce_threads, 0, dev.stream()>>>(x.data(), g, sp, sum_part);
     CYCLEGAN_CUDA_CHECK(cudaGetLastError());
+    norm_square_partials_kernel<float><<<blocks, reduce_threads, 0, dev.stream()>>>(x.data(), g, sp, sum_part, sq_part);
+    CYCLEGAN_CUDA_CHECK(cudaGetLastError());
+    const double m = static_cast<double>(g.count());
+    const int parts = sp.parts;
+    float *pmean = mean.data(), *prstd = rstd.data(), *pvar = var ? var->data() : nullptr;
+    detail::for_each_index(dev.stream(), static_cast<std::size_t>(g.groups), [=] __device__(std::size_t e) {
+        const int i = static_cast<int>(e);
+        const double mu = sum_parts(sum_part, i, parts) / m, v = sum_parts(sq_part, i, parts) / m;
+        pmean[i] = static_cast<float>(mu);
+        prstd[i] = static_cast<float>(1.0 / sqrt(v + eps));
+        if (pvar) pvar[i] = static_cast<float>(v);
+    });
+    // scratch is freed on the stream, after the kernels above.
 }
 
 // rstd[c] = 1 / sqrt(var[c] + eps): batch norm in eval, from its running variance.
@@ -144,29 +134,62 @@ inline void norm_forward(cuda& dev, const Tensor<cuda>& x, const NormGroups& g, 
 inline void norm_backward(cuda& dev, const Tensor<cuda>& x, const Tensor<cuda>& dy, const NormGroups& g,
                           const Tensor<cuda>& mean, const Tensor<cuda>& rstd, const Tensor<cuda>& weight,
                           bool batch_stats, Tensor<cuda>* dx, Tensor<cuda>* dweight, Tensor<cuda>* dbias) {
+    using namespace cuda_detail;
     float* pdx = dx ? dx->data() : nullptr;
-    const bool params = dweight || dbias;
-    const bool need_sums = params || (pdx && batch_stats);
-    if (g.groups <= 0 || (!pdx && !params)) return;
-    // Per-group sums, kept for the channel pass below: 2 * groups doubles.
-    std::shared_ptr<float> scratch = params ? dev.allocate(4 * static_cast<std::size_t>(g.groups)) : nullptr;
-    double* sums = reinterpret_cast<double*>(scratch.get());
-    cuda_detail::norm_backward_kernel<float><<<g.groups, cuda_detail::reduce_threads, 0, dev.stream()>>>(
-        x.data(), dy.data(), g, mean.data(), rstd.data(), weight.data(), batch_stats, need_sums, pdx, sums);
-    CYCLEGAN_CUDA_CHECK(cudaGetLastError());
-    if (!params) return;
-    // Groups c, c + C, ... share channel c (instance norm): add them in the CPU's order.
     float* pdw = dweight ? dweight->data() : nullptr;
     float* pdb = dbias ? dbias->data() : nullptr;
+    const bool params = dweight || dbias, dx_sums = pdx && batch_stats;
+    if (g.groups <= 0 || (!pdx && !params)) return;
     const int groups = g.groups, channels = g.channels;
-    detail::for_each_index(dev.stream(), static_cast<std::size_t>(channels), [=] __device__(std::size_t c) {
-        double s1 = 0, s2 = 0;
-        for (int i = static_cast<int>(c); i < groups; i += channels) {
-            s1 += sums[i];
-            s2 += sums[groups + i];
-        }
-        if (pdw) pdw[c] += static_cast<float>(s2);
-        if (pdb) pdb[c] += static_cast<float>(s1);
+    const double m = static_cast<double>(g.count());
+    std::shared_ptr<float> scratch;
+    double* sums = nullptr;  // per group: sum(dy) at [i], sum(dy * xhat) at [groups + i], for dx
+    if (params || dx_sums) {
+        // Split sums (reduce.cuh): 2 * blocks partials, then 2 * groups totals.
+        const Split sp = split_groups(groups, g.count());
+        const unsigned blocks = split_blocks(groups, sp);
+        scratch = dev.allocate(4 * (static_cast<std::size_t>(blocks) + static_cast<std::size_t>(groups)));
+        double* part = reinterpret_cast<double*>(scratch.get());
+        if (dx_sums) sums = part + 2 * static_cast<std::size_t>(blocks);
+        norm_backward_partials_kernel<float><<<blocks, reduce_threads, 0, dev.stream()>>>(
+            x.data(), dy.data(), g, sp, mean.data(), rstd.data(), part);
+        CYCLEGAN_CUDA_CHECK(cudaGetLastError());
+        // One thread per channel: each group's partials in index order, then groups c, c + C, ...
+        // of channel c added in the CPU's order.
+        const int parts = sp.parts;
+        double* out = sums;
+        detail::for_each_index(dev.stream(), static_cast<std::size_t>(channels), [=] __device__(std::size_t e) {
+            const int c = static_cast<int>(e);
+            double s1 = 0, s2 = 0;
+            for (int i = c; i < groups; i += channels) {
+                const double a = sum_parts(part, i, parts), b = sum_parts(part + blocks, i, parts);
+                if (out) {
+                    out[i] = a;
+                    out[groups + i] = b;
+                }
+                s1 += a;
+                s2 += b;
+            }
+            if (pdw) pdw[c] += static_cast<float>(s2);
+            if (pdb) pdb[c] += static_cast<float>(s1);
+        });
+    }
+    if (!pdx) return;
+    // dx = scale * (dy - a - xhat * b), one thread per value; a = b = 0 when the statistics are
+    // constants (sums is null then).
+    const float *px = x.data(), *pdy = dy.data(), *pmean = mean.data(), *prstd = rstd.data(), *pw = weight.data();
+    const NormGroups gg = g;
+    const std::size_t len = g.len, chunks = static_cast<std::size_t>(g.chunks);
+    const double* ps = sums;
+    detail::for_each_index(dev.stream(), static_cast<std::size_t>(groups) * chunks * len, [=] __device__(std::size_t e) {
+        const std::size_t r = e / len;
+        const int i = static_cast<int>(r / chunks), k = static_cast<int>(r % chunks);
+        const double mu = pmean[i], rs = prstd[i];
+        const double scale = rs * (pw ? static_cast<double>(pw[gg.channel(i)]) : 1.0);
+        const double a = ps ? ps[i] / m : 0.0, b = ps ? ps[groups + i] / m : 0.0;
+        const std::size_t o = gg.offset(i, k) + e % len;
+        const double xhat = (px[o] - mu) * rs;
+        pdx[o] = static_cast<float>(scale * (pdy[o] - a - xhat * b));
     });
     // scratch is freed on the stream, after the kernels above.
 }
