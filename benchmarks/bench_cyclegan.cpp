@@ -2,13 +2,19 @@
 // configuration (resnet_9blocks, basic PatchGAN, instance norm, LSGAN, identity loss, batch 1),
 // the generator's inference, or single layers, at one image size. Prints one line per measurement:
 //   <what> <size> median_ms <m> min_ms <m> steps <n> peak_rss_mb <m> gflops <g>
+// (gflops is "-" where no FLOP count is defined, as for normalisation). --what peak measures the
+// machine's FP32 FMA throughput, the ceiling the other GFLOP/s figures are measured against.
 #include <cyclegan/cyclegan.hpp>
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <vector>
@@ -36,24 +42,113 @@ std::vector<double> time_runs(int warmup, int runs, F&& f) {
     return ms;
 }
 
-void report(const std::string& what, int size, std::vector<double> ms, double gflop) {
+void report(const std::string& what, int size, std::vector<double> ms, std::optional<double> gflop) {
     std::sort(ms.begin(), ms.end());
     const double median = ms[ms.size() / 2];
-    std::printf("%s %d median_ms %.2f min_ms %.2f steps %zu peak_rss_mb %.1f gflops %.1f\n", what.c_str(), size, median, ms.front(),
-                ms.size(), peak_rss_mb(), gflop / (median / 1000));
+    char rate[32] = "-";
+    if (gflop) std::snprintf(rate, sizeof rate, "%.1f", *gflop / (median / 1000));
+    std::printf("%s %d median_ms %.2f min_ms %.2f steps %zu peak_rss_mb %.1f gflops %s\n", what.c_str(), size, median, ms.front(),
+                ms.size(), peak_rss_mb(), rate);
     std::fflush(stdout);
 }
 
-// Multiply-adds of one resnet_9blocks forward at size s (ngf 64), counted per output pixel:
-// 56.8 G at 256, as docs/performance.md says.
+// Multiply-adds of one resnet_9blocks forward at size s (ngf 64): 49.6 G at 256. A convolution
+// does C_in*k*k per output value; a transposed convolution does C_out*k*k per *input* value (its
+// GEMM's size; counting it per output pixel, as before, overstated it 4x, 56.8 G in all).
 double generator_gmacs(int s) {
     const double p = double(s) * s;
     double macs = p * 64 * 3 * 49;                         // c7s1-64
     macs += p / 4 * 128 * 64 * 9 + p / 16 * 256 * 128 * 9;  // two stride-2 convolutions
     macs += 18 * p / 16 * 256 * 256 * 9;                   // nine residual blocks
-    macs += p / 4 * 128 * 256 * 9 + p * 64 * 128 * 9;      // two transposed convolutions, per output pixel
+    macs += p / 16 * 256 * 128 * 9 + p / 4 * 128 * 64 * 9; // two transposed convolutions, per input pixel
     macs += p * 3 * 64 * 49;                               // c7s1-3
     return macs / 1e9;
+}
+
+Tensor<cpu> wave(cpu& dev, Shape s) {  // deterministic, varied values (a constant would make norms degenerate)
+    std::vector<float> v(s.numel());
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37f * i) + 0.1f;
+    return Tensor<cpu>::from_host(dev, s, v);
+}
+
+// One layer at input x: the forward, then the backward with the input's gradient and the weights'
+// (what autograd does for a layer whose input requires grad), timed apart. gflop: the forward's;
+// a convolution's backward is two GEMMs of the forward's size (data and weight gradients).
+template <class Net>
+void time_layer(cpu& dev, const std::string& name, int size, Net net, Shape in, std::optional<double> gflop, int runs) {
+    Network<Net> n(dev, std::move(net), "layer");
+    const auto x = wave(dev, in);
+    report(name + "_forward", size, time_runs(1, runs, [&] { (void)n(x); }), gflop);
+    Tensor<cpu> dy;
+    std::vector<double> ms;
+    for (int i = 0; i <= runs; ++i) {  // the first is a warm-up
+        typename Network<Net>::Context ctx;
+        const auto y = n.forward(x, ctx);
+        if (dy.empty()) dy = wave(dev, y.shape());
+        Tensor<cpu> dx;
+        const auto t0 = Clock::now();
+        n.backward(ctx, dy, &dx);
+        if (i) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    report(name + "_backward", size, ms, gflop ? std::optional(2 * *gflop) : std::nullopt);
+}
+
+// The layers of the paper's resnet_9blocks generator and 70x70 PatchGAN at image size s, batch 1,
+// each on an input of the size it sees there. The names match compare_pytorch.py's LAYERS.
+void time_layers(cpu& dev, int s, int runs) {
+    auto conv_gflop = [](int cin, int cout, int k, int out_hw) { return 2.0 * cin * cout * k * k * out_hw * out_hw / 1e9; };
+    const Conv2dOptions c7{.padding = 3, .padding_mode = PaddingMode::reflect}, down{.stride = 2, .padding = 1},
+        res{.padding = 1, .padding_mode = PaddingMode::reflect}, patch{.stride = 2, .padding = 1};
+    const ConvTranspose2dOptions up{.stride = 2, .padding = 1, .output_padding = 1};
+    time_layer(dev, "g_c7s1_64", s, Conv2d<cpu>(3, 64, 7, c7), {1, 3, s, s}, conv_gflop(3, 64, 7, s), runs);
+    time_layer(dev, "g_down_128", s, Conv2d<cpu>(64, 128, 3, down), {1, 64, s, s}, conv_gflop(64, 128, 3, s / 2), runs);
+    time_layer(dev, "g_down_256", s, Conv2d<cpu>(128, 256, 3, down), {1, 128, s / 2, s / 2}, conv_gflop(128, 256, 3, s / 4), runs);
+    time_layer(dev, "g_res_conv3x3", s, Conv2d<cpu>(256, 256, 3, res), {1, 256, s / 4, s / 4}, conv_gflop(256, 256, 3, s / 4), runs);
+    // Transposed: the GEMM runs over the input's pixels.
+    time_layer(dev, "g_up_128", s, ConvTranspose2d<cpu>(256, 128, 3, up), {1, 256, s / 4, s / 4}, conv_gflop(128, 256, 3, s / 4), runs);
+    time_layer(dev, "g_up_64", s, ConvTranspose2d<cpu>(128, 64, 3, up), {1, 128, s / 2, s / 2}, conv_gflop(64, 128, 3, s / 2), runs);
+    time_layer(dev, "g_c7s1_3", s, Conv2d<cpu>(64, 3, 7, c7), {1, 64, s, s}, conv_gflop(64, 3, 7, s), runs);
+    for (auto [c, hw] : {std::pair{64, s}, {128, s / 2}, {256, s / 4}})
+        time_layer(dev, "in_relu_" + std::to_string(c), s, Sequential(InstanceNorm2d<cpu>(c), ReLU<cpu>{}), {1, c, hw, hw},
+                   std::nullopt, runs);
+    for (auto [cin, cout, hw] : {std::tuple{3, 64, s}, {64, 128, s / 2}, {128, 256, s / 4}})
+        time_layer(dev, "d_conv_" + std::to_string(cout) + "_lrelu", s, Sequential(Conv2d<cpu>(cin, cout, 4, patch), LeakyReLU<cpu>(0.2)),
+                   {1, cin, hw, hw}, conv_gflop(cin, cout, 4, hw / 2), runs);
+    // The stride-1 4x4 convolution 256 -> 512 at s/8, the PatchGAN's largest.
+    const int hw = s / 8;
+    time_layer(dev, "d_conv_512_lrelu", s, Sequential(Conv2d<cpu>(256, 512, 4, {.padding = 1}), LeakyReLU<cpu>(0.2)),
+               {1, 256, hw, hw}, conv_gflop(256, 512, 4, hw - 1), runs);
+}
+
+// FP32 multiply-add throughput: independent chains of vector FMAs (more than latency x pipes), on
+// every thread. Zen 5 (family 26) issues two 512-bit FMAs per cycle, 64 FLOP per cycle per core;
+// Zen 4 two 256-bit ones, 32 FLOP.
+double peak_gflop_per_call() {
+    constexpr int kChains = 12, kIters = 1 << 22;
+    double flop = 0;
+#pragma omp parallel reduction(+ : flop)
+    {
+        float sink = 0;
+#if defined(__AVX512F__)
+        __m512 acc[kChains], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+        for (auto& v : acc) v = _mm512_set1_ps(1.f);
+        for (int i = 0; i < kIters; ++i)
+            for (auto& v : acc) v = _mm512_fmadd_ps(v, a, b);
+        float lanes[16];  // (not _mm512_reduce_add_ps: GCC 12 warns inside it)
+        for (auto& v : acc) _mm512_storeu_ps(lanes, v), sink += lanes[0];
+        flop = 2.0 * 16 * kChains * kIters;
+#elif defined(__FMA__)
+        __m256 acc[kChains], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+        for (auto& v : acc) v = _mm256_set1_ps(1.f);
+        for (int i = 0; i < kIters; ++i)
+            for (auto& v : acc) v = _mm256_fmadd_ps(v, a, b);
+        float lanes[8];
+        for (auto& v : acc) _mm256_storeu_ps(lanes, v), sink += lanes[0];
+        flop = 2.0 * 8 * kChains * kIters;
+#endif
+        if (sink == 42.f) std::puts("");  // keeps the chains alive
+    }
+    return flop / 1e9;
 }
 
 }  // namespace
@@ -94,8 +189,14 @@ int main(int argc, char** argv) {
             Tensor<cpu> dx;
             n.backward(ctx, y, &dx);
         }), 3 * gflop);
+    } else if (what == "layers") {
+        time_layers(dev, size, runs);
+    } else if (what == "peak") {
+        const double gflop = peak_gflop_per_call();
+        if (gflop == 0) return std::fprintf(stderr, "--what peak needs -mfma or -mavx512f\n"), 2;
+        report("peak_fp32", 0, time_runs(1, runs, [] { (void)peak_gflop_per_call(); }), gflop);
     } else {
-        std::fprintf(stderr, "unknown --what %s (train, infer, conv3x3)\n", what.c_str());
+        std::fprintf(stderr, "unknown --what %s (train, infer, conv3x3, layers, peak)\n", what.c_str());
         return 2;
     }
     return 0;
