@@ -118,6 +118,49 @@ TEST_CASE("Conv2d with reflect and replicate padding: the padded pair's values, 
     }
 }
 
+TEST_CASE("Convolutions with few output channels (no column buffer) equal the GEMM path, and their gradients") {
+    // Conv2d with 3 outputs takes conv_thin.hpp's path; with 9 it takes im2col + GEMM. Given the same
+    // weights for the first 3 outputs, both give those outputs, and the same dx for a dy that is zero
+    // on the other 6.
+    cpu64 dev;
+    struct Case {
+        const char* name;
+        int C;
+        Pair2 k;
+        Conv2dOptions o;
+        Shape x;
+    };
+    for (const Case& c : {Case{"7x7 reflect (the generator's last conv)", 20, 7, {.padding = 3, .padding_mode = PaddingMode::reflect}, {2, 20, 9, 8}},
+                          Case{"4x4 stride 2, zeros (the PatchGAN's last conv)", 40, 4, {.stride = 2, .padding = 1}, {1, 40, 9, 7}},
+                          Case{"5x3 dilation 2, replicate, no bias", 12, {5, 3}, {.padding = {4, 2}, .dilation = 2, .bias = false, .padding_mode = PaddingMode::replicate}, {1, 12, 7, 6}}}) {
+        INFO(c.name);
+        Network<Conv2d<cpu64>> thin(dev, Conv2d<cpu64>(c.C, 3, c.k, c.o), "", {.gain = 0.3, .seed = 8});
+        Network<Conv2d<cpu64>> wide(dev, Conv2d<cpu64>(c.C, 9, c.k, c.o), "", {.gain = 0.3, .seed = 9});
+        const std::size_t w3 = thin.named_tensors()[0].value.numel();
+        dev.copy(thin.named_tensors()[0].value.data(), wide.named_tensors()[0].value.data(), w3);
+        if (c.o.bias) dev.copy(thin.named_tensors()[1].value.data(), wide.named_tensors()[1].value.data(), 3);
+        const auto x = random_tensor(dev, c.x, 31);
+        typename Network<Conv2d<cpu64>>::Context ct, cw;
+        const auto yt = thin.forward(x, ct), yw = wide.forward(x, cw);
+        const Shape ys = yt.shape();
+        const auto dyt = random_tensor(dev, ys, 32);
+        auto dyw = Tensor<cpu64>::zeros(dev, yw.shape());
+        for (int n = 0; n < ys.n; ++n)
+            dev.copy(dyt.images(n).data(), dyw.images(n).data(), ys.image());  // outputs 0-2 of each image
+        Tensor<cpu64> dxt, dxw;
+        thin.backward(ct, dyt, &dxt);
+        wide.backward(cw, dyw, &dxw);
+        for (int n = 0; n < ys.n; ++n)
+            for (std::size_t i = 0; i < ys.image(); ++i)
+                CHECK(yt.images(n).data()[i] == doctest::Approx(yw.images(n).data()[i]).epsilon(1e-12));
+        const auto a = dxt.to_host(dev), b = dxw.to_host(dev);
+        for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-12));
+        const auto ga = thin.gradients().to_host(dev), gb = wide.gradients().to_host(dev);
+        for (std::size_t i = 0; i < w3; ++i) CHECK(ga[i] == doctest::Approx(gb[i]).epsilon(1e-12));
+        gradcheck(thin, random_tensor(dev, c.x, 33));
+    }
+}
+
 TEST_CASE("ConvTranspose2d gradients match finite differences") {
     cpu64 dev;
     SUBCASE("3x3, stride 2, padding 1, output_padding 1, batch 2") {

@@ -2,10 +2,13 @@
 // Convolution on the CPU as im2col + GEMM (Eigen), one image at a time and, within an image, a
 // band of output rows at a time: the column buffer holds at most about kColumnBudget values, so a
 // 7x7 convolution over 64 channels at 256x256 needs 8 M floats, not 205 M. The GEMM uses every thread.
+// Convolutions with only a few output channels skip the column buffer (conv_thin.hpp).
 #include <algorithm>
 #include <vector>
 
 #include "../../core/conv_geometry.hpp"
+#include "conv_rows.hpp"
+#include "conv_thin.hpp"
 #include "cpu.hpp"
 
 namespace cyclegan {
@@ -25,19 +28,6 @@ inline constexpr std::size_t kColumnBudget = CYCLEGAN_CONV_COLUMN_BUDGET;  // va
 inline int band_rows(int K, int OH, int OW) {
     const std::size_t per_row = static_cast<std::size_t>(K) * OW;
     return static_cast<int>(std::clamp<std::size_t>(kColumnBudget / std::max<std::size_t>(per_row, 1), 1, OH));
-}
-
-// The output columns [lo, hi) whose input column ow*s + base lies inside [0, W): there the
-// gather is a plain (strided) copy; only the columns outside need the padding rule.
-struct InsideRange {
-    int lo, hi;
-};
-inline InsideRange inside_columns(int base, int stride, int W, int OW) {
-    int lo = base >= 0 ? 0 : (-base + stride - 1) / stride;
-    int hi = W - 1 - base < 0 ? 0 : (W - 1 - base) / stride + 1;
-    lo = std::min(lo, OW);
-    hi = std::max(std::min(hi, OW), lo);
-    return {lo, hi};
 }
 
 // cols[(c, ki, kj), (oh - oh0, ow)] = x[c, oh*s - p + ki*d, ow*s - p + kj*d] for oh in [oh0, oh1),
@@ -121,6 +111,7 @@ void conv2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& w,
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = y.shape();
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
+    if (few_output_channels(ys.c, K)) return conv2d_forward_thin(x.data(), xs, w.data(), y.data(), ys, g);
     ConstMatMap<T> W(w.data(), ys.c, K);
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
@@ -139,6 +130,7 @@ void conv2d_backward_data(basic_cpu<T>&, const CpuTensor<T>& dy, const CpuTensor
     using namespace cpu_detail;
     const Shape xs = dx.shape(), ys = dy.shape();
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
+    if (few_output_channels(ys.c, K)) return conv2d_backward_data_thin(dy.data(), ys, w.data(), dx.data(), xs, g);
     ConstMatMap<T> W(w.data(), ys.c, K);
     std::fill(dx.data(), dx.data() + dx.numel(), T(0));
     for (int n = 0; n < xs.n; ++n)
@@ -158,6 +150,7 @@ void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTenso
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = dy.shape();
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
+    if (few_output_channels(ys.c, K)) return conv2d_backward_filter_thin(x.data(), xs, dy.data(), ys, dw.data(), g);
     Eigen::Map<RowMajor<T>> DW(dw.data(), ys.c, K);
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
