@@ -48,8 +48,11 @@ if [[ ! -e /usr/local/cuda/include/cudnn.h ]]; then
     echo "cuDNN from $root"
 fi
 
+generator=()
+command -v ninja > /dev/null && generator=(-G Ninja)
 stamp configure
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCYCLEGAN_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+g++ --version | head -1
+cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCYCLEGAN_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
       -DCMAKE_PREFIX_PATH="$deps/usr" -DCYCLEGAN_STB_INCLUDE="$deps/usr/include/stb" "${cudnn_args[@]}" \
       > "$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
 stamp build
