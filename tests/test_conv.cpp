@@ -3,6 +3,9 @@
 // A tiny column budget: every convolution here runs in bands of one or a few output rows, so the
 // checks below also cover the band edges (and a last, shorter band).
 #define CYCLEGAN_CONV_COLUMN_BUDGET 100
+#define CYCLEGAN_WINOGRAD_BUDGET 100  // likewise one row of Winograd tiles per band
+#include <array>
+
 #include "support/gradcheck.hpp"
 #include "support/parity.hpp"
 
@@ -159,6 +162,86 @@ TEST_CASE("Convolutions with few output channels (no column buffer) equal the GE
         for (std::size_t i = 0; i < w3; ++i) CHECK(ga[i] == doctest::Approx(gb[i]).epsilon(1e-12));
         gradcheck(thin, random_tensor(dev, c.x, 33));
     }
+}
+
+namespace {
+
+// Runs Winograd F(M x M, 3x3) and im2col + GEMM on the same x, w, dy and returns the largest
+// difference of y, dx and dw (which both start from the same nonzero values: the filter gradient
+// accumulates) relative to the largest value of each.
+template <int M, class T>
+std::array<double, 3> winograd_against_gemm(Shape xs, int O, int pad, PaddingMode mode, std::uint64_t seed) {
+    using namespace cpu_detail;
+    const Conv2dGeometry g{3, 1, pad, 1, mode};
+    const Shape ws{O, xs.c, 3, 3}, ys{xs.n, O, g.out_h(xs.h), g.out_w(xs.w)};
+    auto values = [&](Shape s, std::uint64_t k) {
+        const auto d = test::random_values(s.numel(), seed + k);
+        return std::vector<T>(d.begin(), d.end());
+    };
+    const auto x = values(xs, 1), w = values(ws, 2), dy = values(ys, 3), dw0 = values(ws, 4);
+    std::vector<T> y[2] = {std::vector<T>(ys.numel()), std::vector<T>(ys.numel())};
+    std::vector<T> dx[2] = {std::vector<T>(xs.numel(), T(7)), std::vector<T>(xs.numel(), T(7))};  // overwritten
+    std::vector<T> dw[2] = {dw0, dw0};
+    conv2d_forward_winograd<M>(x.data(), xs, w.data(), y[0].data(), ys, g);
+    conv2d_backward_data_winograd<M>(dy.data(), ys, w.data(), dx[0].data(), xs, g);
+    conv2d_backward_filter_winograd<M>(x.data(), xs, dy.data(), ys, dw[0].data(), g);
+    conv2d_forward_gemm(x.data(), xs, w.data(), y[1].data(), ys, g);
+    conv2d_backward_data_gemm(dy.data(), ys, w.data(), dx[1].data(), xs, g);
+    conv2d_backward_filter_gemm(x.data(), xs, dy.data(), ys, dw[1].data(), g);
+    auto relative = [](const std::vector<T>& a, const std::vector<T>& b) {
+        double diff = 0, top = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
+            top = std::max(top, std::abs(double(b[i])));
+        }
+        return diff / top;
+    };
+    return {relative(y[0], y[1]), relative(dx[0], dx[1]), relative(dw[0], dw[1])};
+}
+
+}  // namespace
+
+TEST_CASE("Winograd F(2x2, 3x3) and F(4x4, 3x3) equal im2col + GEMM: forward, dx and dw") {
+    struct Case {
+        const char* name;
+        Shape x;
+        int O, pad;
+        PaddingMode mode;
+    };
+    // Sizes that are not multiples of the tile, channel counts that are not multiples of the SIMD
+    // lanes, more tiles in a row than lanes (70 wide), batch 2, every padding mode, and padding 0
+    // and 2 (an output smaller and larger than the input).
+    for (const Case& c : {Case{"reflect, batch 2, odd sizes", {2, 19, 11, 13}, 21, 1, PaddingMode::reflect},
+                          Case{"replicate, 8x8", {1, 16, 8, 8}, 24, 1, PaddingMode::replicate},
+                          Case{"zeros, no padding, 70 wide", {1, 17, 7, 70}, 18, 0, PaddingMode::zeros},
+                          Case{"zeros, padding 2", {1, 16, 5, 38}, 16, 2, PaddingMode::zeros},
+                          Case{"reflect, 1x1 output tiles", {1, 20, 3, 3}, 17, 1, PaddingMode::reflect}}) {
+        INFO(c.name);
+        for (const auto& e : {winograd_against_gemm<2, double>(c.x, c.O, c.pad, c.mode, 40),
+                              winograd_against_gemm<4, double>(c.x, c.O, c.pad, c.mode, 50)})
+            for (double r : e) CHECK(r < 1e-12);
+    }
+    SUBCASE("in float, F(4x4) stays within 2e-5 of the largest value over 256 channels") {
+        // Its transforms multiply by up to 8 and 1/24, so float rounding grows: measured 3e-6 to
+        // 8e-6 here, where im2col + GEMM in float is 4e-7 from double. Training does not notice.
+        for (double r : winograd_against_gemm<4, float>({1, 256, 16, 16}, 256, 1, PaddingMode::reflect, 60)) CHECK(r < 2e-5);
+    }
+}
+
+TEST_CASE("Conv2d takes Winograd for 3x3 stride-1 kernels over 16 or more channels, and its gradients are right") {
+    using cpu_detail::ConvAlgorithm;
+    using cpu_detail::conv_algorithm;
+    const Conv2dGeometry res{3, 1, 1, 1, PaddingMode::reflect};
+    CHECK(conv_algorithm(res, 256, 256) == ConvAlgorithm::winograd);
+    CHECK(conv_algorithm(res, 16, 16) == ConvAlgorithm::winograd);
+    CHECK(conv_algorithm(res, 15, 64) == ConvAlgorithm::gemm);
+    CHECK(conv_algorithm({3, 2, 1}, 256, 256) == ConvAlgorithm::gemm);      // stride 2
+    CHECK(conv_algorithm({3, 1, 2, 2}, 256, 256) == ConvAlgorithm::gemm);   // dilation 2
+    CHECK(conv_algorithm({{3, 5}, 1, 1}, 256, 256) == ConvAlgorithm::gemm);  // 3x5
+    CHECK(conv_algorithm({7, 1, 3}, 64, 3) == ConvAlgorithm::thin);
+    cpu64 dev;
+    Network<Conv2d<cpu64>> net(dev, Conv2d<cpu64>(16, 16, 3, {.padding = 1, .padding_mode = PaddingMode::reflect}), "", {.gain = 0.3});
+    gradcheck(net, random_tensor(dev, {1, 16, 6, 5}, 61));
 }
 
 TEST_CASE("ConvTranspose2d gradients match finite differences") {

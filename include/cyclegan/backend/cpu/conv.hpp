@@ -2,7 +2,8 @@
 // Convolution on the CPU as im2col + GEMM (Eigen), one image at a time and, within an image, a
 // band of output rows at a time: the column buffer holds at most about kColumnBudget values, so a
 // 7x7 convolution over 64 channels at 256x256 needs 8 M floats, not 205 M. The GEMM uses every thread.
-// Convolutions with only a few output channels skip the column buffer (conv_thin.hpp).
+// Convolutions with only a few output channels skip the column buffer (conv_thin.hpp); 3x3
+// stride-1 ones over enough channels (the residual blocks') go through Winograd (conv_winograd.hpp).
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -10,7 +11,9 @@
 #include "../../core/conv_geometry.hpp"
 #include "conv_rows.hpp"
 #include "conv_thin.hpp"
+#include "conv_winograd.hpp"
 #include "cpu.hpp"
+#include "scratch.hpp"
 
 namespace cyclegan {
 namespace cpu_detail {
@@ -95,87 +98,104 @@ void col2im(const T* cols, int C, int H, int W, const Conv2dGeometry& g, int oh0
     }
 }
 
-// The calling thread's column buffer, at least n values, uninitialised. Kept between calls: a
-// fresh multi-megabyte buffer per convolution cost more in page faults and zeroing than its im2col
-// (c7s1-64 at 128: 9.5 -> 4.5 ms). It grows to the largest band and stays that size.
-template <class T>
-T* column_buffer(std::size_t n) {
-    thread_local std::unique_ptr<T[]> buffer;
-    thread_local std::size_t size = 0;
-    if (n > size) {
-        buffer.reset();  // the old one first: both at once would raise the peak
-        buffer.reset(new T[n]);
-        size = n;
-    }
-    return buffer.get();
-}
-
 // Calls band(oh0, oh1, cols) for successive bands of output rows, with the reused column buffer.
 template <class T, class F>
 void for_each_band(int K, int OH, int OW, F&& band) {
     const int step = band_rows(K, OH, OW);
-    T* cols = column_buffer<T>(static_cast<std::size_t>(K) * step * OW);
+    T* cols = scratch_buffer<T, Scratch::columns>(static_cast<std::size_t>(K) * step * OW);
     for (int oh0 = 0; oh0 < OH; oh0 += step) band(oh0, std::min(OH, oh0 + step), cols);
 }
 
-}  // namespace cpu_detail
-
 // y[n] = W (O x C*kh*kw) * im2col(x[n]).   w has shape {O, C, kh, kw}; y is preallocated.
 template <class T>
-void conv2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
-                    const Conv2dGeometry& g) {
-    using namespace cpu_detail;
-    const Shape xs = x.shape(), ys = y.shape();
+void conv2d_forward_gemm(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    if (few_output_channels(ys.c, K)) return conv2d_forward_thin(x.data(), xs, w.data(), y.data(), ys, g);
-    ConstMatMap<T> W(w.data(), ys.c, K);
+    ConstMatMap<T> W(w, ys.c, K);
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
-            im2col(x.data() + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
-            Eigen::Map<RowMajor<T>, 0, Eigen::OuterStride<>> Y(y.data() + n * ys.image() + oh0 * ys.w, ys.c, p,
-                                                               Eigen::OuterStride<>(P));
+            im2col(x + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
+            Eigen::Map<RowMajor<T>, 0, Eigen::OuterStride<>> Y(y + n * ys.image() + oh0 * ys.w, ys.c, p, Eigen::OuterStride<>(P));
             Y.noalias() = W * ConstMatMap<T>(cols, K, p);
         });
 }
 
 // dx[n] = col2im(W^T * dy[n]).   dx is preallocated with the input's shape and overwritten.
 template <class T>
-void conv2d_backward_data(basic_cpu<T>&, const CpuTensor<T>& dy, const CpuTensor<T>& w, CpuTensor<T>& dx,
-                          const Conv2dGeometry& g) {
-    using namespace cpu_detail;
-    const Shape xs = dx.shape(), ys = dy.shape();
+void conv2d_backward_data_gemm(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs, const Conv2dGeometry& g) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    if (few_output_channels(ys.c, K)) return conv2d_backward_data_thin(dy.data(), ys, w.data(), dx.data(), xs, g);
-    ConstMatMap<T> W(w.data(), ys.c, K);
-    std::fill(dx.data(), dx.data() + dx.numel(), T(0));
+    ConstMatMap<T> W(w, ys.c, K);
+    std::fill(dx, dx + xs.numel(), T(0));
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
-            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy.data() + n * ys.image() + oh0 * ys.w, ys.c, p,
+            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy + n * ys.image() + oh0 * ys.w, ys.c, p,
                                                                       Eigen::OuterStride<>(P));
             Eigen::Map<RowMajor<T>>(cols, K, p).noalias() = W.transpose() * DY;
-            col2im(cols, xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, dx.data() + n * xs.image());
+            col2im(cols, xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, dx + n * xs.image());
         });
 }
 
 // dw += dy[n] * im2col(x[n])^T, summed over the batch.
 template <class T>
+void conv2d_backward_filter_gemm(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw, const Conv2dGeometry& g) {
+    const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
+    Eigen::Map<RowMajor<T>> DW(dw, ys.c, K);
+    for (int n = 0; n < xs.n; ++n)
+        for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
+            const int p = (oh1 - oh0) * ys.w;
+            im2col(x + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
+            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy + n * ys.image() + oh0 * ys.w, ys.c, p,
+                                                                      Eigen::OuterStride<>(P));
+            DW.noalias() += DY * ConstMatMap<T>(cols, K, p).transpose();
+        });
+}
+
+// Which algorithm a convolution takes: Winograd for 3x3 stride-1 kernels over enough channels,
+// the few-output kernels where a GEMM would be a few rows deep, else im2col + GEMM.
+enum class ConvAlgorithm { winograd, thin, gemm };
+inline ConvAlgorithm conv_algorithm(const Conv2dGeometry& g, int in_channels, int out_channels) {
+    if (winograd_applies(g, in_channels, out_channels)) return ConvAlgorithm::winograd;
+    if (few_output_channels(out_channels, in_channels * g.kernel.h * g.kernel.w)) return ConvAlgorithm::thin;
+    return ConvAlgorithm::gemm;
+}
+
+}  // namespace cpu_detail
+
+template <class T>
+void conv2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
+                    const Conv2dGeometry& g) {
+    using namespace cpu_detail;
+    const Shape xs = x.shape(), ys = y.shape();
+    switch (conv_algorithm(g, xs.c, ys.c)) {
+        case ConvAlgorithm::winograd: return conv2d_forward_winograd<4>(x.data(), xs, w.data(), y.data(), ys, g);
+        case ConvAlgorithm::thin: return conv2d_forward_thin(x.data(), xs, w.data(), y.data(), ys, g);
+        case ConvAlgorithm::gemm: return conv2d_forward_gemm(x.data(), xs, w.data(), y.data(), ys, g);
+    }
+}
+
+template <class T>
+void conv2d_backward_data(basic_cpu<T>&, const CpuTensor<T>& dy, const CpuTensor<T>& w, CpuTensor<T>& dx,
+                          const Conv2dGeometry& g) {
+    using namespace cpu_detail;
+    const Shape xs = dx.shape(), ys = dy.shape();
+    switch (conv_algorithm(g, xs.c, ys.c)) {
+        case ConvAlgorithm::winograd: return conv2d_backward_data_winograd<4>(dy.data(), ys, w.data(), dx.data(), xs, g);
+        case ConvAlgorithm::thin: return conv2d_backward_data_thin(dy.data(), ys, w.data(), dx.data(), xs, g);
+        case ConvAlgorithm::gemm: return conv2d_backward_data_gemm(dy.data(), ys, w.data(), dx.data(), xs, g);
+    }
+}
+
+template <class T>
 void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy, CpuTensor<T>& dw,
                             const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = dy.shape();
-    const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    if (few_output_channels(ys.c, K)) return conv2d_backward_filter_thin(x.data(), xs, dy.data(), ys, dw.data(), g);
-    Eigen::Map<RowMajor<T>> DW(dw.data(), ys.c, K);
-    for (int n = 0; n < xs.n; ++n)
-        for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
-            const int p = (oh1 - oh0) * ys.w;
-            im2col(x.data() + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
-            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy.data() + n * ys.image() + oh0 * ys.w, ys.c, p,
-                                                                      Eigen::OuterStride<>(P));
-            DW.noalias() += DY * ConstMatMap<T>(cols, K, p).transpose();
-        });
+    switch (conv_algorithm(g, xs.c, ys.c)) {
+        case ConvAlgorithm::winograd: return conv2d_backward_filter_winograd<4>(x.data(), xs, dy.data(), ys, dw.data(), g);
+        case ConvAlgorithm::thin: return conv2d_backward_filter_thin(x.data(), xs, dy.data(), ys, dw.data(), g);
+        case ConvAlgorithm::gemm: return conv2d_backward_filter_gemm(x.data(), xs, dy.data(), ys, dw.data(), g);
+    }
 }
 
 // y[n, c, :, :] += b[c]

@@ -1,0 +1,403 @@
+#pragma once
+// 3x3 stride-1 convolutions (the residual blocks', 88% of a generator's multiply-adds) on the CPU by
+// Winograd's minimal filtering F(m x m, 3 x 3) (Lavin and Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2016). An m x m tile of the output is A^T [(G g G^T) ⊙ (B^T d B)] A, with d
+// the (m+2) x (m+2) input patch under it and g the 3x3 kernel: (m+2)^2 products instead of 9 m^2.
+// Summed over the input channels, each of the (m+2)^2 positions ξ of the transformed tile is a GEMM,
+//     M[ξ] (O x tiles) = U[ξ] (O x C) · V[ξ] (C x tiles),   U = G g G^T,  V = B^T d B,
+// so with m = 4 the GEMMs do 36 multiply-adds where im2col + GEMM does 144.
+// The gradients are the exact adjoints of that product (every transform is linear):
+//     dM = A dy A^T per output tile;
+//     dV[ξ] = U[ξ]^T dM[ξ], and dx += B dV B^T over the overlapping input patches;
+//     dU[ξ] = dM[ξ] V[ξ]^T (summed over tiles), and dw += G^T dU G.
+// Padding (zero, reflect, replicate) is read while gathering the patches, as im2col does.
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../../core/conv_geometry.hpp"
+#include "../../core/shape.hpp"
+#include "cpu.hpp"
+#include "scratch.hpp"
+
+#ifndef CYCLEGAN_WINOGRAD_BUDGET
+#define CYCLEGAN_WINOGRAD_BUDGET (std::size_t{8} << 20)  // tests set it small to cross band edges
+#endif
+
+namespace cyclegan::cpu_detail {
+
+// Taken by 3x3 stride-1 undilated convolutions: F(4x4, 3x3) was faster than im2col + GEMM from 8
+// channels on (1.4x at 16, 2.4x at 256: docs/performance.md); below 16 the GEMM path stays.
+// Defining CYCLEGAN_WINOGRAD_MIN_CHANNELS very large turns it off (its float rounding is about
+// 20x im2col's: a few 1e-6 of the largest output).
+#ifndef CYCLEGAN_WINOGRAD_MIN_CHANNELS
+#define CYCLEGAN_WINOGRAD_MIN_CHANNELS 16
+#endif
+inline bool winograd_applies(const Conv2dGeometry& g, int in_channels, int out_channels) {
+    return g.kernel == Pair2(3) && g.stride == Pair2(1) && g.dilation == Pair2(1) &&
+           std::min(in_channels, out_channels) >= CYCLEGAN_WINOGRAD_MIN_CHANNELS;
+}
+
+// A small constant matrix, transposable at compile time.
+template <int R, int K>
+struct Coefficients {
+    double v[R][K];
+    static constexpr int rows = R, cols = K;
+    constexpr Coefficients<K, R> transposed() const {
+        Coefficients<K, R> t{};
+        for (int r = 0; r < R; ++r)
+            for (int k = 0; k < K; ++k) t.v[k][r] = v[r][k];
+        return t;
+    }
+};
+
+template <int M>
+struct Winograd;
+
+// F(2x2, 3x3), interpolation points 0, 1, -1 and infinity.
+template <>
+struct Winograd<2> {
+    static constexpr int m = 2, a = 4;
+    static constexpr Coefficients<4, 4> BT{{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}};
+    static constexpr Coefficients<4, 3> G{{{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}}};
+    static constexpr Coefficients<2, 4> AT{{{1, 1, 1, 0}, {0, 1, -1, -1}}};
+    static constexpr auto B = BT.transposed();
+    static constexpr auto A = AT.transposed();
+    static constexpr auto GT = G.transposed();
+};
+
+// F(4x4, 3x3), points 0, 1, -1, 2, -2 and infinity: the smallest coefficients for a 6x6 tile, so
+// float keeps about 1e-6 relative accuracy (the tests compare with im2col + GEMM).
+template <>
+struct Winograd<4> {
+    static constexpr int m = 4, a = 6;
+    static constexpr Coefficients<6, 6> BT{{{4, 0, -5, 0, 1, 0},
+                                            {0, -4, -4, 1, 1, 0},
+                                            {0, 4, -4, -1, 1, 0},
+                                            {0, -2, -1, 2, 1, 0},
+                                            {0, 2, -1, -2, 1, 0},
+                                            {0, 4, 0, -5, 0, 1}}};
+    static constexpr Coefficients<6, 3> G{{{1. / 4, 0, 0},
+                                           {-1. / 6, -1. / 6, -1. / 6},
+                                           {-1. / 6, 1. / 6, -1. / 6},
+                                           {1. / 24, 1. / 12, 1. / 6},
+                                           {1. / 24, -1. / 12, 1. / 6},
+                                           {0, 0, 1}}};
+    static constexpr Coefficients<4, 6> AT{{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
+    static constexpr auto B = BT.transposed();
+    static constexpr auto A = AT.transposed();
+    static constexpr auto GT = G.transposed();
+};
+
+// Transforms run on L tiles (or channels) at once, one SIMD register of lanes per matrix entry.
+template <class T>
+inline constexpr int kLanes = 64 / sizeof(T);
+
+// out[r] = Σ_k C[r][k] in[k] for one row r, each a vector of L lanes, unrolled at compile time so
+// that zero coefficients cost nothing.
+template <const auto& C, int r, class T, int L>
+inline void combine_row(const T* in, int in_step, T* out) {
+    T acc[L] = {};
+    [&]<int... k>(std::integer_sequence<int, k...>) {
+        (
+            [&] {
+                if constexpr (C.v[r][k] != 0) {
+                    constexpr T c = static_cast<T>(C.v[r][k]);
+                    for (int l = 0; l < L; ++l) acc[l] += c * in[k * in_step + l];
+                }
+            }(),
+            ...);
+    }(std::make_integer_sequence<int, std::remove_cvref_t<decltype(C)>::cols>{});
+    for (int l = 0; l < L; ++l) out[l] = acc[l];
+}
+
+// out = C · in · C^T on L lanes: in is K x K, out R x R, entry (i, j) at (i * size + j) * L.
+template <const auto& C, class T, int L>
+inline void sandwich(const T* in, T* out) {
+    constexpr int R = std::remove_cvref_t<decltype(C)>::rows, K = std::remove_cvref_t<decltype(C)>::cols;
+    T tmp[R * K * L];
+    auto left = [&]<int... r>(const T* src, int src_step, T* dst, int dst_step, std::integer_sequence<int, r...>) {
+        (combine_row<C, r, T, L>(src, src_step, dst + r * dst_step), ...);
+    };
+    for (int j = 0; j < K; ++j)  // tmp[r][j] = Σ_k C[r][k] in[k][j]
+        left(in + j * L, K * L, tmp + j * L, K * L, std::make_integer_sequence<int, R>{});
+    for (int r = 0; r < R; ++r)  // out[r][s] = Σ_j C[s][j] tmp[r][j]
+        left(tmp + r * K * L, L, out + r * R * L, L, std::make_integer_sequence<int, R>{});
+}
+
+// Where the tiles read: tile (th, tw) covers padded rows th*m .. th*m + m + 1 and columns likewise;
+// rows[p] / cols[p] is the input row / column at padded position p, or -1 for a zero (the padding
+// of a zero-padded convolution, and whatever lies past the last output, whose results are dropped).
+struct WinogradTiles {
+    int TH, TW;
+    std::vector<int> rows, cols;
+
+    WinogradTiles(int m, const Shape& xs, const Shape& ys, const Conv2dGeometry& g)
+        : TH((ys.h + m - 1) / m), TW((ys.w + m - 1) / m), rows(source(TH * m + 2, xs.h, g.padding.h, g.padding_mode)),
+          cols(source(TW * m + 2, xs.w, g.padding.w, g.padding_mode)) {}
+
+    static std::vector<int> source(int positions, int n, int pad, PaddingMode mode) {
+        std::vector<int> s(positions);
+        for (int p = 0; p < positions; ++p) s[p] = p - pad < n + pad ? padded_source(p - pad, n, mode) : -1;
+        return s;
+    }
+};
+
+// Lanes in the group of tiles starting at column tw0.
+inline int lanes_from(int tw0, int TW, int L) { return std::min(L, TW - tw0); }
+
+// U[ξ][o][c] = (G w[o][c] G^T)[ξ].
+template <int M, class T>
+void winograd_filter(const T* w, int O, int C, T* U) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<T>, a = F::a;
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(O) * C * a * a * 4)
+    for (int o = 0; o < O; ++o)
+        for (int c0 = 0; c0 < C; c0 += L) {
+            const int nl = lanes_from(c0, C, L);
+            alignas(64) T g[9 * L] = {}, u[a * a * L];
+            for (int l = 0; l < nl; ++l)
+                for (int k = 0; k < 9; ++k) g[k * L + l] = w[(static_cast<std::size_t>(o) * C + c0 + l) * 9 + k];
+            sandwich<F::G, T, L>(g, u);
+            for (int xi = 0; xi < a * a; ++xi)
+                std::copy(u + xi * L, u + xi * L + nl, U + (static_cast<std::size_t>(xi) * O + o) * C + c0);
+        }
+}
+
+// dw[o][c] += G^T dU[o][c] G.
+template <int M, class T>
+void winograd_filter_adjoint(const T* dU, int O, int C, T* dw) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<T>, a = F::a;
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(O) * C * a * a * 4)
+    for (int o = 0; o < O; ++o)
+        for (int c0 = 0; c0 < C; c0 += L) {
+            const int nl = lanes_from(c0, C, L);
+            alignas(64) T u[a * a * L], g[9 * L];
+            for (int xi = 0; xi < a * a; ++xi) {
+                const T* src = dU + (static_cast<std::size_t>(xi) * O + o) * C + c0;
+                for (int l = 0; l < L; ++l) u[xi * L + l] = l < nl ? src[l] : T(0);
+            }
+            sandwich<F::GT, T, L>(u, g);
+            for (int l = 0; l < nl; ++l)
+                for (int k = 0; k < 9; ++k) dw[(static_cast<std::size_t>(o) * C + c0 + l) * 9 + k] += g[k * L + l];
+        }
+}
+
+// V[ξ][c][t] = (B^T d B)[ξ] for the patches d of tile rows [th0, th1) of one image.
+template <int M, class T>
+void winograd_input(const T* x, const Shape& xs, const WinogradTiles& tiles, int th0, int th1, T* V) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<T>, a = F::a;
+    const int TW = tiles.TW, nt = (th1 - th0) * TW;
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(xs.c) * nt * a * a * 8)
+    for (int c = 0; c < xs.c; ++c) {
+        const T* plane = x + static_cast<std::size_t>(c) * xs.h * xs.w;
+        alignas(64) T d[a * a * L], v[a * a * L], row[L * M + 2];
+        for (int th = th0; th < th1; ++th)
+            for (int tw0 = 0; tw0 < TW; tw0 += L) {
+                const int nl = lanes_from(tw0, TW, L), width = nl * M + 2;
+                for (int i = 0; i < a; ++i) {
+                    const int ih = tiles.rows[th * M + i];
+                    const int* cs = tiles.cols.data() + tw0 * M;
+                    for (int q = 0; q < width; ++q)
+                        row[q] = ih >= 0 && cs[q] >= 0 ? plane[static_cast<std::size_t>(ih) * xs.w + cs[q]] : T(0);
+                    for (int j = 0; j < a; ++j)
+                        for (int l = 0; l < L; ++l) d[(i * a + j) * L + l] = l < nl ? row[l * M + j] : T(0);
+                }
+                sandwich<F::BT, T, L>(d, v);
+                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
+                for (int xi = 0; xi < a * a; ++xi)
+                    std::copy(v + xi * L, v + xi * L + nl, V + (static_cast<std::size_t>(xi) * xs.c + c) * nt + t);
+            }
+    }
+}
+
+// dx += B dV[c][t] B^T, scattered over the patches of tile rows [th0, th1) of one image (and
+// through the padding rule back to the pixels the padding read).
+template <int M, class T>
+void winograd_input_adjoint(const T* dV, const Shape& xs, const WinogradTiles& tiles, int th0, int th1, T* dx) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<T>, a = F::a;
+    const int TW = tiles.TW, nt = (th1 - th0) * TW;
+    // Channels are independent, so threads never write the same plane.
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(xs.c) * nt * a * a * 8)
+    for (int c = 0; c < xs.c; ++c) {
+        T* plane = dx + static_cast<std::size_t>(c) * xs.h * xs.w;
+        alignas(64) T f[a * a * L], dd[a * a * L], row[L * M + 2];
+        for (int th = th0; th < th1; ++th)
+            for (int tw0 = 0; tw0 < TW; tw0 += L) {
+                const int nl = lanes_from(tw0, TW, L), width = nl * M + 2;
+                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
+                for (int xi = 0; xi < a * a; ++xi) {
+                    const T* src = dV + (static_cast<std::size_t>(xi) * xs.c + c) * nt + t;
+                    for (int l = 0; l < L; ++l) f[xi * L + l] = l < nl ? src[l] : T(0);
+                }
+                sandwich<F::B, T, L>(f, dd);
+                for (int i = 0; i < a; ++i) {
+                    const int ih = tiles.rows[th * M + i];
+                    if (ih < 0) continue;
+                    std::fill(row, row + width, T(0));
+                    for (int l = 0; l < nl; ++l)  // neighbouring patches overlap by two columns
+                        for (int j = 0; j < a; ++j) row[l * M + j] += dd[(i * a + j) * L + l];
+                    const int* cs = tiles.cols.data() + tw0 * M;
+                    T* out = plane + static_cast<std::size_t>(ih) * xs.w;
+                    for (int q = 0; q < width; ++q)
+                        if (cs[q] >= 0) out[cs[q]] += row[q];
+                }
+            }
+    }
+}
+
+// y[o][tile] = A^T M[o][t] A, the part of each tile inside the output.
+template <int M, class T>
+void winograd_output(const T* Mx, const Shape& ys, int TW, int th0, int th1, T* y) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<T>, a = F::a;
+    const int nt = (th1 - th0) * TW;
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(ys.c) * nt * a * a * 4)
+    for (int o = 0; o < ys.c; ++o) {
+        T* plane = y + static_cast<std::size_t>(o) * ys.h * ys.w;
+        alignas(64) T in[a * a * L], out[M * M * L], row[L * M];
+        for (int th = th0; th < th1; ++th)
+            for (int tw0 = 0; tw0 < TW; tw0 += L) {
+                const int nl = lanes_from(tw0, TW, L);
+                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
+                for (int xi = 0; xi < a * a; ++xi) {
+                    const T* src = Mx + (static_cast<std::size_t>(xi) * ys.c + o) * nt + t;
+                    for (int l = 0; l < L; ++l) in[xi * L + l] = l < nl ? src[l] : T(0);
+                }
+                sandwich<F::AT, T, L>(in, out);
+                const int ow0 = tw0 * M, width = std::min(nl * M, ys.w - ow0);
+                for (int i = 0; i < M && th * M + i < ys.h; ++i) {
+                    for (int l = 0; l < nl; ++l)
+                        for (int j = 0; j < M; ++j) row[l * M + j] = out[(i * M + j) * L + l];
+                    std::copy(row, row + width, plane + static_cast<std::size_t>(th * M + i) * ys.w + ow0);
+                }
+            }
+    }
+}
+
+// dM[ξ][o][t] = (A dy[o][tile] A^T)[ξ], with dy zero past the output's edge.
+template <int M, class T>
+void winograd_output_adjoint(const T* dy, const Shape& ys, int TW, int th0, int th1, T* dM) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<T>, a = F::a;
+    const int nt = (th1 - th0) * TW;
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(ys.c) * nt * a * a * 4)
+    for (int o = 0; o < ys.c; ++o) {
+        const T* plane = dy + static_cast<std::size_t>(o) * ys.h * ys.w;
+        alignas(64) T e[M * M * L], f[a * a * L], row[L * M];
+        for (int th = th0; th < th1; ++th)
+            for (int tw0 = 0; tw0 < TW; tw0 += L) {
+                const int nl = lanes_from(tw0, TW, L);
+                const int ow0 = tw0 * M, width = std::min(nl * M, ys.w - ow0);
+                for (int i = 0; i < M; ++i) {
+                    const int oh = th * M + i;
+                    std::fill(row, row + L * M, T(0));
+                    if (oh < ys.h) std::copy(plane + static_cast<std::size_t>(oh) * ys.w + ow0,
+                                             plane + static_cast<std::size_t>(oh) * ys.w + ow0 + width, row);
+                    for (int j = 0; j < M; ++j)
+                        for (int l = 0; l < L; ++l) e[(i * M + j) * L + l] = row[l * M + j];
+                }
+                sandwich<F::A, T, L>(e, f);
+                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
+                for (int xi = 0; xi < a * a; ++xi)
+                    std::copy(f + xi * L, f + xi * L + nl, dM + (static_cast<std::size_t>(xi) * ys.c + o) * nt + t);
+            }
+    }
+}
+
+// The (m+2)^2 independent GEMMs, dst[ξ] (= or +=) op(lhs[ξ]) · op(rhs[ξ]), one per thread at a
+// time (Eigen runs a GEMM single-threaded inside a parallel region): no synchronisation inside.
+template <class T, class F>
+void for_each_position(int positions, double flop_each, F&& gemm) {
+    CYCLEGAN_PARALLEL_FOR(positions * flop_each)
+    for (int xi = 0; xi < positions; ++xi) gemm(xi);
+}
+
+template <class T>
+using WinoMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using WinoMap = Eigen::Map<WinoMatrix<T>>;
+
+// Tile rows per band: the transformed input and product of a band hold at most about the budget.
+inline int winograd_band(int a, int channels, const WinogradTiles& tiles) {
+    const std::size_t per_row = static_cast<std::size_t>(a) * a * channels * tiles.TW;
+    return static_cast<int>(std::clamp<std::size_t>(CYCLEGAN_WINOGRAD_BUDGET / per_row, 1, tiles.TH));
+}
+
+template <int M, class T>
+void conv2d_forward_winograd(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
+    constexpr int a = Winograd<M>::a;
+    const int C = xs.c, O = ys.c;
+    const WinogradTiles tiles(M, xs, ys, g);
+    const int band = winograd_band(a, std::max(C, O), tiles);
+    T* U = scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C);
+    T* V = scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW);
+    T* P = scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW);
+    winograd_filter<M>(w, O, C, U);
+    for (int n = 0; n < xs.n; ++n)
+        for (int th0 = 0; th0 < tiles.TH; th0 += band) {
+            const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
+            winograd_input<M>(x + n * xs.image(), xs, tiles, th0, th1, V);
+            for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
+                WinoMap<T>(P + static_cast<std::size_t>(xi) * O * nt, O, nt).noalias() =
+                    WinoMap<T>(U + static_cast<std::size_t>(xi) * O * C, O, C) * WinoMap<T>(V + static_cast<std::size_t>(xi) * C * nt, C, nt);
+            });
+            winograd_output<M>(P, ys, tiles.TW, th0, th1, y + n * ys.image());
+        }
+}
+
+template <int M, class T>
+void conv2d_backward_data_winograd(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs,
+                                   const Conv2dGeometry& g) {
+    constexpr int a = Winograd<M>::a;
+    const int C = xs.c, O = ys.c;
+    const WinogradTiles tiles(M, xs, ys, g);
+    const int band = winograd_band(a, std::max(C, O), tiles);
+    T* U = scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C);
+    T* dV = scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW);
+    T* dM = scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW);
+    winograd_filter<M>(w, O, C, U);
+    std::fill(dx, dx + xs.numel(), T(0));
+    for (int n = 0; n < xs.n; ++n)
+        for (int th0 = 0; th0 < tiles.TH; th0 += band) {
+            const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
+            winograd_output_adjoint<M>(dy + n * ys.image(), ys, tiles.TW, th0, th1, dM);
+            for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
+                WinoMap<T>(dV + static_cast<std::size_t>(xi) * C * nt, C, nt).noalias() =
+                    WinoMap<T>(U + static_cast<std::size_t>(xi) * O * C, O, C).transpose() *
+                    WinoMap<T>(dM + static_cast<std::size_t>(xi) * O * nt, O, nt);
+            });
+            winograd_input_adjoint<M>(dV, xs, tiles, th0, th1, dx + n * xs.image());
+        }
+}
+
+template <int M, class T>
+void conv2d_backward_filter_winograd(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw,
+                                     const Conv2dGeometry& g) {
+    constexpr int a = Winograd<M>::a;
+    const int C = xs.c, O = ys.c;
+    const WinogradTiles tiles(M, xs, ys, g);
+    const int band = winograd_band(a, std::max(C, O), tiles);
+    T* dU = scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C);
+    T* V = scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW);
+    T* dM = scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW);
+    std::fill(dU, dU + static_cast<std::size_t>(a) * a * O * C, T(0));
+    for (int n = 0; n < xs.n; ++n)
+        for (int th0 = 0; th0 < tiles.TH; th0 += band) {
+            const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
+            winograd_input<M>(x + n * xs.image(), xs, tiles, th0, th1, V);
+            winograd_output_adjoint<M>(dy + n * ys.image(), ys, tiles.TW, th0, th1, dM);
+            for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
+                WinoMap<T>(dU + static_cast<std::size_t>(xi) * O * C, O, C).noalias() +=
+                    WinoMap<T>(dM + static_cast<std::size_t>(xi) * O * nt, O, nt) *
+                    WinoMap<T>(V + static_cast<std::size_t>(xi) * C * nt, C, nt).transpose();
+            });
+        }
+    winograd_filter_adjoint<M>(dU, O, C, dw);
+}
+
+}  // namespace cyclegan::cpu_detail
