@@ -164,6 +164,44 @@ TEST_CASE("Convolutions with few output channels (no column buffer) equal the GE
     }
 }
 
+TEST_CASE("gemm equals a plain triple loop: strided views, accumulation, edges and every block boundary") {
+    using cpu_detail::MatrixView;
+    struct Case {
+        int M, N, K;
+        bool a_transposed, b_transposed, accumulate, parallel;
+    };
+    // Sizes below one tile (8 x 32), not multiples of it, and past one block of K (256), of A's
+    // rows (128) and of B's columns (3072); views read row-major and transposed; = and +=.
+    for (const Case& c : {Case{1, 1, 1, false, false, false, true}, Case{7, 31, 5, false, false, true, false},
+                          Case{70, 45, 33, true, false, false, true}, Case{300, 90, 600, false, true, true, true},
+                          Case{9, 3100, 260, true, true, false, true}, Case{140, 40, 513, false, true, false, false},
+                          Case{16, 64, 0, false, false, false, true}}) {
+        CAPTURE(c.M);
+        CAPTURE(c.N);
+        CAPTURE(c.K);
+        const auto a = test::random_values(std::size_t(c.M) * c.K, 71), b = test::random_values(std::size_t(c.K) * c.N, 72),
+                   c0 = test::random_values(std::size_t(c.M) * (c.N + 3), 73);
+        const std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end());
+        // C has 3 extra columns per row (ldc = N + 3) that must stay untouched.
+        std::vector<float> got(c0.begin(), c0.end());
+        const MatrixView<float> A = c.a_transposed ? MatrixView<float>{af.data(), 1, c.M} : cpu_detail::row_major(af.data(), c.K);
+        const MatrixView<float> B = c.b_transposed ? MatrixView<float>{bf.data(), 1, c.K} : cpu_detail::row_major(bf.data(), c.N);
+        cpu_detail::gemm(c.M, c.N, c.K, A, B, got.data(), c.N + 3, c.accumulate, c.parallel);
+        for (int i = 0; i < c.M; ++i)
+            for (int j = 0; j < c.N + 3; ++j) {
+                double want = c0[std::size_t(i) * (c.N + 3) + j];
+                if (j < c.N) {
+                    double sum = 0;
+                    for (int k = 0; k < c.K; ++k) sum += double(A(i, k)) * double(B(k, j));
+                    want = c.accumulate ? float(want) + sum : sum;
+                } else {
+                    want = float(want);
+                }
+                REQUIRE(got[std::size_t(i) * (c.N + 3) + j] == doctest::Approx(want).epsilon(1e-5).scale(c.K + 1.0));
+            }
+    }
+}
+
 namespace {
 
 // Runs Winograd F(M x M, 3x3) and im2col + GEMM on the same x, w, dy and returns the largest

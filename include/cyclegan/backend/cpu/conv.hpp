@@ -1,5 +1,5 @@
 #pragma once
-// Convolution on the CPU as im2col + GEMM (Eigen), one image at a time and, within an image, a
+// Convolution on the CPU as im2col + GEMM (gemm.hpp), one image at a time and, within an image, a
 // band of output rows at a time: the column buffer holds at most about kColumnBudget values, so a
 // 7x7 convolution over 64 channels at 256x256 needs 8 M floats, not 205 M. The GEMM uses every thread.
 // Convolutions with only a few output channels skip the column buffer (conv_thin.hpp); 3x3
@@ -13,15 +13,11 @@
 #include "conv_thin.hpp"
 #include "conv_winograd.hpp"
 #include "cpu.hpp"
+#include "gemm.hpp"
 #include "scratch.hpp"
 
 namespace cyclegan {
 namespace cpu_detail {
-
-template <class T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using ConstMatMap = Eigen::Map<const RowMajor<T>>;
 
 #ifndef CYCLEGAN_CONV_COLUMN_BUDGET
 #define CYCLEGAN_CONV_COLUMN_BUDGET (std::size_t{8} << 20)  // tests set it small to cross band edges
@@ -110,13 +106,11 @@ void for_each_band(int K, int OH, int OW, F&& band) {
 template <class T>
 void conv2d_forward_gemm(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    ConstMatMap<T> W(w, ys.c, K);
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
             im2col(x + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
-            Eigen::Map<RowMajor<T>, 0, Eigen::OuterStride<>> Y(y + n * ys.image() + oh0 * ys.w, ys.c, p, Eigen::OuterStride<>(P));
-            Y.noalias() = W * ConstMatMap<T>(cols, K, p);
+            gemm(ys.c, p, K, row_major(w, K), row_major(cols, p), y + n * ys.image() + oh0 * ys.w, P, false);
         });
 }
 
@@ -124,14 +118,11 @@ void conv2d_forward_gemm(const T* x, const Shape& xs, const T* w, T* y, const Sh
 template <class T>
 void conv2d_backward_data_gemm(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs, const Conv2dGeometry& g) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    ConstMatMap<T> W(w, ys.c, K);
     std::fill(dx, dx + xs.numel(), T(0));
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
-            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy + n * ys.image() + oh0 * ys.w, ys.c, p,
-                                                                      Eigen::OuterStride<>(P));
-            Eigen::Map<RowMajor<T>>(cols, K, p).noalias() = W.transpose() * DY;
+            gemm(K, p, ys.c, row_major(w, K).transposed(), row_major(dy + n * ys.image() + oh0 * ys.w, P), cols, p, false);
             col2im(cols, xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, dx + n * xs.image());
         });
 }
@@ -140,14 +131,11 @@ void conv2d_backward_data_gemm(const T* dy, const Shape& ys, const T* w, T* dx, 
 template <class T>
 void conv2d_backward_filter_gemm(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw, const Conv2dGeometry& g) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
-    Eigen::Map<RowMajor<T>> DW(dw, ys.c, K);
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
             im2col(x + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
-            Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>> DY(dy + n * ys.image() + oh0 * ys.w, ys.c, p,
-                                                                      Eigen::OuterStride<>(P));
-            DW.noalias() += DY * ConstMatMap<T>(cols, K, p).transpose();
+            gemm(ys.c, K, p, row_major(dy + n * ys.image() + oh0 * ys.w, P), row_major(cols, p).transposed(), dw, K, true);
         });
 }
 

@@ -19,6 +19,7 @@
 #include "../../core/conv_geometry.hpp"
 #include "../../core/shape.hpp"
 #include "cpu.hpp"
+#include "gemm.hpp"
 #include "scratch.hpp"
 
 #ifndef CYCLEGAN_WINOGRAD_BUDGET
@@ -130,17 +131,31 @@ inline void sandwich(const T* in, T* out) {
 // rows[p] / cols[p] is the input row / column at padded position p, or -1 for a zero (the padding
 // of a zero-padded convolution, and whatever lies past the last output, whose results are dropped).
 struct WinogradTiles {
-    int TH, TW;
+    int TH, TW, pad_w;
     std::vector<int> rows, cols;
+    int inside_lo, inside_hi;  // the padded columns [lo, hi) inside the image, where cols[p] = p - pad_w
 
     WinogradTiles(int m, const Shape& xs, const Shape& ys, const Conv2dGeometry& g)
-        : TH((ys.h + m - 1) / m), TW((ys.w + m - 1) / m), rows(source(TH * m + 2, xs.h, g.padding.h, g.padding_mode)),
-          cols(source(TW * m + 2, xs.w, g.padding.w, g.padding_mode)) {}
+        : TH((ys.h + m - 1) / m), TW((ys.w + m - 1) / m), pad_w(g.padding.w),
+          rows(source(TH * m + 2, xs.h, g.padding.h, g.padding_mode)), cols(source(TW * m + 2, xs.w, pad_w, g.padding_mode)),
+          inside_lo(std::min(pad_w, TW * m + 2)), inside_hi(std::clamp(pad_w + xs.w, inside_lo, TW * m + 2)) {}
 
     static std::vector<int> source(int positions, int n, int pad, PaddingMode mode) {
         std::vector<int> s(positions);
         for (int p = 0; p < positions; ++p) s[p] = p - pad < n + pad ? padded_source(p - pad, n, mode) : -1;
         return s;
+    }
+
+    // row[q] = input row `in` at padded column p0 + q for q < width (a plain copy inside the
+    // image, the padding rule outside), then zeros up to `length`.
+    template <class T>
+    void gather_row(const T* in, int p0, int width, int length, T* row) const {
+        const int lo = std::clamp(inside_lo - p0, 0, width), hi = std::clamp(inside_hi - p0, lo, width);
+        auto border = [&](int q) { row[q] = cols[p0 + q] >= 0 ? in[cols[p0 + q]] : T(0); };
+        for (int q = 0; q < lo; ++q) border(q);
+        std::copy(in + p0 + lo - pad_w, in + p0 + hi - pad_w, row + lo);
+        for (int q = hi; q < width; ++q) border(q);
+        std::fill(row + width, row + length, T(0));
     }
 };
 
@@ -194,17 +209,16 @@ void winograd_input(const T* x, const Shape& xs, const WinogradTiles& tiles, int
     CYCLEGAN_PARALLEL_FOR(static_cast<double>(xs.c) * nt * a * a * 8)
     for (int c = 0; c < xs.c; ++c) {
         const T* plane = x + static_cast<std::size_t>(c) * xs.h * xs.w;
-        alignas(64) T d[a * a * L], v[a * a * L], row[L * M + 2];
+        alignas(64) T d[a * a * L], v[a * a * L], row[L * M + M];
         for (int th = th0; th < th1; ++th)
             for (int tw0 = 0; tw0 < TW; tw0 += L) {
-                const int nl = lanes_from(tw0, TW, L), width = nl * M + 2;
+                const int nl = lanes_from(tw0, TW, L);
                 for (int i = 0; i < a; ++i) {
                     const int ih = tiles.rows[th * M + i];
-                    const int* cs = tiles.cols.data() + tw0 * M;
-                    for (int q = 0; q < width; ++q)
-                        row[q] = ih >= 0 && cs[q] >= 0 ? plane[static_cast<std::size_t>(ih) * xs.w + cs[q]] : T(0);
-                    for (int j = 0; j < a; ++j)
-                        for (int l = 0; l < L; ++l) d[(i * a + j) * L + l] = l < nl ? row[l * M + j] : T(0);
+                    if (ih < 0) std::fill(row, row + L * M + M, T(0));
+                    else tiles.gather_row(plane + static_cast<std::size_t>(ih) * xs.w, tw0 * M, nl * M + 2, L * M + M, row);
+                    for (int j = 0; j < a; ++j)  // lane l is tile tw0 + l, whose column j is row[l * M + j]
+                        for (int l = 0; l < L; ++l) d[(i * a + j) * L + l] = row[l * M + j];
                 }
                 sandwich<F::BT, T, L>(d, v);
                 const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
@@ -310,17 +324,12 @@ void winograd_output_adjoint(const T* dy, const Shape& ys, int TW, int th0, int 
 }
 
 // The (m+2)^2 independent GEMMs, dst[ξ] (= or +=) op(lhs[ξ]) · op(rhs[ξ]), one per thread at a
-// time (Eigen runs a GEMM single-threaded inside a parallel region): no synchronisation inside.
+// time: no synchronisation inside.
 template <class T, class F>
 void for_each_position(int positions, double flop_each, F&& gemm) {
     CYCLEGAN_PARALLEL_FOR(positions * flop_each)
     for (int xi = 0; xi < positions; ++xi) gemm(xi);
 }
-
-template <class T>
-using WinoMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using WinoMap = Eigen::Map<WinoMatrix<T>>;
 
 // Tile rows per band: the transformed input and product of a band hold at most about the budget.
 inline int winograd_band(int a, int channels, const WinogradTiles& tiles) {
@@ -343,8 +352,9 @@ void conv2d_forward_winograd(const T* x, const Shape& xs, const T* w, T* y, cons
             const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
             winograd_input<M>(x + n * xs.image(), xs, tiles, th0, th1, V);
             for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
-                WinoMap<T>(P + static_cast<std::size_t>(xi) * O * nt, O, nt).noalias() =
-                    WinoMap<T>(U + static_cast<std::size_t>(xi) * O * C, O, C) * WinoMap<T>(V + static_cast<std::size_t>(xi) * C * nt, C, nt);
+                gemm(O, nt, C, row_major(U + static_cast<std::size_t>(xi) * O * C, C),
+                     row_major(V + static_cast<std::size_t>(xi) * C * nt, nt), P + static_cast<std::size_t>(xi) * O * nt, nt,
+                     false, false);
             });
             winograd_output<M>(P, ys, tiles.TW, th0, th1, y + n * ys.image());
         }
@@ -367,9 +377,9 @@ void conv2d_backward_data_winograd(const T* dy, const Shape& ys, const T* w, T* 
             const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
             winograd_output_adjoint<M>(dy + n * ys.image(), ys, tiles.TW, th0, th1, dM);
             for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
-                WinoMap<T>(dV + static_cast<std::size_t>(xi) * C * nt, C, nt).noalias() =
-                    WinoMap<T>(U + static_cast<std::size_t>(xi) * O * C, O, C).transpose() *
-                    WinoMap<T>(dM + static_cast<std::size_t>(xi) * O * nt, O, nt);
+                gemm(C, nt, O, row_major(U + static_cast<std::size_t>(xi) * O * C, C).transposed(),
+                     row_major(dM + static_cast<std::size_t>(xi) * O * nt, nt), dV + static_cast<std::size_t>(xi) * C * nt, nt,
+                     false, false);
             });
             winograd_input_adjoint<M>(dV, xs, tiles, th0, th1, dx + n * xs.image());
         }
@@ -392,9 +402,9 @@ void conv2d_backward_filter_winograd(const T* x, const Shape& xs, const T* dy, c
             winograd_input<M>(x + n * xs.image(), xs, tiles, th0, th1, V);
             winograd_output_adjoint<M>(dy + n * ys.image(), ys, tiles.TW, th0, th1, dM);
             for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
-                WinoMap<T>(dU + static_cast<std::size_t>(xi) * O * C, O, C).noalias() +=
-                    WinoMap<T>(dM + static_cast<std::size_t>(xi) * O * nt, O, nt) *
-                    WinoMap<T>(V + static_cast<std::size_t>(xi) * C * nt, C, nt).transpose();
+                gemm(O, C, nt, row_major(dM + static_cast<std::size_t>(xi) * O * nt, nt),
+                     row_major(V + static_cast<std::size_t>(xi) * C * nt, nt).transposed(), dU + static_cast<std::size_t>(xi) * O * C, C,
+                     true, false);
             });
         }
     winograd_filter_adjoint<M>(dU, O, C, dw);
