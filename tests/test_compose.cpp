@@ -314,3 +314,52 @@ TEST_CASE("Residual adds in place only into memory nobody else holds") {
         for (std::size_t i = 0; i < saved.size(); ++i) CHECK(y.to_host(dev)[i] == doctest::Approx(saved[i] + 0.5f));
     }
 }
+
+TEST_CASE("the CPU device hands a freed large block out again, caches at most its limit, and outlives nothing") {
+    cpu dev;
+    constexpr std::size_t big = 1 << 20;  // 4 MB of floats: cached; 100 floats: not
+    const float* first = nullptr;
+    {
+        auto t = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024});
+        first = t.data();
+        CHECK(dev.cached_bytes() == 0);
+    }
+    CHECK(dev.cached_bytes() == big * sizeof(float));
+    {
+        auto again = Tensor<cpu>::zeros(dev, {1, 4, 512, 512});  // same size, another shape
+        CHECK(again.data() == first);
+        CHECK(dev.cached_bytes() == 0);
+        auto other = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1025});  // another size: a new block
+        CHECK(other.data() != first);
+        CHECK(std::all_of(other.data(), other.data() + other.numel(), [](float v) { return v == 0; }));
+    }
+    CHECK(dev.cached_bytes() == 2 * cpu_detail::BlockCache::rounded(big * sizeof(float)) + (64 << 10));
+    { auto small = Tensor<cpu>::zeros(dev, {1, 1, 10, 10}); }
+    CHECK(dev.cached_bytes() == 2 * big * sizeof(float) + (64 << 10));  // small blocks go back to malloc
+
+    // Over the limit, the least recently freed blocks go first.
+    dev.set_cache_limit(5 << 20);
+    CHECK(dev.cached_bytes() == std::size_t{4} << 20);  // `other`, freed before `again`, went
+    {
+        auto a = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024}), b = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024});
+    }
+    CHECK(dev.cached_bytes() <= std::size_t{5} << 20);
+    dev.release_cached_memory();
+    CHECK(dev.cached_bytes() == 0);
+    dev.set_cache_limit(0);
+    { auto t = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024}); }
+    CHECK(dev.cached_bytes() == 0);  // limit 0 caches nothing
+
+    // A tensor may outlive its device (and copies of the device share one cache).
+    Tensor<cpu> survivor;
+    {
+        cpu scoped;
+        cpu copy = scoped;
+        survivor = Tensor<cpu>::full(copy, {1, 1, 1024, 1024}, 2.f);
+        { auto t = Tensor<cpu>::zeros(scoped, {1, 2, 1024, 1024}); }
+        CHECK(copy.cached_bytes() == scoped.cached_bytes());
+        CHECK(copy.cached_bytes() > 0);
+    }
+    CHECK(survivor.data()[12345] == 2.f);
+    survivor = Tensor<cpu>();  // released into the cache the device left behind, then freed with it
+}

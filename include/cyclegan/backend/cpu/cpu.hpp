@@ -11,6 +11,7 @@
 #endif
 
 #include "../../core/concepts.hpp"
+#include "block_cache.hpp"
 
 namespace cyclegan {
 
@@ -25,6 +26,10 @@ public:
     // threads = 0: OpenMP's default (OMP_NUM_THREADS if set, else every core).
     explicit basic_cpu(int threads = 0) { set_threads(threads); }
 
+    // Copies share one cache of freed blocks (block_cache.hpp); tensors keep it alive after the
+    // device object is gone.
+    static constexpr std::size_t default_cache_limit = std::size_t{1} << 30;
+
     // Eigen and OpenMP keep their thread counts process-wide, so this setting is too.
     void set_threads(int threads) {
         threads_ = threads > 0 ? threads : default_threads();
@@ -35,11 +40,19 @@ public:
     }
     int threads() const { return threads_; }
 
+    // Uninitialised; large blocks come from (and go back to) the cache of freed blocks.
     std::shared_ptr<T> allocate(std::size_t n) {
         if (n == 0) return {};
-        T* p = static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{alignment}));
-        return std::shared_ptr<T>(p, [](T* q) { ::operator delete(q, std::align_val_t{alignment}); });
+        const std::size_t bytes = cpu_detail::BlockCache::rounded(n * sizeof(T));
+        T* p = static_cast<T*>(cache_->allocate(bytes));
+        return std::shared_ptr<T>(p, [cache = cache_, bytes](T* q) { cache->release(q, bytes); });
     }
+
+    // Hands the cached free blocks back to the system (as cuda::release_cached_memory does).
+    void release_cached_memory() { cache_->trim(0); }
+    // At most this many bytes of freed blocks stay cached (1 GiB by default; 0 caches nothing).
+    void set_cache_limit(std::size_t bytes) { cache_->set_limit(bytes); }
+    std::size_t cached_bytes() const { return cache_->cached_bytes(); }
     void fill(T* p, std::size_t n, T v) { std::fill(p, p + n, v); }
     void upload(const T* host, T* dst, std::size_t n) { copy(host, dst, n); }
     void download(const T* src, T* host, std::size_t n) { copy(src, host, n); }
@@ -58,6 +71,7 @@ private:
     }
 
     int threads_ = 1;
+    std::shared_ptr<cpu_detail::BlockCache> cache_ = std::make_shared<cpu_detail::BlockCache>(default_cache_limit);
 };
 
 using cpu = basic_cpu<float>;
