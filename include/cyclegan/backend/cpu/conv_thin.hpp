@@ -5,10 +5,12 @@
 // a row of the input, read in place with the padding rule at the borders, straight into the O
 // output rows, so no column buffer exists; every loop is an axpy or a dot product over a row.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "../../core/conv_geometry.hpp"
 #include "conv_rows.hpp"
+#include "conv_thin_avx512.hpp"
 #include "cpu.hpp"
 
 namespace cyclegan {
@@ -68,6 +70,11 @@ inline int tap_column(const Conv2dGeometry& g, const TapRow& t, int ow, int W) {
 // reads]. Threads take output rows.
 template <class T>
 void conv2d_forward_thin(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>)
+        if (thin_avx512::applies(g, ys.c))
+            return thin_avx512::with_outputs(ys.c, [&]<int O>() { thin_avx512::forward<O>(x, xs, w, y, ys, g); });
+#endif
     const int C = xs.c, H = xs.h, W = xs.w, O = ys.c, OH = ys.h, OW = ys.w, KH = g.kernel.h, KW = g.kernel.w;
     const int K = C * KH * KW, sw = g.stride.w;
     CYCLEGAN_PARALLEL_FOR(static_cast<double>(ys.numel()) * K)
@@ -133,6 +140,13 @@ void conv2d_backward_data_thin(const T* dy, const Shape& ys, const T* w, T* dx, 
 template <class T>
 void conv2d_backward_filter_thin(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw,
                                  const Conv2dGeometry& g) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>)
+        if (thin_avx512::applies_filter(g, ys.c))
+            return thin_avx512::with_filter_shape(ys.c, g.kernel.w, [&]<int O, int KW>() {
+                thin_avx512::filter_gradient<O, KW>(x, xs, dy, ys, dw, g);
+            });
+#endif
     const int C = xs.c, H = xs.h, W = xs.w, O = ys.c, OH = ys.h, OW = ys.w, KH = g.kernel.h, KW = g.kernel.w;
     const int K = C * KH * KW, sw = g.stride.w, rows = xs.n * OH;
     const int chunks = std::min(rows, 32);

@@ -9,7 +9,7 @@
 
 namespace cyclegan::cpu_detail {
 
-enum class Scratch { columns, winograd_input, winograd_product, winograd_filter, gemm_a, gemm_b };
+enum class Scratch { columns, winograd_input, winograd_product, winograd_filter, gemm_a, gemm_b, thin_rows };
 
 template <class T, Scratch Slot>
 T* scratch_buffer(std::size_t n) {
