@@ -10,6 +10,26 @@
 
 namespace cyclegan {
 
+namespace cpu_detail {
+
+// Σ term(j) for j < n, in double over 32 independent lanes added in a fixed order: one running
+// double sum waits 4 cycles per element (the statistics of 64x256x256 took 8 ms); lanes vectorise
+// and the result still does not depend on the thread count.
+template <class F>
+double lane_sum(std::size_t n, F term) {
+    constexpr std::size_t L = 32;
+    double lanes[L] = {};
+    std::size_t j = 0;
+    for (; j + L <= n; j += L)
+        for (std::size_t l = 0; l < L; ++l) lanes[l] += term(j + l);
+    double sum = 0;
+    for (std::size_t l = 0; l < L; ++l) sum += lanes[l];
+    for (; j < n; ++j) sum += term(j);
+    return sum;
+}
+
+}  // namespace cpu_detail
+
 // mean[g] = sum(x) / M, rstd[g] = 1 / sqrt(sum((x - mean)^2) / M + eps) over the M values of group g
 // (two passes, for accuracy). When var is given it also receives the biased variance, which batch
 // norm's running statistics need without eps folded in.
@@ -24,16 +44,13 @@ void norm_statistics(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, 
         double sum = 0;
         for (int k = 0; k < g.chunks; ++k) {
             const T* p = px + g.offset(i, k);
-            for (std::size_t j = 0; j < g.len; ++j) sum += p[j];
+            sum += cpu_detail::lane_sum(g.len, [p](std::size_t j) { return double(p[j]); });
         }
         const double mu = sum / m;
         double sq = 0;
         for (int k = 0; k < g.chunks; ++k) {
             const T* p = px + g.offset(i, k);
-            for (std::size_t j = 0; j < g.len; ++j) {
-                const double d = p[j] - mu;
-                sq += d * d;
-            }
+            sq += cpu_detail::lane_sum(g.len, [p, mu](std::size_t j) { return (p[j] - mu) * (p[j] - mu); });
         }
         const double v = sq / m;
         pmean[i] = static_cast<T>(mu);
@@ -107,11 +124,9 @@ void norm_backward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy,
         double s1 = 0, s2 = 0;
         if (need_sums)
             for (int k = 0; k < g.chunks; ++k) {
-                const std::size_t o = g.offset(i, k);
-                for (std::size_t j = 0; j < g.len; ++j) {
-                    s1 += pdy[o + j];
-                    s2 += pdy[o + j] * ((px[o + j] - mu) * rs);
-                }
+                const T *d = pdy + g.offset(i, k), *p = px + g.offset(i, k);
+                s1 += cpu_detail::lane_sum(g.len, [d](std::size_t j) { return double(d[j]); });
+                s2 += cpu_detail::lane_sum(g.len, [d, p, mu, rs](std::size_t j) { return d[j] * ((p[j] - mu) * rs); });
             }
         sum_dy[i] = s1;
         sum_dy_xhat[i] = s2;
