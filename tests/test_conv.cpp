@@ -164,6 +164,45 @@ TEST_CASE("Convolutions with few output channels (no column buffer) equal the GE
     }
 }
 
+TEST_CASE("Few-output convolutions in float (AVX-512 kernels where built for it) equal the double GEMM path") {
+    // Strips of 64 output columns with a tail (width 70), batch 2, every padding mode, dilation,
+    // 1 to 8 outputs, and kernel widths with and without a register-blocked filter gradient.
+    struct Case {
+        const char* name;
+        Shape x;
+        int O;
+        Conv2dGeometry g;
+    };
+    for (const Case& c : {Case{"7x7 reflect, 3 outputs (the generator's last)", {1, 64, 21, 70}, 3, {7, 1, 3, 1, PaddingMode::reflect}},
+                          Case{"4x4 zeros, 1 output, batch 2 (the PatchGAN's last)", {2, 40, 9, 11}, 1, {4, 1, 1, 1, PaddingMode::zeros}},
+                          Case{"3x3 replicate, dilation 2, padding 2, 2 outputs", {1, 16, 12, 35}, 2, {3, 1, 2, 2, PaddingMode::replicate}},
+                          Case{"5x3 reflect, 8 outputs", {1, 30, 10, 19}, 8, {{5, 3}, 1, {2, 1}, 1, PaddingMode::reflect}},
+                          Case{"7x7 zeros, 5 outputs, stride 2 (the generic kernels)", {1, 24, 15, 17}, 5, {7, 2, 3, 1, PaddingMode::zeros}}}) {
+        INFO(c.name);
+        const Conv2dGeometry& g = c.g;
+        const Shape ws{c.O, c.x.c, g.kernel.h, g.kernel.w}, ys{c.x.n, c.O, g.out_h(c.x.h), g.out_w(c.x.w)};
+        REQUIRE(cpu_detail::few_output_channels(c.O, c.x.c * g.kernel.h * g.kernel.w));
+        const auto x = test::random_values(c.x.numel(), 81), w = test::random_values(ws.numel(), 82), dy = test::random_values(ys.numel(), 83);
+        std::vector<double> y(ys.numel()), dx(c.x.numel()), dw(ws.numel(), 0.5);
+        cpu_detail::conv2d_forward_gemm(x.data(), c.x, w.data(), y.data(), ys, g);
+        cpu_detail::conv2d_backward_data_gemm(dy.data(), ys, w.data(), dx.data(), c.x, g);
+        cpu_detail::conv2d_backward_filter_gemm(x.data(), c.x, dy.data(), ys, dw.data(), g);
+        const std::vector<float> xf(x.begin(), x.end()), wf(w.begin(), w.end()), dyf(dy.begin(), dy.end());
+        std::vector<float> yf(ys.numel()), dxf(c.x.numel()), dwf(ws.numel(), 0.5f);
+        cpu_detail::conv2d_forward_thin(xf.data(), c.x, wf.data(), yf.data(), ys, g);
+        cpu_detail::conv2d_backward_data_thin(dyf.data(), ys, wf.data(), dxf.data(), c.x, g);
+        cpu_detail::conv2d_backward_filter_thin(xf.data(), c.x, dyf.data(), ys, dwf.data(), g);
+        auto close = [](const std::vector<float>& a, const std::vector<double>& b) {
+            double top = 0;
+            for (double v : b) top = std::max(top, std::abs(v));
+            for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(std::abs(a[i] - b[i]) <= 1e-5 * top);
+        };
+        close(yf, y);
+        close(dxf, dx);
+        close(dwf, dw);
+    }
+}
+
 TEST_CASE("gemm equals a plain triple loop: strided views, accumulation, edges and every block boundary") {
     using cpu_detail::MatrixView;
     struct Case {
@@ -266,20 +305,23 @@ TEST_CASE("Winograd F(2x2, 3x3) and F(4x4, 3x3) equal im2col + GEMM: forward, dx
     }
 }
 
-TEST_CASE("Conv2d takes Winograd for 3x3 stride-1 kernels over 16 or more channels, and its gradients are right") {
+TEST_CASE("Conv2d takes Winograd for 3x3 stride-1 kernels over 16 or more channels and 512 pixels, and its gradients are right") {
     using cpu_detail::ConvAlgorithm;
     using cpu_detail::conv_algorithm;
     const Conv2dGeometry res{3, 1, 1, 1, PaddingMode::reflect};
-    CHECK(conv_algorithm(res, 256, 256) == ConvAlgorithm::winograd);
-    CHECK(conv_algorithm(res, 16, 16) == ConvAlgorithm::winograd);
-    CHECK(conv_algorithm(res, 15, 64) == ConvAlgorithm::gemm);
-    CHECK(conv_algorithm({3, 2, 1}, 256, 256) == ConvAlgorithm::gemm);      // stride 2
-    CHECK(conv_algorithm({3, 1, 2, 2}, 256, 256) == ConvAlgorithm::gemm);   // dilation 2
-    CHECK(conv_algorithm({{3, 5}, 1, 1}, 256, 256) == ConvAlgorithm::gemm);  // 3x5
-    CHECK(conv_algorithm({7, 1, 3}, 64, 3) == ConvAlgorithm::thin);
+    CHECK(conv_algorithm(res, 256, {1, 256, 64, 64}) == ConvAlgorithm::winograd);
+    CHECK(conv_algorithm(res, 16, {1, 16, 32, 16}) == ConvAlgorithm::winograd);
+    CHECK(conv_algorithm(res, 16, {2, 16, 16, 16}) == ConvAlgorithm::winograd);  // the batch counts
+    CHECK(conv_algorithm(res, 256, {1, 256, 16, 16}) == ConvAlgorithm::gemm);    // too few pixels
+    CHECK(conv_algorithm(res, 15, {1, 64, 64, 64}) == ConvAlgorithm::gemm);
+    CHECK(conv_algorithm({3, 2, 1}, 256, {1, 256, 64, 64}) == ConvAlgorithm::gemm);      // stride 2
+    CHECK(conv_algorithm({3, 1, 2, 2}, 256, {1, 256, 64, 64}) == ConvAlgorithm::gemm);   // dilation 2
+    CHECK(conv_algorithm({{3, 5}, 1, 1}, 256, {1, 256, 64, 64}) == ConvAlgorithm::gemm);  // 3x5
+    CHECK(conv_algorithm({7, 1, 3}, 64, {1, 3, 64, 64}) == ConvAlgorithm::thin);
     cpu64 dev;
     Network<Conv2d<cpu64>> net(dev, Conv2d<cpu64>(16, 16, 3, {.padding = 1, .padding_mode = PaddingMode::reflect}), "", {.gain = 0.3});
-    gradcheck(net, random_tensor(dev, {1, 16, 6, 5}, 61));
+    REQUIRE(conv_algorithm(res, 16, {1, 16, 32, 17}) == ConvAlgorithm::winograd);
+    gradcheck(net, random_tensor(dev, {1, 16, 32, 17}, 62));
 }
 
 TEST_CASE("ConvTranspose2d gradients match finite differences") {

@@ -139,11 +139,13 @@ void conv2d_backward_filter_gemm(const T* x, const Shape& xs, const T* dy, const
         });
 }
 
-// Which algorithm a convolution takes: Winograd for 3x3 stride-1 kernels over enough channels,
+// Which algorithm a convolution takes: Winograd for 3x3 stride-1 kernels over enough channels and pixels,
 // the few-output kernels where a GEMM would be a few rows deep, else im2col + GEMM.
 enum class ConvAlgorithm { winograd, thin, gemm };
-inline ConvAlgorithm conv_algorithm(const Conv2dGeometry& g, int in_channels, int out_channels) {
-    if (winograd_applies(g, in_channels, out_channels)) return ConvAlgorithm::winograd;
+inline ConvAlgorithm conv_algorithm(const Conv2dGeometry& g, int in_channels, const Shape& output) {
+    const int out_channels = output.c;
+    if (winograd_applies(g, in_channels, out_channels, static_cast<std::size_t>(output.n) * output.h * output.w))
+        return ConvAlgorithm::winograd;
     if (few_output_channels(out_channels, in_channels * g.kernel.h * g.kernel.w)) return ConvAlgorithm::thin;
     return ConvAlgorithm::gemm;
 }
@@ -155,7 +157,7 @@ void conv2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& w,
                     const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = y.shape();
-    switch (conv_algorithm(g, xs.c, ys.c)) {
+    switch (conv_algorithm(g, xs.c, ys)) {
         case ConvAlgorithm::winograd: return conv2d_forward_winograd<4>(x.data(), xs, w.data(), y.data(), ys, g);
         case ConvAlgorithm::thin: return conv2d_forward_thin(x.data(), xs, w.data(), y.data(), ys, g);
         case ConvAlgorithm::gemm: return conv2d_forward_gemm(x.data(), xs, w.data(), y.data(), ys, g);
@@ -167,7 +169,7 @@ void conv2d_backward_data(basic_cpu<T>&, const CpuTensor<T>& dy, const CpuTensor
                           const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = dx.shape(), ys = dy.shape();
-    switch (conv_algorithm(g, xs.c, ys.c)) {
+    switch (conv_algorithm(g, xs.c, ys)) {
         case ConvAlgorithm::winograd: return conv2d_backward_data_winograd<4>(dy.data(), ys, w.data(), dx.data(), xs, g);
         case ConvAlgorithm::thin: return conv2d_backward_data_thin(dy.data(), ys, w.data(), dx.data(), xs, g);
         case ConvAlgorithm::gemm: return conv2d_backward_data_gemm(dy.data(), ys, w.data(), dx.data(), xs, g);
@@ -179,7 +181,7 @@ void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTenso
                             const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = dy.shape();
-    switch (conv_algorithm(g, xs.c, ys.c)) {
+    switch (conv_algorithm(g, xs.c, ys)) {
         case ConvAlgorithm::winograd: return conv2d_backward_filter_winograd<4>(x.data(), xs, dy.data(), ys, dw.data(), g);
         case ConvAlgorithm::thin: return conv2d_backward_filter_thin(x.data(), xs, dy.data(), ys, dw.data(), g);
         case ConvAlgorithm::gemm: return conv2d_backward_filter_gemm(x.data(), xs, dy.data(), ys, dw.data(), g);

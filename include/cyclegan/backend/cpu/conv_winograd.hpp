@@ -28,16 +28,21 @@
 
 namespace cyclegan::cpu_detail {
 
-// Taken by 3x3 stride-1 undilated convolutions: F(4x4, 3x3) was faster than im2col + GEMM from 8
-// channels on (1.4x at 16, 2.4x at 256: docs/performance.md); below 16 the GEMM path stays.
+// Taken by 3x3 stride-1 undilated convolutions over at least 16 channels and 512 output pixels
+// (summed over the batch). Measured on 256 -> 256 channels against im2col + GEMM: 0.7x its time at
+// 32x32, 1.5x at 16x16, where transforming the weights (as costly as the product for 16 tiles)
+// is not paid back; F(4x4) was faster than im2col from 8 channels at 64x64.
 // Defining CYCLEGAN_WINOGRAD_MIN_CHANNELS very large turns it off (its float rounding is about
 // 20x im2col's: a few 1e-6 of the largest output).
 #ifndef CYCLEGAN_WINOGRAD_MIN_CHANNELS
 #define CYCLEGAN_WINOGRAD_MIN_CHANNELS 16
 #endif
-inline bool winograd_applies(const Conv2dGeometry& g, int in_channels, int out_channels) {
+#ifndef CYCLEGAN_WINOGRAD_MIN_PIXELS
+#define CYCLEGAN_WINOGRAD_MIN_PIXELS 512
+#endif
+inline bool winograd_applies(const Conv2dGeometry& g, int in_channels, int out_channels, std::size_t output_pixels) {
     return g.kernel == Pair2(3) && g.stride == Pair2(1) && g.dilation == Pair2(1) &&
-           std::min(in_channels, out_channels) >= CYCLEGAN_WINOGRAD_MIN_CHANNELS;
+           std::min(in_channels, out_channels) >= CYCLEGAN_WINOGRAD_MIN_CHANNELS && output_pixels >= CYCLEGAN_WINOGRAD_MIN_PIXELS;
 }
 
 // A small constant matrix, transposable at compile time.
