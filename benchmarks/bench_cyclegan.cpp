@@ -124,7 +124,7 @@ void time_layers(cpu& dev, int s, int runs) {
 // every thread. Zen 5 (family 26) issues two 512-bit FMAs per cycle, 64 FLOP per cycle per core;
 // Zen 4 two 256-bit ones, 32 FLOP.
 double peak_gflop_per_call() {
-    constexpr int kChains = 12, kIters = 1 << 22;
+    [[maybe_unused]] constexpr int kChains = 12, kIters = 1 << 22;
     double flop = 0;
 #pragma omp parallel reduction(+ : flop)
     {
