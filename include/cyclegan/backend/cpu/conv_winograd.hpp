@@ -167,6 +167,23 @@ struct WinogradTiles {
 // Lanes in the group of tiles starting at column tw0.
 inline int lanes_from(int tw0, int TW, int L) { return std::min(L, TW - tw0); }
 
+// Lane groups and the position-major matrices: entry ξ of lane l sits at dst[ξ * stride + l].
+template <int L, class T>
+void store_positions(const T* v, int positions, int lanes, T* dst, std::size_t stride) {
+    for (int xi = 0; xi < positions; ++xi) std::copy(v + xi * L, v + xi * L + lanes, dst + xi * stride);
+}
+template <int L, class T>
+void load_positions(const T* src, std::size_t stride, int positions, int lanes, T* v) {
+    for (int xi = 0; xi < positions; ++xi)
+        for (int l = 0; l < L; ++l) v[xi * L + l] = l < lanes ? src[xi * stride + l] : T(0);
+}
+// Row i of a group of L tiles M columns apart: tile[(i, j)][l] = row[l * M + j] for j < cols.
+template <int M, int cols, int L, class T>
+void spread_row(const T* row, int i, T* tile) {
+    for (int j = 0; j < cols; ++j)
+        for (int l = 0; l < L; ++l) tile[(i * cols + j) * L + l] = row[l * M + j];
+}
+
 // U[ξ][o][c] = (G w[o][c] G^T)[ξ].
 template <int M, class T>
 void winograd_filter(const T* w, int O, int C, T* U) {
@@ -180,8 +197,7 @@ void winograd_filter(const T* w, int O, int C, T* U) {
             for (int l = 0; l < nl; ++l)
                 for (int k = 0; k < 9; ++k) g[k * L + l] = w[(static_cast<std::size_t>(o) * C + c0 + l) * 9 + k];
             sandwich<F::G, T, L>(g, u);
-            for (int xi = 0; xi < a * a; ++xi)
-                std::copy(u + xi * L, u + xi * L + nl, U + (static_cast<std::size_t>(xi) * O + o) * C + c0);
+            store_positions<L>(u, a * a, nl, U + static_cast<std::size_t>(o) * C + c0, static_cast<std::size_t>(O) * C);
         }
 }
 
@@ -195,10 +211,7 @@ void winograd_filter_adjoint(const T* dU, int O, int C, T* dw) {
         for (int c0 = 0; c0 < C; c0 += L) {
             const int nl = lanes_from(c0, C, L);
             alignas(64) T u[a * a * L], g[9 * L];
-            for (int xi = 0; xi < a * a; ++xi) {
-                const T* src = dU + (static_cast<std::size_t>(xi) * O + o) * C + c0;
-                for (int l = 0; l < L; ++l) u[xi * L + l] = l < nl ? src[l] : T(0);
-            }
+            load_positions<L>(dU + static_cast<std::size_t>(o) * C + c0, static_cast<std::size_t>(O) * C, a * a, nl, u);
             sandwich<F::GT, T, L>(u, g);
             for (int l = 0; l < nl; ++l)
                 for (int k = 0; k < 9; ++k) dw[(static_cast<std::size_t>(o) * C + c0 + l) * 9 + k] += g[k * L + l];
@@ -222,13 +235,11 @@ void winograd_input(const T* x, const Shape& xs, const WinogradTiles& tiles, int
                     const int ih = tiles.rows[th * M + i];
                     if (ih < 0) std::fill(row, row + L * M + M, T(0));
                     else tiles.gather_row(plane + static_cast<std::size_t>(ih) * xs.w, tw0 * M, nl * M + 2, L * M + M, row);
-                    for (int j = 0; j < a; ++j)  // lane l is tile tw0 + l, whose column j is row[l * M + j]
-                        for (int l = 0; l < L; ++l) d[(i * a + j) * L + l] = row[l * M + j];
+                    spread_row<M, a, L>(row, i, d);
                 }
                 sandwich<F::BT, T, L>(d, v);
                 const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                for (int xi = 0; xi < a * a; ++xi)
-                    std::copy(v + xi * L, v + xi * L + nl, V + (static_cast<std::size_t>(xi) * xs.c + c) * nt + t);
+                store_positions<L>(v, a * a, nl, V + static_cast<std::size_t>(c) * nt + t, static_cast<std::size_t>(xs.c) * nt);
             }
     }
 }
@@ -249,10 +260,7 @@ void winograd_input_adjoint(const T* dV, const Shape& xs, const WinogradTiles& t
             for (int tw0 = 0; tw0 < TW; tw0 += L) {
                 const int nl = lanes_from(tw0, TW, L), width = nl * M + 2;
                 const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                for (int xi = 0; xi < a * a; ++xi) {
-                    const T* src = dV + (static_cast<std::size_t>(xi) * xs.c + c) * nt + t;
-                    for (int l = 0; l < L; ++l) f[xi * L + l] = l < nl ? src[l] : T(0);
-                }
+                load_positions<L>(dV + static_cast<std::size_t>(c) * nt + t, static_cast<std::size_t>(xs.c) * nt, a * a, nl, f);
                 sandwich<F::B, T, L>(f, dd);
                 for (int i = 0; i < a; ++i) {
                     const int ih = tiles.rows[th * M + i];
@@ -283,10 +291,7 @@ void winograd_output(const T* Mx, const Shape& ys, int TW, int th0, int th1, T* 
             for (int tw0 = 0; tw0 < TW; tw0 += L) {
                 const int nl = lanes_from(tw0, TW, L);
                 const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                for (int xi = 0; xi < a * a; ++xi) {
-                    const T* src = Mx + (static_cast<std::size_t>(xi) * ys.c + o) * nt + t;
-                    for (int l = 0; l < L; ++l) in[xi * L + l] = l < nl ? src[l] : T(0);
-                }
+                load_positions<L>(Mx + static_cast<std::size_t>(o) * nt + t, static_cast<std::size_t>(ys.c) * nt, a * a, nl, in);
                 sandwich<F::AT, T, L>(in, out);
                 const int ow0 = tw0 * M, width = std::min(nl * M, ys.w - ow0);
                 for (int i = 0; i < M && th * M + i < ys.h; ++i) {
@@ -317,102 +322,91 @@ void winograd_output_adjoint(const T* dy, const Shape& ys, int TW, int th0, int 
                     std::fill(row, row + L * M, T(0));
                     if (oh < ys.h) std::copy(plane + static_cast<std::size_t>(oh) * ys.w + ow0,
                                              plane + static_cast<std::size_t>(oh) * ys.w + ow0 + width, row);
-                    for (int j = 0; j < M; ++j)
-                        for (int l = 0; l < L; ++l) e[(i * M + j) * L + l] = row[l * M + j];
+                    spread_row<M, M, L>(row, i, e);
                 }
                 sandwich<F::A, T, L>(e, f);
                 const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                for (int xi = 0; xi < a * a; ++xi)
-                    std::copy(f + xi * L, f + xi * L + nl, dM + (static_cast<std::size_t>(xi) * ys.c + o) * nt + t);
+                store_positions<L>(f, a * a, nl, dM + static_cast<std::size_t>(o) * nt + t, static_cast<std::size_t>(ys.c) * nt);
             }
     }
 }
 
-// The (m+2)^2 independent GEMMs, dst[ξ] (= or +=) op(lhs[ξ]) · op(rhs[ξ]), one per thread at a
-// time: no synchronisation inside.
-template <class T, class F>
-void for_each_position(int positions, double flop_each, F&& gemm) {
-    CYCLEGAN_PARALLEL_FOR(positions * flop_each)
-    for (int xi = 0; xi < positions; ++xi) gemm(xi);
-}
+// One call's working memory and loop: the transformed weights U (a^2 x O x C), and for one band
+// of tile rows of one image the transformed input V (a^2 x C x tiles) and product P (a^2 x O x
+// tiles), all per-thread scratch. A band holds at most about the budget.
+template <int M, class T>
+struct WinogradWork {
+    static constexpr int a = Winograd<M>::a;
+    int C, O;
+    WinogradTiles tiles;
+    int band;
+    T *U, *V, *P;
 
-// Tile rows per band: the transformed input and product of a band hold at most about the budget.
-inline int winograd_band(int a, int channels, const WinogradTiles& tiles) {
-    const std::size_t per_row = static_cast<std::size_t>(a) * a * channels * tiles.TW;
-    return static_cast<int>(std::clamp<std::size_t>(CYCLEGAN_WINOGRAD_BUDGET / per_row, 1, tiles.TH));
-}
+    WinogradWork(const Shape& xs, const Shape& ys, const Conv2dGeometry& g)
+        : C(xs.c), O(ys.c), tiles(M, xs, ys, g),
+          band(static_cast<int>(std::clamp<std::size_t>(
+              CYCLEGAN_WINOGRAD_BUDGET / (static_cast<std::size_t>(a) * a * std::max(C, O) * tiles.TW), 1, tiles.TH))),
+          U(scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C)),
+          V(scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW)),
+          P(scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW)) {}
+
+    // For every image n and band [th0, th1) of tile rows: before(n, th0, th1), then
+    // multiply(tiles in the band, U[ξ], V[ξ], P[ξ]) for the a^2 positions ξ, each product whole
+    // on one thread (no synchronisation inside), then after(n, th0, th1).
+    template <class Before, class Multiply, class After>
+    void run(int images, Before&& before, Multiply&& multiply, After&& after) {
+        for (int n = 0; n < images; ++n)
+            for (int th0 = 0; th0 < tiles.TH; th0 += band) {
+                const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
+                before(n, th0, th1);
+                CYCLEGAN_PARALLEL_FOR(2.0 * a * a * O * C * nt)
+                for (int xi = 0; xi < a * a; ++xi)
+                    multiply(nt, U + static_cast<std::size_t>(xi) * O * C, V + static_cast<std::size_t>(xi) * C * nt,
+                             P + static_cast<std::size_t>(xi) * O * nt);
+                after(n, th0, th1);
+            }
+    }
+};
 
 template <int M, class T>
 void conv2d_forward_winograd(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
-    constexpr int a = Winograd<M>::a;
+    WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
-    const WinogradTiles tiles(M, xs, ys, g);
-    const int band = winograd_band(a, std::max(C, O), tiles);
-    T* U = scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C);
-    T* V = scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW);
-    T* P = scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW);
-    winograd_filter<M>(w, O, C, U);
-    for (int n = 0; n < xs.n; ++n)
-        for (int th0 = 0; th0 < tiles.TH; th0 += band) {
-            const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
-            winograd_input<M>(x + n * xs.image(), xs, tiles, th0, th1, V);
-            for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
-                gemm(O, nt, C, row_major(U + static_cast<std::size_t>(xi) * O * C, C),
-                     row_major(V + static_cast<std::size_t>(xi) * C * nt, nt), P + static_cast<std::size_t>(xi) * O * nt, nt,
-                     false, false);
-            });
-            winograd_output<M>(P, ys, tiles.TW, th0, th1, y + n * ys.image());
-        }
+    winograd_filter<M>(w, O, C, work.U);
+    work.run(
+        xs.n, [&](int n, int th0, int th1) { winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V); },
+        [&](int nt, T* U, T* V, T* P) { gemm(O, nt, C, row_major(U, C), row_major(V, nt), P, nt, false, false); },
+        [&](int n, int th0, int th1) { winograd_output<M>(work.P, ys, work.tiles.TW, th0, th1, y + n * ys.image()); });
 }
 
 template <int M, class T>
 void conv2d_backward_data_winograd(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs,
                                    const Conv2dGeometry& g) {
-    constexpr int a = Winograd<M>::a;
+    WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
-    const WinogradTiles tiles(M, xs, ys, g);
-    const int band = winograd_band(a, std::max(C, O), tiles);
-    T* U = scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C);
-    T* dV = scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW);
-    T* dM = scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW);
-    winograd_filter<M>(w, O, C, U);
+    winograd_filter<M>(w, O, C, work.U);
     std::fill(dx, dx + xs.numel(), T(0));
-    for (int n = 0; n < xs.n; ++n)
-        for (int th0 = 0; th0 < tiles.TH; th0 += band) {
-            const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
-            winograd_output_adjoint<M>(dy + n * ys.image(), ys, tiles.TW, th0, th1, dM);
-            for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
-                gemm(C, nt, O, row_major(U + static_cast<std::size_t>(xi) * O * C, C).transposed(),
-                     row_major(dM + static_cast<std::size_t>(xi) * O * nt, nt), dV + static_cast<std::size_t>(xi) * C * nt, nt,
-                     false, false);
-            });
-            winograd_input_adjoint<M>(dV, xs, tiles, th0, th1, dx + n * xs.image());
-        }
+    work.run(
+        xs.n, [&](int n, int th0, int th1) { winograd_output_adjoint<M>(dy + n * ys.image(), ys, work.tiles.TW, th0, th1, work.P); },
+        [&](int nt, T* U, T* dV, T* dM) { gemm(C, nt, O, row_major(U, C).transposed(), row_major(dM, nt), dV, nt, false, false); },
+        [&](int n, int th0, int th1) { winograd_input_adjoint<M>(work.V, xs, work.tiles, th0, th1, dx + n * xs.image()); });
 }
 
 template <int M, class T>
 void conv2d_backward_filter_winograd(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw,
                                      const Conv2dGeometry& g) {
-    constexpr int a = Winograd<M>::a;
+    WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
-    const WinogradTiles tiles(M, xs, ys, g);
-    const int band = winograd_band(a, std::max(C, O), tiles);
-    T* dU = scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C);
-    T* V = scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW);
-    T* dM = scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW);
-    std::fill(dU, dU + static_cast<std::size_t>(a) * a * O * C, T(0));
-    for (int n = 0; n < xs.n; ++n)
-        for (int th0 = 0; th0 < tiles.TH; th0 += band) {
-            const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
-            winograd_input<M>(x + n * xs.image(), xs, tiles, th0, th1, V);
-            winograd_output_adjoint<M>(dy + n * ys.image(), ys, tiles.TW, th0, th1, dM);
-            for_each_position<T>(a * a, 2.0 * O * C * nt, [&](int xi) {
-                gemm(O, C, nt, row_major(dM + static_cast<std::size_t>(xi) * O * nt, nt),
-                     row_major(V + static_cast<std::size_t>(xi) * C * nt, nt).transposed(), dU + static_cast<std::size_t>(xi) * O * C, C,
-                     true, false);
-            });
-        }
-    winograd_filter_adjoint<M>(dU, O, C, dw);
+    std::fill(work.U, work.U + static_cast<std::size_t>(work.a) * work.a * O * C, T(0));
+    work.run(
+        xs.n,
+        [&](int n, int th0, int th1) {
+            winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V);
+            winograd_output_adjoint<M>(dy + n * ys.image(), ys, work.tiles.TW, th0, th1, work.P);
+        },
+        [&](int nt, T* dU, T* V, T* dM) { gemm(O, C, nt, row_major(dM, nt), row_major(V, nt).transposed(), dU, C, true, false); },
+        [](int, int, int) {});
+    winograd_filter_adjoint<M>(work.U, O, C, dw);
 }
 
 }  // namespace cyclegan::cpu_detail
