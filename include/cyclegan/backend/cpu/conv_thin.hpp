@@ -107,6 +107,11 @@ void conv2d_forward_thin(const T* x, const Shape& xs, const T* w, T* y, const Sh
 template <class T>
 void conv2d_backward_data_thin(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs,
                                const Conv2dGeometry& g) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>)
+        if (thin_avx512::applies(g, ys.c))
+            return thin_avx512::with_outputs(ys.c, [&]<int O>() { thin_avx512::data_gradient<O>(dy, ys, w, dx, xs, g); });
+#endif
     const int C = xs.c, H = xs.h, W = xs.w, O = ys.c, OH = ys.h, OW = ys.w, KH = g.kernel.h, KW = g.kernel.w;
     const int K = C * KH * KW, sw = g.stride.w;
     CYCLEGAN_PARALLEL_FOR(static_cast<double>(ys.numel()) * K)

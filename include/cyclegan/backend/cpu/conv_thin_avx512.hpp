@@ -2,11 +2,13 @@
 // Register-blocked AVX-512 kernels for the few-output convolutions of conv_thin.hpp (stride 1, any
 // kernel, padding and dilation), in float. The axpy formulation there streams every output row
 // through the cache once per kernel tap (35-50 GFLOP/s). Here a strip of 16 x V output columns of
-// all O outputs stays in registers while every tap (c, ki, kj) adds into it:
+// all O outputs (or of 6 input channels) stays in registers while every tap adds into it:
 //   forward:         acc[o][v] += w[o, c, ki, kj] * xpad[c, oh + ki*d, ow + kj*d + 16 v]
+//   input gradient:  acc[c][v] += w[o, c, ki, kj] * dy[o, r - ki*d, q - kj*d + 16 v]
 //   filter gradient: acc[o][kj] += dy[o, oh, ow..ow+15] * xpad[c, oh + ki*d, ow + kj*d ..]
 // where xpad is the input with its padding written out, built one row (forward) or one plane
-// (filter gradient) at a time in per-thread scratch memory.
+// (filter gradient) at a time in per-thread scratch memory, and the input gradient, computed in
+// padded coordinates (r, q), is folded back through the padding rule.
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
@@ -185,6 +187,86 @@ void filter_gradient(const float* x, const Shape& xs, const float* dy, const Sha
                 for (int l = 0; l < 16; ++l) total += s[l];
                 dwt[static_cast<std::size_t>(o) * K + c * KH * KW + k] += static_cast<float>(total);
             }
+    }
+}
+
+// dx = the adjoint of forward, computed in padded coordinates and folded back through the padding
+// rule: xgrad[c, r, q] = sum over (o, ki, kj) of w[o, c, ki, kj] * dy[o, r - ki*d, q - kj*d], then
+// dx[c, source(r), source(q)] += xgrad[c, r, q]. Registers hold a strip of 64 columns of 6 input
+// channels; threads take blocks of channels, so no two write the same dx plane.
+inline constexpr int kDataChannels = 6;
+
+template <int O>
+void data_gradient(const float* dy, const Shape& ys, const float* w, float* dx, const Shape& xs, const Conv2dGeometry& g) {
+    constexpr int V = 4, CB = kDataChannels;
+    const int C = xs.c, H = xs.h, W = xs.w, OH = ys.h, OW = ys.w, KH = g.kernel.h, KW = g.kernel.w;
+    const int dh = g.dilation.h, dw = g.dilation.w, K = C * KH * KW, taps = KH * KW;
+    const int PH = OH + (KH - 1) * dh, PW = OW + (KW - 1) * dw, lead = (KW - 1) * dw;
+    const int length = lead + round16(PW) + 16 * V;  // a dy row with zeros either side
+    const int blocks = (C + CB - 1) / CB;
+    // dy rows with their zeros written out, once: strips read them at q - kj*d + lead.
+    float* rows = scratch_buffer<float, Scratch::thin_rows>(static_cast<std::size_t>(xs.n) * O * OH * length);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(xs.n) * O * OH; ++i) {
+        float* dst = rows + i * length;
+        std::fill(dst, dst + length, 0.f);
+        std::copy(dy + i * OW, dy + (i + 1) * OW, dst + lead);
+    }
+    std::fill(dx, dx + xs.numel(), 0.f);
+    CYCLEGAN_PARALLEL_FOR(static_cast<double>(ys.numel()) * K)
+    for (int job = 0; job < xs.n * blocks; ++job) {
+        const int n = job / blocks, c0 = (job % blocks) * CB, cn = std::min(CB, C - c0);
+        // The block's weights, CB channels side by side (zeros past the last channel).
+        std::vector<float> wb(static_cast<std::size_t>(O) * taps * CB, 0.f);
+        for (int o = 0; o < O; ++o)
+            for (int c = 0; c < cn; ++c)
+                for (int t = 0; t < taps; ++t) wb[(static_cast<std::size_t>(o) * taps + t) * CB + c] = w[static_cast<std::size_t>(o) * K + (c0 + c) * taps + t];
+        std::vector<float> grad(static_cast<std::size_t>(CB) * (round16(PW) + 16 * V));
+        const std::size_t stride = round16(PW) + 16 * V;
+        for (int r = 0; r < PH; ++r) {
+            const int ih = padded_row_source(r, H, g.padding.h, g.padding_mode);
+            if (ih < 0) continue;  // a zero of the padding: its gradient goes nowhere
+            for (int q0 = 0; q0 < PW; q0 += 16 * V) {
+                __m512 acc[CB][V];
+#pragma GCC unroll 8
+                for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 4
+                    for (int v = 0; v < V; ++v) acc[c][v] = _mm512_setzero_ps();
+                for (int o = 0; o < O; ++o)
+                    for (int ki = 0; ki < KH; ++ki) {
+                        const int oh = r - ki * dh;
+                        if (oh < 0 || oh >= OH) continue;
+                        const float* in = rows + ((static_cast<std::size_t>(n) * O + o) * OH + oh) * length + lead + q0;
+                        const float* wt = wb.data() + (static_cast<std::size_t>(o) * taps + ki * KW) * CB;
+                        for (int kj = 0; kj < KW; ++kj) {
+                            __m512 gv[V];
+#pragma GCC unroll 4
+                            for (int v = 0; v < V; ++v) gv[v] = _mm512_loadu_ps(in - kj * dw + 16 * v);
+#pragma GCC unroll 8
+                            for (int c = 0; c < CB; ++c) {
+                                const __m512 wv = _mm512_set1_ps(wt[kj * CB + c]);
+#pragma GCC unroll 4
+                                for (int v = 0; v < V; ++v) acc[c][v] = _mm512_fmadd_ps(wv, gv[v], acc[c][v]);
+                            }
+                        }
+                    }
+#pragma GCC unroll 8
+                for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 4
+                    for (int v = 0; v < V; ++v) _mm512_storeu_ps(grad.data() + c * stride + q0 + 16 * v, acc[c][v]);
+            }
+            // Fold the padded row back: inside the image a plain add, the padding by its rule.
+            for (int c = 0; c < cn; ++c) {
+                float* out = dx + ((static_cast<std::size_t>(n) * C + c0 + c) * H + ih) * W;
+                const float* src = grad.data() + c * stride;
+                const int pw = g.padding.w, lo = std::min(pw, PW), hi = std::clamp(pw + W, lo, PW);
+                for (int q = lo; q < hi; ++q) out[q - pw] += src[q];
+                for (int q = 0; q < PW; ++q) {
+                    if (q >= lo && q < hi) continue;
+                    const int iw = q - pw >= -pw && q - pw < W + pw ? padded_source(q - pw, W, g.padding_mode) : -1;
+                    if (iw >= 0) out[iw] += src[q];
+                }
+            }
+        }
     }
 }
 
