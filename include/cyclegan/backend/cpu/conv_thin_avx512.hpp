@@ -47,6 +47,13 @@ inline int padded_row_source(int r, int H, int pad, PaddingMode mode) {
     return i >= -pad && i < H + pad ? padded_source(i, H, mode) : -1;
 }
 
+// Padded row r of one input plane, `length` values: zeros where r reads nothing.
+inline void padded_plane_row(const float* plane, int H, int W, const Conv2dGeometry& g, int r, int length, float* dst) {
+    const int ih = padded_row_source(r, H, g.padding.h, g.padding_mode);
+    if (ih < 0) std::fill(dst, dst + length, 0.f);
+    else padded_row(plane + static_cast<std::size_t>(ih) * W, W, g.padding.w, g.padding_mode, length, dst);
+}
+
 inline bool applies(const Conv2dGeometry& g, int O) { return g.stride == Pair2(1) && O >= 1 && O <= 8; }
 
 // Output columns per strip: V vectors of 16, as many as leave room in the 32 registers.
@@ -83,12 +90,9 @@ void forward(const float* x, const Shape& xs, const float* w, float* y, const Sh
                 const int r = oh + ki * dh, slot = r % R;
                 if (held[slot] == r) continue;
                 held[slot] = r;
-                const int ih = padded_row_source(r, H, g.padding.h, g.padding_mode);
-                for (int c = 0; c < C; ++c) {
-                    float* dst = ring + (static_cast<std::size_t>(c) * R + slot) * length;
-                    if (ih < 0) std::fill(dst, dst + length, 0.f);
-                    else padded_row(image + (static_cast<std::size_t>(c) * H + ih) * W, W, g.padding.w, g.padding_mode, length, dst);
-                }
+                for (int c = 0; c < C; ++c)
+                    padded_plane_row(image + static_cast<std::size_t>(c) * H * W, H, W, g, r, length,
+                                     ring + (static_cast<std::size_t>(c) * R + slot) * length);
             }
             float* out = y + static_cast<std::size_t>(n) * ys.image() + static_cast<std::size_t>(oh) * OW;
             for (int ow0 = 0; ow0 < OW; ow0 += 16 * V) {
@@ -140,12 +144,7 @@ void filter_gradient(const float* x, const Shape& xs, const float* dy, const Sha
         std::vector<double> sum(static_cast<std::size_t>(O) * KH * KW * 16, 0.0);
         for (int n = 0; n < xs.n; ++n) {
             const float* image = x + (static_cast<std::size_t>(n) * C + c) * H * W;
-            for (int r = 0; r < PH; ++r) {
-                const int ih = padded_row_source(r, H, g.padding.h, g.padding_mode);
-                float* dst = plane + static_cast<std::size_t>(r) * length;
-                if (ih < 0) std::fill(dst, dst + length, 0.f);
-                else padded_row(image + static_cast<std::size_t>(ih) * W, W, g.padding.w, g.padding_mode, length, dst);
-            }
+            for (int r = 0; r < PH; ++r) padded_plane_row(image, H, W, g, r, length, plane + static_cast<std::size_t>(r) * length);
             const float* grad = dy + static_cast<std::size_t>(n) * ys.image();
             for (int ki = 0; ki < KH; ++ki)
                 for (int oh0 = 0; oh0 < OH; oh0 += 8) {
