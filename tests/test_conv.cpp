@@ -4,6 +4,7 @@
 // checks below also cover the band edges (and a last, shorter band).
 #define CYCLEGAN_CONV_COLUMN_BUDGET 100
 #define CYCLEGAN_WINOGRAD_BUDGET 100  // likewise one row of Winograd tiles per band
+#include <algorithm>
 #include <array>
 
 #include "support/gradcheck.hpp"
@@ -376,6 +377,48 @@ TEST_SUITE("parity") {
         SUBCASE("3x3 stride 2 padding 1, padding_mode replicate") {
             Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(2, 3, 3, {.stride = 2, .padding = 1, .padding_mode = PaddingMode::replicate}));
             test::check_parity(net, "conv2d_k3_s2_p1_replicate");
+        }
+    }
+    TEST_CASE("the parity rule catches a weight off by 1e-3 and reflection read one pixel off") {
+        cpu dev;
+        auto outside = [](const auto& results, const safetensors::File& f) {
+            std::size_t failed = 0;
+            for (const auto& [name, ours] : results) {
+                const auto a = test::compare(f, name, ours);
+                INFO(test::describe(name, a));
+                failed += !a.ok();
+            }
+            return failed;
+        };
+        SUBCASE("one weight of a 3x3 Conv2d times 1 + 1e-3") {
+            const auto f = test::load_fixture("conv2d_k3_p1");
+            Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(3, 5, 3, {.padding = 1}));
+            test::load_fixture_parameters(net, f);
+            CHECK(outside(test::run_fixture(net, f), f) == 0);
+            // Each weight at least as large as the median one, perturbed on its own: a weight near
+            // zero changed by 1e-3 of itself changes nothing measurable, in any precision.
+            const auto w0 = f.values<float>("weight");
+            std::vector<float> sorted(w0.size());
+            std::transform(w0.begin(), w0.end(), sorted.begin(), [](float v) { return std::abs(v); });
+            std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+            int perturbed = 0;
+            for (std::size_t i = 0; i < w0.size(); ++i) {
+                if (std::abs(w0[i]) < sorted[sorted.size() / 2]) continue;
+                auto w = w0;
+                w[i] *= 1 + 1e-3f;
+                dev.upload(w.data(), net.find("weight").value.data(), w.size());
+                INFO("weight " << i << " = " << w0[i]);
+                CHECK(outside(test::run_fixture(net, f), f) > 0);
+                ++perturbed;
+            }
+            CHECK(perturbed >= 67);  // of 135
+        }
+        SUBCASE("reflection padding that repeats the edge (replication) before a 3x3 Conv2d") {
+            const auto f = test::load_fixture("reflect_pad1_conv3");
+            using Net = Sequential<ReplicationPad2d<cpu>, Conv2d<cpu>>;
+            Network<Net> net(dev, Net(ReplicationPad2d<cpu>(1), Conv2d<cpu>(3, 4, 3)));
+            test::load_fixture_parameters(net, f);
+            CHECK(outside(test::run_fixture(net, f), f) > 0);
         }
     }
     TEST_CASE("ConvTranspose2d equals torch.nn.ConvTranspose2d") {

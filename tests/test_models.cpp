@@ -115,51 +115,51 @@ TEST_SUITE("parity") {
         cpu64 dev;  // float64 fixtures: the same architecture, to 1e-6
         SUBCASE("instance norm, reflect, batch 2") {
             auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.ngf = 4});
-            test::check_parity(g, "resnet_instance_reflect", 1e-6);
+            test::check_parity(g, "resnet_instance_reflect");
         }
         SUBCASE("batch norm (train), zero padding, 2 output channels") {
             auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.output_nc = 2, .ngf = 4, .norm = NormType::batch, .padding = PaddingType::zero});
-            test::check_parity(g, "resnet_batch_zero", 1e-6);
+            test::check_parity(g, "resnet_batch_zero");
         }
         SUBCASE("no norm, replicate, grayscale in, eval") {
             auto g = make<ResnetGenerator<cpu64, 1>>(dev, {.input_nc = 1, .ngf = 4, .norm = NormType::none, .padding = PaddingType::replicate});
             g.eval();
-            test::check_parity(g, "resnet_none_replicate_eval", 1e-6);
+            test::check_parity(g, "resnet_none_replicate_eval");
         }
         SUBCASE("batch norm, eval (running statistics)") {
             auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.ngf = 4, .norm = NormType::batch});
             g.eval();
-            test::check_parity(g, "resnet_batch_eval", 1e-6);
+            test::check_parity(g, "resnet_batch_eval");
         }
     }
     TEST_CASE("UnetGenerator equals the reference's") {
         cpu64 dev;  // float64 fixtures: the same architecture, to 1e-6
         SUBCASE("unet_128, instance norm") {
             auto u = make<UnetGenerator128<cpu64>>(dev, {.ngf = 2});
-            test::check_parity(u, "unet128_instance", 1e-6);
+            test::check_parity(u, "unet128_instance");
         }
         SUBCASE("unet_128, batch norm, 4 channels in, 1 out, batch 2") {
             auto u = make<UnetGenerator128<cpu64>>(dev, {.input_nc = 4, .output_nc = 1, .ngf = 2, .norm = NormType::batch});
-            test::check_parity(u, "unet128_batch", 1e-6);
+            test::check_parity(u, "unet128_batch");
         }
     }
     TEST_CASE("discriminators equal the reference's") {
         cpu64 dev;  // float64 fixtures: the same architecture, to 1e-6
         SUBCASE("basic: 3 layers, instance norm") {
             auto d = make<PatchDiscriminator<cpu64, 3>>(dev, {.ndf = 4});
-            test::check_parity(d, "patch3_instance", 1e-6);
+            test::check_parity(d, "patch3_instance");
         }
         SUBCASE("2 layers, batch norm, grayscale") {
             auto d = make<PatchDiscriminator<cpu64, 2>>(dev, {.input_nc = 1, .ndf = 4, .norm = NormType::batch});
-            test::check_parity(d, "patch2_batch", 1e-6);
+            test::check_parity(d, "patch2_batch");
         }
         SUBCASE("1 layer, no norm") {
             auto d = make<PatchDiscriminator<cpu64, 1>>(dev, {.ndf = 4, .norm = NormType::none});
-            test::check_parity(d, "patch1_none", 1e-6);
+            test::check_parity(d, "patch1_none");
         }
         SUBCASE("pixel, batch norm") {
             auto d = make<PixelDiscriminator<cpu64>>(dev, {.ndf = 4, .norm = NormType::batch});
-            test::check_parity(d, "pixel_batch", 1e-6);
+            test::check_parity(d, "pixel_batch");
         }
     }
 }

@@ -189,7 +189,8 @@ TEST_SUITE("parity") {
             auto p = test::fixture_tensor(dev, f, "p0");
             for (int k = 0; k < 4; ++k) {
                 state.step(p, test::fixture_tensor(dev, f, "grad." + std::to_string(k)));
-                test::expect_close(name + " step " + std::to_string(k), p.to_host(dev), f.values<float>("p." + std::to_string(k)), 1e-5);
+                INFO("step " << k);
+                test::expect_within_bound(f, "p." + std::to_string(k), p.to_host(dev));
             }
             CHECK(state.steps() == 4);
         };
@@ -217,13 +218,14 @@ TEST_SUITE("parity") {
             const LrScheduleOptions& options = c.second;
             INFO(policy);
             const auto f = test::load_fixture(std::string("lr_") + policy);
-            const auto lrs = numbers(f.metadata().at("lr")), metrics = numbers(f.metadata().at("metric"));
+            const auto metrics = numbers(f.metadata().at("metric"));
             LrSchedule s(0.1, options);
-            for (std::size_t e = 0; e < lrs.size(); ++e) {
-                s.step(metrics[e]);
-                INFO("epoch " << e);
-                CHECK(s.lr() == doctest::Approx(lrs[e]).epsilon(1e-12));
+            std::vector<double> lrs;
+            for (double metric : metrics) {
+                s.step(metric);
+                lrs.push_back(s.lr());
             }
+            test::expect_within_bound(f, "lr", lrs);
         }
     }
 
@@ -245,32 +247,21 @@ TEST_SUITE("parity") {
                      }
                  }()), ...);
             }, nets);
-            const auto expected = f.values<double>("losses");
+            std::vector<double> losses;
             for (int step = 0; step < 3; ++step) {
-                const auto losses = model.train_step(test::fixture_tensor(dev, f, "A." + std::to_string(step)),
-                                                     test::fixture_tensor(dev, f, "B." + std::to_string(step)))
-                                        .values();
-                for (int k = 0; k < 8; ++k) {
-                    INFO("step " << step << " loss " << CycleGANLosses::names[k]);
-                    CHECK(losses[k] == doctest::Approx(expected[step * 8 + k]).epsilon(1e-3));
-                }
+                const auto l = model.train_step(test::fixture_tensor(dev, f, "A." + std::to_string(step)),
+                                                test::fixture_tensor(dev, f, "B." + std::to_string(step)))
+                                   .values();
+                losses.insert(losses.end(), l.begin(), l.end());
             }
-            // Final weights. Adam's first steps move every weight by about lr whatever the size of
-            // its gradient, so rounding-level differences in small gradients show as differences of a
-            // fraction of lr: weights must agree to lr / 4. A bias followed by instance norm has a
-            // gradient that is zero up to rounding, of either sign, so it may drift either way by up
-            // to lr a step, in PyTorch as in ours, without changing any output.
-            const double lr = 2e-4;
+            // Losses of every step, in CycleGANLosses::names order, and the final weights. Adam's
+            // first steps move every weight by about lr whatever the size of its gradient, so the
+            // bounds of weights whose gradients are within their rounding of zero reach about 2 lr.
+            test::expect_within_bound(f, "losses", losses);
             std::apply([&](auto&... n) {
                 (([&] {
-                     for (auto& t : n.second->named_tensors()) {
-                         const auto ours = t.value.to_host(dev);
-                         const auto theirs = f.values<float>(std::string("final.") + n.first + "." + t.spec.name);
-                         double worst = 0;
-                         for (std::size_t i = 0; i < ours.size(); ++i) worst = std::max(worst, std::abs(double(ours[i]) - theirs[i]));
-                         INFO(n.first << "." << t.spec.name << ": largest difference " << worst);
-                         CHECK(worst <= (t.spec.role == ParamRole::bias ? 3 * 2 * lr : lr / 4));
-                     }
+                     for (auto& t : n.second->named_tensors())
+                         test::expect_within_bound(f, std::string("final.") + n.first + "." + t.spec.name, t.value.to_host(dev));
                  }()), ...);
             }, nets);
         };
