@@ -5,7 +5,7 @@
 // (gflops is "-" where no FLOP count is defined, as for normalisation). --what peak measures the
 // machine's FP32 FMA throughput, the ceiling the other GFLOP/s figures are measured against.
 #include <cyclegan/cyclegan.hpp>
-#if defined(__AVX512F__) || defined(__FMA__)
+#if CYCLEGAN_X86_KERNELS
 #include <immintrin.h>
 #endif
 
@@ -120,34 +120,41 @@ void time_layers(cpu& dev, int s, int runs) {
                {1, 256, hw, hw}, conv_gflop(256, 512, 4, hw - 1), runs);
 }
 
-// FP32 multiply-add throughput: independent chains of vector FMAs (more than latency x pipes), on
-// every thread. Zen 5 (family 26) issues two 512-bit FMAs per cycle, 64 FLOP per cycle per core;
-// Zen 4 two 256-bit ones, 32 FLOP.
-double peak_gflop_per_call() {
-    [[maybe_unused]] constexpr int kChains = 12, kIters = 1 << 22;
-    double flop = 0;
-#pragma omp parallel reduction(+ : flop)
-    {
-        float sink = 0;
-#if defined(__AVX512F__)
-        __m512 acc[kChains], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
-        for (auto& v : acc) v = _mm512_set1_ps(1.f);
-        for (int i = 0; i < kIters; ++i)
-            for (auto& v : acc) v = _mm512_fmadd_ps(v, a, b);
-        float lanes[16];  // (not _mm512_reduce_add_ps: GCC 12 warns inside it)
-        for (auto& v : acc) _mm512_storeu_ps(lanes, v), sink += lanes[0];
-        flop = 2.0 * 16 * kChains * kIters;
-#elif defined(__FMA__)
-        __m256 acc[kChains], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
-        for (auto& v : acc) v = _mm256_set1_ps(1.f);
-        for (int i = 0; i < kIters; ++i)
-            for (auto& v : acc) v = _mm256_fmadd_ps(v, a, b);
-        float lanes[8];
-        for (auto& v : acc) _mm256_storeu_ps(lanes, v), sink += lanes[0];
-        flop = 2.0 * 8 * kChains * kIters;
+// FP32 multiply-add throughput of the kernel set in use: independent chains of vector FMAs (more
+// than latency x pipes) on every thread. Zen 5 (family 26) issues two 512-bit FMAs per cycle, 64
+// FLOP per cycle per core; Zen 3 and 4 two 256-bit ones, 32 FLOP. Each chain loop is compiled for
+// its own target, so a build for the baseline x86-64 measures the same peak as a native one.
+[[maybe_unused]] constexpr int kChains = 12, kIters = 1 << 22;
+#if CYCLEGAN_X86_KERNELS
+__attribute__((target("avx512f"))) double fma_chains_avx512() {
+    __m512 acc[kChains], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+    for (auto& v : acc) v = _mm512_set1_ps(1.f);
+    for (int i = 0; i < kIters; ++i)
+        for (auto& v : acc) v = _mm512_fmadd_ps(v, a, b);
+    float lanes[16], sink = 0;  // (not _mm512_reduce_add_ps: GCC 12 warns inside it)
+    for (auto& v : acc) _mm512_storeu_ps(lanes, v), sink += lanes[0];
+    if (sink == 42.f) std::puts("");  // keeps the chains alive
+    return 2.0 * 16 * kChains * kIters;
+}
+__attribute__((target("avx2,fma"))) double fma_chains_avx2() {
+    __m256 acc[kChains], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+    for (auto& v : acc) v = _mm256_set1_ps(1.f);
+    for (int i = 0; i < kIters; ++i)
+        for (auto& v : acc) v = _mm256_fmadd_ps(v, a, b);
+    float lanes[8], sink = 0;
+    for (auto& v : acc) _mm256_storeu_ps(lanes, v), sink += lanes[0];
+    if (sink == 42.f) std::puts("");
+    return 2.0 * 8 * kChains * kIters;
+}
 #endif
-        if (sink == 42.f) std::puts("");  // keeps the chains alive
-    }
+
+double peak_gflop_per_call() {
+    double flop = 0;
+#if CYCLEGAN_X86_KERNELS
+    const CpuKernels set = cpu_kernels();
+#pragma omp parallel reduction(+ : flop)
+    flop += set == CpuKernels::avx512 ? fma_chains_avx512() : set == CpuKernels::avx2 ? fma_chains_avx2() : 0;
+#endif
     return flop / 1e9;
 }
 
@@ -161,8 +168,10 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--size")) size = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--cpu-kernels")) set_cpu_kernels(cpu_detail::parse_cpu_kernels(argv[i + 1], "--cpu-kernels"));
     }
     cpu dev(threads);
+    std::fprintf(stderr, "cpu: %d threads, %s kernels\n", dev.threads(), to_string(cpu_kernels()));
     std::vector<float> a(3 * size * size), b(a.size());
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.01f * i), b[i] = std::cos(0.013f * i);
     auto A = Tensor<cpu>::from_host(dev, {1, 3, size, size}, a), B = Tensor<cpu>::from_host(dev, {1, 3, size, size}, b);
@@ -193,7 +202,7 @@ int main(int argc, char** argv) {
         time_layers(dev, size, runs);
     } else if (what == "peak") {
         const double gflop = peak_gflop_per_call();
-        if (gflop == 0) return std::fprintf(stderr, "--what peak needs -mfma or -mavx512f\n"), 2;
+        if (gflop == 0) return std::fprintf(stderr, "--what peak needs the avx2 or avx512 kernel set\n"), 2;
         report("peak_fp32", 0, time_runs(1, runs, [] { (void)peak_gflop_per_call(); }), gflop);
     } else {
         std::fprintf(stderr, "unknown --what %s (train, infer, conv3x3, layers, peak)\n", what.c_str());

@@ -5,10 +5,31 @@
 
 #include <cyclegan/cyclegan.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
 #include <string>
+
+// --threads and --cpu-kernels, which both programs take.
+inline void add_cpu_options(CLI::App& app, int& threads, std::string& kernels) {
+    app.add_option("--threads", threads, "CPU threads (0: every core)")->capture_default_str();
+    app.add_option("--cpu-kernels", kernels,
+                   "CPU kernel set: auto (the fastest this CPU runs), avx512, avx2 or generic; "
+                   "also CYCLEGAN_CPU_KERNELS in the environment")
+        ->check(CLI::IsMember({"auto", "avx512", "avx2", "generic"}))
+        ->capture_default_str();
+}
+
+// The CPU device for --threads and --cpu-kernels, after saying on standard output what it runs.
+// Throws std::invalid_argument naming the option if this CPU cannot run the kernel set asked for.
+inline cyclegan::cpu start_cpu(int threads, const std::string& kernels) {
+    if (kernels != "auto") cyclegan::set_cpu_kernels(cyclegan::cpu_detail::parse_cpu_kernels(kernels, "--cpu-kernels"));
+    cyclegan::cpu dev(threads);
+    std::printf("cpu: %d threads, %s kernels\n", dev.threads(), cyclegan::to_string(cyclegan::cpu_kernels()));
+    std::fflush(stdout);
+    return dev;
+}
 
 struct ModelChoice {
     std::string netG = "resnet_9blocks", netD = "basic";

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     app.add_option("--epoch", o.epoch, "which checkpoint to resume from: latest or an epoch number")->capture_default_str();
     app.add_option("--save-epoch-freq", o.save_epoch_freq, "keep a numbered checkpoint every this many epochs")->capture_default_str();
     app.add_option("--seed", o.seed, "seed of every random choice (weights, data order, crops, pools)")->capture_default_str();
-    app.add_option("--threads", o.threads, "CPU threads (0: every core)")->capture_default_str();
+    add_cpu_options(app, o.threads, o.cpu_kernels);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     app.add_flag("--quiet", o.quiet, "no progress bar");
     CLI11_PARSE(app, argc, argv);
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
                                      "and cuDNN are installed); use --device cpu");
 #endif
         }
-        cpu dev(o.threads);
+        cpu dev = start_cpu(o.threads, o.cpu_kernels);
         return train_with(dev, o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "\nerror: %s\n", e.what());

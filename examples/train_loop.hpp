@@ -44,7 +44,7 @@ struct TrainOptions {
     int save_epoch_freq = 5;
     std::uint64_t seed = 0;
     int threads = 0;
-    std::string device = "cpu";
+    std::string cpu_kernels = "auto", device = "cpu";
     bool quiet = false;
 };
 

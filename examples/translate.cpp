@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     app.add_option("--epoch", o.epoch, "latest or an epoch number")->capture_default_str();
     app.add_option("--direction", o.direction, "AtoB runs G_A, BtoA runs G_B")->check(CLI::IsMember({"AtoB", "BtoA"}))->capture_default_str();
     app.add_option("--output", o.output, "folder for the results and index.html")->capture_default_str();
-    app.add_option("--threads", o.threads, "CPU threads (0: every core)")->capture_default_str();
+    add_cpu_options(app, o.threads, o.cpu_kernels);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
                                      "and cuDNN are installed); use --device cpu");
 #endif
         } else {
-            cpu dev(o.threads);
+            cpu dev = start_cpu(o.threads, o.cpu_kernels);
             translate(dev, o);
         }
     } catch (const std::exception& e) {

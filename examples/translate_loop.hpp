@@ -22,7 +22,7 @@ struct TranslateOptions {
         output = "./results";
     std::vector<std::string> inputs;
     int threads = 0;
-    std::string device = "cpu";
+    std::string cpu_kernels = "auto", device = "cpu";
 };
 
 // Reflect-pads an image up to multiples of `m` so every stride-2 level divides it; returns the

@@ -8,6 +8,17 @@
 #define CYCLEGAN_HD
 #endif
 
+// CYCLEGAN_UNROLL(n): unroll the next loop n times (GCC's and Clang's pragmas; nvcc's front end,
+// which compiles the host code of .cu files, knows neither and would warn, so there it is nothing).
+#define CYCLEGAN_STRINGIFY_PRAGMA(x) _Pragma(#x)
+#if defined(__CUDACC__)
+#define CYCLEGAN_UNROLL(n)
+#elif defined(__clang__)
+#define CYCLEGAN_UNROLL(n) CYCLEGAN_STRINGIFY_PRAGMA(unroll n)
+#else
+#define CYCLEGAN_UNROLL(n) CYCLEGAN_STRINGIFY_PRAGMA(GCC unroll n)
+#endif
+
 // `#pragma omp` without -fopenmp trips -Wunknown-pragmas; this expands to nothing there.
 // CYCLEGAN_PARALLEL_FOR(work): the next loop runs on every thread when it touches at least
 // CYCLEGAN_PARALLEL_MIN_WORK elements in all, else on this one: waking threads costs microseconds,

@@ -10,14 +10,50 @@
 
 #include "../../core/conv_geometry.hpp"
 #include "conv_rows.hpp"
-#include "conv_thin_avx512.hpp"
 #include "cpu.hpp"
+#include "simd_kernels.hpp"
 
 namespace cyclegan {
 namespace cpu_detail {
 
 // Worth it when the GEMM would be a few rows against a deep column buffer.
 inline bool few_output_channels(int out_channels, int K) { return out_channels <= 8 && K >= 128; }
+
+// The register-blocked kernels of simd/conv_thin.inl (AVX2 and AVX-512, float) take stride 1 and
+// 1-8 outputs; the filter gradient keeps O x KW vectors in registers, both known at compile time,
+// so it is instantiated for 1-3 outputs (a PatchGAN's score, grayscale, RGB) and widths 3, 4, 7.
+inline bool thin_simd_applies(const Conv2dGeometry& g, int O) { return g.stride == Pair2(1) && O >= 1 && O <= 8; }
+inline bool thin_simd_filter_applies(const Conv2dGeometry& g, int O) {
+    return thin_simd_applies(g, O) && O <= 3 && (g.kernel.w == 3 || g.kernel.w == 4 || g.kernel.w == 7);
+}
+
+// Calls f.template operator()<O>() for the runtime O in 1..8.
+template <class F>
+void with_outputs(int O, F&& f) {
+    switch (O) {
+        case 1: return f.template operator()<1>();
+        case 2: return f.template operator()<2>();
+        case 3: return f.template operator()<3>();
+        case 4: return f.template operator()<4>();
+        case 5: return f.template operator()<5>();
+        case 6: return f.template operator()<6>();
+        case 7: return f.template operator()<7>();
+        default: return f.template operator()<8>();
+    }
+}
+
+// Calls f.template operator()<O, KW>() for O in 1..3 and KW in {3, 4, 7}.
+template <class F>
+void with_filter_shape(int O, int KW, F&& f) {
+    auto by_width = [&]<int Os>() {
+        if (KW == 3) return f.template operator()<Os, 3>();
+        if (KW == 4) return f.template operator()<Os, 4>();
+        return f.template operator()<Os, 7>();
+    };
+    if (O == 1) return by_width.template operator()<1>();
+    if (O == 2) return by_width.template operator()<2>();
+    return by_width.template operator()<3>();
+}
 
 // Row arithmetic on Eigen maps (vectorised where the step is 1, which Eigen must know at compile
 // time): dst[i] += a * src[i * step], dst[i * step] += a * src[i], and sum_i a[i] * b[i * step].
@@ -70,11 +106,11 @@ inline int tap_column(const Conv2dGeometry& g, const TapRow& t, int ow, int W) {
 // reads]. Threads take output rows.
 template <class T>
 void conv2d_forward_thin(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
-#if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>)
-        if (thin_avx512::applies(g, ys.c))
-            return thin_avx512::with_outputs(ys.c, [&]<int O>() { thin_avx512::forward<O>(x, xs, w, y, ys, g); });
-#endif
+        if (thin_simd_applies(g, ys.c) && with_simd_kernels([&](auto isa) {
+                with_outputs(ys.c, [&]<int O>() { thin_forward<O>(isa, x, xs, w, y, ys, g); });
+            }))
+            return;
     const int C = xs.c, H = xs.h, W = xs.w, O = ys.c, OH = ys.h, OW = ys.w, KH = g.kernel.h, KW = g.kernel.w;
     const int K = C * KH * KW, sw = g.stride.w;
     CYCLEGAN_PARALLEL_FOR(static_cast<double>(ys.numel()) * K)
@@ -107,11 +143,11 @@ void conv2d_forward_thin(const T* x, const Shape& xs, const T* w, T* y, const Sh
 template <class T>
 void conv2d_backward_data_thin(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs,
                                const Conv2dGeometry& g) {
-#if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>)
-        if (thin_avx512::applies(g, ys.c))
-            return thin_avx512::with_outputs(ys.c, [&]<int O>() { thin_avx512::data_gradient<O>(dy, ys, w, dx, xs, g); });
-#endif
+        if (thin_simd_applies(g, ys.c) && with_simd_kernels([&](auto isa) {
+                with_outputs(ys.c, [&]<int O>() { thin_data_gradient<O>(isa, dy, ys, w, dx, xs, g); });
+            }))
+            return;
     const int C = xs.c, H = xs.h, W = xs.w, O = ys.c, OH = ys.h, OW = ys.w, KH = g.kernel.h, KW = g.kernel.w;
     const int K = C * KH * KW, sw = g.stride.w;
     CYCLEGAN_PARALLEL_FOR(static_cast<double>(ys.numel()) * K)
@@ -145,13 +181,11 @@ void conv2d_backward_data_thin(const T* dy, const Shape& ys, const T* w, T* dx, 
 template <class T>
 void conv2d_backward_filter_thin(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw,
                                  const Conv2dGeometry& g) {
-#if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>)
-        if (thin_avx512::applies_filter(g, ys.c))
-            return thin_avx512::with_filter_shape(ys.c, g.kernel.w, [&]<int O, int KW>() {
-                thin_avx512::filter_gradient<O, KW>(x, xs, dy, ys, dw, g);
-            });
-#endif
+        if (thin_simd_filter_applies(g, ys.c) && with_simd_kernels([&](auto isa) {
+                with_filter_shape(ys.c, g.kernel.w, [&]<int O, int KW>() { thin_filter_gradient<O, KW>(isa, x, xs, dy, ys, dw, g); });
+            }))
+            return;
     const int C = xs.c, H = xs.h, W = xs.w, O = ys.c, OH = ys.h, OW = ys.w, KH = g.kernel.h, KW = g.kernel.w;
     const int K = C * KH * KW, sw = g.stride.w, rows = xs.n * OH;
     const int chunks = std::min(rows, 32);

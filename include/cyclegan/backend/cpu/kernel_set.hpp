@@ -1,0 +1,122 @@
+#pragma once
+// Which CPU kernels run, chosen at run time: one build, compiled for any x86-64, runs the AVX-512
+// kernels on a CPU that has AVX-512, the AVX2+FMA kernels on one that has those, and portable
+// code (Eigen, and loops the compiler vectorises for the build's own flags) elsewhere, ARM
+// included. The kernel sets are compiled side by side with per-function target attributes
+// (simd_kernels.hpp); the CPU is asked once.
+//
+// CYCLEGAN_CPU_KERNELS=avx512|avx2|generic in the environment forces a set (so one machine can
+// test every set it supports); set_cpu_kernels() does the same from code.
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The x86 kernel sets exist where GCC or Clang compile for x86-64, nvcc's host side included (every
+// translation unit must see the same definitions); other compilers get the portable code only.
+// Defining CYCLEGAN_NO_CPU_DISPATCH (in every translation unit) leaves them out.
+#if (defined(__x86_64__) || defined(__amd64__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__NVCOMPILER) && !defined(__INTEL_COMPILER) && !defined(CYCLEGAN_NO_CPU_DISPATCH)
+#define CYCLEGAN_X86_KERNELS 1
+#else
+#define CYCLEGAN_X86_KERNELS 0
+#endif
+
+namespace cyclegan {
+
+// A set of CPU kernels: the GEMM under every convolution, the few-output-channel convolutions and
+// the Winograd transforms.
+enum class CpuKernels {
+    generic,  // portable: Eigen's products and compiler-vectorised loops, at the build's flags
+    avx2,     // AVX2 + FMA: 16 ymm registers, 8 floats each (Intel since Haswell, AMD since Zen)
+    avx512,   // AVX-512 F/BW/DQ/VL: 32 zmm registers, 16 floats each (Intel server, AMD Zen 4 and 5)
+};
+
+inline const char* to_string(CpuKernels k) {
+    switch (k) {
+        case CpuKernels::avx512: return "avx512";
+        case CpuKernels::avx2: return "avx2";
+        default: return "generic";
+    }
+}
+
+// Whether this build has the set and this CPU (and its operating system) can run it.
+inline bool cpu_kernels_available(CpuKernels k) {
+    if (k == CpuKernels::generic) return true;
+#if CYCLEGAN_X86_KERNELS
+    __builtin_cpu_init();  // safe to call again; needed when asked from a static initialiser
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (k == CpuKernels::avx2) return avx2;
+    if (k == CpuKernels::avx512)
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#endif
+    return false;
+}
+
+// The fastest set this build and CPU can run.
+inline CpuKernels best_cpu_kernels() {
+    for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2})
+        if (cpu_kernels_available(k)) return k;
+    return CpuKernels::generic;
+}
+
+// Every set this build and CPU can run, fastest first.
+inline std::vector<CpuKernels> available_cpu_kernels() {
+    std::vector<CpuKernels> out;
+    for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2, CpuKernels::generic})
+        if (cpu_kernels_available(k)) out.push_back(k);
+    return out;
+}
+
+namespace cpu_detail {
+
+inline std::string available_list() {
+    std::string s;
+    for (CpuKernels k : available_cpu_kernels()) s += (s.empty() ? "" : ", ") + std::string(to_string(k));
+    return s;
+}
+
+// A set by name; throws std::invalid_argument naming `what` (the option or variable) otherwise.
+inline CpuKernels parse_cpu_kernels(std::string_view name, const std::string& what) {
+    for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2, CpuKernels::generic})
+        if (name == to_string(k)) {
+            if (!cpu_kernels_available(k))
+                throw std::invalid_argument(what + "=" + std::string(name) + ": this CPU or build cannot run the " +
+                                            std::string(name) + " kernels; it can run: " + available_list());
+            return k;
+        }
+    throw std::invalid_argument(what + "=" + std::string(name) + " is not a kernel set; use avx512, avx2 or generic");
+}
+
+inline std::atomic<int>& kernel_choice() {
+    static std::atomic<int> choice{-1};  // -1: not chosen yet
+    return choice;
+}
+
+}  // namespace cpu_detail
+
+// The set in use: CYCLEGAN_CPU_KERNELS if set, else the fastest available. Throws
+// std::invalid_argument, naming the variable, if it names a set that does not exist or cannot run.
+inline CpuKernels cpu_kernels() {
+    int c = cpu_detail::kernel_choice().load(std::memory_order_relaxed);
+    if (c < 0) {
+        const char* forced = std::getenv("CYCLEGAN_CPU_KERNELS");
+        const CpuKernels k = forced && *forced ? cpu_detail::parse_cpu_kernels(forced, "CYCLEGAN_CPU_KERNELS") : best_cpu_kernels();
+        c = static_cast<int>(k);
+        cpu_detail::kernel_choice().store(c, std::memory_order_relaxed);
+    }
+    return static_cast<CpuKernels>(c);
+}
+
+// Uses `k` from now on, in every thread. Throws std::invalid_argument if it cannot run here.
+inline void set_cpu_kernels(CpuKernels k) {
+    if (!cpu_kernels_available(k))
+        throw std::invalid_argument(std::string("set_cpu_kernels: this CPU or build cannot run the ") + to_string(k) +
+                                    " kernels; it can run: " + cpu_detail::available_list());
+    cpu_detail::kernel_choice().store(static_cast<int>(k), std::memory_order_relaxed);
+}
+
+}  // namespace cyclegan

@@ -1,0 +1,137 @@
+// Our GEMM for one vector width (Simd), after Goto's scheme: a kc x nc block of B packed for the
+// L2/L3, an mc x kc block of A packed for the L2, and an MR x NR tile of C held in registers while
+// the packed panels stream through: 8 x 32 with AVX-512's 32 registers (16 accumulators), 6 x 16
+// with AVX2's 16 (12 accumulators). Included inside a namespace compiled for that instruction set
+// (simd_kernels.hpp); no include guard, no includes of its own.
+
+struct GemmTile {
+    static constexpr int MR = Simd::registers >= 32 ? 8 : 6;  // rows of a C tile
+    static constexpr int NV = 2, NR = NV * Simd::lanes;       // its columns: two vectors
+    static constexpr int KC = 256, MC = 128 / MR * MR, NC = 3072;
+};
+
+// Ap[(panel * kc + k) * MR + i] = A(i0 + panel * MR + i, k0 + k), zero past the last row.
+inline void gemm_pack_a(MatrixView<float> A, int i0, int mc, int k0, int kc, float* Ap) {
+    constexpr int MR = GemmTile::MR;
+    for (int p = 0; p < mc; p += MR) {
+        float* dst = Ap + static_cast<std::ptrdiff_t>(p) * kc;
+        const int rows = std::min(MR, mc - p);
+        if (A.row_step == 1 && rows == MR) {  // columns of A are contiguous: MR values per k
+            for (int k = 0; k < kc; ++k) std::copy_n(&A(i0 + p, k0 + k), MR, dst + k * MR);
+            continue;
+        }
+        for (int i = 0; i < MR; ++i) {
+            if (i >= rows) {
+                for (int k = 0; k < kc; ++k) dst[k * MR + i] = 0.f;
+                continue;
+            }
+            const float* src = &A(i0 + p + i, k0);
+            for (int k = 0; k < kc; ++k) dst[k * MR + i] = src[k * A.col_step];
+        }
+    }
+}
+
+// Bp[(panel * kc + k) * NR + j] = B(k0 + k, j0 + panel * NR + j), zero past the last column.
+inline void gemm_pack_b(MatrixView<float> B, int k0, int kc, int j0, int nc, float* Bp) {
+    constexpr int NR = GemmTile::NR;
+    for (int p = 0; p < nc; p += NR) {
+        float* dst = Bp + static_cast<std::ptrdiff_t>(p) * kc;
+        const int cols = std::min(NR, nc - p);
+        if (B.col_step == 1) {
+            for (int k = 0; k < kc; ++k) {
+                const float* src = &B(k0 + k, j0 + p);
+                std::copy_n(src, cols, dst + k * NR);
+                std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.f);
+            }
+            continue;
+        }
+        // Rows of B are strided (B = X^T): read each column of the panel contiguously instead.
+        for (int j = 0; j < NR; ++j) {
+            if (j >= cols) {
+                for (int k = 0; k < kc; ++k) dst[k * NR + j] = 0.f;
+                continue;
+            }
+            const float* src = &B(k0, j0 + p + j);
+            for (int k = 0; k < kc; ++k) dst[k * NR + j] = src[k * B.row_step];
+        }
+    }
+}
+
+// The MR x NR tile at c (rows ldc apart) = or += Ap panel · Bp panel; only rows x cols of it exist.
+inline void gemm_tile(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, bool accumulate, int rows,
+                      int cols) {
+    constexpr int MR = GemmTile::MR, NV = GemmTile::NV, NR = GemmTile::NR, L = Simd::lanes;
+    typename Simd::reg acc[MR][NV];
+CYCLEGAN_UNROLL(16)
+    for (int i = 0; i < MR; ++i)
+CYCLEGAN_UNROLL(4)
+        for (int v = 0; v < NV; ++v) acc[i][v] = Simd::zero();
+CYCLEGAN_UNROLL(2)
+    for (int k = 0; k < kc; ++k) {
+        typename Simd::reg bv[NV];
+CYCLEGAN_UNROLL(4)
+        for (int v = 0; v < NV; ++v) bv[v] = Simd::load_aligned(b + k * NR + L * v);
+CYCLEGAN_UNROLL(16)
+        for (int i = 0; i < MR; ++i) {
+            const auto ai = Simd::set1(a[k * MR + i]);
+CYCLEGAN_UNROLL(4)
+            for (int v = 0; v < NV; ++v) acc[i][v] = Simd::fmadd(ai, bv[v], acc[i][v]);
+        }
+    }
+    if (rows == MR && cols == NR) {
+CYCLEGAN_UNROLL(16)
+        for (int i = 0; i < MR; ++i)
+CYCLEGAN_UNROLL(4)
+            for (int v = 0; v < NV; ++v) {
+                float* dst = c + i * ldc + L * v;
+                Simd::store(dst, accumulate ? Simd::add(Simd::load(dst), acc[i][v]) : acc[i][v]);
+            }
+        return;
+    }
+    alignas(64) float tile[MR * NR];
+    for (int i = 0; i < MR; ++i)
+        for (int v = 0; v < NV; ++v) Simd::store_aligned(tile + i * NR + L * v, acc[i][v]);
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+// One thread's share: C (M x N, rows ldc apart) = or += A · B, K > 0.
+inline void gemm_serial(int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
+                        bool accumulate) {
+    constexpr int MR = GemmTile::MR, NR = GemmTile::NR, KC = GemmTile::KC, MC = GemmTile::MC, NC = GemmTile::NC;
+    float* Ap = scratch_buffer<float, Scratch::gemm_a>(static_cast<std::size_t>(MC) * KC);
+    float* Bp = scratch_buffer<float, Scratch::gemm_b>(static_cast<std::size_t>(KC) * NC);
+    for (int j0 = 0; j0 < N; j0 += NC) {
+        const int nc = std::min(NC, N - j0);
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            const int kc = std::min(KC, K - k0);
+            const bool add = accumulate || k0 > 0;
+            gemm_pack_b(B, k0, kc, j0, nc, Bp);
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                const int mc = std::min(MC, M - i0);
+                gemm_pack_a(A, i0, mc, k0, kc, Ap);
+                for (int jr = 0; jr < nc; jr += NR)
+                    for (int ir = 0; ir < mc; ir += MR)
+                        gemm_tile(kc, Ap + static_cast<std::ptrdiff_t>(ir) * kc, Bp + static_cast<std::ptrdiff_t>(jr) * kc,
+                                  C + static_cast<std::ptrdiff_t>(i0 + ir) * ldc + j0 + jr, ldc, add, std::min(MR, mc - ir),
+                                  std::min(NR, nc - jr));
+            }
+        }
+    }
+}
+
+// The entry points gemm.hpp threads over: the serial product, and the tile it works in.
+inline void gemm_serial(Isa, int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
+                        bool accumulate) {
+    gemm_serial(M, N, K, A, B, C, ldc, accumulate);
+}
+inline GemmTile gemm_tile_of(Isa) { return {}; }
+
+// The product the Winograd transforms call (winograd.inl), whole on the calling thread.
+template <class T>
+void serial_product(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate) {
+    if constexpr (std::is_same_v<T, float>) {
+        if (M > 0 && N > 0 && K > 0) return gemm_serial(M, N, K, A, B, C, ldc, accumulate);
+    }
+    gemm_eigen(M, N, K, A, B, C, ldc, accumulate);
+}

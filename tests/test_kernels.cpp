@@ -1,0 +1,223 @@
+// The CPU kernels of one kernel set (backend/cpu/kernel_set.hpp) against double precision: every
+// convolution algorithm (im2col + GEMM, the few-output kernels, Winograd) forward, input gradient
+// and filter gradient on odd sizes, every padding mode, dilation, batch 2 and band edges, and the
+// GEMM against a triple loop. ctest runs this program once per set (kernels_avx512, kernels_avx2,
+// kernels_generic, by CYCLEGAN_CPU_KERNELS) and once more per set built for the baseline x86-64
+// (kernels_baseline_*), where only run-time dispatch can reach the AVX kernels; a set this CPU
+// cannot run exits 77, which ctest reports as skipped, by the test's name.
+#define DOCTEST_CONFIG_IMPLEMENT
+// A tiny column budget: every convolution here runs in bands of one or a few output rows, so the
+// checks also cover the band edges (and a last, shorter band).
+#define CYCLEGAN_CONV_COLUMN_BUDGET 100
+#define CYCLEGAN_WINOGRAD_BUDGET 100  // likewise one row of Winograd tiles per band
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "support/gradcheck.hpp"
+
+using namespace cyclegan;
+
+namespace {
+
+// Values rounded to float, so that the float kernels and the double reference see the same numbers.
+std::vector<double> float_values(std::size_t n, std::uint64_t seed) {
+    auto v = test::random_values(n, seed);
+    for (double& e : v) e = static_cast<float>(e);
+    return v;
+}
+std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+std::vector<double> map(std::vector<double> v, double (*f)(double)) {
+    for (double& e : v) e = f(e);
+    return v;
+}
+double square(double v) { return v * v; }
+double magnitude(double v) { return std::abs(v); }
+
+// The parity rule (tests/fixtures/bounds.py, docs/testing.md) for one convolution result: each
+// value is a sum of k terms, which float may round by sqrt(k) u times its partial sums (at most
+// the terms' magnitudes added up, and at most |sum| + 3 sqrt(sum of squares)), 16 times that for
+// Winograd, times 8. `sum(a, b)` computes the result in double for operands a, b.
+template <class Sum>
+std::vector<double> rule_bound(Sum&& sum, const std::vector<double>& a, const std::vector<double>& b,
+                               const std::vector<double>& exact, double k, bool winograd) {
+    const std::vector<double> m = sum(map(a, magnitude), map(b, magnitude)), sq = sum(map(a, square), map(b, square));
+    const double u = std::ldexp(1.0, -24) + std::ldexp(1.0, -53);
+    std::vector<double> bound(exact.size());
+    for (std::size_t i = 0; i < exact.size(); ++i)
+        bound[i] = 8 * std::sqrt(k) * u * std::min(m[i], std::abs(exact[i]) + 3 * std::sqrt(sq[i])) * (winograd ? 16 : 1);
+    return bound;
+}
+
+void expect_within(const char* what, const std::vector<float>& ours, const std::vector<double>& exact, const std::vector<double>& bound) {
+    REQUIRE(ours.size() == exact.size());
+    std::size_t bad = 0, worst_i = 0;
+    double worst = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+        const double err = std::abs(double(ours[i]) - exact[i]);
+        if (!(err <= bound[i])) ++bad;
+        if (err / bound[i] > worst || std::isnan(err)) worst = err / bound[i], worst_i = i;
+    }
+    INFO(std::string(what) << ": " << bad << " outside the bound; worst error/bound " << worst << " at " << worst_i << " (ours "
+              << ours[worst_i] << ", exact " << exact[worst_i] << ")");
+    CHECK(bad == 0);
+}
+
+struct ConvCase {
+    const char* name;
+    Shape x;
+    int O;
+    Conv2dGeometry g;
+    cpu_detail::ConvAlgorithm algorithm;
+};
+
+// Forward, input gradient and filter gradient (accumulating onto nonzero values) through the
+// backend's entry points in float, against the im2col + GEMM path in double.
+void check_convolution(const ConvCase& c) {
+    using namespace cpu_detail;
+    INFO(std::string(c.name) << " on the " << std::string(to_string(cpu_kernels())) << " kernels");
+    const Conv2dGeometry& g = c.g;
+    const Shape ws{c.O, c.x.c, g.kernel.h, g.kernel.w}, ys{c.x.n, c.O, g.out_h(c.x.h), g.out_w(c.x.w)};
+    REQUIRE(conv_algorithm(g, c.x.c, ys) == c.algorithm);
+    const auto x = float_values(c.x.numel(), 81), w = float_values(ws.numel(), 82), dy = float_values(ys.numel(), 83),
+               dw0 = float_values(ws.numel(), 84);
+    const bool winograd = c.algorithm == ConvAlgorithm::winograd;
+
+    auto forward = [&](const std::vector<double>& xv, const std::vector<double>& wv) {
+        std::vector<double> y(ys.numel());
+        conv2d_forward_gemm(xv.data(), c.x, wv.data(), y.data(), ys, g);
+        return y;
+    };
+    auto data = [&](const std::vector<double>& dyv, const std::vector<double>& wv) {
+        std::vector<double> dx(c.x.numel());
+        conv2d_backward_data_gemm(dyv.data(), ys, wv.data(), dx.data(), c.x, g);
+        return dx;
+    };
+    auto filter = [&](const std::vector<double>& xv, const std::vector<double>& dyv) {
+        std::vector<double> dw(ws.numel(), 0.0);
+        conv2d_backward_filter_gemm(xv.data(), c.x, dyv.data(), ys, dw.data(), g);
+        return dw;
+    };
+    const auto y = forward(x, w), dx = data(dy, w);
+    auto dw = filter(x, dy), dw_bound = rule_bound(filter, x, dy, dw, double(ys.numel()) / ys.c + 1, winograd);
+    for (std::size_t i = 0; i < dw.size(); ++i) dw[i] += dw0[i], dw_bound[i] += 8 * std::ldexp(1.0, -24) * std::abs(dw[i]);
+
+    cpu dev;
+    auto tensor = [&](Shape s, const std::vector<double>& v) { return Tensor<cpu>::from_host(dev, s, to_float(v)); };
+    const auto xt = tensor(c.x, x), wt = tensor(ws, w), dyt = tensor(ys, dy);
+    auto yt = Tensor<cpu>::zeros(dev, ys), dxt = Tensor<cpu>::full(dev, c.x, 7.f), dwt = tensor(ws, dw0);  // dx is overwritten
+    conv2d_forward(dev, xt, wt, yt, g);
+    conv2d_backward_data(dev, dyt, wt, dxt, g);
+    conv2d_backward_filter(dev, xt, dyt, dwt, g);
+    expect_within("y", yt.to_host(dev), y, rule_bound(forward, x, w, y, double(c.x.c) * g.kernel.h * g.kernel.w, winograd));
+    expect_within("dx", dxt.to_host(dev), dx, rule_bound(data, dy, w, dx, double(c.O) * g.kernel.h * g.kernel.w, winograd));
+    expect_within("dw", dwt.to_host(dev), dw, dw_bound);
+}
+
+}  // namespace
+
+TEST_CASE("the kernel set is the one asked for") {
+    const char* forced = std::getenv("CYCLEGAN_CPU_KERNELS");
+    if (forced && *forced) CHECK(std::string(to_string(cpu_kernels())) == forced);
+    else CHECK(cpu_kernels() == best_cpu_kernels());
+    CHECK(cpu_kernels_available(CpuKernels::generic));
+    CHECK_THROWS_WITH_AS(cpu_detail::parse_cpu_kernels("sse9", "CYCLEGAN_CPU_KERNELS"),
+                         doctest::Contains("CYCLEGAN_CPU_KERNELS=sse9 is not a kernel set"), std::invalid_argument);
+    for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2})
+        if (!cpu_kernels_available(k)) CHECK_THROWS_AS(set_cpu_kernels(k), std::invalid_argument);
+    const CpuKernels before = cpu_kernels();
+    set_cpu_kernels(CpuKernels::generic);
+    CHECK(cpu_kernels() == CpuKernels::generic);
+    set_cpu_kernels(before);
+}
+
+TEST_CASE("im2col + GEMM convolutions equal double precision: strides, every padding mode, dilation, band edges") {
+    using A = cpu_detail::ConvAlgorithm;
+    for (const ConvCase& c : {ConvCase{"3x3 stride 2, zeros, 5 -> 12, batch 2, odd sizes", {2, 5, 13, 11}, 12, {3, 2, 1, 1}, A::gemm},
+                              ConvCase{"7x7 reflect 3 -> 16 (the generator's first)", {1, 3, 19, 23}, 16, {7, 1, 3, 1, PaddingMode::reflect}, A::gemm},
+                              ConvCase{"4x4 stride 2, replicate, 9 -> 40", {1, 9, 14, 17}, 40, {4, 2, 1, 1, PaddingMode::replicate}, A::gemm},
+                              ConvCase{"3x3 dilation 2, 24 -> 20, too few channels for Winograd", {2, 12, 11, 9}, 20, {3, 1, 2, 2}, A::gemm},
+                              ConvCase{"1x1, 70 -> 33 (K past a register tile)", {1, 70, 6, 7}, 33, {1, 1, 0, 1}, A::gemm}})
+        check_convolution(c);
+}
+
+TEST_CASE("few-output convolutions equal double precision: 1-8 outputs, strips with tails, every padding mode") {
+    using A = cpu_detail::ConvAlgorithm;
+    for (const ConvCase& c : {ConvCase{"7x7 reflect, 64 -> 3 (the generator's last), 70 wide", {1, 64, 21, 70}, 3, {7, 1, 3, 1, PaddingMode::reflect}, A::thin},
+                              ConvCase{"4x4 zeros, 40 -> 1, batch 2 (the PatchGAN's last)", {2, 40, 9, 11}, 1, {4, 1, 1, 1}, A::thin},
+                              ConvCase{"3x3 replicate, dilation 2, padding 2, 16 -> 2", {1, 16, 12, 35}, 2, {3, 1, 2, 2, PaddingMode::replicate}, A::thin},
+                              ConvCase{"5x3 reflect, 30 -> 8", {1, 30, 10, 19}, 8, {{5, 3}, 1, {2, 1}, 1, PaddingMode::reflect}, A::thin},
+                              ConvCase{"7x7 zeros, stride 2, 24 -> 5 (the portable kernels)", {1, 24, 15, 17}, 5, {7, 2, 3, 1}, A::thin},
+                              ConvCase{"7x7 reflect, 64 -> 1, 9 wide (less than a vector)", {1, 64, 8, 9}, 1, {7, 1, 3, 1, PaddingMode::reflect}, A::thin}})
+        check_convolution(c);
+}
+
+TEST_CASE("Winograd F(4x4, 3x3) convolutions equal double precision: odd sizes, every padding mode, 1x1 tiles") {
+    using A = cpu_detail::ConvAlgorithm;
+    for (const ConvCase& c : {ConvCase{"reflect, batch 2, odd sizes, 19 -> 21", {2, 19, 17, 19}, 21, {3, 1, 1, 1, PaddingMode::reflect}, A::winograd},
+                              ConvCase{"replicate, 16 -> 24, 32x17", {1, 16, 32, 17}, 24, {3, 1, 1, 1, PaddingMode::replicate}, A::winograd},
+                              ConvCase{"zeros, no padding, 70 wide", {1, 17, 10, 70}, 18, {3, 1, 0, 1}, A::winograd},
+                              ConvCase{"zeros, padding 2", {1, 16, 12, 38}, 16, {3, 1, 2, 1}, A::winograd},
+                              ConvCase{"256 -> 256 at 24x24 (the residual blocks' shape)", {1, 256, 24, 24}, 256, {3, 1, 1, 1, PaddingMode::reflect}, A::winograd}})
+        check_convolution(c);
+}
+
+TEST_CASE("gemm equals a plain triple loop: strided views, accumulation, edges and every block boundary") {
+    using cpu_detail::MatrixView;
+    struct Case {
+        int M, N, K;
+        bool a_transposed, b_transposed, accumulate, parallel;
+    };
+    // Sizes below one tile (8 x 32 or 6 x 16), not multiples of it, and past one block of K (256),
+    // of A's rows (128 or 120) and of B's columns (3072); views read row-major and transposed; = and +=.
+    for (const Case& c : {Case{1, 1, 1, false, false, false, true}, Case{7, 31, 5, false, false, true, false},
+                          Case{70, 45, 33, true, false, false, true}, Case{300, 90, 600, false, true, true, true},
+                          Case{9, 3100, 260, true, true, false, true}, Case{140, 40, 513, false, true, false, false},
+                          Case{16, 64, 0, false, false, false, true}, Case{13, 17, 1, false, false, true, true}}) {
+        CAPTURE(c.M);
+        CAPTURE(c.N);
+        CAPTURE(c.K);
+        const auto a = float_values(std::size_t(c.M) * c.K, 71), b = float_values(std::size_t(c.K) * c.N, 72),
+                   c0 = float_values(std::size_t(c.M) * (c.N + 3), 73);
+        const std::vector<float> af = to_float(a), bf = to_float(b);
+        // C has 3 extra columns per row (ldc = N + 3) that must stay untouched.
+        std::vector<float> got = to_float(c0);
+        const MatrixView<float> A = c.a_transposed ? MatrixView<float>{af.data(), 1, c.M} : cpu_detail::row_major(af.data(), c.K);
+        const MatrixView<float> B = c.b_transposed ? MatrixView<float>{bf.data(), 1, c.K} : cpu_detail::row_major(bf.data(), c.N);
+        cpu_detail::gemm(c.M, c.N, c.K, A, B, got.data(), c.N + 3, c.accumulate, c.parallel);
+        const double u = std::ldexp(1.0, -24);
+        std::size_t bad = 0;
+        for (int i = 0; i < c.M; ++i)
+            for (int j = 0; j < c.N + 3; ++j) {
+                const double start = c0[std::size_t(i) * (c.N + 3) + j], ours = got[std::size_t(i) * (c.N + 3) + j];
+                if (j >= c.N) {
+                    bad += ours != start;
+                    continue;
+                }
+                double sum = c.accumulate ? start : 0, m = std::abs(sum);
+                for (int k = 0; k < c.K; ++k) sum += double(A(i, k)) * B(k, j), m += std::abs(double(A(i, k)) * B(k, j));
+                bad += !(std::abs(ours - sum) <= 8 * std::sqrt(c.K + 1.0) * u * m);  // the rule, partial sums <= m
+            }
+        CHECK(bad == 0);
+    }
+}
+
+int main(int argc, char** argv) {
+    // A forced set this CPU cannot run is a skip (exit 77), not a failure: ctest names it skipped.
+    if (const char* forced = std::getenv("CYCLEGAN_CPU_KERNELS"); forced && *forced) {
+        for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2, CpuKernels::generic})
+            if (forced == std::string(to_string(k)) && !cpu_kernels_available(k)) {
+                std::printf("skipped: this CPU or build cannot run the %s kernels (it can run: %s)\n", forced,
+                            cpu_detail::available_list().c_str());
+                return 77;
+            }
+    }
+    std::printf("kernel set: %s\n", to_string(cpu_kernels()));
+    doctest::Context context(argc, argv);
+    return context.run();
+}
