@@ -17,7 +17,11 @@ inline void gemm_pack_a(MatrixView<float> A, int i0, int mc, int k0, int kc, flo
         float* dst = Ap + static_cast<std::ptrdiff_t>(p) * kc;
         const int rows = std::min(MR, mc - p);
         if (A.row_step == 1 && rows == MR) {  // columns of A are contiguous: MR values per k
-            for (int k = 0; k < kc; ++k) std::copy_n(&A(i0 + p, k0 + k), MR, dst + k * MR);
+            for (int k = 0; k < kc; ++k) {
+                const float* src = &A(i0 + p, k0 + k);
+                CYCLEGAN_UNROLL(8)
+                for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[i];  // (not copy_n: a call per 32 bytes)
+            }
             continue;
         }
         for (int i = 0; i < MR; ++i) {
@@ -37,11 +41,15 @@ inline void gemm_pack_b(MatrixView<float> B, int k0, int kc, int j0, int nc, flo
     for (int p = 0; p < nc; p += NR) {
         float* dst = Bp + static_cast<std::ptrdiff_t>(p) * kc;
         const int cols = std::min(NR, nc - p);
-        if (B.col_step == 1) {
+        if (B.col_step == 1) {  // rows of B are contiguous: NR values per k, as vectors
+            constexpr int L = Simd::lanes;
             for (int k = 0; k < kc; ++k) {
                 const float* src = &B(k0 + k, j0 + p);
-                std::copy_n(src, cols, dst + k * NR);
-                std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.f);
+                CYCLEGAN_UNROLL(4)
+                for (int v = 0; v < GemmTile::NV; ++v) {
+                    const int n = std::clamp(cols - v * L, 0, L);
+                    Simd::store_aligned(dst + k * NR + v * L, n == L ? Simd::load(src + v * L) : Simd::load_first(src + v * L, n));
+                }
             }
             continue;
         }
