@@ -39,6 +39,7 @@
 #endif
 namespace cyclegan::cpu_detail::avx512 {
 #include "simd/avx512.inl"
+#include "simd/copy.inl"
 #include "simd/gemm.inl"
 #include "simd/conv_thin.inl"
 #include "simd/winograd.inl"
@@ -57,6 +58,7 @@ namespace cyclegan::cpu_detail::avx512 {
 #endif
 namespace cyclegan::cpu_detail::avx2 {
 #include "simd/avx2.inl"
+#include "simd/copy.inl"
 #include "simd/gemm.inl"
 #include "simd/conv_thin.inl"
 #include "simd/winograd.inl"
@@ -75,6 +77,14 @@ struct Isa {
 template <class T>
 void serial_product(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate) {
     gemm_eigen(M, N, K, A, B, C, ldc, accumulate);  // single-threaded inside a parallel region
+}
+template <class T>
+void copy_values(const T* src, int n, T* dst) {
+    std::copy(src, src + n, dst);
+}
+template <class T>
+void zero_values(T* dst, int n) {
+    std::fill(dst, dst + n, T(0));
 }
 #include "simd/winograd.inl"
 }  // namespace cyclegan::cpu_detail::portable

@@ -1,8 +1,9 @@
 // The Winograd convolutions of conv_winograd.hpp (its coefficients: winograd_coefficients.hpp):
 // the transforms, which run on kLanes tiles or channels at once in loops the compiler vectorises
-// for the instruction set, and the three convolutions built from them and serial_product. Included
-// inside a namespace compiled for an instruction set (simd_kernels.hpp), and once more for the
-// portable code; no include guard, no includes of its own. Loop bodies run by parallel_for are
+// for the instruction set, and the three convolutions built from them, serial_product, and the
+// short copies copy_values and zero_values. Included inside a namespace compiled for an
+// instruction set (simd_kernels.hpp), and once more for the portable code; no include guard, no
+// includes of its own. Loop bodies run by parallel_for are
 // lambdas of this file (parallel.hpp).
 
 // out[r] = Σ_k C[r][k] in[k] for one row r, each a vector of L lanes, unrolled at compile time so
@@ -63,9 +64,9 @@ struct WinogradTiles {
         const int lo = std::clamp(inside_lo - p0, 0, width), hi = std::clamp(inside_hi - p0, lo, width);
         auto border = [&](int q) { row[q] = cols[p0 + q] >= 0 ? in[cols[p0 + q]] : T(0); };
         for (int q = 0; q < lo; ++q) border(q);
-        std::copy(in + p0 + lo - pad_w, in + p0 + hi - pad_w, row + lo);
+        copy_values(in + p0 + lo - pad_w, hi - lo, row + lo);
         for (int q = hi; q < width; ++q) border(q);
-        std::fill(row + width, row + length, T(0));
+        zero_values(row + width, length - width);
     }
 };
 
@@ -75,7 +76,7 @@ inline int lanes_from(int tw0, int TW, int L) { return std::min(L, TW - tw0); }
 // Lane groups and the position-major matrices: entry ξ of lane l sits at dst[ξ * stride + l].
 template <int L, class T>
 void store_positions(const T* v, int positions, int lanes, T* dst, std::size_t stride) {
-    for (int xi = 0; xi < positions; ++xi) std::copy(v + xi * L, v + xi * L + lanes, dst + xi * stride);
+    for (int xi = 0; xi < positions; ++xi) copy_values(v + xi * L, lanes, dst + xi * stride);
 }
 template <int L, class T>
 void load_positions(const T* src, std::size_t stride, int positions, int lanes, T* v) {
@@ -102,6 +103,24 @@ void winograd_filter(const T* w, int O, int C, T* U) {
                 for (int k = 0; k < 9; ++k) g[k * L + l] = w[(static_cast<std::size_t>(o) * C + c0 + l) * 9 + k];
             sandwich<F::G, T, L>(g, u);
             store_positions<L>(u, a * a, nl, U + static_cast<std::size_t>(o) * C + c0, static_cast<std::size_t>(O) * C);
+        }
+    });
+}
+
+// U[ξ][c][o] = (G w[o][c] G^T)[ξ], lanes over output channels: the forward's products read U[ξ]
+// as an O x C matrix whose columns are contiguous, which the GEMM packs as plain copies.
+template <int M, class T>
+void winograd_filter_by_output(const T* w, int O, int C, T* U) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<T>, a = F::a;
+    parallel_for(C, static_cast<double>(O) * C * a * a * 4, [&](int c) {
+        for (int o0 = 0; o0 < O; o0 += L) {
+            const int nl = lanes_from(o0, O, L);
+            alignas(64) T g[9 * L] = {}, u[a * a * L];
+            for (int l = 0; l < nl; ++l)
+                for (int k = 0; k < 9; ++k) g[k * L + l] = w[(static_cast<std::size_t>(o0 + l) * C + c) * 9 + k];
+            sandwich<F::G, T, L>(g, u);
+            store_positions<L>(u, a * a, nl, U + static_cast<std::size_t>(c) * O + o0, static_cast<std::size_t>(O) * C);
         }
     });
 }
@@ -137,7 +156,7 @@ void winograd_input(const T* x, const Shape& xs, const WinogradTiles& tiles, int
                 const int nl = lanes_from(tw0, TW, L);
                 for (int i = 0; i < a; ++i) {
                     const int ih = tiles.rows[th * M + i];
-                    if (ih < 0) std::fill(row, row + L * M + M, T(0));
+                    if (ih < 0) zero_values(row, L * M + M);
                     else tiles.gather_row(plane + static_cast<std::size_t>(ih) * xs.w, tw0 * M, nl * M + 2, L * M + M, row);
                     spread_row<M, a, L>(row, i, d);
                 }
@@ -168,7 +187,7 @@ void winograd_input_adjoint(const T* dV, const Shape& xs, const WinogradTiles& t
                 for (int i = 0; i < a; ++i) {
                     const int ih = tiles.rows[th * M + i];
                     if (ih < 0) continue;
-                    std::fill(row, row + width, T(0));
+                    zero_values(row, width);
                     for (int l = 0; l < nl; ++l)  // neighbouring patches overlap by two columns
                         for (int j = 0; j < a; ++j) row[l * M + j] += dd[(i * a + j) * L + l];
                     const int* cs = tiles.cols.data() + tw0 * M;
@@ -199,7 +218,7 @@ void winograd_output(const T* Mx, const Shape& ys, int TW, int th0, int th1, T* 
                 for (int i = 0; i < M && th * M + i < ys.h; ++i) {
                     for (int l = 0; l < nl; ++l)
                         for (int j = 0; j < M; ++j) row[l * M + j] = out[(i * M + j) * L + l];
-                    std::copy(row, row + width, plane + static_cast<std::size_t>(th * M + i) * ys.w + ow0);
+                    copy_values(row, width, plane + static_cast<std::size_t>(th * M + i) * ys.w + ow0);
                 }
             }
     });
@@ -220,9 +239,8 @@ void winograd_output_adjoint(const T* dy, const Shape& ys, int TW, int th0, int 
                 const int ow0 = tw0 * M, width = std::min(nl * M, ys.w - ow0);
                 for (int i = 0; i < M; ++i) {
                     const int oh = th * M + i;
-                    std::fill(row, row + L * M, T(0));
-                    if (oh < ys.h) std::copy(plane + static_cast<std::size_t>(oh) * ys.w + ow0,
-                                             plane + static_cast<std::size_t>(oh) * ys.w + ow0 + width, row);
+                    zero_values(row, L * M);
+                    if (oh < ys.h) copy_values(plane + static_cast<std::size_t>(oh) * ys.w + ow0, width, row);
                     spread_row<M, M, L>(row, i, e);
                 }
                 sandwich<F::A, T, L>(e, f);
@@ -273,10 +291,10 @@ template <int M, class T>
 void winograd_forward(Isa, const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
     WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
-    winograd_filter<M>(w, O, C, work.U);
+    winograd_filter_by_output<M>(w, O, C, work.U);
     work.run(
         xs.n, [&](int n, int th0, int th1) { winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V); },
-        [&](int nt, T* U, T* V, T* P) { serial_product(O, nt, C, row_major(U, C), row_major(V, nt), P, nt, false); },
+        [&](int nt, T* U, T* V, T* P) { serial_product(O, nt, C, MatrixView<T>{U, 1, O}, row_major(V, nt), P, nt, false); },
         [&](int n, int th0, int th1) { winograd_output<M>(work.P, ys, work.tiles.TW, th0, th1, y + n * ys.image()); });
 }
 
