@@ -167,6 +167,39 @@ TEST_CASE("Winograd F(4x4, 3x3) convolutions equal double precision: odd sizes, 
         check_convolution(c);
 }
 
+TEST_CASE("inference keeps transformed Winograd weights, and sees weights changed in place") {
+    cpu dev;
+    const Conv2dGeometry g{3, 1, 1, 1, PaddingMode::reflect};
+    const Shape xs{1, 32, 24, 24}, ws{40, 32, 3, 3}, ys{1, 40, 24, 24};
+    REQUIRE(cpu_detail::conv_algorithm(g, xs.c, ys) == cpu_detail::ConvAlgorithm::winograd);
+    const auto x = Tensor<cpu>::from_host(dev, xs, to_float(float_values(xs.numel(), 91)));
+    auto w = Tensor<cpu>::from_host(dev, ws, to_float(float_values(ws.numel(), 92)));
+    auto run = [&](ConvWeights weights) {
+        auto y = Tensor<cpu>::zeros(dev, ys);
+        conv2d_forward(dev, x, w, y, g, weights);
+        return y.to_host(dev);
+    };
+    const auto fresh = run(ConvWeights::changing);
+    CHECK(dev.weight_cache_bytes() == 0);
+    CHECK(run(ConvWeights::fixed) == fresh);
+    const std::size_t kept = dev.weight_cache_bytes();
+    CHECK((cpu_kernels() == CpuKernels::generic ? kept == 0 : kept >= 36 * 40 * 32 * sizeof(float)));
+    CHECK(run(ConvWeights::fixed) == fresh);  // from the cache
+    CHECK(dev.weight_cache_bytes() == kept);
+    // One weight changed in place, as loading a checkpoint into the same network does.
+    auto values = w.to_host(dev);
+    values[1234] += 0.5f;
+    dev.upload(values.data(), w.data(), values.size());
+    const auto changed = run(ConvWeights::changing);
+    CHECK(changed != fresh);
+    CHECK(run(ConvWeights::fixed) == changed);
+    CHECK(dev.weight_cache_bytes() == kept);  // replaced, not added
+    dev.set_weight_cache_limit(0);
+    CHECK(dev.weight_cache_bytes() == 0);
+    CHECK(run(ConvWeights::fixed) == changed);
+    CHECK(dev.weight_cache_bytes() == 0);
+}
+
 TEST_CASE("gemm equals a plain triple loop: strided views, accumulation, edges and every block boundary") {
     using cpu_detail::MatrixView;
     struct Case {

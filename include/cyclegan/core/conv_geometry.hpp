@@ -27,6 +27,12 @@ CYCLEGAN_HD constexpr int padded_source(int i, int n, PaddingMode mode) {
     return -1;
 }
 
+// What a convolution's caller knows of its weights. `fixed`: the same weights will run again, as in
+// inference, so a backend may keep them transformed for its kernels (checked against their values
+// on every call, so weights changed in place are still seen). `changing`: training, where every
+// step changes them.
+enum class ConvWeights { changing, fixed };
+
 // Where a convolution's kernel lands: shared by Conv2d, ConvTranspose2d and every backend.
 struct Conv2dGeometry {
     Pair2 kernel{1}, stride{1}, padding{0}, dilation{1};

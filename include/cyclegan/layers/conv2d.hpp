@@ -26,7 +26,7 @@ public:
         : in_(in_channels), out_(out_channels), bias_on_(o.bias),
           geom_{kernel_size, o.stride, o.padding, o.dilation, o.padding_mode} {}
 
-    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase) {
+    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) {
         static_assert(ConvKernels<B>, "Conv2d: the backend has no convolution kernels; include the backend's header");
         expect_bound("Conv2d", weight_);
         expect_channels("Conv2d", x.shape(), in_);
@@ -37,7 +37,11 @@ public:
         if (geom_.padding_mode == PaddingMode::reflect && (geom_.padding.h >= s.h || geom_.padding.w >= s.w))
             throw shape_error("Conv2d: reflect padding " + std::to_string(geom_.padding.h) + "x" +
                               std::to_string(geom_.padding.w) + " must be less than the input size, got " + to_string(s));
-        conv2d_forward(dev, x, weight_, y, geom_);
+        // A backend that can keep transformed weights for inference takes ConvWeights (cpu does).
+        if constexpr (requires { conv2d_forward(dev, x, weight_, y, geom_, ConvWeights::fixed); })
+            conv2d_forward(dev, x, weight_, y, geom_, phase == Phase::inference ? ConvWeights::fixed : ConvWeights::changing);
+        else
+            conv2d_forward(dev, x, weight_, y, geom_);
         if (bias_on_) add_channel_bias(dev, y, bias_);
         ctx.x = x;
         return y;

@@ -152,13 +152,17 @@ inline ConvAlgorithm conv_algorithm(const Conv2dGeometry& g, int in_channels, co
 
 }  // namespace cpu_detail
 
+// y = conv(x, w). ConvWeights::fixed (inference) lets the Winograd path keep its transformed
+// weights in the device's weight cache between calls.
 template <class T>
-void conv2d_forward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
-                    const Conv2dGeometry& g) {
+void conv2d_forward(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
+                    const Conv2dGeometry& g, ConvWeights weights = ConvWeights::changing) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = y.shape();
     switch (conv_algorithm(g, xs.c, ys)) {
-        case ConvAlgorithm::winograd: return conv2d_forward_winograd<4>(x.data(), xs, w.data(), y.data(), ys, g);
+        case ConvAlgorithm::winograd:
+            return conv2d_forward_winograd<4>(x.data(), xs, w.data(), y.data(), ys, g,
+                                              weights == ConvWeights::fixed ? dev.weight_cache() : nullptr);
         case ConvAlgorithm::thin: return conv2d_forward_thin(x.data(), xs, w.data(), y.data(), ys, g);
         case ConvAlgorithm::gemm: return conv2d_forward_gemm(x.data(), xs, w.data(), y.data(), ys, g);
     }

@@ -16,10 +16,12 @@ void with_winograd_kernels(F&& f) {
     f(portable::Isa{});
 }
 
-// y = conv(x, w), 3x3 stride 1, y preallocated.
+// y = conv(x, w), 3x3 stride 1, y preallocated. With a cache (inference), the transformed weights
+// are kept there between calls (weight_cache.hpp).
 template <int M, class T>
-void conv2d_forward_winograd(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
-    with_winograd_kernels<T>([&](auto isa) { winograd_forward<M>(isa, x, xs, w, y, ys, g); });
+void conv2d_forward_winograd(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g,
+                             WeightCache* cache = nullptr) {
+    with_winograd_kernels<T>([&](auto isa) { winograd_forward<M>(isa, x, xs, w, y, ys, g, cache); });
 }
 
 // dx = the adjoint of the convolution applied to dy; dx is overwritten.

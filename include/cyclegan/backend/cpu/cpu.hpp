@@ -12,6 +12,7 @@
 
 #include "../../core/concepts.hpp"
 #include "block_cache.hpp"
+#include "weight_cache.hpp"
 
 namespace cyclegan {
 
@@ -48,8 +49,20 @@ public:
         return std::shared_ptr<T>(p, [cache = cache_, bytes](T* q) { cache->release(q, bytes); });
     }
 
-    // Hands the cached free blocks back to the system (as cuda::release_cached_memory does).
-    void release_cached_memory() { cache_->trim(0); }
+    // Hands the cached free blocks and transformed weights back to the system (as
+    // cuda::release_cached_memory does).
+    void release_cached_memory() {
+        cache_->trim(0);
+        weights_->clear();
+    }
+
+    // Weights transformed for the Winograd kernels, kept between inference calls (weight_cache.hpp):
+    // at most this many bytes (512 MiB by default; a resnet_9blocks generator at ngf 64 needs 170 MB;
+    // 0 keeps none, and every call transforms its weights again).
+    static constexpr std::size_t default_weight_cache_limit = std::size_t{512} << 20;
+    void set_weight_cache_limit(std::size_t bytes) { weights_->set_limit(bytes); }
+    std::size_t weight_cache_bytes() const { return weights_->bytes(); }
+    cpu_detail::WeightCache* weight_cache() { return weights_.get(); }
     // At most this many bytes of freed blocks stay cached (1 GiB by default; 0 caches nothing).
     void set_cache_limit(std::size_t bytes) { cache_->set_limit(bytes); }
     std::size_t cached_bytes() const { return cache_->cached_bytes(); }
@@ -72,6 +85,7 @@ private:
 
     int threads_ = 1;
     std::shared_ptr<cpu_detail::BlockCache> cache_ = std::make_shared<cpu_detail::BlockCache>(default_cache_limit);
+    std::shared_ptr<cpu_detail::WeightCache> weights_ = std::make_shared<cpu_detail::WeightCache>(default_weight_cache_limit);
 };
 
 using cpu = basic_cpu<float>;

@@ -14,6 +14,9 @@
 // loops through parallel_for/parallel_threads with a lambda body (parallel.hpp).
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -25,6 +28,7 @@
 #include "matrix.hpp"
 #include "parallel.hpp"
 #include "scratch.hpp"
+#include "weight_cache.hpp"
 #include "winograd_coefficients.hpp"
 
 #if CYCLEGAN_X86_KERNELS
@@ -42,6 +46,7 @@ namespace cyclegan::cpu_detail::avx512 {
 #include "simd/copy.inl"
 #include "simd/gemm.inl"
 #include "simd/conv_thin.inl"
+#include "simd/fingerprint.inl"
 #include "simd/winograd.inl"
 }  // namespace cyclegan::cpu_detail::avx512
 #if defined(__clang__)
@@ -61,6 +66,7 @@ namespace cyclegan::cpu_detail::avx2 {
 #include "simd/copy.inl"
 #include "simd/gemm.inl"
 #include "simd/conv_thin.inl"
+#include "simd/fingerprint.inl"
 #include "simd/winograd.inl"
 }  // namespace cyclegan::cpu_detail::avx2
 #if defined(__clang__)
@@ -78,6 +84,8 @@ template <class T>
 void serial_product(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate) {
     gemm_eigen(M, N, K, A, B, C, ldc, accumulate);  // single-threaded inside a parallel region
 }
+inline constexpr bool kPackedProducts = false;  // Eigen packs for itself
+struct PackedProducts;
 template <class T>
 void copy_values(const T* src, int n, T* dst) {
     std::copy(src, src + n, dst);
@@ -86,6 +94,7 @@ template <class T>
 void zero_values(T* dst, int n) {
     std::fill(dst, dst + n, T(0));
 }
+#include "simd/fingerprint.inl"
 #include "simd/winograd.inl"
 }  // namespace cyclegan::cpu_detail::portable
 

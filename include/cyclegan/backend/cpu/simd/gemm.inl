@@ -128,6 +128,54 @@ inline void gemm_serial(int M, int N, int K, MatrixView<float> A, MatrixView<flo
     }
 }
 
+// A whole M x K matrix in the packed layout of gemm_pack_a, made once and used for many products
+// (a Winograd convolution's transformed weights): K blocks of KC, each with the M rows (rounded up
+// to MR, zeros past M) in panels of MR: element (i, k) sits at packed_a_index(i, k, M, K).
+inline std::size_t packed_a_rows(int M) { return static_cast<std::size_t>((M + GemmTile::MR - 1) / GemmTile::MR) * GemmTile::MR; }
+inline std::size_t packed_a_index(int i, int k, int M, int K) {
+    constexpr int MR = GemmTile::MR, KC = GemmTile::KC;
+    const int k0 = k / KC * KC, kc = std::min(KC, K - k0);
+    return static_cast<std::size_t>(k0) * packed_a_rows(M) + static_cast<std::size_t>(i / MR) * MR * kc +
+           static_cast<std::size_t>(k - k0) * MR + i % MR;
+}
+
+// C (M x N, rows ldc apart) = or += A · B on the calling thread, A packed whole (packed_a_index).
+inline void gemm_serial_packed_a(int M, int N, int K, const float* Ap, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
+                                 bool accumulate) {
+    constexpr int MR = GemmTile::MR, NR = GemmTile::NR, KC = GemmTile::KC, MC = GemmTile::MC, NC = GemmTile::NC;
+    float* Bp = scratch_buffer<float, Scratch::gemm_b>(static_cast<std::size_t>(KC) * NC);
+    const std::size_t Mp = packed_a_rows(M);
+    for (int j0 = 0; j0 < N; j0 += NC) {
+        const int nc = std::min(NC, N - j0);
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            const int kc = std::min(KC, K - k0);
+            const bool add = accumulate || k0 > 0;
+            gemm_pack_b(B, k0, kc, j0, nc, Bp);
+            const float* Ak = Ap + static_cast<std::size_t>(k0) * Mp;  // panel p at p * MR * kc
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                const int mc = std::min(MC, M - i0);
+                for (int jr = 0; jr < nc; jr += NR)
+                    for (int ir = 0; ir < mc; ir += MR)
+                        gemm_tile(kc, Ak + static_cast<std::ptrdiff_t>(i0 + ir) * kc, Bp + static_cast<std::ptrdiff_t>(jr) * kc,
+                                  C + static_cast<std::ptrdiff_t>(i0 + ir) * ldc + j0 + jr, ldc, add, std::min(MR, mc - ir),
+                                  std::min(NR, nc - jr));
+            }
+        }
+    }
+}
+
+// This namespace's GEMM takes a prepacked A, through this (winograd.inl asks; the portable
+// namespace has kPackedProducts = false and only declares the type).
+inline constexpr bool kPackedProducts = true;
+struct PackedProducts {
+    static constexpr int MR = GemmTile::MR;
+    static std::size_t rows(int M) { return packed_a_rows(M); }
+    static std::size_t index(int i, int k, int M, int K) { return packed_a_index(i, k, M, K); }
+    static void product(int M, int N, int K, const float* Ap, MatrixView<float> B, float* C, std::ptrdiff_t ldc, bool accumulate) {
+        gemm_serial_packed_a(M, N, K, Ap, B, C, ldc, accumulate);
+    }
+};
+
 // The entry points gemm.hpp threads over: the serial product, and the tile it works in.
 inline void gemm_serial(Isa, int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
                         bool accumulate) {

@@ -125,6 +125,32 @@ void winograd_filter_by_output(const T* w, int O, int C, T* U) {
     });
 }
 
+// U[ξ] = (G w G^T)[ξ] as O x C matrices in the GEMM's packed layout (Packed::index), one after
+// another, Packed::rows(O) * C values apart: the forward's products take them as they are. Lanes
+// over output channels, which run along the packed panels of Packed::MR rows.
+template <int M, class Packed>
+void winograd_filter_packed(const float* w, int O, int C, float* Up) {
+    using F = Winograd<M>;
+    constexpr int L = kLanes<float>, a = F::a;
+    const std::size_t per_position = Packed::rows(O) * C;
+    if (Packed::rows(O) != static_cast<std::size_t>(O)) std::fill(Up, Up + a * a * per_position, 0.f);  // the rows past O
+    parallel_for(C, static_cast<double>(O) * C * a * a * 4, [&](int c) {
+        for (int o0 = 0; o0 < O; o0 += L) {
+            const int nl = lanes_from(o0, O, L);
+            alignas(64) float g[9 * L] = {}, u[a * a * L];
+            for (int l = 0; l < nl; ++l)
+                for (int k = 0; k < 9; ++k) g[k * L + l] = w[(static_cast<std::size_t>(o0 + l) * C + c) * 9 + k];
+            sandwich<F::G, float, L>(g, u);
+            for (int xi = 0; xi < a * a; ++xi)
+                for (int l = 0; l < nl;) {  // runs of consecutive rows within one panel
+                    const int o = o0 + l, run = std::min(Packed::MR - o % Packed::MR, nl - l);
+                    copy_values(u + xi * L + l, run, Up + xi * per_position + Packed::index(o, c, O, C));
+                    l += run;
+                }
+        }
+    });
+}
+
 // dw[o][c] += G^T dU[o][c] G.
 template <int M, class T>
 void winograd_filter_adjoint(const T* dU, int O, int C, T* dw) {
@@ -256,13 +282,13 @@ void winograd_output_adjoint(const T* dy, const Shape& ys, int TW, int th0, int 
 template <int M, class T>
 struct WinogradWork {
     static constexpr int a = Winograd<M>::a;
-    int C, O;
+    int C, O, images;
     WinogradTiles tiles;
     int band;
     T *U, *V, *P;
 
     WinogradWork(const Shape& xs, const Shape& ys, const Conv2dGeometry& g)
-        : C(xs.c), O(ys.c), tiles(M, xs, ys, g),
+        : C(xs.c), O(ys.c), images(xs.n), tiles(M, xs, ys, g),
           band(static_cast<int>(std::clamp<std::size_t>(
               CYCLEGAN_WINOGRAD_BUDGET / (static_cast<std::size_t>(a) * a * std::max(C, O) * tiles.TW), 1, tiles.TH))),
           U(scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C)),
@@ -270,7 +296,7 @@ struct WinogradWork {
           P(scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW)) {}
 
     // For every image n and band [th0, th1) of tile rows: before(n, th0, th1), then
-    // multiply(tiles in the band, U[ξ], V[ξ], P[ξ]) for the a^2 positions ξ, each product whole
+    // multiply(tiles in the band, ξ, U[ξ], V[ξ], P[ξ]) for the a^2 positions ξ, each product whole
     // on one thread (no synchronisation inside), then after(n, th0, th1).
     template <class Before, class Multiply, class After>
     void run(int images, Before&& before, Multiply&& multiply, After&& after) {
@@ -279,7 +305,7 @@ struct WinogradWork {
                 const int th1 = std::min(tiles.TH, th0 + band), nt = (th1 - th0) * tiles.TW;
                 before(n, th0, th1);
                 parallel_for(a * a, 2.0 * a * a * O * C * nt, [&](int xi) {
-                    multiply(nt, U + static_cast<std::size_t>(xi) * O * C, V + static_cast<std::size_t>(xi) * C * nt,
+                    multiply(nt, xi, U + static_cast<std::size_t>(xi) * O * C, V + static_cast<std::size_t>(xi) * C * nt,
                              P + static_cast<std::size_t>(xi) * O * nt);
                 });
                 after(n, th0, th1);
@@ -287,15 +313,54 @@ struct WinogradWork {
     }
 };
 
+// The forward on a GEMM that takes the transformed weights prepacked (Packed: PackedProducts of
+// gemm.inl), made now or found in the weight cache.
+template <int M, class Packed, class Work, class Input, class Output>
+void winograd_forward_packed(Work& work, int O, int C, const float* w, WeightCache* cache, int kind, Input&& input,
+                             Output&& output) {
+    const std::size_t per_position = Packed::rows(O) * C, count = static_cast<std::size_t>(Work::a) * Work::a * per_position;
+    std::shared_ptr<const float> kept;
+    const float* Up = nullptr;
+    if (cache) {
+        const WeightCache::Key key{w, static_cast<std::size_t>(O) * C * 9, kind};
+        const std::uint64_t print = fingerprint(w, key.count);
+        kept = cache->find(key, print);
+        if (!kept) {
+            auto made = WeightCache::make_buffer(count);
+            winograd_filter_packed<M, Packed>(w, O, C, made.get());
+            cache->store(key, print, made, count * sizeof(float));
+            kept = std::move(made);
+        }
+        Up = kept.get();
+    } else {
+        float* scratch = scratch_buffer<float, Scratch::winograd_filter>(count);
+        winograd_filter_packed<M, Packed>(w, O, C, scratch);
+        Up = scratch;
+    }
+    work.run(work.images, input, [&](int nt, int xi, float*, float* V, float* P) {
+        Packed::product(O, nt, C, Up + xi * per_position, row_major(V, nt), P, nt, false);
+    }, output);
+}
+
+// y = conv(x, w). With a weight cache (inference), the transformed weights are kept between calls
+// and made again only when the weights' values change (weight_cache.hpp).
 template <int M, class T>
-void winograd_forward(Isa, const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
+void winograd_forward(Isa isa, const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g,
+                      WeightCache* cache) {
     WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
-    winograd_filter_by_output<M>(w, O, C, work.U);
-    work.run(
-        xs.n, [&](int n, int th0, int th1) { winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V); },
-        [&](int nt, T* U, T* V, T* P) { serial_product(O, nt, C, MatrixView<T>{U, 1, O}, row_major(V, nt), P, nt, false); },
-        [&](int n, int th0, int th1) { winograd_output<M>(work.P, ys, work.tiles.TW, th0, th1, y + n * ys.image()); });
+    auto input = [&](int n, int th0, int th1) { winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V); };
+    auto output = [&](int n, int th0, int th1) { winograd_output<M>(work.P, ys, work.tiles.TW, th0, th1, y + n * ys.image()); };
+    if constexpr (std::is_same_v<T, float> && kPackedProducts) {
+        winograd_forward_packed<M, PackedProducts>(work, O, C, w, cache, M * 16 + static_cast<int>(decltype(isa)::kernels),
+                                                   input, output);
+    } else {
+        (void)isa, (void)cache;
+        winograd_filter_by_output<M>(w, O, C, work.U);
+        work.run(work.images, input, [&](int nt, int, T* U, T* V, T* P) {
+            serial_product(O, nt, C, MatrixView<T>{U, 1, O}, row_major(V, nt), P, nt, false);
+        }, output);
+    }
 }
 
 template <int M, class T>
@@ -307,7 +372,7 @@ void winograd_backward_data(Isa, const T* dy, const Shape& ys, const T* w, T* dx
     std::fill(dx, dx + xs.numel(), T(0));
     work.run(
         xs.n, [&](int n, int th0, int th1) { winograd_output_adjoint<M>(dy + n * ys.image(), ys, work.tiles.TW, th0, th1, work.P); },
-        [&](int nt, T* U, T* dV, T* dM) { serial_product(C, nt, O, row_major(U, C).transposed(), row_major(dM, nt), dV, nt, false); },
+        [&](int nt, int, T* U, T* dV, T* dM) { serial_product(C, nt, O, row_major(U, C).transposed(), row_major(dM, nt), dV, nt, false); },
         [&](int n, int th0, int th1) { winograd_input_adjoint<M>(work.V, xs, work.tiles, th0, th1, dx + n * xs.image()); });
 }
 
@@ -323,7 +388,7 @@ void winograd_backward_filter(Isa, const T* x, const Shape& xs, const T* dy, con
             winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V);
             winograd_output_adjoint<M>(dy + n * ys.image(), ys, work.tiles.TW, th0, th1, work.P);
         },
-        [&](int nt, T* dU, T* V, T* dM) { serial_product(O, C, nt, row_major(dM, nt), row_major(V, nt).transposed(), dU, C, true); },
+        [&](int nt, int, T* dU, T* V, T* dM) { serial_product(O, C, nt, row_major(dM, nt), row_major(V, nt).transposed(), dU, C, true); },
         [](int, int, int) {});
     winograd_filter_adjoint<M>(work.U, O, C, dw);
 }
