@@ -44,9 +44,9 @@
 namespace cyclegan::cpu_detail::avx512 {
 #include "simd/avx512.inl"
 #include "simd/copy.inl"
+#include "simd/fingerprint.inl"
 #include "simd/gemm.inl"
 #include "simd/conv_thin.inl"
-#include "simd/fingerprint.inl"
 #include "simd/winograd.inl"
 }  // namespace cyclegan::cpu_detail::avx512
 #if defined(__clang__)
@@ -64,9 +64,9 @@ namespace cyclegan::cpu_detail::avx512 {
 namespace cyclegan::cpu_detail::avx2 {
 #include "simd/avx2.inl"
 #include "simd/copy.inl"
+#include "simd/fingerprint.inl"
 #include "simd/gemm.inl"
 #include "simd/conv_thin.inl"
-#include "simd/fingerprint.inl"
 #include "simd/winograd.inl"
 }  // namespace cyclegan::cpu_detail::avx2
 #if defined(__clang__)
@@ -94,7 +94,6 @@ template <class T>
 void zero_values(T* dst, int n) {
     std::fill(dst, dst + n, T(0));
 }
-#include "simd/fingerprint.inl"
 #include "simd/winograd.inl"
 }  // namespace cyclegan::cpu_detail::portable
 

@@ -174,6 +174,7 @@ struct PackedProducts {
     static void product(int M, int N, int K, const float* Ap, MatrixView<float> B, float* C, std::ptrdiff_t ldc, bool accumulate) {
         gemm_serial_packed_a(M, N, K, Ap, B, C, ldc, accumulate);
     }
+    static std::uint64_t weights_fingerprint(const float* w, std::size_t n) { return fingerprint(w, n); }  // for the cache
 };
 
 // The entry points gemm.hpp threads over: the serial product, and the tile it works in.

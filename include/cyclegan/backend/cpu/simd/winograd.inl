@@ -73,6 +73,18 @@ struct WinogradTiles {
 // Lanes in the group of tiles starting at column tw0.
 inline int lanes_from(int tw0, int TW, int L) { return std::min(L, TW - tw0); }
 
+// A group of L tiles takes consecutive tiles of the band, across tile rows, so that images only a
+// few tiles wide (8 at 32x32) still fill the lanes: f(th, tw, l0, n) for each run of n lanes from
+// l0 on that lies in tile row th from column tw, for the nl tiles from band index t0.
+template <class F>
+void for_each_row_run(int t0, int nl, int TW, int th0, F&& f) {
+    for (int l = 0; l < nl;) {
+        const int t = t0 + l, tw = t % TW, n = std::min(nl - l, TW - tw);
+        f(th0 + t / TW, tw, l, n);
+        l += n;
+    }
+}
+
 // Lane groups and the position-major matrices: entry ξ of lane l sits at dst[ξ * stride + l].
 template <int L, class T>
 void store_positions(const T* v, int positions, int lanes, T* dst, std::size_t stride) {
@@ -83,11 +95,12 @@ void load_positions(const T* src, std::size_t stride, int positions, int lanes, 
     for (int xi = 0; xi < positions; ++xi)
         for (int l = 0; l < L; ++l) v[xi * L + l] = l < lanes ? src[xi * stride + l] : T(0);
 }
-// Row i of a group of L tiles M columns apart: tile[(i, j)][l] = row[l * M + j] for j < cols.
+// Row i of n tiles M columns apart, into lanes l0 .. l0 + n: tile[(i, j)][l0 + l] = row[l * M + j]
+// for j < cols.
 template <int M, int cols, int L, class T>
-void spread_row(const T* row, int i, T* tile) {
+void spread_row(const T* row, int i, T* tile, int l0, int n) {
     for (int j = 0; j < cols; ++j)
-        for (int l = 0; l < L; ++l) tile[(i * cols + j) * L + l] = row[l * M + j];
+        for (int l = 0; l < n; ++l) tile[(i * cols + j) * L + l0 + l] = row[l * M + j];
 }
 
 // U[ξ][o][c] = (G w[o][c] G^T)[ξ].
@@ -180,20 +193,20 @@ void winograd_input(const T* x, const Shape& xs, const WinogradTiles& tiles, int
     const int TW = tiles.TW, nt = (th1 - th0) * TW;
     parallel_for(xs.c, static_cast<double>(xs.c) * nt * a * a * 8, [&](int c) {
         const T* plane = x + static_cast<std::size_t>(c) * xs.h * xs.w;
-        alignas(64) T d[a * a * L], v[a * a * L], row[L * M + M];
-        for (int th = th0; th < th1; ++th)
-            for (int tw0 = 0; tw0 < TW; tw0 += L) {
-                const int nl = lanes_from(tw0, TW, L);
+        alignas(64) T d[a * a * L] = {}, v[a * a * L], row[L * M + M];
+        for (int t0 = 0; t0 < nt; t0 += L) {
+            const int nl = std::min(L, nt - t0);
+            for_each_row_run(t0, nl, TW, th0, [&](int th, int tw, int l0, int n) {
                 for (int i = 0; i < a; ++i) {
                     const int ih = tiles.rows[th * M + i];
-                    if (ih < 0) zero_values(row, L * M + M);
-                    else tiles.gather_row(plane + static_cast<std::size_t>(ih) * xs.w, tw0 * M, nl * M + 2, L * M + M, row);
-                    spread_row<M, a, L>(row, i, d);
+                    if (ih < 0) zero_values(row, n * M + 2);
+                    else tiles.gather_row(plane + static_cast<std::size_t>(ih) * xs.w, tw * M, n * M + 2, n * M + 2, row);
+                    spread_row<M, a, L>(row, i, d, l0, n);
                 }
-                sandwich<F::BT, T, L>(d, v);
-                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                store_positions<L>(v, a * a, nl, V + static_cast<std::size_t>(c) * nt + t, static_cast<std::size_t>(xs.c) * nt);
-            }
+            });
+            sandwich<F::BT, T, L>(d, v);
+            store_positions<L>(v, a * a, nl, V + static_cast<std::size_t>(c) * nt + t0, static_cast<std::size_t>(xs.c) * nt);
+        }
     });
 }
 
@@ -208,24 +221,25 @@ void winograd_input_adjoint(const T* dV, const Shape& xs, const WinogradTiles& t
     parallel_for(xs.c, static_cast<double>(xs.c) * nt * a * a * 8, [&](int c) {
         T* plane = dx + static_cast<std::size_t>(c) * xs.h * xs.w;
         alignas(64) T f[a * a * L], dd[a * a * L], row[L * M + 2];
-        for (int th = th0; th < th1; ++th)
-            for (int tw0 = 0; tw0 < TW; tw0 += L) {
-                const int nl = lanes_from(tw0, TW, L), width = nl * M + 2;
-                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                load_positions<L>(dV + static_cast<std::size_t>(c) * nt + t, static_cast<std::size_t>(xs.c) * nt, a * a, nl, f);
-                sandwich<F::B, T, L>(f, dd);
+        for (int t0 = 0; t0 < nt; t0 += L) {
+            const int nl = std::min(L, nt - t0);
+            load_positions<L>(dV + static_cast<std::size_t>(c) * nt + t0, static_cast<std::size_t>(xs.c) * nt, a * a, nl, f);
+            sandwich<F::B, T, L>(f, dd);
+            for_each_row_run(t0, nl, TW, th0, [&](int th, int tw, int l0, int n) {
+                const int width = n * M + 2;
                 for (int i = 0; i < a; ++i) {
                     const int ih = tiles.rows[th * M + i];
                     if (ih < 0) continue;
                     zero_values(row, width);
-                    for (int l = 0; l < nl; ++l)  // neighbouring patches overlap by two columns
-                        for (int j = 0; j < a; ++j) row[l * M + j] += dd[(i * a + j) * L + l];
-                    const int* cs = tiles.cols.data() + tw0 * M;
+                    for (int l = 0; l < n; ++l)  // neighbouring patches overlap by two columns
+                        for (int j = 0; j < a; ++j) row[l * M + j] += dd[(i * a + j) * L + l0 + l];
+                    const int* cs = tiles.cols.data() + tw * M;
                     T* out = plane + static_cast<std::size_t>(ih) * xs.w;
                     for (int q = 0; q < width; ++q)
                         if (cs[q] >= 0) out[cs[q]] += row[q];
                 }
-            }
+            });
+        }
     });
 }
 
@@ -238,19 +252,19 @@ void winograd_output(const T* Mx, const Shape& ys, int TW, int th0, int th1, T* 
     parallel_for(ys.c, static_cast<double>(ys.c) * nt * a * a * 4, [&](int o) {
         T* plane = y + static_cast<std::size_t>(o) * ys.h * ys.w;
         alignas(64) T in[a * a * L], out[M * M * L], row[L * M];
-        for (int th = th0; th < th1; ++th)
-            for (int tw0 = 0; tw0 < TW; tw0 += L) {
-                const int nl = lanes_from(tw0, TW, L);
-                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                load_positions<L>(Mx + static_cast<std::size_t>(o) * nt + t, static_cast<std::size_t>(ys.c) * nt, a * a, nl, in);
-                sandwich<F::AT, T, L>(in, out);
-                const int ow0 = tw0 * M, width = std::min(nl * M, ys.w - ow0);
+        for (int t0 = 0; t0 < nt; t0 += L) {
+            const int nl = std::min(L, nt - t0);
+            load_positions<L>(Mx + static_cast<std::size_t>(o) * nt + t0, static_cast<std::size_t>(ys.c) * nt, a * a, nl, in);
+            sandwich<F::AT, T, L>(in, out);
+            for_each_row_run(t0, nl, TW, th0, [&](int th, int tw, int l0, int n) {
+                const int ow0 = tw * M, width = std::min(n * M, ys.w - ow0);
                 for (int i = 0; i < M && th * M + i < ys.h; ++i) {
-                    for (int l = 0; l < nl; ++l)
-                        for (int j = 0; j < M; ++j) row[l * M + j] = out[(i * M + j) * L + l];
+                    for (int l = 0; l < n; ++l)
+                        for (int j = 0; j < M; ++j) row[l * M + j] = out[(i * M + j) * L + l0 + l];
                     copy_values(row, width, plane + static_cast<std::size_t>(th * M + i) * ys.w + ow0);
                 }
-            }
+            });
+        }
     });
 }
 
@@ -262,21 +276,21 @@ void winograd_output_adjoint(const T* dy, const Shape& ys, int TW, int th0, int 
     const int nt = (th1 - th0) * TW;
     parallel_for(ys.c, static_cast<double>(ys.c) * nt * a * a * 4, [&](int o) {
         const T* plane = dy + static_cast<std::size_t>(o) * ys.h * ys.w;
-        alignas(64) T e[M * M * L], f[a * a * L], row[L * M];
-        for (int th = th0; th < th1; ++th)
-            for (int tw0 = 0; tw0 < TW; tw0 += L) {
-                const int nl = lanes_from(tw0, TW, L);
-                const int ow0 = tw0 * M, width = std::min(nl * M, ys.w - ow0);
+        alignas(64) T e[M * M * L] = {}, f[a * a * L], row[L * M];
+        for (int t0 = 0; t0 < nt; t0 += L) {
+            const int nl = std::min(L, nt - t0);
+            for_each_row_run(t0, nl, TW, th0, [&](int th, int tw, int l0, int n) {
+                const int ow0 = tw * M, width = std::min(n * M, ys.w - ow0);
                 for (int i = 0; i < M; ++i) {
                     const int oh = th * M + i;
-                    zero_values(row, L * M);
+                    zero_values(row, n * M);
                     if (oh < ys.h) copy_values(plane + static_cast<std::size_t>(oh) * ys.w + ow0, width, row);
-                    spread_row<M, M, L>(row, i, e);
+                    spread_row<M, M, L>(row, i, e, l0, n);
                 }
-                sandwich<F::A, T, L>(e, f);
-                const std::size_t t = static_cast<std::size_t>(th - th0) * TW + tw0;
-                store_positions<L>(f, a * a, nl, dM + static_cast<std::size_t>(o) * nt + t, static_cast<std::size_t>(ys.c) * nt);
-            }
+            });
+            sandwich<F::A, T, L>(e, f);
+            store_positions<L>(f, a * a, nl, dM + static_cast<std::size_t>(o) * nt + t0, static_cast<std::size_t>(ys.c) * nt);
+        }
     });
 }
 
@@ -327,7 +341,7 @@ void winograd_forward_packed(Work& work, int O, int C, const float* w, WeightCac
     const float* Up = nullptr;
     if (cache) {
         const WeightCache::Key key{w, static_cast<std::size_t>(O) * C * 9, kind};
-        const std::uint64_t print = fingerprint(w, key.count);
+        const std::uint64_t print = Packed::weights_fingerprint(w, key.count);
         kept = cache->find(key, print);
         if (!kept) {
             auto made = WeightCache::make_buffer(count);
