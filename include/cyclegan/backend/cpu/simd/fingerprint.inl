@@ -9,22 +9,22 @@ inline std::uint64_t fingerprint(const float* values, std::size_t n) {
     using u32x16 = std::uint32_t __attribute__((vector_size(64)));
     u32x16 h = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     h *= 0x9E3779B9u;
-    auto mix = [](u32x16 hv, u32x16 x) {
+    auto mix = [](u32x16& hv, u32x16& x) {  // (by reference: 64-byte vectors by value change the ABI without AVX-512)
         x *= 0xCC9E2D51u;
         hv ^= (x << 15) | (x >> 17);
         hv = (hv << 13) | (hv >> 19);
-        return hv * 5u + 0xE6546B64u;
+        hv = hv * 5u + 0xE6546B64u;
     };
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         u32x16 x;
         std::memcpy(&x, values + i, sizeof x);
-        h = mix(h, x);
+        mix(h, x);
     }
     if (i < n) {
         u32x16 x = {};
         std::memcpy(&x, values + i, (n - i) * sizeof(float));
-        h = mix(h, x);
+        mix(h, x);
     }
     std::uint64_t out = n;
     for (int l = 0; l < 16; ++l) {
