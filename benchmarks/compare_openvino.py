@@ -24,11 +24,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from compare_pytorch import parse, run_measured  # noqa: E402  (the same process and load handling)
+from compare_pytorch import child_line, parse, run_measured, time_calls  # noqa: E402  (the same handling)
 
 
 def export(python, path, size):
@@ -63,15 +62,7 @@ def child(peer, model, size, runs, threads):
         o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         session = ort.InferenceSession(model, o, providers=["CPUExecutionProvider"])
         step = lambda: session.run(None, {"x": x})
-    step()
-    ms = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        step()
-        ms.append((time.perf_counter() - t0) * 1000)
-    import resource
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"infer {size} median_ms {statistics.median(ms):.2f} peak_rss_mb {rss:.1f} gflops -", flush=True)
+    child_line("infer", size, time_calls(runs, step))
 
 
 def main():

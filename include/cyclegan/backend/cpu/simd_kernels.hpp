@@ -43,11 +43,7 @@
 #endif
 namespace cyclegan::cpu_detail::avx512 {
 #include "simd/avx512.inl"
-#include "simd/copy.inl"
-#include "simd/fingerprint.inl"
-#include "simd/gemm.inl"
-#include "simd/conv_thin.inl"
-#include "simd/winograd.inl"
+#include "simd/kernels.inl"
 }  // namespace cyclegan::cpu_detail::avx512
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -63,11 +59,7 @@ namespace cyclegan::cpu_detail::avx512 {
 #endif
 namespace cyclegan::cpu_detail::avx2 {
 #include "simd/avx2.inl"
-#include "simd/copy.inl"
-#include "simd/fingerprint.inl"
-#include "simd/gemm.inl"
-#include "simd/conv_thin.inl"
-#include "simd/winograd.inl"
+#include "simd/kernels.inl"
 }  // namespace cyclegan::cpu_detail::avx2
 #if defined(__clang__)
 #pragma clang attribute pop
