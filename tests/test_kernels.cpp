@@ -240,6 +240,174 @@ TEST_CASE("gemm equals a plain triple loop: strided views, accumulation, edges a
     }
 }
 
+namespace {
+
+// The loops every kernel set compiles (simd/loops.inl) against double arithmetic on the same float
+// inputs. Each result is a few float roundings of terms whose magnitudes `m` the reference adds up,
+// so the rule's bound is 8 u m (sums over many values run in double and round once).
+struct LoopCheck {
+    const char* what;
+    std::size_t bad = 0, worst_i = 0;
+    double worst = 0;
+    std::vector<float> ours;
+
+    void expect(std::size_t i, double exact, double m) {
+        const double err = std::abs(double(ours[i]) - exact), bound = 8 * std::ldexp(1.0, -24) * m + 1e-30;
+        if (!(err <= bound)) ++bad;
+        if (err / bound > worst || std::isnan(err)) worst = err / bound, worst_i = i;
+    }
+    ~LoopCheck() {
+        INFO(std::string(what) << " on the " << std::string(to_string(cpu_kernels())) << " kernels: " << bad
+                  << " outside the bound; worst error/bound " << worst << " at " << worst_i);
+        CHECK(bad == 0);
+    }
+};
+
+// Sizes that leave tails after every vector width and cross the loops' 4096-value blocks.
+constexpr std::size_t kLoopSizes[] = {1, 7, 33, 4095, 4097, 10007};
+
+}  // namespace
+
+TEST_CASE("the per-set loops equal double precision: activations, Adam, SGD, channel biases") {
+    cpu dev;
+    for (std::size_t n : kLoopSizes) {
+        CAPTURE(n);
+        const Shape s{1, 1, 1, int(n)};
+        const auto x = to_float(float_values(n, 91)), dy = to_float(float_values(n, 92));
+        auto xt = Tensor<cpu>::from_host(dev, s, x), dyt = Tensor<cpu>::from_host(dev, s, dy);
+        auto check_op = [&](const char* what, auto op) {
+            auto yt = Tensor<cpu>::zeros(dev, s), dxt = Tensor<cpu>::zeros(dev, s);
+            pointwise_forward(dev, op, xt, yt);
+            pointwise_backward(dev, op, xt, yt, dyt, dxt);
+            const auto y = yt.to_host(dev);
+            LoopCheck fy{what, 0, 0, 0, y}, fdx{what, 0, 0, 0, dxt.to_host(dev)};
+            for (std::size_t i = 0; i < n; ++i) {
+                const double f = op.f(double(x[i]));
+                fy.expect(i, f, std::abs(f) + std::abs(x[i]) * 1e-30);
+                // df from our (float) y, as the layer passes it: dy * df(x, y) in double.
+                const double d = double(dy[i]) * op.df(double(x[i]), double(y[i]));
+                fdx.expect(i, d, std::abs(dy[i]) * (1 + double(y[i]) * y[i]));
+            }
+        };
+        check_op("LeakyReLU(0.2)", LeakyReLUOp{0.2f});
+        check_op("Tanh", TanhOp{});
+        check_op("Sigmoid", SigmoidOp{});
+        check_op("ReLU", ReLUOp{});
+
+        // Adam at step 3 with weight decay, from moments already nonzero.
+        const auto p0 = to_float(float_values(n, 93)), m0 = to_float(float_values(n, 94));
+        auto v0 = to_float(float_values(n, 95));
+        for (float& e : v0) e = e * e;
+        auto pt = Tensor<cpu>::from_host(dev, s, p0), mt = Tensor<cpu>::from_host(dev, s, m0),
+             vt = Tensor<cpu>::from_host(dev, s, v0);
+        const double lr = 2e-4, b1 = 0.5, b2 = 0.999, eps = 1e-8, wd = 0.01;
+        adam_update(dev, pt, dyt, mt, vt, lr, b1, b2, eps, wd, 3);
+        {
+            LoopCheck cp{"Adam p", 0, 0, 0, pt.to_host(dev)}, cm{"Adam m", 0, 0, 0, mt.to_host(dev)},
+                cv{"Adam v", 0, 0, 0, vt.to_host(dev)};
+            const double bc1 = 1 - std::pow(b1, 3), bc2 = 1 - std::pow(b2, 3);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double g = dy[i] + wd * p0[i], m = b1 * m0[i] + (1 - b1) * g, v = b2 * v0[i] + (1 - b2) * g * g;
+                const double step = lr / bc1 * m / (std::sqrt(v / bc2) + eps);
+                const double gm = std::abs(dy[i]) + wd * std::abs(p0[i]);
+                cm.expect(i, m, b1 * std::abs(m0[i]) + (1 - b1) * gm);
+                cv.expect(i, v, b2 * v0[i] + (1 - b2) * gm * gm);
+                // The step's relative error is a few u of m and v (their own magnitudes over their values).
+                const double rel = (b1 * std::abs(m0[i]) + (1 - b1) * gm) / std::max(std::abs(m), 1e-30) +
+                                   (b2 * v0[i] + (1 - b2) * gm * gm) / std::max(v, 1e-30);
+                cp.expect(i, p0[i] - step, std::abs(p0[i]) + std::abs(step) * (4 + rel));
+            }
+        }
+        // SGD with Nesterov momentum, not the first step.
+        auto qt = Tensor<cpu>::from_host(dev, s, p0), bt = Tensor<cpu>::from_host(dev, s, m0);
+        sgd_update(dev, qt, dyt, bt, 0.1, 0.9, 0.0, 0.01, true, false);
+        {
+            LoopCheck cq{"SGD p", 0, 0, 0, qt.to_host(dev)}, cb{"SGD buf", 0, 0, 0, bt.to_host(dev)};
+            for (std::size_t i = 0; i < n; ++i) {
+                const double d = dy[i] + 0.01 * p0[i], buf = 0.9 * m0[i] + d, step = d + 0.9 * buf;
+                const double dm = std::abs(dy[i]) + 0.01 * std::abs(p0[i]), bm = 0.9 * std::abs(m0[i]) + dm;
+                cb.expect(i, buf, bm);
+                cq.expect(i, p0[i] - 0.1 * step, std::abs(p0[i]) + 0.1 * (dm + 0.9 * bm));
+            }
+        }
+    }
+    // Channel biases over planes of every tail length; the gradient accumulates onto what is there.
+    for (const Shape s : {Shape{2, 3, 5, 7}, Shape{1, 2, 33, 31}, Shape{3, 5, 1, 1}}) {
+        CAPTURE(to_string(s));
+        const auto y0 = to_float(float_values(s.numel(), 96)), b = to_float(float_values(s.c, 97)),
+                   db0 = to_float(float_values(s.c, 98));
+        auto yt = Tensor<cpu>::from_host(dev, s, y0), dbt = Tensor<cpu>::from_host(dev, Shape{s.c, 1, 1, 1}, db0);
+        const auto bt = Tensor<cpu>::from_host(dev, Shape{s.c, 1, 1, 1}, b);
+        add_channel_bias(dev, yt, bt);
+        channel_bias_backward(dev, Tensor<cpu>::from_host(dev, s, y0), dbt);
+        LoopCheck cy{"bias", 0, 0, 0, yt.to_host(dev)}, cdb{"bias gradient", 0, 0, 0, dbt.to_host(dev)};
+        std::vector<double> sum(db0.begin(), db0.end()), m(s.c, 0.0);
+        for (std::size_t i = 0; i < s.numel(); ++i) {
+            const int c = int(i / s.plane()) % s.c;
+            cy.expect(i, double(y0[i]) + b[c], std::abs(y0[i]) + std::abs(b[c]));
+            sum[c] += y0[i], m[c] += std::abs(y0[i]);
+        }
+        for (int c = 0; c < s.c; ++c) cdb.expect(c, sum[c], m[c] + std::abs(db0[c]));
+    }
+}
+
+TEST_CASE("the per-set norm loops equal double precision: statistics, forward and backward, odd planes") {
+    cpu dev;
+    for (const Shape s : {Shape{2, 3, 5, 7}, Shape{1, 2, 33, 31}, Shape{1, 1, 1, 2}, Shape{2, 2, 70, 70}}) {
+        CAPTURE(to_string(s));
+        const auto g = NormGroups::per_plane(s);
+        const auto x = to_float(float_values(s.numel(), 101)), dy = to_float(float_values(s.numel(), 102)),
+                   w = to_float(float_values(s.c, 103)), b = to_float(float_values(s.c, 104));
+        const Shape gs{g.groups, 1, 1, 1}, cs{s.c, 1, 1, 1};
+        const auto xt = Tensor<cpu>::from_host(dev, s, x), dyt = Tensor<cpu>::from_host(dev, s, dy),
+                   wt = Tensor<cpu>::from_host(dev, cs, w), bt = Tensor<cpu>::from_host(dev, cs, b);
+        auto mean = Tensor<cpu>::zeros(dev, gs), rstd = Tensor<cpu>::zeros(dev, gs), var = Tensor<cpu>::zeros(dev, gs);
+        auto yt = Tensor<cpu>::zeros(dev, s), dxt = Tensor<cpu>::zeros(dev, s);
+        auto dwt = Tensor<cpu>::zeros(dev, cs), dbt = Tensor<cpu>::zeros(dev, cs);
+        const double eps = 1e-5;
+        norm_statistics(dev, xt, g, eps, mean, rstd, &var);
+        norm_forward(dev, xt, g, mean, rstd, wt, bt, yt);
+        norm_backward(dev, xt, dyt, g, mean, rstd, wt, true, &dxt, &dwt, &dbt);
+
+        LoopCheck cmean{"mean", 0, 0, 0, mean.to_host(dev)}, crstd{"rstd", 0, 0, 0, rstd.to_host(dev)},
+            cvar{"variance", 0, 0, 0, var.to_host(dev)}, cy{"norm forward", 0, 0, 0, yt.to_host(dev)},
+            cdx{"norm dx", 0, 0, 0, dxt.to_host(dev)}, cdw{"norm dweight", 0, 0, 0, dwt.to_host(dev)},
+            cdb{"norm dbias", 0, 0, 0, dbt.to_host(dev)};
+        const std::size_t M = s.plane();
+        std::vector<double> dw(s.c, 0.0), db(s.c, 0.0), dwm(s.c, 0.0), dbm(s.c, 0.0);
+        for (int k = 0; k < g.groups; ++k) {
+            const int c = k % s.c;
+            const float* px = x.data() + k * M;
+            const float* pdy = dy.data() + k * M;
+            double mu = 0, absx = 0, ss = 0;
+            for (std::size_t i = 0; i < M; ++i) mu += px[i], absx += std::abs(px[i]);
+            mu /= M, absx /= M;
+            for (std::size_t i = 0; i < M; ++i) ss += (px[i] - mu) * (px[i] - mu);
+            const double v = ss / M, r = 1 / std::sqrt(v + eps);
+            cmean.expect(k, mu, absx);
+            cvar.expect(k, v, v);
+            crstd.expect(k, r, r);
+            // y = x * scale + shift in float, scale = r w, shift = b - mean scale.
+            const double scale = r * w[c];
+            double a = 0, bsum = 0, am = 0, bm = 0;
+            for (std::size_t i = 0; i < M; ++i) {
+                const double xhat = (px[i] - mu) * r;
+                cy.expect(k * M + i, xhat * w[c] + b[c], (std::abs(px[i]) + std::abs(mu)) * std::abs(scale) + std::abs(b[c]));
+                a += pdy[i], bsum += pdy[i] * xhat, am += std::abs(pdy[i]), bm += std::abs(pdy[i] * xhat);
+            }
+            dw[c] += bsum, db[c] += a, dwm[c] += bm, dbm[c] += am;
+            // dx = w r (dy - a/M - xhat b/M); xhat carries a float error of (|x| + |mean|) r u.
+            for (std::size_t i = 0; i < M; ++i) {
+                const double xhat = (px[i] - mu) * r;
+                const double d = scale * (pdy[i] - a / M - xhat * bsum / M);
+                const double m = std::abs(scale) * (std::abs(pdy[i]) + am / M + (std::abs(xhat) + (std::abs(px[i]) + std::abs(mu)) * r) * bm / M);
+                cdx.expect(k * M + i, d, m);
+            }
+        }
+        for (int c = 0; c < s.c; ++c) cdw.expect(c, dw[c], dwm[c] * 4), cdb.expect(c, db[c], dbm[c]);
+    }
+}
+
 int main(int argc, char** argv) {
     // A forced set this CPU cannot run is a skip (exit 77), not a failure: ctest names it skipped.
     if (const char* forced = std::getenv("CYCLEGAN_CPU_KERNELS"); forced && *forced) {

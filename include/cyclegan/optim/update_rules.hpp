@@ -1,7 +1,8 @@
 #pragma once
 // One parameter's optimizer update, as arithmetic every backend's fused kernel calls per element
 // (CYCLEGAN_HD: the GPU runs the same code). The per-step constants are folded once, in double, on
-// the host, then rounded to the parameters' type.
+// the host, then rounded to the parameters' type. So are 1 - beta: PyTorch computes them in Python
+// floats, and 1 - float(0.999) would be 1.3e-5 away from float(0.001).
 #include <cmath>
 
 #include "../core/macros.hpp"
@@ -13,19 +14,20 @@ namespace cyclegan {
 //   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps),  bc_k = 1 - b_k^step
 template <class T>
 struct AdamRule {
-    T step_size, b1, b2, wd, inv_bc2_sqrt, eps;
+    T step_size, b1, b2, one_minus_b1, one_minus_b2, wd, inv_bc2_sqrt, eps;
 
     static AdamRule at_step(double lr, double beta1, double beta2, double eps, double weight_decay, long step) {
         const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
         const double bc2_sqrt = std::sqrt(1 - std::pow(beta2, static_cast<double>(step)));
-        return {static_cast<T>(lr / bc1), static_cast<T>(beta1),        static_cast<T>(beta2),
-                static_cast<T>(weight_decay), static_cast<T>(1 / bc2_sqrt), static_cast<T>(eps)};
+        return {static_cast<T>(lr / bc1),     static_cast<T>(beta1),        static_cast<T>(beta2),
+                static_cast<T>(1 - beta1),    static_cast<T>(1 - beta2),    static_cast<T>(weight_decay),
+                static_cast<T>(1 / bc2_sqrt), static_cast<T>(eps)};
     }
 
     CYCLEGAN_HD void operator()(T& p, T g, T& m, T& v) const {
         const T gi = g + wd * p;
-        m = b1 * m + (T(1) - b1) * gi;
-        v = b2 * v + (T(1) - b2) * gi * gi;
+        m = b1 * m + one_minus_b1 * gi;
+        v = b2 * v + one_minus_b2 * gi * gi;
         p -= step_size * m / (std::sqrt(v) * inv_bc2_sqrt + eps);
     }
 };
@@ -34,18 +36,18 @@ struct AdamRule {
 // d = nesterov ? d + momentum buf : buf; p -= lr d.
 template <class T>
 struct SgdRule {
-    T momentum, dampening, wd, lr;
+    T momentum, one_minus_dampening, wd, lr;
     bool nesterov, first;
 
     static SgdRule make(double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first) {
-        return {static_cast<T>(momentum), static_cast<T>(dampening), static_cast<T>(weight_decay), static_cast<T>(lr),
-                nesterov, first};
+        return {static_cast<T>(momentum), static_cast<T>(1 - dampening), static_cast<T>(weight_decay),
+                static_cast<T>(lr), nesterov, first};
     }
 
     CYCLEGAN_HD void operator()(T& p, T g, T& buf) const {
         T d = g + wd * p;
         if (momentum != T(0)) {
-            buf = first ? d : momentum * buf + (T(1) - dampening) * d;
+            buf = first ? d : momentum * buf + one_minus_dampening * d;
             d = nesterov ? d + momentum * buf : buf;
         }
         p -= lr * d;

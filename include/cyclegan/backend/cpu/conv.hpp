@@ -30,68 +30,14 @@ inline int band_rows(int K, int OH, int OW) {
     return static_cast<int>(std::clamp<std::size_t>(kColumnBudget / std::max<std::size_t>(per_row, 1), 1, OH));
 }
 
-// cols[(c, ki, kj), (oh - oh0, ow)] = x[c, oh*s - p + ki*d, ow*s - p + kj*d] for oh in [oh0, oh1),
-// read outside the image as the padding mode says (zero, reflected or replicated).
+// im2col and its adjoint col2im (their loops: simd/loops.inl, per kernel set).
 template <class T>
 void im2col(const T* x, int C, int H, int W, const Conv2dGeometry& g, int oh0, int oh1, int OW, T* cols) {
-    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0, sw = g.stride.w;
-    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * rows * OW)
-    for (int r = 0; r < C * KH * KW; ++r) {
-        const int c = r / (KH * KW), ki = (r / KW) % KH, kj = r % KW;
-        const int base = kj * g.dilation.w - g.padding.w;
-        const auto [lo, hi] = inside_columns(base, sw, W, OW);
-        T* out = cols + static_cast<std::size_t>(r) * rows * OW;
-        const T* plane = x + static_cast<std::size_t>(c) * H * W;
-        for (int oh = oh0; oh < oh1; ++oh) {
-            const int ih = padded_source(oh * g.stride.h - g.padding.h + ki * g.dilation.h, H, g.padding_mode);
-            T* row = out + static_cast<std::size_t>(oh - oh0) * OW;
-            if (ih < 0) {
-                std::fill(row, row + OW, T(0));
-                continue;
-            }
-            const T* in = plane + static_cast<std::size_t>(ih) * W;
-            auto border = [&](int ow) {
-                const int iw = padded_source(ow * sw + base, W, g.padding_mode);
-                row[ow] = iw >= 0 ? in[iw] : T(0);
-            };
-            for (int ow = 0; ow < lo; ++ow) border(ow);
-            if (sw == 1) std::copy(in + lo + base, in + hi + base, row + lo);
-            else
-                for (int ow = lo; ow < hi; ++ow) row[ow] = in[ow * sw + base];
-            for (int ow = hi; ow < OW; ++ow) border(ow);
-        }
-    }
+    with_cpu_kernels([&](auto isa) { im2col_loop(isa, x, C, H, W, g, oh0, oh1, OW, cols); });
 }
-
-// The adjoint of im2col for the band [oh0, oh1): x[c, ih, iw] += every column entry read from it
-// (with reflect or replicate padding, some pixels are read several times).
 template <class T>
 void col2im(const T* cols, int C, int H, int W, const Conv2dGeometry& g, int oh0, int oh1, int OW, T* x) {
-    const int KH = g.kernel.h, KW = g.kernel.w, rows = oh1 - oh0, sw = g.stride.w;
-    // Channels are independent, so threads never write the same plane.
-    CYCLEGAN_PARALLEL_FOR(static_cast<double>(C) * KH * KW * rows * OW)
-    for (int c = 0; c < C; ++c) {
-        T* plane = x + static_cast<std::size_t>(c) * H * W;
-        for (int ki = 0; ki < KH; ++ki)
-            for (int kj = 0; kj < KW; ++kj) {
-                const int base = kj * g.dilation.w - g.padding.w;
-                const auto [lo, hi] = inside_columns(base, sw, W, OW);
-                const T* in = cols + (static_cast<std::size_t>(c) * KH * KW + ki * KW + kj) * rows * OW;
-                for (int oh = oh0; oh < oh1; ++oh) {
-                    const int ih = padded_source(oh * g.stride.h - g.padding.h + ki * g.dilation.h, H, g.padding_mode);
-                    if (ih < 0) continue;
-                    const T* src = in + static_cast<std::size_t>(oh - oh0) * OW;
-                    T* out = plane + static_cast<std::size_t>(ih) * W;
-                    auto border = [&](int ow) {
-                        const int iw = padded_source(ow * sw + base, W, g.padding_mode);
-                        if (iw >= 0) out[iw] += src[ow];
-                    };
-                    for (int ow = 0; ow < lo; ++ow) border(ow);
-                    for (int ow = lo; ow < hi; ++ow) out[ow * sw + base] += src[ow];
-                    for (int ow = hi; ow < OW; ++ow) border(ow);
-                }
-            }
-    }
+    with_cpu_kernels([&](auto isa) { col2im_loop(isa, cols, C, H, W, g, oh0, oh1, OW, x); });
 }
 
 // Calls band(oh0, oh1, cols) for successive bands of output rows, with the reused column buffer.
@@ -192,31 +138,16 @@ void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTenso
     }
 }
 
-// y[n, c, :, :] += b[c]
+// y[n, c, :, :] += b[c]   (the loops: simd/loops.inl)
 template <class T>
 void add_channel_bias(basic_cpu<T>&, CpuTensor<T>& y, const CpuTensor<T>& b) {
-    const Shape s = y.shape();
-    CYCLEGAN_PARALLEL_FOR(y.numel())
-    for (int nc = 0; nc < s.n * s.c; ++nc) {
-        T* p = y.data() + nc * s.plane();
-        const T v = b.data()[nc % s.c];
-        for (std::size_t i = 0; i < s.plane(); ++i) p[i] += v;
-    }
+    cpu_detail::with_cpu_kernels([&](auto isa) { add_channel_bias_loop(isa, y.data(), b.data(), y.shape()); });
 }
 
-// db[c] += sum over n, h, w of dy[n, c, h, w]
+// db[c] += sum over n, h, w of dy[n, c, h, w], in double
 template <class T>
 void channel_bias_backward(basic_cpu<T>&, const CpuTensor<T>& dy, CpuTensor<T>& db) {
-    const Shape s = dy.shape();
-    CYCLEGAN_PARALLEL_FOR(dy.numel())
-    for (int c = 0; c < s.c; ++c) {
-        double sum = 0;
-        for (int n = 0; n < s.n; ++n) {
-            const T* p = dy.data() + (static_cast<std::size_t>(n) * s.c + c) * s.plane();
-            for (std::size_t i = 0; i < s.plane(); ++i) sum += p[i];
-        }
-        db.data()[c] += static_cast<T>(sum);
-    }
+    cpu_detail::with_cpu_kernels([&](auto isa) { channel_bias_backward_loop(isa, dy.data(), db.data(), dy.shape()); });
 }
 
 }  // namespace cyclegan

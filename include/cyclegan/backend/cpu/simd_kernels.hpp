@@ -3,6 +3,7 @@
 //   cpu_detail::avx512    our GEMM (8 x 32 tiles), the few-output convolutions, Winograd
 //   cpu_detail::avx2      the same for AVX2 + FMA (6 x 16 tiles, 16 registers)
 //   cpu_detail::portable  Winograd on Eigen's products, at the build's own flags (any CPU, ARM too)
+// and, in all three, the plain loops of norms, activations, optimizer steps and biases (simd/loops.inl).
 // Each x86 set is the same source (simd/*.inl) included into its own namespace inside a region
 // compiled for that target (GCC's `#pragma GCC target`, Clang's `#pragma clang attribute`), with
 // its vector type (simd/avx512.inl, simd/avx2.inl). Nothing here runs an instruction the CPU lacks:
@@ -13,6 +14,7 @@
 // regions, so that no library code is compiled for a target by accident) and run their parallel
 // loops through parallel_for/parallel_threads with a lambda body (parallel.hpp).
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -87,6 +89,7 @@ void zero_values(T* dst, int n) {
     std::fill(dst, dst + n, T(0));
 }
 #include "simd/winograd.inl"
+#include "simd/loops.inl"
 }  // namespace cyclegan::cpu_detail::portable
 
 namespace cyclegan::cpu_detail {
@@ -105,6 +108,13 @@ bool with_simd_kernels(F&& f) {
 #endif
     (void)f;
     return false;
+}
+
+// Calls f(isa) with the tag of the kernel set in use, or portable::Isa for the generic set: for the
+// kernels every set has (simd/loops.inl, simd/winograd.inl), in float and double.
+template <class F>
+void with_cpu_kernels(F&& f) {
+    if (!with_simd_kernels(f)) f(portable::Isa{});
 }
 
 }  // namespace cyclegan::cpu_detail

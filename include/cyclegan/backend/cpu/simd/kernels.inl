@@ -6,3 +6,4 @@
 #include "gemm.inl"
 #include "conv_thin.inl"
 #include "winograd.inl"
+#include "loops.inl"
