@@ -1,7 +1,8 @@
 // The CPU kernels of one kernel set (backend/cpu/kernel_set.hpp) against double precision: every
 // convolution algorithm (im2col + GEMM, the few-output kernels, Winograd) forward, input gradient
 // and filter gradient on odd sizes, every padding mode, dilation, batch 2 and band edges, and the
-// GEMM against a triple loop. ctest runs this program once per set (kernels_avx512, kernels_avx2,
+// GEMM against a triple loop, and the plain loops every set compiles (simd/loops.inl: norms,
+// activations, Adam, SGD, channel biases) against double arithmetic. ctest runs this program once per set (kernels_avx512, kernels_avx2,
 // kernels_generic, by CYCLEGAN_CPU_KERNELS) and once more per set built for the baseline x86-64
 // (kernels_baseline_*), where only run-time dispatch can reach the AVX kernels; a set this CPU
 // cannot run exits 77, which ctest reports as skipped, by the test's name.
