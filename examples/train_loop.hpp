@@ -78,8 +78,18 @@ private:
 template <class B, class GanLossType>
 int train(B& dev, const TrainOptions& o) {
     using Model = CycleGAN<AnyGenerator<B>, AnyDiscriminator<B>, GanLossType>;
+    // Sizes the networks cannot take are refused before anything is written.
+    PreprocessOptions pre = o.preprocess;
+    pre.flip = !o.no_flip;
+    pre.sizes = AnyGenerator<B>::size_rule_of(o.model.netG) & AnyDiscriminator<B>::size_rule_of(o.model.discriminator());
+    check_sizes(pre, "--netG " + o.model.netG + " with --netD " +
+                         (o.model.netD == "n_layers" ? "n_layers --n-layers-D " + std::to_string(o.model.n_layers_D) : o.model.netD));
     const fs::path run_dir = fs::path(o.checkpoints_dir) / o.name, web = run_dir / "web", images = web / "images";
     fs::create_directories(images);
+    // Our own temporaries that a killed run left (a checkpoint's size each), never others' files.
+    std::size_t stale = 0;
+    for (const auto& folder : {run_dir, web, images}) stale += remove_stale_temporary_files(folder);
+    if (stale) std::printf("removed %zu temporary files left by an interrupted run in %s\n", stale, run_dir.c_str());
 
     Model model(dev, o.model.generator(), o.model.discriminator(),
                 {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
@@ -108,9 +118,6 @@ int train(B& dev, const TrainOptions& o) {
     UnalignedDataset dataset(o.dataroot, {.phase = "train", .serial_batches = o.serial_batches, .max_dataset_size = o.max_dataset_size},
                              &warnings);
     for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    PreprocessOptions pre = o.preprocess;
-    pre.flip = !o.no_flip;
-    check_options(pre);
     dataset.validate(&pre);  // every file's header now, not a decoding error hours in
     std::printf("dataset: %zu images in A, %zu in B; %zu per epoch; %s, %zu parameters per generator\n", dataset.A.size(),
                 dataset.B.size(), dataset.size(), o.model.netG.c_str(), model.G_A.parameter_count());

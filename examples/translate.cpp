@@ -31,14 +31,14 @@ int main(int argc, char** argv) {
     try {
         if (o.device == "cuda") {
 #if CYCLEGAN_PROGRAMS_HAVE_CUDA
-            translate_on_cuda(o);
+            return translate_on_cuda(o);
 #else
             throw std::runtime_error("--device cuda: this build has no GPU backend (configure where the CUDA toolkit "
                                      "and cuDNN are installed); use --device cpu");
 #endif
         } else {
             cpu dev = start_cpu(o.threads, o.cpu_kernels);
-            translate(dev, o);
+            return translate(dev, o);
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -5,11 +5,11 @@
 
 namespace translate_program {
 
-void translate_on_cuda(const TranslateOptions& o) {
+int translate_on_cuda(const TranslateOptions& o) {
     if (cyclegan::cuda::device_count() == 0)
         throw std::runtime_error("--device cuda: no CUDA device is available (no GPU, or no driver)");
     cyclegan::cuda dev;
-    translate(dev, o);
+    return translate(dev, o);
 }
 
 }  // namespace translate_program

@@ -25,13 +25,11 @@ struct TranslateOptions {
     std::string cpu_kernels = "auto", device = "cpu";
 };
 
-// Reflect-pads an image up to multiples of `m` so every stride-2 level divides it; returns the
-// padded CHW values and the padded sides.
-inline std::vector<float> pad_to_multiple(const std::vector<float>& chw, int c, int h, int w, int m, int& ph, int& pw) {
-    ph = (h + m - 1) / m * m;
-    pw = (w + m - 1) / m * m;
+// Reflect-pads CHW values of h x w to ph x pw (ph >= h, pw >= w) at the bottom and right, the
+// reflection repeating for pads past the image (a 1x1 image is repeated).
+inline std::vector<float> pad_reflect(const std::vector<float>& chw, int c, int h, int w, int ph, int pw) {
     if (ph == h && pw == w) return chw;
-    auto reflect = [](int i, int n) {  // ... 2 1 | 0 1 2 ... n-1 | n-2 ...; repeats for pads past n
+    auto reflect = [](int i, int n) {  // ... 2 1 | 0 1 2 ... n-1 | n-2 ...
         if (n == 1) return 0;
         const int period = 2 * (n - 1);
         i %= period;
@@ -45,8 +43,11 @@ inline std::vector<float> pad_to_multiple(const std::vector<float>& chw, int c, 
     return out;
 }
 
+// Translates every readable input; a file that fails is skipped and listed at the end (on
+// standard error, with the reason). Returns the exit status: 1 if any failed. Throws for what stops them all
+// (no checkpoint, a missing input).
 template <class B>
-void translate(B& dev, const TranslateOptions& o) {
+int translate(B& dev, const TranslateOptions& o) {
     if (o.checkpoint.empty() && o.name.empty()) throw std::runtime_error("give --checkpoint FILE or --name NAME");
     const fs::path ckpt = !o.checkpoint.empty() ? fs::path(o.checkpoint) : fs::path(o.checkpoints_dir) / o.name / (o.epoch + ".safetensors");
 
@@ -60,7 +61,7 @@ void translate(B& dev, const TranslateOptions& o) {
     AnyGeneratorOptions g = m.generator();
     if (!a_to_b) std::swap(g.input_nc, g.output_nc);
     AnyGenerator<B> generator(g);
-    const int multiple = generator.size_multiple();
+    const SizeRule sizes = generator.size_rule();
     const std::string prefix = generator.prefix();
     Network<AnyGenerator<B>> net(dev, std::move(generator), prefix);
     load_network(file, net, a_to_b ? "G_A." : "G_B.");
@@ -81,30 +82,47 @@ void translate(B& dev, const TranslateOptions& o) {
     }
     const fs::path out_dir(o.output);
     fs::create_directories(out_dir / "images");
+    for (const auto& folder : {out_dir, out_dir / "images"}) remove_stale_temporary_files(folder);
     std::vector<report::TranslationPair> pairs;
+    std::vector<std::string> failures;  // one bad file does not stop the others
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
     for (const auto& path : files) {
-        const Image img = read_image(path, g.input_nc);
-        const auto chw = to_chw(img);
-        int ph = 0, pw = 0;
-        const auto padded = pad_to_multiple(chw, g.input_nc, img.height, img.width, multiple, ph, pw);
-        const auto y = net(Tensor<B>::from_host(dev, {1, g.input_nc, ph, pw}, padded)).to_host(dev);
-        std::vector<float> cropped(static_cast<std::size_t>(g.output_nc) * img.height * img.width);
-        for (int c = 0; c < g.output_nc; ++c)
-            for (int r = 0; r < img.height; ++r)
-                std::copy_n(y.begin() + (static_cast<std::ptrdiff_t>(c) * ph + r) * pw, img.width,
-                            cropped.begin() + (static_cast<std::ptrdiff_t>(c) * img.height + r) * img.width);
-        std::string stem = path.stem().string();
-        for (int k = 2; !used.insert(stem).second; ++k) stem = path.stem().string() + "_" + std::to_string(k);
-        write_image(out_dir / "images" / (stem + "_real.png"), img);
-        write_image(out_dir / "images" / (stem + "_fake.png"), from_chw(cropped.data(), g.output_nc, img.height, img.width));
-        pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
+        try {
+            const Image img = read_image(path, g.input_nc);
+            // Any size: padded to what the generator takes, the output cropped back.
+            const int ph = sizes.padded(img.height), pw = sizes.padded(img.width);
+            const auto padded = pad_reflect(to_chw(img), g.input_nc, img.height, img.width, ph, pw);
+            const auto y = net(Tensor<B>::from_host(dev, {1, g.input_nc, ph, pw}, padded)).to_host(dev);
+            std::vector<float> cropped(static_cast<std::size_t>(g.output_nc) * img.height * img.width);
+            for (int c = 0; c < g.output_nc; ++c)
+                for (int r = 0; r < img.height; ++r)
+                    std::copy_n(y.begin() + (static_cast<std::ptrdiff_t>(c) * ph + r) * pw, img.width,
+                                cropped.begin() + (static_cast<std::ptrdiff_t>(c) * img.height + r) * img.width);
+            std::string stem = path.stem().string();
+            for (int k = 2; used.count(stem); ++k) stem = path.stem().string() + "_" + std::to_string(k);
+            write_image(out_dir / "images" / (stem + "_real.png"), img);
+            write_image(out_dir / "images" / (stem + "_fake.png"), from_chw(cropped.data(), g.output_nc, img.height, img.width));
+            used.insert(stem);
+            pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
+        } catch (const std::exception& e) {
+            std::string what = e.what();
+            if (what.find(path.string()) == std::string::npos) what = path.string() + ": " + what;
+            failures.push_back(what);
+        }
     }
-    report::write_translation_report(out_dir / "index.html", "CycleGAN " + o.direction + ": " + ckpt.string(), pairs);
-    std::printf("translated %zu images %s with %s; results in %s\n", files.size(), o.direction.c_str(), ckpt.c_str(),
-                (out_dir / "index.html").c_str());}
+    if (!pairs.empty())
+        report::write_translation_report(out_dir / "index.html", "CycleGAN " + o.direction + ": " + ckpt.string(), pairs);
+    std::printf("translated %zu of %zu images %s with %s", pairs.size(), files.size(), o.direction.c_str(), ckpt.c_str());
+    if (!pairs.empty()) std::printf("; results in %s", (out_dir / "index.html").c_str());
+    std::printf("\n");
+    if (failures.empty()) return 0;
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %zu of %zu images could not be translated:\n", failures.size(), files.size());
+    for (const auto& f : failures) std::fprintf(stderr, "  %s\n", f.c_str());
+    return 1;
+}
 
 // Defined in translate_cuda.cu, which nvcc compiles, in builds with the GPU backend.
-void translate_on_cuda(const TranslateOptions& o);
+int translate_on_cuda(const TranslateOptions& o);
 
 }  // namespace translate_program

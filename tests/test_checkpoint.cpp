@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace cyclegan;
@@ -148,6 +149,37 @@ TEST_CASE("write_file_atomically creates and replaces a file, leaving no tempora
     write_file_atomically(path, "");
     CHECK(read_bytes(path).empty());
     CHECK(folder_entries(dir.path) == std::vector<std::string>{"f.bin"});
+}
+
+TEST_CASE("remove_stale_temporary_files removes a killed writer's temporaries, and nothing else") {
+    TempDir dir;
+    const pid_t child = fork();  // a process that has ended: its pid names no running process
+    if (child == 0) _exit(0);
+    REQUIRE(child > 0);
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    const std::string dead = std::to_string(child), alive = std::to_string(getpid());
+    for (const std::string& name : {"." + std::string("latest.safetensors.tmp-") + dead + "-0-123456",
+                                   ".5.safetensors.tmp-" + dead + "-17-99"})
+        write_file_atomically(dir / name, "stale");
+    const std::vector<std::string> kept{
+        ".latest.safetensors.tmp-" + alive + "-1-5",  // a writer still running
+        "latest.safetensors",                         // the checkpoint itself
+        "latest.safetensors.tmp-" + dead + "-1-5",    // not hidden: not a name we write
+        ".notes.tmp-" + dead + "-x-5",                // not our three numbers
+        ".tmp-" + dead + "-1-5",                      // no target name
+        ".a.tmp-" + dead + "-1-5-6",                  // four numbers
+        "user.tmp"};
+    for (const auto& name : kept) write_file_atomically(dir / name, "keep");
+    fs::create_directory(dir / "sub");
+    write_file_atomically(dir / "sub" / (".x.png.tmp-" + dead + "-0-1"), "stale, but in a subfolder");
+    CHECK(remove_stale_temporary_files(dir.path) == 2);
+    auto expected = kept;
+    expected.push_back("sub");
+    std::sort(expected.begin(), expected.end());
+    CHECK(folder_entries(dir.path) == expected);
+    CHECK(remove_stale_temporary_files(dir.path) == 0);
+    CHECK(remove_stale_temporary_files(dir / "missing") == 0);
 }
 
 TEST_CASE("a checkpoint round trip restores every tensor, optimizer state, pool and the progress") {

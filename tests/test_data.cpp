@@ -282,10 +282,12 @@ TEST_CASE("every preprocess mode's output size") {
         {"resize_and_crop", 1000, 50, 256, 256},
         {"crop", 300, 260, 256, 256},
         {"crop", 256, 256, 256, 256},
-        {"scale_width", 300, 200, 286, 256},   // height max(286 * 200 / 300, 256)
-        {"scale_width", 600, 900, 286, 429},   // int(286 * 900 / 600)
-        {"scale_width", 286, 300, 286, 300},   // already there: unchanged
-        {"scale_width", 100, 100, 286, 286},
+        // scale_width alone then rounds both sides to the networks' rule (by default multiples of
+        // 4, as mode none), where the reference leaves sides no generator takes (286 = 4 * 71.5).
+        {"scale_width", 300, 200, 288, 256},   // height max(286 * 200 / 300, 256); 286 -> 288
+        {"scale_width", 600, 900, 288, 428},   // int(286 * 900 / 600) = 429 -> 428
+        {"scale_width", 286, 300, 288, 300},
+        {"scale_width", 100, 100, 288, 288},
         {"scale_width_and_crop", 300, 200, 256, 256},
         {"scale_width_and_crop", 600, 900, 256, 256},
         // The reference rounds with Python's round(): halves to even. 257/4 = 64.25 -> 64;
@@ -321,6 +323,67 @@ TEST_CASE("preprocess errors: an image smaller than the crop, an unknown mode") 
     CHECK(contains(what2, "'resize'"));
     for (const char* m : {"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"}) CHECK(contains(what2, m));
     CHECK_THROWS_AS(check_options(PreprocessOptions{.load_size = 0}), std::invalid_argument);
+}
+
+TEST_CASE("check_sizes refuses crops the networks cannot take, naming the option and what to use") {
+    const SizeRule resnet_basic{4, 24};
+    auto refusal = [&](PreprocessOptions o) {
+        o.sizes = resnet_basic;
+        const auto what = error_of([&] { check_sizes(o, "--netG resnet_9blocks with --netD basic"); });
+        return what == "(no exception)" ? std::string() : what;
+    };
+    const auto small = refusal({.mode = "crop", .crop_size = 16});
+    CHECK(contains(small, "--crop-size 16"));
+    CHECK(contains(small, "multiples of 4 and at least 24"));
+    CHECK(contains(small, "use 24 (the smallest crop that works)"));
+    CHECK(contains(small, "resnet_9blocks"));
+    CHECK(contains(refusal({.mode = "resize_and_crop", .load_size = 300, .crop_size = 250}), "use 248 or 252"));
+    CHECK(contains(refusal({.mode = "resize_and_crop", .load_size = 16, .crop_size = 32}), "--load-size 16"));
+    CHECK(contains(refusal({.mode = "scale_width_and_crop", .load_size = 16, .crop_size = 32}), "--load-size 16"));
+    for (const char* mode : {"scale_width", "none"}) CHECK(refusal({.mode = mode, .load_size = 5, .crop_size = 3}).empty());
+    CHECK(refusal({.mode = "crop", .crop_size = 24}).empty());
+    CHECK_THROWS_AS(check_sizes({.mode = "crop", .crop_size = 10, .sizes = resnet_basic}, "x"), std::invalid_argument);
+}
+
+// Every mode, random image sizes and options check_sizes accepts, each generator's rule combined
+// with a discriminator's: what preprocess() gives is a size the networks take (test_models shows
+// that each rule is what its networks take).
+TEST_CASE("property: every preprocess mode gives sizes the networks take, for any image size") {
+    const SizeRule generators[] = {{4, 8}, {128, 128}, {256, 256}}, discriminators[] = {{1, 24}, {1, 6}, {1, 96}, {1, 2}};
+    std::uint64_t key = 1;
+    int checked = 0;
+    for (const auto& mode : preprocess_modes())
+        for (const SizeRule g : generators)
+            for (const SizeRule d : discriminators)
+                for (int trial = 0; trial < 12; ++trial) {
+                    auto draw = [&](int lo, int hi) { return lo + int(random_below(random_key(++key, {}), std::uint64_t(hi - lo + 1))); };
+                    PreprocessOptions o{.mode = mode, .load_size = draw(1, 300), .crop_size = draw(1, 300), .sizes = g & d};
+                    if (error_of([&] { check_sizes(o, "networks"); }) != "(no exception)") {
+                        o.crop_size = o.sizes.padded(o.crop_size);  // what the refusal says to use
+                        o.load_size = std::max(o.load_size, o.crop_size);
+                    }
+                    REQUIRE(error_of([&] { check_sizes(o, "networks"); }) == "(no exception)");
+                    const int w = draw(1, 320), h = draw(1, 320);
+                    CAPTURE(mode);
+                    CAPTURE(o.load_size);
+                    CAPTURE(o.crop_size);
+                    CAPTURE(w);
+                    CAPTURE(h);
+                    std::pair<int, int> out;
+                    try {
+                        out = output_size(w, h, o, "in.png");
+                    } catch (const image_error&) {  // an image smaller than the crop: refused by name, at the start
+                        CHECK((mode == "crop" || mode == "scale_width_and_crop"));
+                        continue;
+                    }
+                    CHECK(o.sizes.takes(out.second, out.first));
+                    if (w * h <= 64 * 64) {  // the pixels too, where that is quick
+                        const Image img = preprocess(gradient(w, h, 3), o, key, "in.png");
+                        CHECK(std::pair{img.width, img.height} == out);
+                    }
+                    ++checked;
+                }
+    CHECK(checked > 500);
 }
 
 TEST_CASE("a 1x1 image goes through resize_and_crop") {
@@ -420,7 +483,7 @@ TEST_CASE("bicubic resize: constants stay constant; shrinking averages") {
 
 // ---- folders and datasets -------------------------------------------------------------------
 
-TEST_CASE("list_images: sorted, any-case extensions, subfolders, non-images skipped with a warning") {
+TEST_CASE("list_images: sorted, any-case extensions, subfolders; hidden and non-image files skipped, in one line") {
     TempDir dir;
     const Image img = pattern(4, 4, 3);
     for (const char* name : {"c.png", "a.JPG", "b.jpeg", "e.Png"}) write_image(dir / name, img);
@@ -428,16 +491,26 @@ TEST_CASE("list_images: sorted, any-case extensions, subfolders, non-images skip
     fs::create_directory(dir / "sub");
     write_image(dir / "sub" / "f.png", img);
     write_all(dir / "notes.txt", "hello");
-    write_all(dir / "sub" / "x.tif", "tiff");
+    write_all(dir / "sub" / "x.psd", "8BPS");
+    // What macOS, Windows and Jupyter leave in folders people copy around.
+    write_all(dir / ".DS_Store", "\0\0\0\1Bud1");
+    write_all(dir / "._c.png", "\0\5\x16\7 AppleDouble");
+    write_all(dir / "Thumbs.db", "\xd0\xcf\x11\xe0");
+    fs::create_directory(dir / ".ipynb_checkpoints");
+    write_image(dir / ".ipynb_checkpoints" / "c-checkpoint.png", img);
     std::vector<std::string> warnings;
     const auto files = list_images(dir.path, &warnings);
     std::vector<fs::path> expected;
     for (const char* name : {"a.JPG", "b.jpeg", "c.png", "d.bmp", "e.Png", "sub/f.png"}) expected.push_back(dir.path / name);
     CHECK(files == expected);
-    CHECK(warnings == std::vector<std::string>{"skipping notes.txt: not an image file", "skipping sub/x.tif: not an image file"});
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0] == "in '" + dir.path.string() + "': skipped 3 hidden (.DS_Store, ._c.png, .ipynb_checkpoints/), "
+                         "3 not images by name (Thumbs.db, notes.txt, sub/x.psd)");
     CHECK(list_images(dir.path, nullptr, 2) == std::vector<fs::path>{expected[0], expected[1]});
     CHECK(list_images(dir.path, nullptr, 100).size() == 6);
     CHECK_THROWS_AS(list_images(dir.path, nullptr, 0), std::invalid_argument);
+    // A hidden folder given by name is listed: only what is inside a folder is filtered.
+    CHECK(list_images(dir / ".ipynb_checkpoints").size() == 1);
 }
 
 TEST_CASE("list_images: a missing folder, a file, an empty folder, only non-images: dataset_error naming it") {
@@ -467,7 +540,9 @@ TEST_CASE("list_images: a missing folder, a file, an empty folder, only non-imag
     write_all(dir / "others" / "b.csv", "x");
     const auto others = message(dir / "others");
     CHECK(contains(others, (dir / "others").string()));
-    CHECK(contains(others, "skipped 2 other files"));
+    CHECK(contains(others, "skipped 2 not images by name (a.txt, b.csv)"));
+    write_all(dir / "others" / ".hidden.png", "x");
+    CHECK(contains(message(dir / "others"), "skipped 1 hidden (.hidden.png), 2 not images by name"));
 }
 
 TEST_CASE("validate_images throws for the first bad file, and for images too small for the crop") {

@@ -85,6 +85,53 @@ TEST_CASE("output shapes: generators keep the size, the 70x70 PatchGAN gives 30x
     CHECK(p(Tensor<cpu>::zeros(dev, {1, 3, 9, 7})).shape() == Shape{1, 1, 9, 7});
 }
 
+// Each model's SizeRule is what its layers take: in training mode (batch statistics, the stricter
+// case) every generator and discriminator runs at its smallest side, square and oblong, with every
+// norm, and with instance norm (the default) fails one multiple below.
+TEST_CASE("every model takes its size rule's smallest side, and not one step below") {
+    cpu dev;
+    auto fits = [&](auto& net, int h, int w) {
+        const auto y = net(Tensor<cpu>::full(dev, {1, 3, h, w}, 0.25f));
+        return y.shape();
+    };
+    for (const std::string norm : {"instance", "batch", "none"}) {
+        CAPTURE(norm);
+        for (const std::string netG : {"resnet_6blocks", "resnet_9blocks", "unet_128", "unet_256"}) {
+            CAPTURE(netG);
+            AnyGeneratorOptions o{{.ngf = 2, .norm = parse_norm(norm)}, netG};
+            AnyGenerator<cpu> g(o);
+            const SizeRule r = g.size_rule();
+            CHECK(r == AnyGenerator<cpu>::size_rule_of(netG));
+            const auto prefix = g.prefix();
+            Network<AnyGenerator<cpu>> net(dev, std::move(g), prefix);
+            const int s = r.smallest_side();
+            CHECK(fits(net, s, s) == Shape{1, 3, s, s});
+            CHECK(fits(net, s + r.multiple, s) == Shape{1, 3, s + r.multiple, s});
+            const int below = s > r.multiple ? s - r.multiple : s / 2;  // a U-Net's smallest is its multiple
+            if (norm == "instance") CHECK_THROWS(fits(net, below, below));
+        }
+        for (const auto& [netD, layers] : std::vector<std::pair<std::string, int>>{
+                 {"basic", 3}, {"n_layers", 1}, {"n_layers", 2}, {"n_layers", 4}, {"n_layers", 5}, {"pixel", 0}}) {
+            CAPTURE(netD);
+            CAPTURE(layers);
+            AnyDiscriminatorOptions o;
+            o.ndf = 2, o.norm = parse_norm(norm), o.netD = netD, o.n_layers_D = layers;
+            AnyDiscriminator<cpu> d(o);
+            const SizeRule r = d.size_rule();
+            const auto prefix = d.prefix();
+            Network<AnyDiscriminator<cpu>> net(dev, std::move(d), prefix);
+            const int s = r.smallest_side();
+            CHECK_NOTHROW(fits(net, s, s));
+            CHECK_NOTHROW(fits(net, s + 1, s));
+            if (norm == "instance") CHECK_THROWS(fits(net, s - 1, s - 1));
+        }
+    }
+    CHECK((ResnetGenerator9<cpu>::size_rule & PatchDiscriminator<cpu, 3>::size_rule) == SizeRule{4, 24});
+    CHECK((SizeRule{4, 24}).describe() == "sides that are multiples of 4 and at least 24");
+    CHECK((SizeRule{4, 8}).padded(1) == 8);
+    CHECK((SizeRule{4, 8}).padded(9) == 12);
+}
+
 TEST_CASE("the generators' gradients match finite differences") {
     cpu64 dev;
     SUBCASE("ResnetGenerator, instance norm, reflect, dropout in eval") {
@@ -196,7 +243,7 @@ TEST_CASE("AnyGenerator / AnyDiscriminator: chosen by name, the same as the type
         auto x = Tensor<cpu>::full(dev, {1, 3, 8, 8}, 0.3f);
         CHECK(a(x).to_host(dev) == t(x).to_host(dev));
         AnyGenerator<cpu> g(AnyGeneratorOptions{{.ngf = 4}, "resnet_6blocks"});
-        CHECK(g.size_multiple() == 4);
+        CHECK(g.size_rule() == SizeRule{4, 8});
     }
     SUBCASE("unet_256") {
         auto a = any_g("unet_256");

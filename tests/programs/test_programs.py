@@ -179,6 +179,97 @@ class Programs(unittest.TestCase):
         p = self.train(data, self.dir("ckpt_mixed"), "--n-epochs", "1", "--n-epochs-decay", "0")
         self.assertIn("notes.txt", p.stderr)  # skipped with a warning
 
+    def png_size(self, path):
+        with open(path, "rb") as f:
+            return struct.unpack(">II", f.read(24)[16:24])
+
+    def dead_pid(self):
+        child = os.fork()
+        if child == 0:
+            os._exit(0)
+        os.waitpid(child, 0)
+        return child
+
+    def test_any_size_trains_and_translates(self):
+        # Portrait images through scale_width: 64 wide, 98 high, rounded to 100 for the networks.
+        data = self.dir("portrait")
+        for domain in ("trainA", "trainB"):
+            os.makedirs(os.path.join(data, domain))
+            for k in range(3):
+                png(os.path.join(data, domain, f"{k}.png"), 50, 77, value=40 + 60 * k)
+        ckpt = self.dir("ckpt_portrait")
+        run_dir = os.path.join(ckpt, "run")
+        os.makedirs(run_dir)
+        # A killed run's temporary files (ours, by name and dead process) go; anyone else's stay.
+        stale = os.path.join(run_dir, f".latest.safetensors.tmp-{self.dead_pid()}-0-42")
+        with open(stale, "wb") as f:
+            f.write(b"\0" * 1000)
+        with open(os.path.join(run_dir, "notes.tmp"), "w") as f:
+            f.write("mine")
+        p = self.train(data, ckpt, "--preprocess", "scale_width", "--load-size", "64", "--crop-size", "32",
+                       "--n-epochs", "1", "--n-epochs-decay", "0")
+        self.assertFalse(os.path.exists(stale))
+        self.assertTrue(os.path.exists(os.path.join(run_dir, "notes.tmp")))
+        self.assertIn("removed 1 temporary files left by an interrupted run", p.stdout)
+
+        # Crops the networks cannot take: refused before training, naming the smallest that works.
+        small = self.dir("small_images")
+        for domain in ("trainA", "trainB"):
+            os.makedirs(os.path.join(small, domain))
+            png(os.path.join(small, domain, "a.png"), 20, 20)
+        for crop in ("16", "8"):
+            p = self.train(small, self.dir("ckpt_tiny_crop"), "--load-size", crop, "--crop-size", crop, check=False)
+            self.assert_fails(p, f"--crop-size {crop}", "multiples of 4 and at least 24", "use 24")
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "ckpt_tiny_crop", "run", "latest.safetensors")))
+        p = self.train(small, self.dir("ckpt_odd_crop"), "--load-size", "30", "--crop-size", "30", check=False)
+        self.assert_fails(p, "--crop-size 30", "use 28 or 32")
+
+        # Tiny and odd images translate at their own size.
+        tiny = self.dir("tiny")
+        sizes = [(1, 1), (2, 2), (3, 3), (4, 4), (7, 5)]
+        for w, h in sizes:
+            png(os.path.join(tiny, f"{w}x{h}.png"), w, h)
+        out = self.dir("tiny_out")
+        run(tool("cyclegan-translate"), "--checkpoint", os.path.join(run_dir, "latest.safetensors"), "--output", out,
+            "--threads", "1", tiny)
+        for w, h in sizes:
+            self.assertEqual(self.png_size(os.path.join(out, "images", f"{w}x{h}_fake.png")), (w, h))
+
+    def test_hidden_and_other_files_are_skipped_and_one_bad_file_does_not_stop_a_batch(self):
+        data = self.copy_data("hidden")
+        a = os.path.join(data, "trainA")
+        for name, content in ((".DS_Store", b"\0\0\0\1Bud1"), ("._0000.png", b"\0\5\x16\7AppleDouble"),
+                              ("Thumbs.db", b"\xd0\xcf\x11\xe0"), ("readme.txt", b"hello")):
+            with open(os.path.join(a, name), "wb") as f:
+                f.write(content)
+        os.makedirs(os.path.join(a, ".ipynb_checkpoints"))
+        with open(os.path.join(a, ".ipynb_checkpoints", "x.png"), "wb") as f:
+            f.write(b"not even a png")
+        os.makedirs(os.path.join(a, "sub"))
+        png(os.path.join(a, "sub", "extra.png"), 32, 32)
+        ckpt = self.dir("ckpt_hidden")
+        p = self.train(data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "0")
+        skipped = [line for line in p.stderr.splitlines() if "skipped" in line]
+        self.assertEqual(len(skipped), 1, p.stderr)
+        self.assertIn("3 hidden", skipped[0])
+        self.assertIn("2 not images by name", skipped[0])
+        self.assertIn("7 images in A", p.stdout)  # 6 + sub/extra.png
+
+        # The same folder translates (7 images), plus a good and a truncated file given by name.
+        good, cut = os.path.join(self.tmp, "good.png"), os.path.join(self.tmp, "cut.png")
+        png(good, 20, 12)
+        png(cut, 20, 12)
+        with open(cut, "r+b") as f:
+            f.truncate(40)
+        out = self.dir("hidden_out")
+        p = run(tool("cyclegan-translate"), "--checkpoint", os.path.join(ckpt, "run", "latest.safetensors"), "--output",
+                out, "--threads", "1", a, cut, good, check=False)
+        self.assert_fails(p, "cut.png", "1 of 9 images could not be translated")
+        self.assertIn("translated 8 of 9", p.stdout)
+        self.assertEqual(self.png_size(os.path.join(out, "images", "good_fake.png")), (20, 12))
+        self.assertFalse(os.path.exists(os.path.join(out, "images", "cut_fake.png")))
+        self.assertTrue(os.path.exists(os.path.join(out, "index.html")))
+
     # ---- bad input: a clear message, a non-zero exit ------------------------------------------
 
     def assert_fails(self, p, *fragments):

@@ -19,19 +19,37 @@ struct dataset_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// The extensions read_image decodes (stb_image), in any case. The reference also lists .tif,
-// which stb cannot read.
+// Whether read_image decodes files of this extension (any case): image_extensions().
 inline bool is_image_file(const std::filesystem::path& p) {
     const std::string ext = image_detail::lower_extension(p);
-    for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".ppm", ".pgm"})
+    for (const char* e : image_extensions())
         if (ext == e) return true;
     return false;
 }
 
+inline std::string image_extensions_text() {
+    std::string s;
+    for (const char* e : image_extensions()) s += (s.empty() ? "" : ", ") + std::string(e);
+    return s;
+}
+
+namespace dataset_detail {
+
+// "4 hidden (.DS_Store, ._a.png, .git/, ...)": a count and the first few names.
+inline std::string some_names(const std::vector<std::string>& names, const char* kind) {
+    std::string s = std::to_string(names.size()) + " " + kind + " (";
+    for (std::size_t i = 0; i < names.size() && i < 3; ++i) s += (i ? ", " : "") + names[i];
+    return s + (names.size() > 3 ? ", ...)" : ")");
+}
+
+}  // namespace dataset_detail
+
 // The image files under `dir` and its subfolders (as the reference's os.walk), sorted by path,
-// then cut to the first max_dataset_size. Other files are skipped, each with a line in
-// `warnings` when given. Throws dataset_error naming the folder when it is missing, is not a
-// folder, or holds no image.
+// then cut to the first max_dataset_size. Hidden files and folders (names starting with '.':
+// .DS_Store, macOS's ._* companions, .ipynb_checkpoints/, .git/) are skipped, and so are files
+// whose extension is not an image's (Thumbs.db, notes.txt); when `warnings` is given it gets one
+// line saying what was skipped. Throws dataset_error naming the folder when it is missing, is not
+// a folder, or holds no image.
 inline std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir,
                                                       std::vector<std::string>* warnings = nullptr,
                                                       std::size_t max_dataset_size = SIZE_MAX) {
@@ -41,25 +59,35 @@ inline std::vector<std::filesystem::path> list_images(const std::filesystem::pat
     std::error_code ec;
     if (!fs::exists(dir, ec)) throw dataset_error("dataset folder " + where + " does not exist");
     if (!fs::is_directory(dir, ec)) throw dataset_error("dataset folder " + where + " is not a folder");
-    std::vector<fs::path> images, others;
+    std::vector<fs::path> images;
+    std::vector<std::string> hidden, others;
     fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
     if (ec) throw dataset_error("dataset folder " + where + ": cannot list it: " + ec.message());
     for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
         if (ec) throw dataset_error("dataset folder " + where + ": cannot list it: " + ec.message());
-        if (it->is_directory(ec)) continue;
-        (is_image_file(it->path()) ? images : others).push_back(it->path());
+        const bool folder = it->is_directory(ec);
+        const std::string relative = it->path().lexically_relative(dir).generic_string() + (folder ? "/" : "");
+        if (it->path().filename().string().starts_with(".")) {
+            hidden.push_back(relative);
+            if (folder) it.disable_recursion_pending();
+        } else if (!folder) {
+            if (is_image_file(it->path()))
+                images.push_back(it->path());
+            else
+                others.push_back(relative);
+        }
     }
     if (ec) throw dataset_error("dataset folder " + where + ": cannot list it: " + ec.message());
     std::sort(images.begin(), images.end());
+    std::sort(hidden.begin(), hidden.end());
     std::sort(others.begin(), others.end());
-    if (warnings)
-        for (const auto& p : others)
-            warnings->push_back("skipping " + p.lexically_relative(dir).string() + ": not an image file");
+    std::string skipped;
+    if (!hidden.empty()) skipped = dataset_detail::some_names(hidden, "hidden");
+    if (!others.empty()) skipped += (skipped.empty() ? "" : ", ") + dataset_detail::some_names(others, "not images by name");
     if (images.empty())
-        throw dataset_error("dataset folder " + where + " holds no image files (.png, .jpg, .jpeg, .bmp, .tga)" +
-                            (others.empty() ? std::string(": it is empty")
-                                            : "; skipped " + std::to_string(others.size()) + " other file" +
-                                                  (others.size() == 1 ? "" : "s")));
+        throw dataset_error("dataset folder " + where + " holds no image files (" + image_extensions_text() + ")" +
+                            (skipped.empty() ? std::string(": it is empty") : "; skipped " + skipped));
+    if (warnings && !skipped.empty()) warnings->push_back("in " + where + ": skipped " + skipped);
     if (images.size() > max_dataset_size) images.resize(max_dataset_size);
     return images;
 }

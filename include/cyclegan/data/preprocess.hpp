@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/size_rule.hpp"
 #include "../io/image.hpp"
 
 namespace cyclegan {
@@ -43,10 +44,15 @@ constexpr std::uint64_t random_below(std::uint64_t word, std::uint64_t n) { retu
 // ---- options ------------------------------------------------------------------------------
 
 // The reference's --preprocess, --load_size, --crop_size and --no_flip (flip = !no_flip).
+// `sizes` is what the networks take (the generator's and discriminator's SizeRule combined):
+// modes that do not crop round both sides to it (the reference's mode none rounds to multiples of
+// 4, at least 4, the default here; it leaves scale_width's height as it falls, which a generator
+// then cannot take); check_sizes() refuses a crop it does not take.
 struct PreprocessOptions {
     std::string mode = "resize_and_crop";  // resize_and_crop | crop | scale_width | scale_width_and_crop | none
     int load_size = 286, crop_size = 256;
     bool flip = true;
+    SizeRule sizes{4, 4};
 };
 
 inline const std::vector<std::string>& preprocess_modes() {
@@ -85,20 +91,47 @@ inline std::string size_text(int w, int h) { return std::to_string(w) + "x" + st
 
 }  // namespace preprocess_detail
 
-// The size before cropping: after resize, scale_width or the rounding of mode none.
+// A side rounded to the nearest one `sizes` takes, as the reference's __make_power_2 rounds (to
+// multiples of 4, Python's round, never below 4), at least sizes.smallest_side().
+inline int round_side(int side, const SizeRule& sizes) {
+    const int m = sizes.multiple;
+    return std::max(sizes.smallest_side(), preprocess_detail::python_round(side / double(m)) * m);
+}
+
+// The size before cropping: after resize, scale_width or the rounding of mode none. scale_width
+// alone also rounds its result to o.sizes, so that a portrait image's height fits the networks.
 inline std::pair<int, int> resized_size(int width, int height, const PreprocessOptions& o) {
     if (o.mode == "resize_and_crop") return {o.load_size, o.load_size};
     if (o.mode.starts_with("scale_width")) {  // the reference's __scale_width
-        if (width == o.load_size && height >= o.crop_size) return {width, height};
-        const double h = std::max(static_cast<double>(o.load_size) * height / width, static_cast<double>(o.crop_size));
-        return {o.load_size, static_cast<int>(h)};  // int() truncates
+        int w = o.load_size, h = height;
+        if (width != o.load_size || height < o.crop_size)  // int() truncates
+            h = static_cast<int>(std::max(static_cast<double>(o.load_size) * height / width, static_cast<double>(o.crop_size)));
+        if (o.mode == "scale_width") w = round_side(w, o.sizes), h = round_side(h, o.sizes);
+        return {w, h};
     }
-    if (o.mode == "none") {  // the reference's __make_power_2 with base 4; never below 4
-        const int base = 4;
-        return {std::max(base, preprocess_detail::python_round(width / double(base)) * base),
-                std::max(base, preprocess_detail::python_round(height / double(base)) * base)};
-    }
+    if (o.mode == "none") return {round_side(width, o.sizes), round_side(height, o.sizes)};
     return {width, height};  // crop
+}
+
+// Throws std::invalid_argument, naming the option and the value to use, when images cropped as
+// `o` says could not have sides that o.sizes takes (`networks` names whose rule it is), or when
+// load_size is below crop_size in a mode that resizes and then crops. Modes that do not crop
+// round to o.sizes instead and always pass.
+inline void check_sizes(const PreprocessOptions& o, const std::string& networks) {
+    check_options(o);
+    if (!o.mode.ends_with("crop")) return;
+    const SizeRule& r = o.sizes;
+    const std::string crop = "--crop-size " + std::to_string(o.crop_size);
+    if (!r.takes(o.crop_size)) {
+        const int up = r.padded(o.crop_size), down = o.crop_size / r.multiple * r.multiple;
+        std::string use = "use " + std::to_string(up);
+        if (down >= r.smallest_side() && down != up) use = "use " + std::to_string(down) + " or " + std::to_string(up);
+        if (o.crop_size < r.smallest_side()) use += " (the smallest crop that works)";
+        throw std::invalid_argument(crop + ": " + networks + " take " + r.describe() + "; " + use);
+    }
+    if (o.mode != "crop" && o.load_size < o.crop_size)
+        throw std::invalid_argument("--load-size " + std::to_string(o.load_size) + " is below " + crop +
+                                    " with preprocess " + o.mode + ": images are resized to load_size, then cropped");
 }
 
 // Width and height that preprocess() gives for an input of this size; throws image_error naming

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -127,6 +128,41 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
     ::close(dir);
     if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EBADF)
         fail(path, "written, but flushing its folder failed", err);
+}
+
+// The temporary files write_file_atomically left in `folder` when its process was killed before
+// it could remove them (kill -9, a power cut): ".<name>.tmp-<pid>-<n>-<n>" whose process no longer
+// runs. Removes them and returns how many; files of a process still running (another program
+// writing there now) and every file not named so are left alone. Only `folder` itself is looked at.
+inline std::size_t remove_stale_temporary_files(const std::filesystem::path& folder) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::size_t removed = 0;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        const auto mark = name.rfind(".tmp-");
+        if (name.size() < 2 || name[0] != '.' || mark == std::string::npos || mark < 2) continue;
+        // <pid>-<counter>-<time>: three runs of digits.
+        const std::string tail = name.substr(mark + 5);
+        long pid = 0;
+        int fields = 0;
+        bool digits = false, ok = true;
+        for (char c : tail) {
+            if (c >= '0' && c <= '9') {
+                if (fields == 0 && pid < 100000000) pid = pid * 10 + (c - '0');
+                digits = true;
+            } else if (c == '-' && digits && fields < 2) {
+                ++fields, digits = false;
+            } else {
+                ok = false;
+                break;
+            }
+        }
+        if (!ok || fields != 2 || !digits || pid <= 0 || !it->is_regular_file(ec)) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+        if (fs::remove(it->path(), ec)) ++removed;
+    }
+    return removed;
 }
 
 }  // namespace cyclegan

@@ -151,6 +151,11 @@ inline std::string lower_extension(const std::filesystem::path& p) {
 
 }  // namespace image_detail
 
+// The extensions of the files read_image decodes, lower case.
+inline std::vector<const char*> image_extensions() {
+    return {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".ppm", ".pgm"};
+}
+
 // Decodes an image file into `channels` channels (1, 3 or 4): grey to RGB replicates; RGB to grey
 // is stb's luminance (77 R + 150 G + 29 B) / 256, within a level of PIL's convert('L'); alpha is
 // dropped, or set opaque when the file has none. 16-bit files come out as 8 bit. Throws

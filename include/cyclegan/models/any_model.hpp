@@ -24,11 +24,12 @@ public:
     explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), netG_(o.netG) {}
 
     std::string prefix() const { return netG_.rfind("unet", 0) == 0 ? "model.model" : "model"; }
-    // Image sides must be multiples of this for the output to keep the input's size.
-    int size_multiple() const {
-        if (netG_ == "unet_128") return UnetGenerator128<B>::size_multiple;
-        if (netG_ == "unet_256") return UnetGenerator256<B>::size_multiple;
-        return ResnetGenerator6<B>::size_multiple;
+    // The image sides this generator takes (core/size_rule.hpp).
+    SizeRule size_rule() const { return size_rule_of(netG_); }
+    static SizeRule size_rule_of(const std::string& netG) {
+        if (netG == "unet_128") return UnetGenerator128<B>::size_rule;
+        if (netG == "unet_256") return UnetGenerator256<B>::size_rule;
+        return ResnetGenerator6<B>::size_rule;
     }
     const std::string& name() const { return netG_; }
 
@@ -54,7 +55,15 @@ class AnyDiscriminator : public AnyLayer<B> {
 public:
     using Options = AnyDiscriminatorOptions;
 
-    explicit AnyDiscriminator(const Options& o) : AnyLayer<B>(build(o)), pixel_(o.netD == "pixel") {}
+    explicit AnyDiscriminator(const Options& o)
+        : AnyLayer<B>(build(o)), pixel_(o.netD == "pixel"), size_rule_(size_rule_of(o)) {}
+
+    // The image sides this discriminator takes (core/size_rule.hpp).
+    SizeRule size_rule() const { return size_rule_; }
+    static SizeRule size_rule_of(const Options& o) {
+        if (o.netD == "pixel") return PixelDiscriminator<B>::size_rule;
+        return {1, 3 << (o.netD == "basic" ? 3 : o.n_layers_D)};  // PatchDiscriminator<B, L>::size_rule
+    }
 
     std::string prefix() const { return pixel_ ? "net" : "model"; }
 
@@ -75,6 +84,7 @@ private:
         throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
     }
     bool pixel_;
+    SizeRule size_rule_;
 };
 
 }  // namespace cyclegan

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../compose/one_of.hpp"
+#include "../core/size_rule.hpp"
 #include "../layers/batch_norm2d.hpp"
 #include "../layers/identity.hpp"
 #include "../layers/instance_norm2d.hpp"

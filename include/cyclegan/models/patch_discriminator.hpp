@@ -35,6 +35,10 @@ public:
 
     explicit PatchDiscriminator(const Options& o = {}) : Net(build(o)) {}
 
+    // Layers 4x4 stride-2 steps take a side s to floor(s / 2^Layers); the two 4x4 stride-1 layers
+    // after them take 3 to 2 (normalised over 2x2) and then to 1: so at least 3 * 2^Layers.
+    static constexpr SizeRule size_rule{1, 3 << Layers};
+
 private:
     static int mult(int n) { return std::min(1 << n, 8); }
 
@@ -66,6 +70,9 @@ public:
     using Options = DiscriminatorOptions;
     static constexpr const char* state_dict_prefix = "net";
     std::string prefix() const { return state_dict_prefix; }
+
+    // 1x1 convolutions; the norm needs more than one value, so two pixels a side.
+    static constexpr SizeRule size_rule{1, 2};
 
     explicit PixelDiscriminator(const Options& o = {})
         : Net(Conv2d<B>(o.input_nc, o.ndf, 1), LeakyReLU<B>(0.2),

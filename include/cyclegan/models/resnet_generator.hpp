@@ -65,8 +65,10 @@ public:
 
     explicit ResnetGenerator(const Options& o = {}) : Net(build(o)) {}
 
-    // Each side must be a multiple of 4 (two stride-2 steps down, two up).
-    static constexpr int size_multiple = 4;
+    // Each side a multiple of 4 (two stride-2 steps down, two up) and at least 8: at a quarter of
+    // the side the residual blocks' reflection pad of 1 needs 2 rows, and instance norm more than
+    // one value. (The first ReflectionPad2d(3) needs 4.)
+    static constexpr SizeRule size_rule{4, 8};
 
 private:
     static Net build(const Options& o) {

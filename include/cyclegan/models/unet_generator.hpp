@@ -106,7 +106,8 @@ public:
     using Options = GeneratorOptions;
     static constexpr const char* state_dict_prefix = "model.model";  // UnetGenerator.model.model
     std::string prefix() const { return state_dict_prefix; }
-    static constexpr int size_multiple = 1 << NumDowns;
+    // NumDowns stride-2 steps: sides multiples of 2^NumDowns, 1x1 at the bottom (which has no norm).
+    static constexpr SizeRule size_rule{1 << NumDowns, 1 << NumDowns};
 
     explicit UnetGenerator(const Options& o = {}) : Net(build(o)) {}
 
