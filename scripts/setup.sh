@@ -4,7 +4,7 @@
 # apt-get when something is missing.
 set -euo pipefail
 
-packages=(build-essential cmake libeigen3-dev doctest-dev libstb-dev libcli11-dev python3-torch python3-numpy python3-pil "$@")
+packages=(build-essential cmake libeigen3-dev doctest-dev libstb-dev libcli11-dev libtiff-dev python3-torch python3-numpy python3-pil "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 #pragma once
-// Image files: PNG, JPEG, BMP, TGA (and PPM/PGM) in, PNG or JPEG out, through stb_image and
-// stb_image_write; and the conversion between 8-bit HWC pixels and the [-1, 1] CHW floats the
-// networks take.
+// Image files: PNG, JPEG, BMP, TGA, PPM/PGM in through stb_image, TIFF through libtiff (when the
+// build found it: CYCLEGAN_HAVE_TIFF, which cyclegan::cyclegan defines), laid out as the file's
+// orientation tag says (as image viewers show them); PNG or JPEG out through stb_image_write; and
+// the conversion between 8-bit HWC pixels and the [-1, 1] CHW floats the networks take.
 //
 // stb is compiled into every translation unit that includes this header, as private (static)
 // functions, so users link nothing. A translation unit that includes <stb_image.h> itself must do
@@ -19,6 +20,12 @@
 #include <vector>
 
 #include "atomic_file.hpp"
+
+#if defined(CYCLEGAN_HAVE_TIFF)
+#include <cstdarg>
+#include <cstdio>
+#include <tiffio.h>
+#endif
 
 // stb is not written for -Wall -Wextra: silence it here (GCC's pragma; clang reads it too).
 #if defined(__GNUC__)
@@ -135,6 +142,7 @@ inline std::string looks_like(const std::vector<unsigned char>& b) {
     if (starts("\xFF\xD8")) return "starts like a JPEG";
     if (starts("BM")) return "starts like a BMP";
     if (starts("GIF8")) return "starts like a GIF";
+    if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) return "starts like a TIFF";
     return "not a known image format";
 }
 
@@ -151,20 +159,356 @@ inline std::string lower_extension(const std::filesystem::path& p) {
 
 }  // namespace image_detail
 
-// The extensions of the files read_image decodes, lower case.
-inline std::vector<const char*> image_extensions() {
-    return {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".ppm", ".pgm"};
+namespace image_detail {
+
+// The EXIF / TIFF orientation (1-8) applied, so that pixels come out as a viewer shows them (as
+// Pillow's ImageOps.exif_transpose): 2 mirrors, 3 turns 180 degrees, 4 flips, 5 transposes, 6
+// turns 90 degrees clockwise, 7 transverses, 8 turns 90 degrees anticlockwise.
+inline Image apply_orientation(const Image& in, int orientation) {
+    if (orientation < 2 || orientation > 8) return in;
+    const int W = in.width, H = in.height;
+    const bool swaps = orientation >= 5;
+    Image out(swaps ? H : W, swaps ? W : H, in.channels);
+    for (int y = 0; y < out.height; ++y)
+        for (int x = 0; x < out.width; ++x) {
+            int sx = x, sy = y;  // where out(x, y) comes from
+            switch (orientation) {
+                case 2: sx = W - 1 - x; break;
+                case 3: sx = W - 1 - x, sy = H - 1 - y; break;
+                case 4: sy = H - 1 - y; break;
+                case 5: sx = y, sy = x; break;
+                case 6: sx = y, sy = H - 1 - x; break;
+                case 7: sx = W - 1 - y, sy = H - 1 - x; break;
+                case 8: sx = W - 1 - y, sy = x; break;
+            }
+            for (int c = 0; c < in.channels; ++c) out.at(y, x, c) = in.at(sy, sx, c);
+        }
+    return out;
 }
 
-// Decodes an image file into `channels` channels (1, 3 or 4): grey to RGB replicates; RGB to grey
-// is stb's luminance (77 R + 150 G + 29 B) / 256, within a level of PIL's convert('L'); alpha is
-// dropped, or set opaque when the file has none. 16-bit files come out as 8 bit. Throws
+// The orientation tag (0x0112, 1-8) of the TIFF-structured EXIF data in b[t, end), or 1 when it
+// has none or it cannot be read. Bounds-checked throughout: this runs on untrusted bytes.
+inline int exif_orientation(const std::vector<unsigned char>& b, std::size_t t, std::size_t end) {
+    if (end > b.size() || t + 8 > end) return 1;
+    const bool little = b[t] == 'I' && b[t + 1] == 'I';
+    if (!little && !(b[t] == 'M' && b[t + 1] == 'M')) return 1;
+    auto u16 = [&](std::size_t o) -> unsigned {
+        return little ? b[o] | (unsigned(b[o + 1]) << 8) : (unsigned(b[o]) << 8) | b[o + 1];
+    };
+    const std::size_t first = little ? std::size_t(u16(t + 4)) | (std::size_t(u16(t + 6)) << 16)
+                                     : (std::size_t(u16(t + 4)) << 16) | u16(t + 6);
+    if (first > end - t || t + first + 2 > end) return 1;
+    const std::size_t ifd = t + first;
+    const unsigned entries = u16(ifd);
+    for (unsigned k = 0; k < entries; ++k) {
+        const std::size_t e = ifd + 2 + std::size_t(k) * 12;
+        if (e + 12 > end) return 1;
+        if (u16(e) == 0x0112 && u16(e + 2) == 3) {  // SHORT
+            const unsigned v = u16(e + 8);
+            return v >= 1 && v <= 8 ? int(v) : 1;
+        }
+    }
+    return 1;
+}
+
+// The EXIF orientation of a JPEG (its APP1 "Exif" segment) or a PNG (its eXIf chunk, which
+// browsers and Pillow's exif_transpose honour too), else 1.
+inline int file_orientation(const std::vector<unsigned char>& b) {
+    static constexpr unsigned char exif_prefix[] = {'E', 'x', 'i', 'f', 0, 0};
+    auto has_prefix = [&](std::size_t at, std::size_t end) {
+        return end - at >= 6 && std::equal(exif_prefix, exif_prefix + 6, b.begin() + static_cast<std::ptrdiff_t>(at));
+    };
+    if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+        for (std::size_t at = 8; at + 12 <= b.size();) {
+            const std::size_t length = (std::size_t(b[at]) << 24) | (std::size_t(b[at + 1]) << 16) |
+                                       (std::size_t(b[at + 2]) << 8) | b[at + 3];
+            const std::size_t data = at + 8;
+            if (length > b.size() - data) break;
+            if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8), "eXIf"))
+                return exif_orientation(b, data + (has_prefix(data, data + length) ? 6 : 0), data + length);
+            if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8), "IDAT")) break;
+            at = data + length + 4;
+        }
+        return 1;
+    }
+    if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return 1;
+    std::size_t at = 2;
+    while (at + 4 <= b.size() && b[at] == 0xFF) {
+        const unsigned marker = b[at + 1];
+        if (marker == 0xFF) {  // fill byte
+            ++at;
+            continue;
+        }
+        if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {  // no length
+            at += 2;
+            continue;
+        }
+        if (marker == 0xDA || marker == 0xD9) break;  // image data: no EXIF after this
+        const std::size_t length = (std::size_t(b[at + 2]) << 8) | b[at + 3];
+        const std::size_t start = at + 4, end = at + 2 + length;
+        if (length < 2 || end > b.size()) break;
+        if (marker == 0xE1 && has_prefix(start, end)) return exif_orientation(b, start + 6, end);
+        at = end;
+    }
+    return 1;
+}
+
+// RGBA pixels to 1, 3 or 4 channels as stb converts (grey is its luminance (77 R + 150 G + 29 B)
+// / 256; alpha dropped or kept).
+inline Image from_rgba(const std::uint8_t* rgba, int width, int height, int channels) {
+    Image img(width, height, channels);
+    const std::size_t n = static_cast<std::size_t>(width) * height;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* p = rgba + 4 * i;
+        std::uint8_t* q = &img.pixels[i * channels];
+        if (channels == 1)
+            q[0] = static_cast<std::uint8_t>((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+        else
+            for (int c = 0; c < channels; ++c) q[c] = p[c];
+    }
+    return img;
+}
+
+#if defined(CYCLEGAN_HAVE_TIFF)
+// libtiff reading from memory, its messages kept for our exception rather than printed.
+struct TiffSource {
+    const std::vector<unsigned char>* bytes;
+    toff_t at = 0;
+    std::string message;
+};
+extern "C" {
+inline tmsize_t tiff_read(thandle_t h, void* buf, tmsize_t n) {
+    auto* s = static_cast<TiffSource*>(h);
+    if (n < 0 || s->at >= s->bytes->size()) return 0;
+    const auto count = static_cast<tmsize_t>(std::min<toff_t>(toff_t(n), s->bytes->size() - s->at));
+    std::memcpy(buf, s->bytes->data() + s->at, static_cast<std::size_t>(count));
+    s->at += static_cast<toff_t>(count);
+    return count;
+}
+inline tmsize_t tiff_write(thandle_t, void*, tmsize_t) { return -1; }
+inline toff_t tiff_seek(thandle_t h, toff_t off, int whence) {
+    auto* s = static_cast<TiffSource*>(h);
+    const toff_t base = whence == SEEK_CUR ? s->at : whence == SEEK_END ? s->bytes->size() : 0;
+    s->at = base + off;
+    return s->at;
+}
+inline int tiff_close(thandle_t) { return 0; }
+inline toff_t tiff_size(thandle_t h) { return static_cast<TiffSource*>(h)->bytes->size(); }
+inline int tiff_map(thandle_t, void**, toff_t*) { return 0; }
+inline void tiff_unmap(thandle_t, void*, toff_t) {}
+inline int tiff_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+    char text[512];
+    std::vsnprintf(text, sizeof text, fmt, ap);
+    auto& m = static_cast<TiffSource*>(user)->message;
+    if (m.empty()) m = std::string(module ? module : "libtiff") + ": " + text;
+    return 1;  // handled: libtiff prints nothing
+}
+inline int tiff_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+}
+
+// The first page of a TIFF, in `channels` channels, as its orientation tag lays it out. Every
+// layout libtiff's RGBA interface reads: 1-16 bits, grey, RGB, palette, CMYK, YCbCr, alpha.
+// With `header`, only checks that it can be read and fills in its size, decoding nothing.
+inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::filesystem::path& path, int channels,
+                       ImageInfo* header = nullptr) {
+    TiffSource source{&bytes, 0, {}};
+    TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
+    TIFFOpenOptionsSetErrorHandlerExtR(options, tiff_error, &source);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, tiff_warning, &source);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(options, tmsize_t(1) << 30);  // hostile headers ask for more
+    TIFF* tif = TIFFClientOpenExt("memory", "rm", &source, tiff_read, tiff_write, tiff_seek, tiff_close, tiff_size,
+                                  tiff_map, tiff_unmap, options);
+    TIFFOpenOptionsFree(options);
+    auto fail = [&](const std::string& why) {
+        if (tif) TIFFClose(tif);
+        return image_error("read_image: cannot decode " + quoted(path) + " (" + std::to_string(bytes.size()) +
+                           " bytes, a TIFF): " + why + (source.message.empty() ? "" : " (" + source.message + ")"));
+    };
+    if (!tif) throw fail("not a readable TIFF");
+    std::uint32_t w = 0, h = 0;
+    std::uint16_t orientation = ORIENTATION_TOPLEFT;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orientation);
+    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || std::uint64_t(w) * h > (std::uint64_t(1) << 28))
+        throw fail("size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or over 2^28 pixels");
+    char why[1024] = "";
+    if (!TIFFRGBAImageOK(tif, why)) throw fail(why);
+    if (header) {
+        std::uint16_t samples = 1;
+        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
+        TIFFClose(tif);
+        *header = orientation >= 5 ? ImageInfo{int(h), int(w), samples} : ImageInfo{int(w), int(h), samples};
+        return {};
+    }
+    // Grey or RGB in 8 or 16 bits, interleaved, in strips (what cameras, scanners, microscopes and
+    // Pillow write): rows as stored, so that values and unassociated alpha stay exact (libtiff's
+    // RGBA interface premultiplies such alpha into the colours and rounds 16 bits as v / 257).
+    std::uint16_t bits = 1, samples = 1, photometric = 0, planar = PLANARCONFIG_CONTIG, format = SAMPLEFORMAT_UINT;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
+    TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+    const bool grey = photometric == PHOTOMETRIC_MINISBLACK && (samples == 1 || samples == 2);
+    const bool rgb = photometric == PHOTOMETRIC_RGB && (samples == 3 || samples == 4);
+    if ((grey || rgb) && (bits == 8 || bits == 16) && planar == PLANARCONFIG_CONTIG && format == SAMPLEFORMAT_UINT &&
+        !TIFFIsTiled(tif) && TIFFScanlineSize(tif) == tmsize_t(w) * samples * (bits / 8)) {
+        std::vector<std::uint8_t> rgba(std::size_t(w) * h * 4), line(static_cast<std::size_t>(TIFFScanlineSize(tif)));
+        for (std::uint32_t y = 0; y < h; ++y) {
+            if (TIFFReadScanline(tif, line.data(), y, 0) < 0) throw fail("damaged image data in row " + std::to_string(y));
+            for (std::uint32_t x = 0; x < w; ++x) {
+                std::uint8_t v[4] = {0, 0, 0, 255};
+                for (int c = 0; c < samples; ++c) {
+                    const std::size_t i = std::size_t(x) * samples + c;
+                    std::uint16_t s16 = bits == 8 ? std::uint16_t(line[i] << 8) : 0;
+                    if (bits == 16) std::memcpy(&s16, &line[2 * i], 2);  // libtiff gives native order
+                    v[c] = static_cast<std::uint8_t>(s16 >> 8);          // the high byte, as for PNG
+                }
+                if (grey) v[3] = samples == 2 ? v[1] : 255, v[1] = v[2] = v[0];
+                std::memcpy(&rgba[(std::size_t(y) * w + x) * 4], v, 4);
+            }
+        }
+        TIFFClose(tif);
+        return apply_orientation(from_rgba(rgba.data(), int(w), int(h), channels), orientation);
+    }
+    // Everything else through the RGBA interface, read as stored (top-left) and turned here:
+    // libtiff only flips for orientations 5-8.
+    TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+    std::vector<std::uint32_t> raster(std::size_t(w) * h);
+    if (!TIFFReadRGBAImageOriented(tif, w, h, raster.data(), ORIENTATION_TOPLEFT, 0)) throw fail("damaged image data");
+    TIFFClose(tif);
+    std::vector<std::uint8_t> rgba(raster.size() * 4);
+    for (std::size_t i = 0; i < raster.size(); ++i) {
+        const std::uint32_t v = raster[i];
+        rgba[4 * i] = static_cast<std::uint8_t>(TIFFGetR(v));
+        rgba[4 * i + 1] = static_cast<std::uint8_t>(TIFFGetG(v));
+        rgba[4 * i + 2] = static_cast<std::uint8_t>(TIFFGetB(v));
+        rgba[4 * i + 3] = static_cast<std::uint8_t>(TIFFGetA(v));
+    }
+    return apply_orientation(from_rgba(rgba.data(), int(w), int(h), channels), orientation);
+}
+#endif
+
+// A 32-bit BMP without colour masks (BI_RGB): its fourth byte is unused, so the image is opaque,
+// as Windows and Pillow show it (stb would read the byte as alpha).
+inline bool bmp_alpha_unused(const std::vector<unsigned char>& b) {
+    if (b.size() < 34 || b[0] != 'B' || b[1] != 'M') return false;
+    auto u16 = [&](std::size_t o) { return unsigned(b[o]) | (unsigned(b[o + 1]) << 8); };
+    const unsigned bits = u16(28), compression = u16(30) | (unsigned(u16(32)) << 16);
+    return bits == 32 && compression == 0;
+}
+
+inline bool is_pnm(const std::vector<unsigned char>& b) {
+    return b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' &&
+           (b[2] == ' ' || b[2] == '\n' || b[2] == '\r' || b[2] == '\t' || b[2] == '#');
+}
+
+// Netpbm images, all six kinds: PBM (P1 text, P4 bits; 1 is black), PGM (P2, P5) and PPM (P3, P6)
+// with any maxval up to 65535, scaled to 8 bits (65535 by its high byte, as 16-bit PNG; others by
+// round(v * 255 / maxval)). stb reads only P5/P6, and its 16-bit conversion mixes up channels.
+inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem::path& path, int channels) {
+    const char kind = static_cast<char>(b[1]);
+    std::size_t at = 2;
+    auto fail = [&](const std::string& why) {
+        return image_error("read_image: cannot decode " + quoted(path) + " (" + std::to_string(b.size()) +
+                           " bytes, a Netpbm P" + kind + " image): " + why + " (truncated or corrupt file?)");
+    };
+    auto skip_space = [&] {
+        while (at < b.size()) {
+            if (b[at] == '#')
+                while (at < b.size() && b[at] != '\n') ++at;
+            else if (std::isspace(b[at]))
+                ++at;
+            else
+                break;
+        }
+    };
+    auto number = [&](const char* what) {
+        skip_space();
+        std::uint64_t v = 0;
+        const std::size_t start = at;
+        while (at < b.size() && b[at] >= '0' && b[at] <= '9' && v < (1u << 30)) v = v * 10 + (b[at++] - '0');
+        if (at == start) throw fail(std::string("expected ") + what);
+        return v;
+    };
+    const bool bitmap = kind == '1' || kind == '4', text = kind <= '3';
+    const int file_channels = kind == '3' || kind == '6' ? 3 : 1;
+    const std::uint64_t w = number("the width"), h = number("the height");
+    const std::uint64_t maxval = bitmap ? 1 : number("the maximum value");
+    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > (std::uint64_t(1) << 28))
+        throw fail("size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or over 2^28 pixels");
+    if (maxval == 0 || maxval > 65535) throw fail("maximum value " + std::to_string(maxval) + " outside 1-65535");
+    if (!text) {
+        if (at >= b.size() || !std::isspace(b[at])) throw fail("no space after the header");
+        ++at;  // exactly one whitespace byte before binary data
+    }
+    const std::size_t n = std::size_t(w) * h * file_channels;
+    std::vector<std::uint8_t> rgba(std::size_t(w) * h * 4, 255);
+    auto scale = [&](std::uint64_t v) -> std::uint8_t {
+        if (v > maxval) v = maxval;
+        if (maxval == 65535) return static_cast<std::uint8_t>(v >> 8);
+        return static_cast<std::uint8_t>((v * 255 + maxval / 2) / maxval);
+    };
+    const std::size_t bytes_per = maxval > 255 ? 2 : 1, row_bits = (std::size_t(w) + 7) / 8;
+    if (!text && b.size() - at < (kind == '4' ? row_bits * h : n * bytes_per))
+        throw fail("pixel data shorter than " + std::to_string(w) + "x" + std::to_string(h) + " needs");
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uint64_t v = 0;
+        if (kind == '4') {
+            const std::size_t y = i / w, x = i % w;
+            v = (b[at + y * row_bits + x / 8] >> (7 - x % 8)) & 1;
+        } else if (kind == '1') {
+            skip_space();
+            if (at >= b.size() || (b[at] != '0' && b[at] != '1')) throw fail("expected a 0 or 1");
+            v = b[at++] - '0';
+        } else if (text) {
+            v = number("a pixel value");
+        } else {
+            v = bytes_per == 2 ? (std::uint64_t(b[at + 2 * i]) << 8) | b[at + 2 * i + 1] : b[at + i];
+        }
+        const std::uint8_t level = bitmap ? (v ? 0 : 255) : scale(v);
+        const std::size_t pixel = i / file_channels;
+        if (file_channels == 3)
+            rgba[pixel * 4 + i % 3] = level;
+        else
+            rgba[pixel * 4] = rgba[pixel * 4 + 1] = rgba[pixel * 4 + 2] = level;
+    }
+    return from_rgba(rgba.data(), int(w), int(h), channels);
+}
+
+inline bool is_tiff(const std::vector<unsigned char>& b) {
+    return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0) ||
+                             (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42));
+}
+
+}  // namespace image_detail
+
+// The extensions of the files read_image decodes, lower case.
+inline std::vector<const char*> image_extensions() {
+    return {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".pbm", ".pgm", ".ppm", ".pnm", ".tif", ".tiff"};
+}
+
+// Decodes an image file into `channels` channels (1, 3 or 4), as an image viewer shows it: PNG,
+// JPEG, BMP, TGA, PPM/PGM, and TIFF where the build has libtiff; the EXIF orientation of a JPEG
+// or PNG and a TIFF's orientation tag are applied. Grey to RGB replicates; RGB to grey is stb's luminance
+// (77 R + 150 G + 29 B) / 256, within a level of PIL's convert('L'); alpha is dropped, or set
+// opaque when the file has none. 16-bit files come out as 8 bit (the high byte). Throws
 // image_error naming the file and the reason.
 inline Image read_image(const std::filesystem::path& path, int channels) {
     image_detail::check_channels(channels, "read_image");
     const auto bytes = image_detail::read_bytes(path, "read_image");
     if (bytes.size() > static_cast<std::size_t>(INT32_MAX))
         throw image_error("read_image: " + image_detail::quoted(path) + ": file too large");
+    if (image_detail::is_tiff(bytes)) {
+#if defined(CYCLEGAN_HAVE_TIFF)
+        return image_detail::read_tiff(bytes, path, channels);
+#else
+        throw image_error("read_image: " + image_detail::quoted(path) +
+                          " is a TIFF, and this build has no TIFF support (build with libtiff: apt install libtiff-dev)");
+#endif
+    }
+    if (image_detail::is_pnm(bytes)) return image_detail::read_pnm(bytes, path, channels);
     int w = 0, h = 0, file_channels = 0;
     unsigned char* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels, channels);
     if (!data)
@@ -177,17 +521,35 @@ inline Image read_image(const std::filesystem::path& path, int channels) {
     img.channels = channels;
     img.pixels.assign(data, data + static_cast<std::size_t>(w) * h * channels);
     stbi_image_free(data);
-    return img;
+    if (channels == 4 && image_detail::bmp_alpha_unused(bytes))
+        for (std::size_t i = 3; i < img.pixels.size(); i += 4) img.pixels[i] = 255;
+    return image_detail::apply_orientation(img, image_detail::file_orientation(bytes));
 }
 
-// Width, height and stored channels from the header alone: a fast check that a file is an image
-// (it does not find damage further into the file; read_image does).
+// Width, height (as read_image lays the image out: after the orientation tag) and stored channels
+// from the header alone: a fast check that a file is an image (it does not find damage further
+// into the file; read_image does). A TIFF's directory may lie anywhere, so TIFFs are read whole.
 inline ImageInfo probe_image(const std::filesystem::path& path) {
-    const auto head = image_detail::read_bytes(path, "probe_image", 16);  // checks it exists, opens, is not empty
+    // The first bytes: enough for every header, and for a JPEG's EXIF block (at most 64 KiB) or a
+    // PNG's eXIf chunk before its pixels.
+    const auto head = image_detail::read_bytes(path, "probe_image", std::size_t(1) << 17);
     ImageInfo info;
-    if (!stbi_info(path.c_str(), &info.width, &info.height, &info.channels))  // reads only what the header needs
+    if (image_detail::is_tiff(head)) {
+#if defined(CYCLEGAN_HAVE_TIFF)
+        image_detail::read_tiff(image_detail::read_bytes(path, "probe_image"), path, 4, &info);
+        return info;
+#else
+        read_image(path, 3);  // throws: no TIFF support in this build
+#endif
+    }
+    if (image_detail::is_pnm(head)) {  // the text kinds need the whole file to be checked
+        const Image img = image_detail::read_pnm(image_detail::read_bytes(path, "probe_image"), path, 1);
+        return {img.width, img.height, 1};
+    }
+    if (!stbi_info_from_memory(head.data(), static_cast<int>(head.size()), &info.width, &info.height, &info.channels))
         throw image_error("probe_image: " + image_detail::quoted(path) + " is not a readable image (" +
                           image_detail::looks_like(head) + "): " + stbi_failure_reason());
+    if (image_detail::file_orientation(head) >= 5) std::swap(info.width, info.height);
     return info;
 }
 
