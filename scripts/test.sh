@@ -12,5 +12,8 @@ if [ -x /usr/local/cuda/bin/nvcc ] && [ -e /usr/local/cuda/include/cudnn.h ]; th
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCYCLEGAN_BUILD_TESTS=ON -DCYCLEGAN_BUILD_EXAMPLES=ON "${cuda[@]}"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@"
+# The io and data tests under AddressSanitizer and UBSan, and a minute of fuzzing per harness
+# (CYCLEGAN_SKIP_FUZZ=1 leaves it out; FUZZ_SECONDS sets the minute).
+if [ "${CYCLEGAN_SKIP_FUZZ:-0}" != 1 ]; then bash scripts/fuzz.sh; fi
 # 64-bit ARM: cross-compiled, unit tests under qemu (CYCLEGAN_SKIP_ARM64=1 leaves it out).
 if [ "${CYCLEGAN_SKIP_ARM64:-0}" != 1 ]; then bash scripts/test_arm64.sh; fi

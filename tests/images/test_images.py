@@ -118,65 +118,72 @@ def orient(array, o):
             8: lambda a: np.rot90(a, 1)}[o](array)
 
 
+def make_corpus(folder):
+    """Writes the corpus into folder: name -> (path, expected RGBA or None for Pillow's, largest and
+    mean error allowed)."""
+    files = {}
+    rgb = Image.fromarray(pattern())
+    smooth = Image.fromarray(pattern(smooth=True))
+    rgba = Image.fromarray(np.dstack([pattern(), (pattern()[..., 0] // 2 + 100)]).astype(np.uint8), "RGBA")
+
+    def add(name, save, expected=None, max_error=0, mean_error=0.0):
+        path = os.path.join(folder, name)
+        save(path)
+        files[name] = (path, expected, max_error, mean_error)
+
+    for mode in ("RGB", "L", "LA", "RGBA", "P", "1"):
+        src = rgba if "A" in mode else rgb
+        add(f"png_{mode}.png", lambda p, s=src, m=mode: s.convert(m).save(p))
+    add("png_P_transparency.png", lambda p: rgb.convert("P").save(p, transparency=3))
+    add("png_I16.png", lambda p: Image.fromarray(pattern16()[..., 0]).save(p))
+    add("png_rgb16.png", lambda p: png16(p, pattern16()), expected=None, max_error=1)
+    for mode in ("RGB", "RGBA", "L", "P", "1"):
+        src = rgba if mode == "RGBA" else rgb
+        add(f"bmp_{mode}.bmp", lambda p, s=src, m=mode: s.convert(m).save(p))
+    for mode in ("RGB", "RGBA", "L", "P"):
+        src = rgba if mode == "RGBA" else rgb
+        add(f"tga_{mode}.tga", lambda p, s=src, m=mode: s.convert(m).save(p))
+        add(f"tga_rle_{mode}.tga", lambda p, s=src, m=mode: s.convert(m).save(p, compression="tga_rle"))
+    add("ppm_rgb.ppm", lambda p: rgb.save(p))
+    add("pgm_grey.pgm", lambda p: rgb.convert("L").save(p))
+    add("pgm_16.pgm", lambda p: pgm16(p, pattern16()[..., 1]), max_error=1)
+    add("pnm_rgb.pnm", lambda p: rgb.save(p, format="PPM"))
+    add("pbm_bits.pbm", lambda p: rgb.convert("1").save(p))
+    grey = np.asarray(rgb.convert("L"))
+    add("pgm_text.pgm", lambda p: write(p, 
+        "P2\n# written by hand\n%d %d\n255\n" % (W, H) + " ".join(map(str, grey.flatten())) + "\n"))
+    add("ppm_text.ppm", lambda p: write(p, 
+        "P3\n%d %d\n255\n" % (W, H) + "\n".join(" ".join(map(str, row.flatten())) for row in pattern())))
+    add("pbm_text.pbm", lambda p: write(p, 
+        "P1\n%d %d\n" % (W, H) + "\n".join(" ".join("1" if v < 128 else "0" for v in row) for row in grey)))
+    add("pgm_maxval15.pgm", lambda p: write(p, b"P5 %d %d 15\n" % (W, H) + (grey // 17).tobytes()))
+    for mode in ("RGB", "L", "RGBA", "LA", "P", "1"):
+        src = rgba if "A" in mode else rgb
+        for compression in (None, "tiff_lzw", "tiff_deflate", "packbits"):
+            add(f"tiff_{mode}_{compression}.tif", lambda p, s=src, m=mode, c=compression: s.convert(m).save(p, compression=c))
+    add("tiff_I16.tiff", lambda p: Image.fromarray(pattern16()[..., 0]).save(p), max_error=1)
+    add("tiff_rgb16.tif", lambda p: tiff16(p, pattern16()), max_error=1)
+    add("tiff_jpeg.tif", lambda p: smooth.save(p, compression="jpeg", quality=95), max_error=60, mean_error=3)
+    add("tiff_cmyk.tif", lambda p: rgb.convert("CMYK").save(p), max_error=1)
+    add("jpeg_rgb444.jpg", lambda p: smooth.save(p, quality=95, subsampling=0), max_error=40, mean_error=1.5)
+    add("jpeg_rgb420.jpg", lambda p: smooth.save(p, quality=95), max_error=60, mean_error=3)
+    add("jpeg_grey.jpg", lambda p: smooth.convert("L").save(p, quality=95), max_error=40, mean_error=1.5)
+    for o in range(1, 9):
+        exif = Image.Exif()
+        exif[274] = o
+        add(f"jpeg_orientation_{o}.jpg", lambda p, e=exif.tobytes(): smooth.save(p, quality=95, subsampling=0, exif=e),
+            max_error=40, mean_error=1.5)
+        add(f"png_orientation_{o}.png", lambda p, e=exif.tobytes(): rgb.save(p, exif=e))
+        add(f"tiff_orientation_{o}.tif", lambda p, o=o: rgb.save(p, tiffinfo={274: o}))
+        add(f"tiff16_orientation_{o}.tif", lambda p, o=o: tiff16(p, pattern16(), o), max_error=1)
+    return files
+
+
 class Images(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="cyclegan_images_")
-        cls.files = {}  # name -> (path, expected RGBA or None for Pillow's, max error, mean error)
-        rgb = Image.fromarray(pattern())
-        smooth = Image.fromarray(pattern(smooth=True))
-        rgba = Image.fromarray(np.dstack([pattern(), (pattern()[..., 0] // 2 + 100)]).astype(np.uint8), "RGBA")
-
-        def add(name, save, expected=None, max_error=0, mean_error=0.0):
-            path = os.path.join(cls.tmp.name, name)
-            save(path)
-            cls.files[name] = (path, expected, max_error, mean_error)
-
-        for mode in ("RGB", "L", "LA", "RGBA", "P", "1"):
-            src = rgba if "A" in mode else rgb
-            add(f"png_{mode}.png", lambda p, s=src, m=mode: s.convert(m).save(p))
-        add("png_P_transparency.png", lambda p: rgb.convert("P").save(p, transparency=3))
-        add("png_I16.png", lambda p: Image.fromarray(pattern16()[..., 0]).save(p))
-        add("png_rgb16.png", lambda p: png16(p, pattern16()), expected=None, max_error=1)
-        for mode in ("RGB", "RGBA", "L", "P", "1"):
-            src = rgba if mode == "RGBA" else rgb
-            add(f"bmp_{mode}.bmp", lambda p, s=src, m=mode: s.convert(m).save(p))
-        for mode in ("RGB", "RGBA", "L", "P"):
-            src = rgba if mode == "RGBA" else rgb
-            add(f"tga_{mode}.tga", lambda p, s=src, m=mode: s.convert(m).save(p))
-            add(f"tga_rle_{mode}.tga", lambda p, s=src, m=mode: s.convert(m).save(p, compression="tga_rle"))
-        add("ppm_rgb.ppm", lambda p: rgb.save(p))
-        add("pgm_grey.pgm", lambda p: rgb.convert("L").save(p))
-        add("pgm_16.pgm", lambda p: pgm16(p, pattern16()[..., 1]), max_error=1)
-        add("pnm_rgb.pnm", lambda p: rgb.save(p, format="PPM"))
-        add("pbm_bits.pbm", lambda p: rgb.convert("1").save(p))
-        grey = np.asarray(rgb.convert("L"))
-        add("pgm_text.pgm", lambda p: write(p, 
-            "P2\n# written by hand\n%d %d\n255\n" % (W, H) + " ".join(map(str, grey.flatten())) + "\n"))
-        add("ppm_text.ppm", lambda p: write(p, 
-            "P3\n%d %d\n255\n" % (W, H) + "\n".join(" ".join(map(str, row.flatten())) for row in pattern())))
-        add("pbm_text.pbm", lambda p: write(p, 
-            "P1\n%d %d\n" % (W, H) + "\n".join(" ".join("1" if v < 128 else "0" for v in row) for row in grey)))
-        add("pgm_maxval15.pgm", lambda p: write(p, b"P5 %d %d 15\n" % (W, H) + (grey // 17).tobytes()))
-        for mode in ("RGB", "L", "RGBA", "LA", "P", "1"):
-            src = rgba if "A" in mode else rgb
-            for compression in (None, "tiff_lzw", "tiff_deflate", "packbits"):
-                add(f"tiff_{mode}_{compression}.tif", lambda p, s=src, m=mode, c=compression: s.convert(m).save(p, compression=c))
-        add("tiff_I16.tiff", lambda p: Image.fromarray(pattern16()[..., 0]).save(p), max_error=1)
-        add("tiff_rgb16.tif", lambda p: tiff16(p, pattern16()), max_error=1)
-        add("tiff_jpeg.tif", lambda p: smooth.save(p, compression="jpeg", quality=95), max_error=60, mean_error=3)
-        add("tiff_cmyk.tif", lambda p: rgb.convert("CMYK").save(p), max_error=1)
-        add("jpeg_rgb444.jpg", lambda p: smooth.save(p, quality=95, subsampling=0), max_error=40, mean_error=1.5)
-        add("jpeg_rgb420.jpg", lambda p: smooth.save(p, quality=95), max_error=60, mean_error=3)
-        add("jpeg_grey.jpg", lambda p: smooth.convert("L").save(p, quality=95), max_error=40, mean_error=1.5)
-        for o in range(1, 9):
-            exif = Image.Exif()
-            exif[274] = o
-            add(f"jpeg_orientation_{o}.jpg", lambda p, e=exif.tobytes(): smooth.save(p, quality=95, subsampling=0, exif=e),
-                max_error=40, mean_error=1.5)
-            add(f"png_orientation_{o}.png", lambda p, e=exif.tobytes(): rgb.save(p, exif=e))
-            add(f"tiff_orientation_{o}.tif", lambda p, o=o: rgb.save(p, tiffinfo={274: o}))
-            add(f"tiff16_orientation_{o}.tif", lambda p, o=o: tiff16(p, pattern16(), o), max_error=1)
+        cls.files = make_corpus(cls.tmp.name)
 
     @classmethod
     def tearDownClass(cls):
@@ -252,5 +259,9 @@ class Images(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--write-corpus":  # seeds for scripts/fuzz.sh
+        os.makedirs(sys.argv[2], exist_ok=True)
+        make_corpus(sys.argv[2])
+        sys.exit(0)
     DUMP = sys.argv.pop(1)
     unittest.main(verbosity=2)

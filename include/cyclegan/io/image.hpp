@@ -399,9 +399,41 @@ inline bool bmp_alpha_unused(const std::vector<unsigned char>& b) {
     return bits == 32 && compression == 0;
 }
 
+// Whether a JPEG's Huffman tables (its DHT segments, before and between scans) each hold at most
+// 256 codes, within their segment. Debian's stb_image 2.27 does not check this and writes past its
+// tables (found by tests/fuzz; fixed in stb 2.28), so such files are refused before stb sees them.
+inline bool jpeg_tables_valid(const std::vector<unsigned char>& b) {
+    std::size_t at = 2;
+    while (at + 4 <= b.size()) {
+        if (b[at] != 0xFF) {  // entropy-coded data: on to the next marker (0xFF00 is a stuffed byte)
+            ++at;
+            continue;
+        }
+        const unsigned marker = b[at + 1];
+        if (marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+            at += marker == 0xFF ? 1 : 2;
+            continue;
+        }
+        if (marker == 0xD9) return true;  // end of image
+        const std::size_t length = (std::size_t(b[at + 2]) << 8) | b[at + 3];
+        const std::size_t end = std::min(b.size(), at + 2 + length);
+        if (marker == 0xC4) {
+            for (std::size_t t = at + 4; t < end;) {
+                if (t + 17 > end) return false;
+                std::size_t codes = 0;
+                for (int i = 1; i <= 16; ++i) codes += b[t + i];
+                if (codes > 256 || t + 17 + codes > end) return false;
+                t += 17 + codes;
+            }
+        }
+        at = std::max(end, at + 2);
+    }
+    return true;
+}
+
+// "P1" to "P6" (stb also takes "P516 ..." as P5: what follows is ours to judge).
 inline bool is_pnm(const std::vector<unsigned char>& b) {
-    return b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' &&
-           (b[2] == ' ' || b[2] == '\n' || b[2] == '\r' || b[2] == '\t' || b[2] == '#');
+    return b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6';
 }
 
 // Netpbm images, all six kinds: PBM (P1 text, P4 bits; 1 is black), PGM (P2, P5) and PPM (P3, P6)
@@ -489,15 +521,17 @@ inline std::vector<const char*> image_extensions() {
     return {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".pbm", ".pgm", ".ppm", ".pnm", ".tif", ".tiff"};
 }
 
-// Decodes an image file into `channels` channels (1, 3 or 4), as an image viewer shows it: PNG,
-// JPEG, BMP, TGA, PPM/PGM, and TIFF where the build has libtiff; the EXIF orientation of a JPEG
-// or PNG and a TIFF's orientation tag are applied. Grey to RGB replicates; RGB to grey is stb's luminance
-// (77 R + 150 G + 29 B) / 256, within a level of PIL's convert('L'); alpha is dropped, or set
-// opaque when the file has none. 16-bit files come out as 8 bit (the high byte). Throws
-// image_error naming the file and the reason.
-inline Image read_image(const std::filesystem::path& path, int channels) {
+// Decodes the bytes of an image file into `channels` channels (1, 3 or 4), as an image viewer
+// shows it: PNG, JPEG, BMP, TGA, Netpbm (PBM, PGM, PPM), and TIFF where the build has libtiff; the
+// EXIF orientation of a JPEG or PNG and a TIFF's orientation tag are applied. Grey to RGB
+// replicates; RGB to grey is stb's luminance (77 R + 150 G + 29 B) / 256, within a level of PIL's
+// convert('L'); alpha is dropped, or set opaque when the file has none. 16-bit files come out as
+// 8 bit (the high byte). Images over 2^28 pixels are refused before any is decoded. `path` names
+// the source in errors: throws image_error naming it and the reason. Safe on any bytes
+// (tests/fuzz runs it under AddressSanitizer).
+inline Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path) {
     image_detail::check_channels(channels, "read_image");
-    const auto bytes = image_detail::read_bytes(path, "read_image");
+    if (bytes.empty()) throw image_error("read_image: " + image_detail::quoted(path) + ": empty file");
     if (bytes.size() > static_cast<std::size_t>(INT32_MAX))
         throw image_error("read_image: " + image_detail::quoted(path) + ": file too large");
     if (image_detail::is_tiff(bytes)) {
@@ -509,7 +543,15 @@ inline Image read_image(const std::filesystem::path& path, int channels) {
 #endif
     }
     if (image_detail::is_pnm(bytes)) return image_detail::read_pnm(bytes, path, channels);
+    if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8 && !image_detail::jpeg_tables_valid(bytes))
+        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
+                          " bytes, a JPEG): a Huffman table holds more than 256 codes (corrupt file?)");
     int w = 0, h = 0, file_channels = 0;
+    // A header may claim any size: refuse, before decoding, what no training could hold.
+    if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels) &&
+        std::uint64_t(w) * std::uint64_t(h) > (std::uint64_t(1) << 28))
+        throw image_error("read_image: " + image_detail::quoted(path) + ": " + std::to_string(w) + "x" + std::to_string(h) +
+                          " is over 2^28 pixels");
     unsigned char* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels, channels);
     if (!data)
         throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
@@ -521,9 +563,19 @@ inline Image read_image(const std::filesystem::path& path, int channels) {
     img.channels = channels;
     img.pixels.assign(data, data + static_cast<std::size_t>(w) * h * channels);
     stbi_image_free(data);
+    if (w < 1 || h < 1)  // stb 2.27 returns some damaged headers as empty images
+        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + ": its header says " +
+                          std::to_string(w) + "x" + std::to_string(h) + " (corrupt file?)");
     if (channels == 4 && image_detail::bmp_alpha_unused(bytes))
         for (std::size_t i = 3; i < img.pixels.size(); i += 4) img.pixels[i] = 255;
     return image_detail::apply_orientation(img, image_detail::file_orientation(bytes));
+}
+
+// decode_image of a file's bytes; also throws image_error when the file is missing, a folder,
+// unreadable or empty.
+inline Image read_image(const std::filesystem::path& path, int channels) {
+    image_detail::check_channels(channels, "read_image");
+    return decode_image(image_detail::read_bytes(path, "read_image"), channels, path);
 }
 
 // Width, height (as read_image lays the image out: after the orientation tag) and stored channels
