@@ -545,15 +545,18 @@ TEST_CASE("list_images: a missing folder, a file, an empty folder, only non-imag
     CHECK(contains(message(dir / "others"), "skipped 1 hidden (.hidden.png), 2 not images by name"));
 }
 
-TEST_CASE("validate_images throws for the first bad file, and for images too small for the crop") {
+TEST_CASE("validate_images names every bad file, and images too small for the crop") {
     TempDir dir;
     write_image(dir / "a.png", pattern(30, 20, 3));
     write_all(dir / "b.png", "garbage");
     write_all(dir / "c.png", "garbage too");
     CHECK_NOTHROW(validate_images({dir / "a.png"}));
     const auto what = error_of([&] { validate_images({dir / "a.png", dir / "b.png", dir / "c.png"}); });
+    CHECK(contains(what, "2 of 3 images cannot be used"));
     CHECK(contains(what, (dir / "b.png").string()));
-    CHECK_FALSE(contains(what, "c.png"));
+    CHECK(contains(what, (dir / "c.png").string()));  // every bad file, not only the first
+    CHECK_FALSE(contains(what, (dir / "a.png").string()));
+    CHECK(contains(error_of([&] { validate_images({dir / "a.png", dir / "c.png"}); }), (dir / "c.png").string()));
     const PreprocessOptions crop{.mode = "crop", .crop_size = 25};
     const auto small = error_of([&] { validate_images({dir / "a.png"}, &crop); });
     CHECK(contains(small, "a.png"));

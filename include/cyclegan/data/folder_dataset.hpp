@@ -92,15 +92,27 @@ inline std::vector<std::filesystem::path> list_images(const std::filesystem::pat
     return images;
 }
 
-// Reads each file's header (probe_image) and throws image_error for the first that is not a
-// readable image, so that training fails at its start rather than hours in. With options, also
-// throws for the first image too small for the crop. Damage past the header shows only when the
-// file is decoded (the Loader then names it).
+// Reads each file's header (probe_image) and, when any is not a readable image (or, with
+// options, is too small for the crop), throws image_error naming each such file and why (the first
+// 20, then how many more), so that training fails at its start rather than hours in, with the
+// whole list to fix at once. Damage past the header shows only when the file is decoded (the
+// Loader then names it).
 inline void validate_images(const std::vector<std::filesystem::path>& paths, const PreprocessOptions* options = nullptr) {
+    std::vector<std::string> problems;
     for (const auto& p : paths) {
-        const ImageInfo info = probe_image(p);
-        if (options) output_size(info.width, info.height, *options, p.string());
+        try {
+            const ImageInfo info = probe_image(p);
+            if (options) output_size(info.width, info.height, *options, p.string());
+        } catch (const image_error& e) {
+            problems.push_back(e.what());
+        }
     }
+    if (problems.empty()) return;
+    if (problems.size() == 1) throw image_error(problems.front());
+    std::string message = std::to_string(problems.size()) + " of " + std::to_string(paths.size()) + " images cannot be used:";
+    for (std::size_t i = 0; i < problems.size() && i < 20; ++i) message += "\n  " + problems[i];
+    if (problems.size() > 20) message += "\n  ... and " + std::to_string(problems.size() - 20) + " more";
+    throw image_error(message);
 }
 
 // A permutation of [0, n) chosen by `key`, evaluated one index at a time: a 4-round Feistel
