@@ -46,6 +46,17 @@ inline std::vector<float> pad_reflect(const std::vector<float>& chw, int c, int 
 // Translates every readable input; a file that fails is skipped and listed at the end (on
 // standard error, with the reason). Returns the exit status: 1 if any failed. Throws for what stops them all
 // (no checkpoint, a missing input).
+// A grey or RGB image with the alpha channel of `rgba` (same size) added: 2 or 4 channels.
+inline Image with_alpha(const Image& img, const Image& rgba) {
+    Image out(img.width, img.height, img.channels + 1);
+    const std::size_t n = static_cast<std::size_t>(img.width) * img.height;
+    for (std::size_t i = 0; i < n; ++i) {
+        for (int c = 0; c < img.channels; ++c) out.pixels[i * out.channels + c] = img.pixels[i * img.channels + c];
+        out.pixels[i * out.channels + img.channels] = rgba.pixels[i * 4 + 3];
+    }
+    return out;
+}
+
 template <class B>
 int translate(B& dev, const TranslateOptions& o) {
     if (o.checkpoint.empty() && o.name.empty()) throw std::runtime_error("give --checkpoint FILE or --name NAME");
@@ -88,7 +99,11 @@ int translate(B& dev, const TranslateOptions& o) {
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
     for (const auto& path : files) {
         try {
-            const Image img = read_image(path, g.input_nc);
+            // Decoded once, with alpha; the network sees the model's channels (as read_image
+            // converts), and a file's own alpha goes back onto the output.
+            const Image rgba = read_image(path, 4);
+            const bool alpha = probe_image(path).channels % 2 == 0 && g.output_nc % 2 == 1;  // grey+alpha, RGBA
+            const Image img = image_detail::from_rgba(rgba.pixels.data(), rgba.width, rgba.height, g.input_nc);
             // Any size: padded to what the generator takes, the output cropped back.
             const int ph = sizes.padded(img.height), pw = sizes.padded(img.width);
             const auto padded = pad_reflect(to_chw(img), g.input_nc, img.height, img.width, ph, pw);
@@ -100,8 +115,10 @@ int translate(B& dev, const TranslateOptions& o) {
                                 cropped.begin() + (static_cast<std::ptrdiff_t>(c) * img.height + r) * img.width);
             std::string stem = path.stem().string();
             for (int k = 2; used.count(stem); ++k) stem = path.stem().string() + "_" + std::to_string(k);
-            write_image(out_dir / "images" / (stem + "_real.png"), img);
-            write_image(out_dir / "images" / (stem + "_fake.png"), from_chw(cropped.data(), g.output_nc, img.height, img.width));
+            Image fake = from_chw(cropped.data(), g.output_nc, img.height, img.width);
+            if (alpha) fake = with_alpha(fake, rgba);
+            write_image(out_dir / "images" / (stem + "_real.png"), alpha ? with_alpha(img, rgba) : img);
+            write_image(out_dir / "images" / (stem + "_fake.png"), fake);
             used.insert(stem);
             pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
         } catch (const std::exception& e) {

@@ -235,6 +235,19 @@ class Programs(unittest.TestCase):
         for w, h in sizes:
             self.assertEqual(self.png_size(os.path.join(out, "images", f"{w}x{h}_fake.png")), (w, h))
 
+        # A file's alpha comes back onto the output (an RGB model, an RGBA and a grey+alpha file).
+        from PIL import Image
+        Image.new("RGBA", (9, 6), (200, 30, 90, 77)).save(os.path.join(tiny, "rgba.png"))
+        Image.new("LA", (5, 7), (120, 201)).save(os.path.join(tiny, "la.png"))
+        out = self.dir("alpha_out")
+        run(tool("cyclegan-translate"), "--checkpoint", os.path.join(run_dir, "latest.safetensors"), "--output", out,
+            "--threads", "1", os.path.join(tiny, "rgba.png"), os.path.join(tiny, "la.png"), os.path.join(tiny, "3x3.png"))
+        for name, size, alpha in (("rgba", (9, 6), 77), ("la", (5, 7), 201)):
+            fake = Image.open(os.path.join(out, "images", f"{name}_fake.png"))
+            self.assertEqual((fake.mode, fake.size), ("RGBA", size))
+            self.assertEqual(set(fake.getdata(3)), {alpha})
+        self.assertEqual(Image.open(os.path.join(out, "images", "3x3_fake.png")).mode, "RGB")
+
     def test_hidden_and_other_files_are_skipped_and_one_bad_file_does_not_stop_a_batch(self):
         data = self.copy_data("hidden")
         a = os.path.join(data, "trainA")
