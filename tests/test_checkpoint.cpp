@@ -162,17 +162,20 @@ TEST_CASE("remove_stale_temporary_files removes a killed writer's temporaries, a
     for (const std::string& name : {"." + std::string("latest.safetensors.tmp-") + dead + "-0-123456",
                                    ".5.safetensors.tmp-" + dead + "-17-99"})
         write_file_atomically(dir / name, "stale");
-    const std::vector<std::string> kept{
+    std::vector<std::string> kept{
         ".latest.safetensors.tmp-" + alive + "-1-5",  // a writer still running
         "latest.safetensors",                         // the checkpoint itself
         "latest.safetensors.tmp-" + dead + "-1-5",    // not hidden: not a name we write
         ".notes.tmp-" + dead + "-x-5",                // not our three numbers
         ".tmp-" + dead + "-1-5",                      // no target name
         ".a.tmp-" + dead + "-1-5-6",                  // four numbers
+        ".b.tmp-99999999999999999999999-1-5",         // a pid no process can have
         "user.tmp"};
     for (const auto& name : kept) write_file_atomically(dir / name, "keep");
     fs::create_directory(dir / "sub");
     write_file_atomically(dir / "sub" / (".x.png.tmp-" + dead + "-0-1"), "stale, but in a subfolder");
+    fs::create_symlink(dir / "sub", dir / (".link.tmp-" + dead + "-0-1"));  // named like ours, but a link
+    kept.push_back(".link.tmp-" + dead + "-0-1");
     CHECK(remove_stale_temporary_files(dir.path) == 2);
     auto expected = kept;
     expected.push_back("sub");

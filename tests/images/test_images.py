@@ -64,15 +64,18 @@ def png16(path, values):
                 chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def tiff16(path, values, orientation=1):
-    """An uncompressed 16-bit RGB TIFF by hand (little-endian, one strip)."""
+def tiff16(path, values, orientation=1, extra=None):
+    """An uncompressed 16-bit RGB (or RGB + one extra sample of kind `extra`: 0 unspecified, 1
+    associated alpha, 2 unassociated alpha) TIFF by hand, little-endian, one strip."""
     h, w, c = values.shape
     data = values.astype("<u2").tobytes()
-    entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, None), (259, 3, 1, 1), (262, 3, 1, 2), (273, 4, 1, None),
+    entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, c, None), (259, 3, 1, 1), (262, 3, 1, 2), (273, 4, 1, None),
                (274, 3, 1, orientation), (277, 3, 1, c), (278, 4, 1, h), (279, 4, 1, len(data)), (284, 3, 1, 1)]
+    if extra is not None:
+        entries.append((338, 3, 1, extra))
     ifd_size = 2 + 12 * len(entries) + 4
     bits_at = 8 + ifd_size
-    data_at = bits_at + 6
+    data_at = bits_at + 2 * c
     out = bytearray(b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
     for tag, kind, count, value in entries:
         if tag == 258:
@@ -81,7 +84,7 @@ def tiff16(path, values, orientation=1):
             value = data_at
         out += struct.pack("<HHI", tag, kind, count)
         out += struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
-    out += struct.pack("<I", 0) + struct.pack("<HHH", 16, 16, 16) + data
+    out += struct.pack("<I", 0) + struct.pack("<" + "H" * c, *([16] * c)) + data
     with open(path, "wb") as f:
         f.write(out)
 
@@ -89,6 +92,13 @@ def tiff16(path, values, orientation=1):
 def write(path, data):
     with open(path, "wb" if isinstance(data, bytes) else "w") as f:
         f.write(data)
+
+
+def rgba16():
+    """pattern16 with an alpha of 0x8000-0xFFFF, and colours no larger than it (valid premultiplied)."""
+    rgb = pattern16().astype(np.uint32)
+    alpha = 0x8000 + (rgb[..., 0] // 2)
+    return np.dstack([rgb * alpha[..., None] // 65536, alpha]).astype(np.uint16)
 
 
 def pgm16(path, values):
@@ -163,6 +173,8 @@ def make_corpus(folder):
             add(f"tiff_{mode}_{compression}.tif", lambda p, s=src, m=mode, c=compression: s.convert(m).save(p, compression=c))
     add("tiff_I16.tiff", lambda p: Image.fromarray(pattern16()[..., 0]).save(p), max_error=1)
     add("tiff_rgb16.tif", lambda p: tiff16(p, pattern16()), max_error=1)
+    for kind in (0, 1, 2):
+        add(f"tiff_rgba16_extra{kind}.tif", lambda p, k=kind: tiff16(p, rgba16(), extra=k), max_error=1)
     add("tiff_jpeg.tif", lambda p: smooth.save(p, compression="jpeg", quality=95), max_error=60, mean_error=3)
     add("tiff_cmyk.tif", lambda p: rgb.convert("CMYK").save(p), max_error=1)
     add("jpeg_rgb444.jpg", lambda p: smooth.save(p, quality=95, subsampling=0), max_error=40, mean_error=1.5)
@@ -190,6 +202,15 @@ class Images(unittest.TestCase):
         cls.tmp.cleanup()
 
     def expected(self, name, path):
+        if name.startswith("tiff_rgba16_extra"):  # unspecified: opaque; associated: divided out; unassociated: as is
+            kind = int(name[len("tiff_rgba16_extra")])
+            v = (rgba16() >> 8).astype(int)
+            rgb, alpha = v[..., :3], v[..., 3:]
+            if kind == 0:
+                alpha = np.full_like(alpha, 255)
+            if kind == 1:
+                rgb = np.minimum(255, (rgb * 255 + alpha // 2) // alpha)
+            return np.dstack([rgb, alpha]).astype(np.uint8)
         if name.startswith(("png_rgb16", "tiff_rgb16", "tiff16_")):  # Pillow cannot read these: from our own values
             o = int(name.split("_")[-1].split(".")[0]) if "orientation" in name else 1
             rgb = (pattern16() >> 8).astype(np.uint8)

@@ -133,7 +133,9 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
 // The temporary files write_file_atomically left in `folder` when its process was killed before
 // it could remove them (kill -9, a power cut): ".<name>.tmp-<pid>-<n>-<n>" whose process no longer
 // runs. Removes them and returns how many; files of a process still running (another program
-// writing there now) and every file not named so are left alone. Only `folder` itself is looked at.
+// writing there now), symbolic links and every file not named so are left alone. Only `folder`
+// itself is looked at. Processes are this machine's: on a folder shared with other hosts or
+// containers (NFS), a temporary file of a writer running elsewhere would look stale.
 inline std::size_t remove_stale_temporary_files(const std::filesystem::path& folder) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -144,12 +146,16 @@ inline std::size_t remove_stale_temporary_files(const std::filesystem::path& fol
         if (name.size() < 2 || name[0] != '.' || mark == std::string::npos || mark < 2) continue;
         // <pid>-<counter>-<time>: three runs of digits.
         const std::string tail = name.substr(mark + 5);
-        long pid = 0;
+        long long pid = 0;
         int fields = 0;
         bool digits = false, ok = true;
         for (char c : tail) {
             if (c >= '0' && c <= '9') {
-                if (fields == 0 && pid < 100000000) pid = pid * 10 + (c - '0');
+                if (fields == 0) pid = pid * 10 + (c - '0');
+                if (pid > 0x7FFFFFFF) {  // no process has it: not our name
+                    ok = false;
+                    break;
+                }
                 digits = true;
             } else if (c == '-' && digits && fields < 2) {
                 ++fields, digits = false;
@@ -158,7 +164,7 @@ inline std::size_t remove_stale_temporary_files(const std::filesystem::path& fol
                 break;
             }
         }
-        if (!ok || fields != 2 || !digits || pid <= 0 || !it->is_regular_file(ec)) continue;
+        if (!ok || fields != 2 || !digits || pid <= 0 || it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
         if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
         if (fs::remove(it->path(), ec)) ++removed;
     }

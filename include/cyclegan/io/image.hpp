@@ -12,8 +12,10 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -142,7 +144,9 @@ inline std::string looks_like(const std::vector<unsigned char>& b) {
     if (starts("\xFF\xD8")) return "starts like a JPEG";
     if (starts("BM")) return "starts like a BMP";
     if (starts("GIF8")) return "starts like a GIF";
-    if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) return "starts like a TIFF";
+    if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4)) || starts(std::string_view("II+\0", 4)) ||
+        starts(std::string_view("MM\0+", 4)))
+        return "starts like a TIFF";
     return "not a known image format";
 }
 
@@ -276,7 +280,7 @@ struct TiffSource {
     toff_t at = 0;
     std::string message;
 };
-extern "C" {
+// libtiff's callbacks (C++ functions in this namespace: no global symbols to clash).
 inline tmsize_t tiff_read(thandle_t h, void* buf, tmsize_t n) {
     auto* s = static_cast<TiffSource*>(h);
     if (n < 0 || s->at >= s->bytes->size()) return 0;
@@ -299,12 +303,10 @@ inline void tiff_unmap(thandle_t, void*, toff_t) {}
 inline int tiff_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
     char text[512];
     std::vsnprintf(text, sizeof text, fmt, ap);
-    auto& m = static_cast<TiffSource*>(user)->message;
-    if (m.empty()) m = std::string(module ? module : "libtiff") + ": " + text;
+    static_cast<TiffSource*>(user)->message = std::string(module ? module : "libtiff") + ": " + text;  // the latest
     return 1;  // handled: libtiff prints nothing
 }
 inline int tiff_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
-}
 
 // The first page of a TIFF, in `channels` channels, as its orientation tag lays it out. Every
 // layout libtiff's RGBA interface reads: 1-16 bits, grey, RGB, palette, CMYK, YCbCr, alpha.
@@ -316,11 +318,13 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     TIFFOpenOptionsSetErrorHandlerExtR(options, tiff_error, &source);
     TIFFOpenOptionsSetWarningHandlerExtR(options, tiff_warning, &source);
     TIFFOpenOptionsSetMaxSingleMemAlloc(options, tmsize_t(1) << 30);  // hostile headers ask for more
-    TIFF* tif = TIFFClientOpenExt("memory", "rm", &source, tiff_read, tiff_write, tiff_seek, tiff_close, tiff_size,
-                                  tiff_map, tiff_unmap, options);
+    std::unique_ptr<TIFF, void (*)(TIFF*)> handle(
+        TIFFClientOpenExt(path.c_str(), "rm", &source, tiff_read, tiff_write, tiff_seek, tiff_close, tiff_size, tiff_map,
+                          tiff_unmap, options),
+        TIFFClose);
     TIFFOpenOptionsFree(options);
+    TIFF* tif = handle.get();
     auto fail = [&](const std::string& why) {
-        if (tif) TIFFClose(tif);
         return image_error("read_image: cannot decode " + quoted(path) + " (" + std::to_string(bytes.size()) +
                            " bytes, a TIFF): " + why + (source.message.empty() ? "" : " (" + source.message + ")"));
     };
@@ -337,7 +341,6 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     if (header) {
         std::uint16_t samples = 1;
         TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
-        TIFFClose(tif);
         *header = orientation >= 5 ? ImageInfo{int(h), int(w), samples} : ImageInfo{int(w), int(h), samples};
         return {};
     }
@@ -350,6 +353,10 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
     TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+    // The extra sample of grey+alpha or RGBA: unassociated alpha as it is, associated
+    // (premultiplied) alpha divided out as Pillow does, an unspecified one ignored (opaque).
+    std::uint16_t extra_count = 0, *extra = nullptr, alpha_kind = EXTRASAMPLE_UNSPECIFIED;
+    if (TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) && extra_count == 1 && extra) alpha_kind = extra[0];
     const bool grey = photometric == PHOTOMETRIC_MINISBLACK && (samples == 1 || samples == 2);
     const bool rgb = photometric == PHOTOMETRIC_RGB && (samples == 3 || samples == 4);
     if ((grey || rgb) && (bits == 8 || bits == 16) && planar == PLANARCONFIG_CONTIG && format == SAMPLEFORMAT_UINT &&
@@ -366,18 +373,19 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
                     v[c] = static_cast<std::uint8_t>(s16 >> 8);          // the high byte, as for PNG
                 }
                 if (grey) v[3] = samples == 2 ? v[1] : 255, v[1] = v[2] = v[0];
+                if (samples % 2 == 0 && alpha_kind == EXTRASAMPLE_UNSPECIFIED) v[3] = 255;
+                if (samples % 2 == 0 && alpha_kind == EXTRASAMPLE_ASSOCALPHA && v[3] != 0)
+                    for (int c = 0; c < 3; ++c) v[c] = static_cast<std::uint8_t>(std::min(255, (v[c] * 255 + v[3] / 2) / v[3]));
                 std::memcpy(&rgba[(std::size_t(y) * w + x) * 4], v, 4);
             }
         }
-        TIFFClose(tif);
         return apply_orientation(from_rgba(rgba.data(), int(w), int(h), channels), orientation);
     }
-    // Everything else through the RGBA interface, read as stored (top-left) and turned here:
-    // libtiff only flips for orientations 5-8.
+    // Everything else through the RGBA interface, read as stored (top-left) and turned here
+    // (libtiff would only flip, never transpose, for orientations 5-8).
     TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
     std::vector<std::uint32_t> raster(std::size_t(w) * h);
-    if (!TIFFReadRGBAImageOriented(tif, w, h, raster.data(), ORIENTATION_TOPLEFT, 0)) throw fail("damaged image data");
-    TIFFClose(tif);
+    if (!TIFFReadRGBAImageOriented(tif, w, h, raster.data(), ORIENTATION_TOPLEFT, 1)) throw fail("damaged image data");
     std::vector<std::uint8_t> rgba(raster.size() * 4);
     for (std::size_t i = 0; i < raster.size(); ++i) {
         const std::uint32_t v = raster[i];
@@ -462,6 +470,7 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
         const std::size_t start = at;
         while (at < b.size() && b[at] >= '0' && b[at] <= '9' && v < (1u << 30)) v = v * 10 + (b[at++] - '0');
         if (at == start) throw fail(std::string("expected ") + what);
+        if (at < b.size() && b[at] >= '0' && b[at] <= '9') throw fail(std::string(what) + " is too large");
         return v;
     };
     const bool bitmap = kind == '1' || kind == '4', text = kind <= '3';
@@ -510,8 +519,8 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
 }
 
 inline bool is_tiff(const std::vector<unsigned char>& b) {
-    return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0) ||
-                             (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42));
+    return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+                             (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));  // 43: BigTIFF
 }
 
 }  // namespace image_detail
@@ -582,9 +591,10 @@ inline Image read_image(const std::filesystem::path& path, int channels) {
 // from the header alone: a fast check that a file is an image (it does not find damage further
 // into the file; read_image does). A TIFF's directory may lie anywhere, so TIFFs are read whole.
 inline ImageInfo probe_image(const std::filesystem::path& path) {
-    // The first bytes: enough for every header, and for a JPEG's EXIF block (at most 64 KiB) or a
-    // PNG's eXIf chunk before its pixels.
-    const auto head = image_detail::read_bytes(path, "probe_image", std::size_t(1) << 17);
+    // The first MiB: enough for every header, and for a JPEG's EXIF block (at most 64 KiB) or a
+    // PNG's eXIf chunk before its pixels, unless large ICC or XMP blocks come first.
+    constexpr std::size_t window = std::size_t(1) << 20;
+    auto head = image_detail::read_bytes(path, "probe_image", window);
     ImageInfo info;
     if (image_detail::is_tiff(head)) {
 #if defined(CYCLEGAN_HAVE_TIFF)
@@ -596,8 +606,11 @@ inline ImageInfo probe_image(const std::filesystem::path& path) {
     }
     if (image_detail::is_pnm(head)) {  // the text kinds need the whole file to be checked
         const Image img = image_detail::read_pnm(image_detail::read_bytes(path, "probe_image"), path, 1);
-        return {img.width, img.height, 1};
+        return {img.width, img.height, head[1] == '3' || head[1] == '6' ? 3 : 1};
     }
+    if (!stbi_info_from_memory(head.data(), static_cast<int>(head.size()), &info.width, &info.height, &info.channels) &&
+        head.size() == window)  // a header past the window (a JPEG with large APPn blocks): the whole file
+        head = image_detail::read_bytes(path, "probe_image");
     if (!stbi_info_from_memory(head.data(), static_cast<int>(head.size()), &info.width, &info.height, &info.channels))
         throw image_error("probe_image: " + image_detail::quoted(path) + " is not a readable image (" +
                           image_detail::looks_like(head) + "): " + stbi_failure_reason());
