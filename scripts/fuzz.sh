@@ -30,7 +30,7 @@ cp tests/fuzz/regressions/checkpoint/* "$build/seeds/checkpoint/"
 for harness in image checkpoint; do
   echo "fuzz: $harness for ${seconds} s"
   status=0
-  "$fuzz/fuzz_$harness" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -max_len=200000 \
+  "$fuzz/fuzz_$harness" -max_total_time="$seconds" -rss_limit_mb=4096 -malloc_limit_mb=4096 -timeout=20 -max_len=200000 \
     -artifact_prefix="$build/findings/$harness-" -print_final_stats=1 \
     "$build/corpus/$harness" "$build/seeds/$harness" > "$build/fuzz_$harness.log" 2>&1 || status=$?
   grep -E '^(==|SUMMARY|[^ ]*runtime error)' "$build/fuzz_$harness.log" | head -n 20 || true

@@ -1,6 +1,6 @@
 #pragma once
-// Image files: PNG, JPEG, BMP, TGA, PPM/PGM in through stb_image, TIFF through libtiff (when the
-// build found it: CYCLEGAN_HAVE_TIFF, which cyclegan::cyclegan defines), laid out as the file's
+// Image files: PNG, JPEG, BMP, TGA in through stb_image, Netpbm through our own decoder, TIFF
+// through libtiff (when the build found it: CYCLEGAN_HAVE_TIFF, which cyclegan::cyclegan defines), laid out as the file's
 // orientation tag says (as image viewers show them); PNG or JPEG out through stb_image_write; and
 // the conversion between 8-bit HWC pixels and the [-1, 1] CHW floats the networks take.
 //
@@ -47,6 +47,12 @@
 #if !defined(STBI_INCLUDE_STB_IMAGE_H)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
+// Only the formats we read (PNM goes to our own decoder): stb's GIF, PSD, HDR and PIC decoders are
+// attack surface on untrusted files and nothing we need.
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_TGA
 #define STBI_FAILURE_USERMSG  // "Corrupt PNG" rather than "bad zlib header"
 #if __has_include(<stb_image.h>)
 #include <stb_image.h>
@@ -411,14 +417,14 @@ inline bool bmp_alpha_unused(const std::vector<unsigned char>& b) {
 // 256 codes, within their segment. Debian's stb_image 2.27 does not check this and writes past its
 // tables (found by tests/fuzz; fixed in stb 2.28), so such files are refused before stb sees them.
 inline bool jpeg_tables_valid(const std::vector<unsigned char>& b) {
-    std::size_t at = 2;
+    std::size_t at = 0;  // stb skips 0xFF fill bytes before the start marker too
     while (at + 4 <= b.size()) {
         if (b[at] != 0xFF) {  // entropy-coded data: on to the next marker (0xFF00 is a stuffed byte)
             ++at;
             continue;
         }
         const unsigned marker = b[at + 1];
-        if (marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+        if (marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) {  // no length
             at += marker == 0xFF ? 1 : 2;
             continue;
         }
@@ -440,6 +446,19 @@ inline bool jpeg_tables_valid(const std::vector<unsigned char>& b) {
 }
 
 // "P1" to "P6" (stb also takes "P516 ..." as P5: what follows is ours to judge).
+// Whether every chunk of a PNG lies inside the file. stb 2.27 grows its buffer to the length an
+// IDAT chunk claims before reading it, so a truncated or hostile file could make it ask for 2 GiB
+// (found by tests/fuzz); a chunk that runs past the end means a damaged file anyway.
+inline bool png_chunks_fit(const std::vector<unsigned char>& b) {
+    for (std::size_t at = 8; at + 8 <= b.size();) {
+        const std::size_t length = (std::size_t(b[at]) << 24) | (std::size_t(b[at + 1]) << 16) | (std::size_t(b[at + 2]) << 8) | b[at + 3];
+        if (length > b.size() - at - 8) return false;
+        if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8), "IEND")) return true;
+        at += 12 + length;
+    }
+    return true;
+}
+
 inline bool is_pnm(const std::vector<unsigned char>& b) {
     return b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6';
 }
@@ -552,7 +571,10 @@ inline Image decode_image(const std::vector<unsigned char>& bytes, int channels,
 #endif
     }
     if (image_detail::is_pnm(bytes)) return image_detail::read_pnm(bytes, path, channels);
-    if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8 && !image_detail::jpeg_tables_valid(bytes))
+    if (bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P' && !image_detail::png_chunks_fit(bytes))
+        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
+                          " bytes, a PNG): a chunk runs past the end of the file (truncated or corrupt file?)");
+    if (bytes[0] == 0xFF && !image_detail::jpeg_tables_valid(bytes))  // what stb would try as a JPEG
         throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
                           " bytes, a JPEG): a Huffman table holds more than 256 codes (corrupt file?)");
     int w = 0, h = 0, file_channels = 0;
