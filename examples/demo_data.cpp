@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
                     const auto chw = std::string(domain) == "A" ? a : scenes.to_B(a);
                     char file[32];
                     std::snprintf(file, sizeof file, "%04d.png", i);
-                    cyclegan::write_image(dir / file, cyclegan::from_chw(chw.data(), 3, size, size));
+                    cyclegan::write_image(dir / file, cyclegan::from_chw(chw, 3, size, size));
                 }
             }
         }

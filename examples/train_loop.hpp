@@ -186,7 +186,7 @@ int train(B& dev, const TrainOptions& o) {
         auto first_image = [&](const Tensor<B>& t) {
             if (t.empty()) return Image();
             const auto host = t.images(0).to_host(dev);
-            return from_chw(host.data(), t.shape().c, t.shape().h, t.shape().w);
+            return from_chw(host, t.shape().c, t.shape().h, t.shape().w);
         };
         std::vector<Image> top{first_image(v.real_A), first_image(v.fake_B), first_image(v.rec_A)};
         std::vector<Image> bottom{first_image(v.real_B), first_image(v.fake_A), first_image(v.rec_B)};

@@ -4,6 +4,7 @@
 #include <cyclegan/data/folder_dataset.hpp>
 #include <cyclegan/io/checkpoint.hpp>
 #include <cyclegan/io/image.hpp>
+#include <cyclegan/io/image_tensor.hpp>
 #include <cyclegan/report/html_report.hpp>
 
 #include <cstdio>
@@ -25,27 +26,6 @@ struct TranslateOptions {
     std::string cpu_kernels = "auto", device = "cpu";
 };
 
-// Reflect-pads CHW values of h x w to ph x pw (ph >= h, pw >= w) at the bottom and right, the
-// reflection repeating for pads past the image (a 1x1 image is repeated).
-inline std::vector<float> pad_reflect(const std::vector<float>& chw, int c, int h, int w, int ph, int pw) {
-    if (ph == h && pw == w) return chw;
-    auto reflect = [](int i, int n) {  // ... 2 1 | 0 1 2 ... n-1 | n-2 ...
-        if (n == 1) return 0;
-        const int period = 2 * (n - 1);
-        i %= period;
-        return i < n ? i : period - i;
-    };
-    std::vector<float> out(static_cast<std::size_t>(c) * ph * pw);
-    for (int k = 0; k < c; ++k)
-        for (int y = 0; y < ph; ++y)
-            for (int x = 0; x < pw; ++x)
-                out[(static_cast<std::size_t>(k) * ph + y) * pw + x] = chw[(static_cast<std::size_t>(k) * h + reflect(y, h)) * w + reflect(x, w)];
-    return out;
-}
-
-// Translates every readable input; a file that fails is skipped and listed at the end (on
-// standard error, with the reason). Returns the exit status: 1 if any failed. Throws for what stops them all
-// (no checkpoint, a missing input).
 // A grey or RGB image with the alpha channel of `rgba` (same size) added: 2 or 4 channels.
 inline Image with_alpha(const Image& img, const Image& rgba) {
     Image out(img.width, img.height, img.channels + 1);
@@ -105,17 +85,9 @@ int translate(B& dev, const TranslateOptions& o) {
             const bool alpha = probe_image(path).channels % 2 == 0 && g.output_nc % 2 == 1;  // grey+alpha, RGBA
             const Image img = image_detail::from_rgba(rgba.pixels.data(), rgba.width, rgba.height, g.input_nc);
             // Any size: padded to what the generator takes, the output cropped back.
-            const int ph = sizes.padded(img.height), pw = sizes.padded(img.width);
-            const auto padded = pad_reflect(to_chw(img), g.input_nc, img.height, img.width, ph, pw);
-            const auto y = net(Tensor<B>::from_host(dev, {1, g.input_nc, ph, pw}, padded)).to_host(dev);
-            std::vector<float> cropped(static_cast<std::size_t>(g.output_nc) * img.height * img.width);
-            for (int c = 0; c < g.output_nc; ++c)
-                for (int r = 0; r < img.height; ++r)
-                    std::copy_n(y.begin() + (static_cast<std::ptrdiff_t>(c) * ph + r) * pw, img.width,
-                                cropped.begin() + (static_cast<std::ptrdiff_t>(c) * img.height + r) * img.width);
+            Image fake = translate_image(net, dev, img, sizes);
             std::string stem = path.stem().string();
             for (int k = 2; used.count(stem); ++k) stem = path.stem().string() + "_" + std::to_string(k);
-            Image fake = from_chw(cropped.data(), g.output_nc, img.height, img.width);
             if (alpha) fake = with_alpha(fake, rgba);
             write_image(out_dir / "images" / (stem + "_real.png"), alpha ? with_alpha(img, rgba) : img);
             write_image(out_dir / "images" / (stem + "_fake.png"), fake);

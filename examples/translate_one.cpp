@@ -17,9 +17,8 @@ int main(int argc, char** argv) {
         Network<ResnetGenerator9<cpu>> G(dev, ResnetGenerator9<cpu>(), "model");  // the reference's resnet_9blocks
         load_network(argv[1], G, "G_A.");                                         // G_A: A -> B
         G.eval();
-        const Image in = read_image(argv[2], 3);  // sides multiples of 4 (cyclegan-translate pads any size)
-        const auto out = G(Tensor<cpu>::from_host(dev, {1, 3, in.height, in.width}, to_chw(in))).to_host(dev);
-        write_image(argv[3], from_chw(out.data(), 3, in.height, in.width));
+        const Image in = read_image(argv[2], 3);                                  // any size, as RGB
+        write_image(argv[3], translate_image(G, dev, in, ResnetGenerator9<cpu>::size_rule));  // padded and cropped back
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

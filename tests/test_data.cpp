@@ -256,12 +256,14 @@ TEST_CASE("to_chw maps to [-1, 1] in planes; from_chw rounds back, clamps, and r
     CHECK(chw[1] == doctest::Approx(10 / 127.5 - 1));      // R of pixel 1
     CHECK(chw[2] == 1.0f);                                 // G of pixel 0
     CHECK(chw[4] == doctest::Approx(51 / 127.5 - 1));      // B of pixel 0
-    CHECK(from_chw(chw.data(), 3, 1, 2) == img);
+    CHECK(from_chw(chw, 3, 1, 2) == img);
+    CHECK_THROWS_AS(from_chw(chw, 3, 2, 2), std::invalid_argument);  // 6 values are not 3 x 2 x 2
+    CHECK_THROWS_AS(from_chw(chw, 1, 1, 2), std::invalid_argument);
 
     Image levels(256, 1, 1);
     for (int i = 0; i < 256; ++i) levels.pixels[i] = static_cast<std::uint8_t>(i);
     const auto values = to_chw(levels);
-    CHECK(from_chw(values.data(), 1, 1, 256) == levels);  // truncation would lose some levels
+    CHECK(from_chw(values, 1, 1, 256) == levels);  // truncation would lose some levels
 
     // Rounded, not truncated as the reference's tensor2im: 10.6 -> 11. Clamped; NaN -> 0.
     const float x[5] = {10.6f / 127.5f - 1.0f, 10.4f / 127.5f - 1.0f, 1.5f, -3.0f, std::nanf("")};

@@ -6,6 +6,8 @@
 #include "support/gradcheck.hpp"
 #include "support/parity.hpp"
 
+#include <cyclegan/io/image_tensor.hpp>
+
 using namespace cyclegan;
 using test::gradcheck;
 using test::random_tensor;
@@ -130,6 +132,39 @@ TEST_CASE("every model takes its size rule's smallest side, and not one step bel
     CHECK((SizeRule{4, 24}).describe() == "sides that are multiples of 4 and at least 24");
     CHECK((SizeRule{4, 8}).padded(1) == 8);
     CHECK((SizeRule{4, 8}).padded(9) == 12);
+}
+
+TEST_CASE("translate_image: any size in, the same size out, equal to the network on the padded image") {
+    cpu dev;
+    auto g = make<ResnetGenerator<cpu, 1>>(dev, {.ngf = 4});
+    g.eval();
+    const SizeRule r = ResnetGenerator<cpu, 1>::size_rule;
+    for (auto [w, h] : {std::pair{257, 131}, {1, 1}, {7, 5}, {16, 16}}) {
+        CAPTURE(w);
+        CAPTURE(h);
+        Image img(w, h, 3);
+        for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>(i * 37 % 251);
+        const Image out = translate_image(g, dev, img, r);
+        REQUIRE(out.width == w);
+        REQUIRE(out.height == h);
+        // The same by hand: pad, run, crop the floats, round.
+        const Image padded = pad_reflect(img, r.padded(h), r.padded(w));
+        const Shape ps{1, 3, padded.height, padded.width};
+        const auto y = g(Tensor<cpu>::from_host(dev, ps, to_chw(padded))).to_host(dev);
+        std::vector<float> cropped;
+        for (int c = 0; c < 3; ++c)
+            for (int row = 0; row < h; ++row)
+                for (int col = 0; col < w; ++col) cropped.push_back(y[(std::size_t(c) * ps.h + row) * ps.w + col]);
+        CHECK(out == from_chw(cropped, 3, h, w));
+    }
+    // A tensor that is not one image of 1 to 4 channels is refused by its shape.
+    CHECK_THROWS_AS(tensor_to_image(dev, Tensor<cpu>::zeros(dev, {2, 3, 4, 4})), shape_error);
+    CHECK_THROWS_AS(tensor_to_image(dev, Tensor<cpu>::zeros(dev, {1, 5, 4, 4})), shape_error);
+    CHECK(tensor_to_image(dev, image_to_tensor(dev, Image(3, 2, 4, 200))) == Image(3, 2, 4, 200));
+    CHECK_THROWS_AS(pad_reflect(Image(4, 4, 3), 3, 4), std::invalid_argument);
+    // A U-Net with the ResNet's rule would return another size: refused, not cropped from garbage.
+    auto u = make<UnetGenerator128<cpu>>(dev, {.ngf = 1});
+    CHECK_THROWS_AS(translate_image(u, dev, Image(8, 8, 3), SizeRule{4, 8}), shape_error);
 }
 
 TEST_CASE("the generators' gradients match finite differences") {

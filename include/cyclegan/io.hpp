@@ -10,6 +10,7 @@
 #include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
 #include "io/image.hpp"
+#include "io/image_tensor.hpp"
 #include "io/safetensors.hpp"
 #include "report/html_report.hpp"
 #include "report/svg_plot.hpp"

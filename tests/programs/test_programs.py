@@ -248,6 +248,25 @@ class Programs(unittest.TestCase):
             self.assertEqual(set(fake.getdata(3)), {alpha})
         self.assertEqual(Image.open(os.path.join(out, "images", "3x3_fake.png")).mode, "RGB")
 
+    def test_translate_one_takes_any_size_and_equals_translate(self):
+        # The documented ten-line program: a resnet_9blocks at the paper's width, an odd-sized photo.
+        ckpt = self.dir("ckpt_r9")
+        run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", ckpt, "--name", "run", "--netG",
+            "resnet_9blocks", "--ndf", "4", "--load-size", "32", "--crop-size", "32", "--threads", "2", "--quiet",
+            "--max-dataset-size", "1", "--n-epochs", "1", "--n-epochs-decay", "0")
+        model = os.path.join(ckpt, "run", "latest.safetensors")
+        photo = os.path.join(self.tmp, "photo.png")
+        from PIL import Image
+        y, x = __import__("numpy").mgrid[0:131, 0:257]
+        Image.fromarray(__import__("numpy").dstack([x % 256, y * 2 % 256, (x + y) % 256]).astype("uint8")).save(photo)
+        one = os.path.join(self.tmp, "photo_one.png")
+        run(tool("cyclegan-translate-one"), model, photo, one)
+        out = self.dir("r9_out")
+        run(tool("cyclegan-translate"), "--checkpoint", model, "--output", out, "--threads", "2", photo)
+        a, b = Image.open(one), Image.open(os.path.join(out, "images", "photo_fake.png"))
+        self.assertEqual(a.size, (257, 131))
+        self.assertEqual(list(a.getdata()), list(b.getdata()))
+
     def test_hidden_and_other_files_are_skipped_and_one_bad_file_does_not_stop_a_batch(self):
         data = self.copy_data("hidden")
         a = os.path.join(data, "trainA")

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -685,11 +686,15 @@ inline std::vector<float> to_chw(const Image& img) {
 // nearest integer. The reference's tensor2im truncates (astype(uint8)); rounding is used here
 // because truncation darkens every pixel by half a level on average and maps some pixels to the
 // level below their own (2.9999998 -> 2), so to_chw then from_chw would not give back the image.
-// NaN becomes 0.
-inline Image from_chw(const float* chw, int channels, int height, int width) {
+// NaN becomes 0. The values are a sized buffer (a vector, a span), so that a buffer of another size
+// than channels x height x width throws std::invalid_argument instead of being read as if it fit.
+inline Image from_chw(std::span<const float> chw, int channels, int height, int width) {
     if (channels < 1 || channels > 4 || height <= 0 || width <= 0)
         throw std::invalid_argument("from_chw: cannot make an image of " + std::to_string(channels) + " channels, " +
                                     std::to_string(height) + "x" + std::to_string(width));
+    if (chw.size() != static_cast<std::size_t>(channels) * height * width)
+        throw std::invalid_argument("from_chw: " + std::to_string(chw.size()) + " values are not " + std::to_string(channels) +
+                                    " channels of " + std::to_string(height) + "x" + std::to_string(width));
     Image img(width, height, channels);
     const std::size_t plane = static_cast<std::size_t>(width) * height;
     for (std::size_t i = 0; i < plane; ++i)
