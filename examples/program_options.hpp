@@ -38,18 +38,8 @@ struct ModelChoice {
     double init_gain = 0.02;
     bool no_dropout = true;  // the reference's CycleGAN default; --dropout turns it on
 
-    cyclegan::AnyGeneratorOptions generator() const {
-        cyclegan::AnyGeneratorOptions g;
-        g.input_nc = input_nc;
-        g.output_nc = output_nc;
-        g.ngf = ngf;
-        g.norm = cyclegan::parse_norm(norm);
-        g.use_dropout = !no_dropout;
-        g.padding = cyclegan::parse_padding(padding);
-        g.upsample = upsample == "resize_conv" ? cyclegan::UpsampleType::resize_conv : cyclegan::UpsampleType::transposed;
-        g.netG = netG;
-        return g;
-    }
+    // Read back from what describe() records, as a checkpoint's reader does: one mapping of names.
+    cyclegan::AnyGeneratorOptions generator() const { return cyclegan::generator_options_from_record(describe(), "options"); }
     cyclegan::AnyDiscriminatorOptions discriminator() const {
         cyclegan::AnyDiscriminatorOptions d;
         d.input_nc = output_nc;  // CycleGAN sets each discriminator's channels itself

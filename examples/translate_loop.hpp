@@ -5,6 +5,7 @@
 #include <cyclegan/io/checkpoint.hpp>
 #include <cyclegan/io/image.hpp>
 #include <cyclegan/io/image_tensor.hpp>
+#include <cyclegan/translator.hpp>
 #include <cyclegan/report/html_report.hpp>
 
 #include <cstdio>
@@ -42,21 +43,9 @@ int translate(B& dev, const TranslateOptions& o) {
     if (o.checkpoint.empty() && o.name.empty()) throw std::runtime_error("give --checkpoint FILE or --name NAME");
     const fs::path ckpt = !o.checkpoint.empty() ? fs::path(o.checkpoint) : fs::path(o.checkpoints_dir) / o.name / (o.epoch + ".safetensors");
 
-    // Architecture from the checkpoint's own record; then only the needed generator's tensors.
-    auto file = safetensors::LazyFile::open(ckpt);
-    std::map<std::string, std::string> info;
-    for (const auto& [k, v] : file.metadata())
-        if (k.rfind("info.", 0) == 0) info[k.substr(5)] = v;
-    ModelChoice m = ModelChoice::from_info(info, ckpt);
-    const bool a_to_b = o.direction == "AtoB";
-    AnyGeneratorOptions g = m.generator();
-    if (!a_to_b) std::swap(g.input_nc, g.output_nc);
-    AnyGenerator<B> generator(g);
-    const SizeRule sizes = generator.size_rule();
-    const std::string prefix = generator.prefix();
-    Network<AnyGenerator<B>> net(dev, std::move(generator), prefix);
-    load_network(file, net, a_to_b ? "G_A." : "G_B.");
-    net.eval();
+    // The architecture from the checkpoint's own record; only the needed generator's tensors.
+    Translator<B> translator = Translator<B>::load(dev, ckpt, parse_direction(o.direction));
+    const int output_nc = translator.output_channels();
 
     // The inputs: files as given, folders expanded (non-image files skipped with a warning).
     std::vector<fs::path> files;
@@ -79,13 +68,12 @@ int translate(B& dev, const TranslateOptions& o) {
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
     for (const auto& path : files) {
         try {
-            // Decoded once, with alpha; the network sees the model's channels (as read_image
-            // converts), and a file's own alpha goes back onto the output.
+            // Decoded once, with alpha; the network sees the model's channels, and a file's own
+            // alpha goes back onto the output.
             const Image rgba = read_image(path, 4);
-            const bool alpha = probe_image(path).channels % 2 == 0 && g.output_nc % 2 == 1;  // grey+alpha, RGBA
-            const Image img = image_detail::from_rgba(rgba.pixels.data(), rgba.width, rgba.height, g.input_nc);
-            // Any size: padded to what the generator takes, the output cropped back.
-            Image fake = translate_image(net, dev, img, sizes);
+            const bool alpha = probe_image(path).channels % 2 == 0 && output_nc % 2 == 1;  // grey+alpha, RGBA
+            const Image img = convert_channels(rgba, translator.input_channels());
+            Image fake = translator(img);  // any size: padded to what the generator takes, cropped back
             std::string stem = path.stem().string();
             for (int k = 2; used.count(stem); ++k) stem = path.stem().string() + "_" + std::to_string(k);
             if (alpha) fake = with_alpha(fake, rgba);

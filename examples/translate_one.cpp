@@ -1,5 +1,5 @@
-// The ten lines of docs/converting.md: run a generator converted from the reference
-// implementation (or trained here) on one image, from your own program.
+// The three lines of docs/converting.md: run a generator trained here (or converted from the
+// reference implementation) on one image, from your own program.
 //
 //   cyclegan-translate-one horse2zebra.safetensors horse.jpg zebra.png
 #include <cyclegan/io.hpp>
@@ -14,11 +14,8 @@ int main(int argc, char** argv) {
     try {
         using namespace cyclegan;
         cpu dev;
-        Network<ResnetGenerator9<cpu>> G(dev, ResnetGenerator9<cpu>(), "model");  // the reference's resnet_9blocks
-        load_network(argv[1], G, "G_A.");                                         // G_A: A -> B
-        G.eval();
-        const Image in = read_image(argv[2], 3);                                  // any size, as RGB
-        write_image(argv[3], translate_image(G, dev, in, ResnetGenerator9<cpu>::size_rule));  // padded and cropped back
+        auto G = Translator<cpu>::load(dev, argv[1], Direction::AtoB);  // the architecture is in the file
+        write_image(argv[3], G(read_image(argv[2], 3)));                // any size; output at the input's size
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -8,6 +8,7 @@
 #include <cyclegan/cyclegan.hpp>
 #include <cyclegan/io/atomic_file.hpp>
 #include <cyclegan/io/checkpoint.hpp>
+#include <cyclegan/translator.hpp>
 
 #include <algorithm>
 #include <array>
@@ -22,6 +23,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -183,6 +185,109 @@ TEST_CASE("remove_stale_temporary_files removes a killed writer's temporaries, a
     CHECK(folder_entries(dir.path) == expected);
     CHECK(remove_stale_temporary_files(dir.path) == 0);
     CHECK(remove_stale_temporary_files(dir / "missing") == 0);
+}
+
+TEST_CASE("Translator: every generator kind loads from its checkpoint and translates any image as the network does") {
+    using AnyModel = CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>>;
+    TempDir dir;
+    cpu dev(2);
+    struct Kind {
+        std::string netG, norm, padding, upsample;
+        int input_nc, output_nc;
+        bool dropout;
+    };
+    const Kind kinds[] = {{"resnet_6blocks", "instance", "reflect", "transposed", 3, 3, false},
+                          {"resnet_9blocks", "batch", "zero", "resize_conv", 1, 3, false},
+                          {"unet_128", "instance", "reflect", "transposed", 3, 1, true},
+                          {"unet_256", "none", "reflect", "transposed", 4, 3, false}};
+    for (const auto& k : kinds) {
+        CAPTURE(k.netG);
+        const std::map<std::string, std::string> record{
+            {"netG", k.netG},           {"ngf", "2"},          {"input_nc", std::to_string(k.input_nc)},
+            {"output_nc", std::to_string(k.output_nc)}, {"norm", k.norm}, {"padding", k.padding},
+            {"upsample", k.upsample},   {"dropout", k.dropout ? "1" : "0"}};
+        const AnyGeneratorOptions g = generator_options_from_record(record, "test");
+        AnyDiscriminatorOptions d;
+        d.ndf = 2, d.input_nc = k.output_nc, d.norm = g.norm;
+        AnyModel model(dev, g, d, {.lambda_identity = k.input_nc == k.output_nc ? 0.5 : 0.0, .pool_size = 0, .seed = 3}, {});
+        TrainingProgress progress;
+        progress.info = record;
+        const auto path = dir / (k.netG + ".safetensors");
+        save_checkpoint(path, model, progress);
+
+        auto AtoB = Translator<cpu>::load(dev, path, Direction::AtoB);
+        auto BtoA = Translator<cpu>::load(dev, path, Direction::BtoA);
+        CHECK(AtoB.input_channels() == k.input_nc);
+        CHECK(BtoA.input_channels() == k.output_nc);
+        model.G_A.eval(), model.G_B.eval();
+        const SizeRule r = AnyGenerator<cpu>::size_rule_of(k.netG);
+        const int big = std::max(r.smallest_side(), 256);
+        for (auto [w, h] : {std::pair{1, 1}, {7, 5}, {257, 131}, {big, big}}) {
+            CAPTURE(w);
+            CAPTURE(h);
+            Image colour(w, h, 3), grey(w, h, 1);
+            for (std::size_t i = 0; i < colour.pixels.size(); ++i) colour.pixels[i] = static_cast<std::uint8_t>(i * 29 % 253);
+            for (std::size_t i = 0; i < grey.pixels.size(); ++i) grey.pixels[i] = static_cast<std::uint8_t>(i * 13 % 251);
+            for (const Image* in : {&colour, &grey}) {
+                const Image out = AtoB(*in);
+                CHECK(out.width == w);
+                CHECK(out.height == h);
+                CHECK(out.channels == k.output_nc);
+                // Bit-equal to the trained network run directly on the same input.
+                CHECK(out == translate_image(model.G_A, dev, convert_channels(*in, k.input_nc), r));
+            }
+            CHECK(BtoA(colour) == translate_image(model.G_B, dev, convert_channels(colour, k.output_nc), r));
+        }
+    }
+
+    // Several threads at once equal serial calls.
+    auto t = Translator<cpu>::load(dev, dir / "resnet_6blocks.safetensors", Direction::AtoB);
+    std::vector<Image> inputs, serial;
+    for (int i = 0; i < 8; ++i) {
+        Image img(9 + i, 6 + 2 * i, 3);
+        for (std::size_t j = 0; j < img.pixels.size(); ++j) img.pixels[j] = static_cast<std::uint8_t>(j * (i + 3) % 256);
+        inputs.push_back(img);
+        serial.push_back(t(img));
+    }
+    std::vector<int> mismatches(4, 0);
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 4; ++k)
+        threads.emplace_back([&, k] {
+            for (int call = 0; call < 25; ++call) {
+                const int i = (call + k) % 8;
+                if (!(t(inputs[i]) == serial[i])) ++mismatches[k];
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(mismatches == std::vector<int>(4, 0));
+
+    // The tensor call: a batch of images the generator takes; other shapes are refused by shape.
+    const auto batch = Tensor<cpu>::full(dev, {2, 3, 8, 12}, 0.1f);
+    CHECK(t(batch).shape() == Shape{2, 3, 8, 12});
+    CHECK_THROWS_AS(t(Tensor<cpu>::zeros(dev, {1, 3, 10, 12})), shape_error);
+    CHECK_THROWS_AS(t(Tensor<cpu>::zeros(dev, {1, 1, 8, 8})), shape_error);
+
+    // Errors name the file and what is wrong.
+    auto message = [](auto&& f) {
+        try {
+            f();
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no exception)");
+    };
+    CHECK(message([&] { Translator<cpu>::load(dev, dir / "missing.safetensors", Direction::AtoB); }).find("missing.safetensors") !=
+          std::string::npos);
+    CHECK(message([] { parse_direction("AtoC"); }).find("AtoB, BtoA") != std::string::npos);
+    Network<Gen> plain(dev, Gen({.ngf = 2}), "model");
+    save_network(dir / "plain.safetensors", plain);  // no architecture recorded
+    const auto none = message([&] { Translator<cpu>::load(dev, dir / "plain.safetensors", Direction::AtoB); });
+    CHECK(none.find("plain.safetensors") != std::string::npos);
+    CHECK(none.find("'netG'") != std::string::npos);
+    const auto text = read_bytes(dir / "unet_128.safetensors");
+    write_bytes(dir / "cut.safetensors", text.substr(0, text.size() / 2));
+    CHECK(message([&] { Translator<cpu>::load(dev, dir / "cut.safetensors", Direction::AtoB); }).find("cut.safetensors") !=
+          std::string::npos);
 }
 
 TEST_CASE("a checkpoint round trip restores every tensor, optimizer state, pool and the progress") {

@@ -15,3 +15,4 @@
 #include "report/html_report.hpp"
 #include "report/svg_plot.hpp"
 #include "report/training_log.hpp"
+#include "translator.hpp"

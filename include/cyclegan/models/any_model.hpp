@@ -1,6 +1,7 @@
 #pragma once
 // Generators and discriminators chosen by name at run time, as the reference's --netG / --netD:
 // one type each, so a program that offers every architecture compiles one CycleGAN.
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -15,6 +16,44 @@ struct AnyGeneratorOptions : GeneratorOptions {
     std::string netG = "resnet_9blocks";  // resnet_9blocks | resnet_6blocks | unet_128 | unet_256
 };
 
+// A generator's options from the architecture a checkpoint records (its `info.*` metadata, keys
+// without the prefix: netG, ngf, input_nc, output_nc, norm, padding, upsample, dropout), as
+// cyclegan-train and tools/convert_reference.py write them. `source` names the file in errors:
+// std::runtime_error for a missing key, std::invalid_argument for a value the library does not know.
+inline AnyGeneratorOptions generator_options_from_record(const std::map<std::string, std::string>& record,
+                                                         const std::string& source) {
+    auto get = [&](const char* key) {
+        const auto it = record.find(key);
+        if (it == record.end())
+            throw std::runtime_error(source + ": the file does not record the generator's '" + key +
+                                     "' (not written by cyclegan-train or tools/convert_reference.py?)");
+        return it->second;
+    };
+    auto number = [&](const char* key) {
+        const std::string v = get(key);
+        try {
+            return std::stoi(v);
+        } catch (const std::exception&) {
+            throw std::invalid_argument(source + ": the recorded '" + key + "' is '" + v + "', not a number");
+        }
+    };
+    AnyGeneratorOptions g;
+    try {
+        g.netG = get("netG");
+        g.ngf = number("ngf");
+        g.input_nc = number("input_nc");
+        g.output_nc = number("output_nc");
+        g.norm = parse_norm(get("norm"));
+        g.padding = parse_padding(get("padding"));
+        g.upsample = parse_upsample(get("upsample"));
+        g.use_dropout = get("dropout") != "0";
+    } catch (const std::invalid_argument& e) {
+        const std::string what = e.what();
+        throw std::invalid_argument(what.rfind(source, 0) == 0 ? what : source + ": " + what);
+    }
+    return g;
+}
+
 template <class B>
 class AnyGenerator : public AnyLayer<B> {
 public:
@@ -23,7 +62,8 @@ public:
 
     explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), netG_(o.netG) {}
 
-    std::string prefix() const { return netG_.rfind("unet", 0) == 0 ? "model.model" : "model"; }
+    std::string prefix() const { return prefix_of(netG_); }
+    static std::string prefix_of(const std::string& netG) { return netG.rfind("unet", 0) == 0 ? "model.model" : "model"; }
     // The image sides this generator takes (core/size_rule.hpp).
     SizeRule size_rule() const { return size_rule_of(netG_); }
     static SizeRule size_rule_of(const std::string& netG) {

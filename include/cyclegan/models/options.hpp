@@ -33,6 +33,12 @@ inline PaddingType parse_padding(const std::string& s) {
     throw std::invalid_argument("unknown padding type '" + s + "' (reflect, replicate, zero)");
 }
 
+inline UpsampleType parse_upsample(const std::string& s) {
+    if (s == "transposed") return UpsampleType::transposed;
+    if (s == "resize_conv") return UpsampleType::resize_conv;
+    throw std::invalid_argument("unknown upsampling '" + s + "' (transposed, resize_conv)");
+}
+
 struct GeneratorOptions {
     int input_nc = 3, output_nc = 3;
     int ngf = 64;
