@@ -284,6 +284,17 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
     const auto none = message([&] { Translator<cpu>::load(dev, dir / "plain.safetensors", Direction::AtoB); });
     CHECK(none.find("plain.safetensors") != std::string::npos);
     CHECK(none.find("'netG'") != std::string::npos);
+    {  // an architecture the library does not know: the file and the name
+        auto record = std::map<std::string, std::string>{{"netG", "resnet_12blocks"}, {"ngf", "2"}, {"input_nc", "3"},
+                                                         {"output_nc", "3"}, {"norm", "instance"}, {"padding", "reflect"},
+                                                         {"upsample", "transposed"}, {"dropout", "0"}};
+        const auto what = message([&] { generator_options_from_record(record, "future.safetensors"); });
+        CHECK(what.find("future.safetensors") != std::string::npos);
+        CHECK(what.find("'resnet_12blocks'") != std::string::npos);
+        record["netG"] = "unet_128", record["norm"] = "group";
+        CHECK(message([&] { generator_options_from_record(record, "future.safetensors"); }).find("future.safetensors: unknown norm 'group'") !=
+              std::string::npos);
+    }
     const auto text = read_bytes(dir / "unet_128.safetensors");
     write_bytes(dir / "cut.safetensors", text.substr(0, text.size() / 2));
     CHECK(message([&] { Translator<cpu>::load(dev, dir / "cut.safetensors", Direction::AtoB); }).find("cut.safetensors") !=

@@ -40,6 +40,9 @@ inline AnyGeneratorOptions generator_options_from_record(const std::map<std::str
     AnyGeneratorOptions g;
     try {
         g.netG = get("netG");
+        if (g.netG != "resnet_9blocks" && g.netG != "resnet_6blocks" && g.netG != "unet_128" && g.netG != "unet_256")
+            throw std::invalid_argument("the generator '" + g.netG +
+                                        "' is not one this library knows (resnet_9blocks, resnet_6blocks, unet_128, unet_256)");
         g.ngf = number("ngf");
         g.input_nc = number("input_nc");
         g.output_nc = number("output_nc");
