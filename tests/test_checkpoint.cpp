@@ -222,7 +222,8 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         model.G_A.eval(), model.G_B.eval();
         const SizeRule r = AnyGenerator<cpu>::size_rule_of(k.netG);
         const int big = std::max(r.smallest_side(), 256);
-        for (auto [w, h] : {std::pair{1, 1}, {7, 5}, {257, 131}, {big, big}}) {
+        for (const auto& size : {std::pair{1, 1}, {7, 5}, {257, 131}, {big, big}}) {
+            const int w = size.first, h = size.second;  // clang 14 cannot capture a structured binding
             CAPTURE(w);
             CAPTURE(h);
             Image colour(w, h, 3), grey(w, h, 1);

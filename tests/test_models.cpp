@@ -139,7 +139,8 @@ TEST_CASE("translate_image: any size in, the same size out, equal to the network
     auto g = make<ResnetGenerator<cpu, 1>>(dev, {.ngf = 4});
     g.eval();
     const SizeRule r = ResnetGenerator<cpu, 1>::size_rule;
-    for (auto [w, h] : {std::pair{257, 131}, {1, 1}, {7, 5}, {16, 16}}) {
+    for (const auto& size : {std::pair{257, 131}, {1, 1}, {7, 5}, {16, 16}}) {
+        const int w = size.first, h = size.second;  // clang 14 cannot capture a structured binding
         CAPTURE(w);
         CAPTURE(h);
         Image img(w, h, 3);
