@@ -79,6 +79,12 @@
 #pragma GCC diagnostic pop
 #endif
 
+// The most pixels an image may claim: larger headers are refused before anything is decoded. The
+// fuzz harness lowers it (it runs each input under AddressSanitizer with a time limit).
+#ifndef CYCLEGAN_MAX_IMAGE_PIXELS
+#define CYCLEGAN_MAX_IMAGE_PIXELS (std::uint64_t(1) << 28)
+#endif
+
 namespace cyclegan {
 
 // An image file could not be read or written; the message names the file and the reason.
@@ -341,7 +347,7 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
     TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
     TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orientation);
-    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || std::uint64_t(w) * h > (std::uint64_t(1) << 28))
+    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || std::uint64_t(w) * h > CYCLEGAN_MAX_IMAGE_PIXELS)
         throw fail("size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or over 2^28 pixels");
     char why[1024] = "";
     if (!TIFFRGBAImageOK(tif, why)) throw fail(why);
@@ -460,6 +466,22 @@ inline bool png_chunks_fit(const std::vector<unsigned char>& b) {
     return true;
 }
 
+// Whether an uncompressed BMP (BI_RGB or BI_BITFIELDS) holds the pixel rows its header promises.
+// stb 2.27 reads missing bytes as zeros, so a truncated BMP would decode without an error (and a
+// 246-byte file could claim 200 million pixels: found by tests/fuzz).
+inline bool bmp_complete(const std::vector<unsigned char>& b) {
+    if (b.size() < 30) return true;  // stb refuses what has no full header
+    auto u16 = [&](std::size_t o) { return std::uint64_t(b[o]) | (std::uint64_t(b[o + 1]) << 8); };
+    auto u32 = [&](std::size_t o) { return u16(o) | (u16(o + 2) << 16); };
+    const std::uint64_t offset = u32(10), header = u32(14);
+    if (header < 40 || b.size() < 34) return true;  // OS/2 headers: left to stb
+    const std::int64_t w = std::int32_t(u32(18)), h = std::int32_t(u32(22));
+    const std::uint64_t bits = u16(28), compression = u32(30);
+    if (compression != 0 && compression != 3) return true;
+    const std::uint64_t row = (bits * std::uint64_t(w < 0 ? -w : w) + 31) / 32 * 4;
+    return offset + row * std::uint64_t(h < 0 ? -h : h) <= b.size();
+}
+
 inline bool is_pnm(const std::vector<unsigned char>& b) {
     return b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6';
 }
@@ -497,7 +519,7 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
     const int file_channels = kind == '3' || kind == '6' ? 3 : 1;
     const std::uint64_t w = number("the width"), h = number("the height");
     const std::uint64_t maxval = bitmap ? 1 : number("the maximum value");
-    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > (std::uint64_t(1) << 28))
+    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > CYCLEGAN_MAX_IMAGE_PIXELS)
         throw fail("size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or over 2^28 pixels");
     if (maxval == 0 || maxval > 65535) throw fail("maximum value " + std::to_string(maxval) + " outside 1-65535");
     if (!text) {
@@ -575,13 +597,16 @@ inline Image decode_image(const std::vector<unsigned char>& bytes, int channels,
     if (bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P' && !image_detail::png_chunks_fit(bytes))
         throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
                           " bytes, a PNG): a chunk runs past the end of the file (truncated or corrupt file?)");
+    if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M' && !image_detail::bmp_complete(bytes))
+        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
+                          " bytes, a BMP): shorter than the pixel rows its header describes (truncated file?)");
     if (bytes[0] == 0xFF && !image_detail::jpeg_tables_valid(bytes))  // what stb would try as a JPEG
         throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
                           " bytes, a JPEG): a Huffman table holds more than 256 codes (corrupt file?)");
     int w = 0, h = 0, file_channels = 0;
     // A header may claim any size: refuse, before decoding, what no training could hold.
     if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels) &&
-        std::uint64_t(w) * std::uint64_t(h) > (std::uint64_t(1) << 28))
+        std::uint64_t(w) * std::uint64_t(h) > CYCLEGAN_MAX_IMAGE_PIXELS)
         throw image_error("read_image: " + image_detail::quoted(path) + ": " + std::to_string(w) + "x" + std::to_string(h) +
                           " is over 2^28 pixels");
     unsigned char* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels, channels);
