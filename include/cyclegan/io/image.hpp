@@ -163,6 +163,22 @@ inline std::string looks_like(const std::vector<unsigned char>& b) {
     return "not a known image format";
 }
 
+// "read_image: cannot decode 'f.png' (123 bytes, a PNG): why": every decoder's refusal, one format.
+inline image_error decode_error(const std::filesystem::path& path, std::size_t size, const std::string& kind,
+                                const std::string& why) {
+    return image_error("read_image: cannot decode " + quoted(path) + " (" + std::to_string(size) + " bytes, " + kind +
+                       "): " + why);
+}
+
+// Refuses a header of more than CYCLEGAN_MAX_IMAGE_PIXELS pixels (or an empty one) before any is
+// decoded: every decoder calls it with the size its header claims.
+inline void check_pixel_count(const std::filesystem::path& path, std::size_t size, const std::string& kind,
+                              std::uint64_t w, std::uint64_t h) {
+    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > CYCLEGAN_MAX_IMAGE_PIXELS)
+        throw decode_error(path, size, kind, "its header says " + std::to_string(w) + "x" + std::to_string(h) +
+                                                 ", empty or over " + std::to_string(CYCLEGAN_MAX_IMAGE_PIXELS) + " pixels");
+}
+
 inline void check_channels(int channels, const char* who) {
     if (channels != 1 && channels != 3 && channels != 4)
         throw std::invalid_argument(std::string(who) + ": channels must be 1, 3 or 4, got " + std::to_string(channels));
@@ -338,8 +354,7 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     TIFFOpenOptionsFree(options);
     TIFF* tif = handle.get();
     auto fail = [&](const std::string& why) {
-        return image_error("read_image: cannot decode " + quoted(path) + " (" + std::to_string(bytes.size()) +
-                           " bytes, a TIFF): " + why + (source.message.empty() ? "" : " (" + source.message + ")"));
+        return decode_error(path, bytes.size(), "a TIFF", why + (source.message.empty() ? "" : " (" + source.message + ")"));
     };
     if (!tif) throw fail("not a readable TIFF");
     std::uint32_t w = 0, h = 0;
@@ -347,8 +362,7 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
     TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
     TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orientation);
-    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || std::uint64_t(w) * h > CYCLEGAN_MAX_IMAGE_PIXELS)
-        throw fail("size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or over 2^28 pixels");
+    check_pixel_count(path, bytes.size(), "a TIFF", w, h);
     char why[1024] = "";
     if (!TIFFRGBAImageOK(tif, why)) throw fail(why);
     if (header) {
@@ -492,10 +506,8 @@ inline bool is_pnm(const std::vector<unsigned char>& b) {
 inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem::path& path, int channels) {
     const char kind = static_cast<char>(b[1]);
     std::size_t at = 2;
-    auto fail = [&](const std::string& why) {
-        return image_error("read_image: cannot decode " + quoted(path) + " (" + std::to_string(b.size()) +
-                           " bytes, a Netpbm P" + kind + " image): " + why + " (truncated or corrupt file?)");
-    };
+    const std::string format = std::string("a Netpbm P") + kind + " image";
+    auto fail = [&](const std::string& why) { return decode_error(path, b.size(), format, why + " (truncated or corrupt file?)"); };
     auto skip_space = [&] {
         while (at < b.size()) {
             if (b[at] == '#')
@@ -519,8 +531,7 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
     const int file_channels = kind == '3' || kind == '6' ? 3 : 1;
     const std::uint64_t w = number("the width"), h = number("the height");
     const std::uint64_t maxval = bitmap ? 1 : number("the maximum value");
-    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > CYCLEGAN_MAX_IMAGE_PIXELS)
-        throw fail("size " + std::to_string(w) + "x" + std::to_string(h) + " is empty or over 2^28 pixels");
+    check_pixel_count(path, b.size(), format, w, h);
     if (maxval == 0 || maxval > 65535) throw fail("maximum value " + std::to_string(maxval) + " outside 1-65535");
     if (!text) {
         if (at >= b.size() || !std::isspace(b[at])) throw fail("no space after the header");
@@ -560,6 +571,17 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
     return from_rgba(rgba.data(), int(w), int(h), channels);
 }
 
+// The bytes Debian's stb_image 2.27 mishandles, refused before it sees them (each found by
+// tests/fuzz): PNG chunks past the end, truncated BMPs, JPEG Huffman tables over 256 codes.
+inline void check_before_stb(const std::vector<unsigned char>& b, const std::filesystem::path& path) {
+    if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && !png_chunks_fit(b))
+        throw decode_error(path, b.size(), "a PNG", "a chunk runs past the end of the file (truncated or corrupt file?)");
+    if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M' && !bmp_complete(b))
+        throw decode_error(path, b.size(), "a BMP", "shorter than the pixel rows its header describes (truncated file?)");
+    if (b[0] == 0xFF && !jpeg_tables_valid(b))  // what stb would try as a JPEG
+        throw decode_error(path, b.size(), "a JPEG", "a Huffman table holds more than 256 codes (corrupt file?)");
+}
+
 inline bool is_tiff(const std::vector<unsigned char>& b) {
     return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
                              (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));  // 43: BigTIFF
@@ -594,26 +616,15 @@ inline Image decode_image(const std::vector<unsigned char>& bytes, int channels,
 #endif
     }
     if (image_detail::is_pnm(bytes)) return image_detail::read_pnm(bytes, path, channels);
-    if (bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P' && !image_detail::png_chunks_fit(bytes))
-        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
-                          " bytes, a PNG): a chunk runs past the end of the file (truncated or corrupt file?)");
-    if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M' && !image_detail::bmp_complete(bytes))
-        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
-                          " bytes, a BMP): shorter than the pixel rows its header describes (truncated file?)");
-    if (bytes[0] == 0xFF && !image_detail::jpeg_tables_valid(bytes))  // what stb would try as a JPEG
-        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
-                          " bytes, a JPEG): a Huffman table holds more than 256 codes (corrupt file?)");
+    image_detail::check_before_stb(bytes, path);
     int w = 0, h = 0, file_channels = 0;
     // A header may claim any size: refuse, before decoding, what no training could hold.
-    if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels) &&
-        std::uint64_t(w) * std::uint64_t(h) > CYCLEGAN_MAX_IMAGE_PIXELS)
-        throw image_error("read_image: " + image_detail::quoted(path) + ": " + std::to_string(w) + "x" + std::to_string(h) +
-                          " is over 2^28 pixels");
+    if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels))
+        image_detail::check_pixel_count(path, bytes.size(), image_detail::looks_like(bytes), std::uint64_t(w), std::uint64_t(h));
     unsigned char* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels, channels);
     if (!data)
-        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + " (" + std::to_string(bytes.size()) +
-                          " bytes, " + image_detail::looks_like(bytes) + "): " + stbi_failure_reason() +
-                          " (truncated or corrupt file?)");
+        throw image_detail::decode_error(path, bytes.size(), image_detail::looks_like(bytes),
+                                         std::string(stbi_failure_reason()) + " (truncated or corrupt file?)");
     Image img;
     img.width = w;
     img.height = h;
@@ -621,8 +632,8 @@ inline Image decode_image(const std::vector<unsigned char>& bytes, int channels,
     img.pixels.assign(data, data + static_cast<std::size_t>(w) * h * channels);
     stbi_image_free(data);
     if (w < 1 || h < 1)  // stb 2.27 returns some damaged headers as empty images
-        throw image_error("read_image: cannot decode " + image_detail::quoted(path) + ": its header says " +
-                          std::to_string(w) + "x" + std::to_string(h) + " (corrupt file?)");
+        image_detail::check_pixel_count(path, bytes.size(), image_detail::looks_like(bytes), std::uint64_t(std::max(w, 0)),
+                                        std::uint64_t(std::max(h, 0)));
     if (channels == 4 && image_detail::bmp_alpha_unused(bytes))
         for (std::size_t i = 3; i < img.pixels.size(); i += 4) img.pixels[i] = 255;
     return image_detail::apply_orientation(img, image_detail::file_orientation(bytes));
