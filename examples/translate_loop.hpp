@@ -27,6 +27,14 @@ struct TranslateOptions {
     std::string cpu_kernels = "auto", device = "cpu";
 };
 
+// Whether an RGBA image is transparent anywhere (an alpha below 255): decided from the pixels, so
+// the file is read once.
+inline bool has_transparency(const Image& rgba) {
+    for (std::size_t i = 3; i < rgba.pixels.size(); i += 4)
+        if (rgba.pixels[i] != 255) return true;
+    return false;
+}
+
 // A grey or RGB image with the alpha channel of `rgba` (same size) added: 2 or 4 channels.
 inline Image with_alpha(const Image& img, const Image& rgba) {
     Image out(img.width, img.height, img.channels + 1);
@@ -71,7 +79,7 @@ int translate(B& dev, const TranslateOptions& o) {
             // Decoded once, with alpha; the network sees the model's channels, and a file's own
             // alpha goes back onto the output.
             const Image rgba = read_image(path, 4);
-            const bool alpha = probe_image(path).channels % 2 == 0 && output_nc % 2 == 1;  // grey+alpha, RGBA
+            const bool alpha = output_nc % 2 == 1 && has_transparency(rgba);
             const Image img = convert_channels(rgba, translator.input_channels());
             Image fake = translator(img);  // any size: padded to what the generator takes, cropped back
             std::string stem = path.stem().string();
