@@ -105,7 +105,15 @@ public:
     SizeRule size_rule() const { return size_rule_; }
     static SizeRule size_rule_of(const Options& o) {
         if (o.netD == "pixel") return PixelDiscriminator<B>::size_rule;
-        return {1, 3 << (o.netD == "basic" ? 3 : o.n_layers_D)};  // PatchDiscriminator<B, L>::size_rule
+        switch (o.netD == "basic" ? 3 : o.n_layers_D) {  // each model's own rule, not a copy of its formula
+            case 1: return PatchDiscriminator<B, 1>::size_rule;
+            case 2: return PatchDiscriminator<B, 2>::size_rule;
+            case 3: return PatchDiscriminator<B, 3>::size_rule;
+            case 4: return PatchDiscriminator<B, 4>::size_rule;
+            case 5: return PatchDiscriminator<B, 5>::size_rule;
+            default: break;
+        }
+        throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
     }
 
     std::string prefix() const { return pixel_ ? "net" : "model"; }
