@@ -38,8 +38,14 @@ struct ModelChoice {
     double init_gain = 0.02;
     bool no_dropout = true;  // the reference's CycleGAN default; --dropout turns it on
 
-    // Read back from what describe() records, as a checkpoint's reader does: one mapping of names.
-    cyclegan::AnyGeneratorOptions generator() const { return cyclegan::generator_options_from_record(describe(), "options"); }
+    // Throws std::invalid_argument for a name outside the library's tables.
+    cyclegan::AnyGeneratorOptions generator() const {
+        cyclegan::AnyGeneratorOptions g;
+        g.netG = netG, g.ngf = ngf, g.input_nc = input_nc, g.output_nc = output_nc;
+        g.norm = cyclegan::parse_norm(norm), g.padding = cyclegan::parse_padding(padding);
+        g.upsample = cyclegan::parse_upsample(upsample), g.use_dropout = !no_dropout;
+        return g;
+    }
     cyclegan::AnyDiscriminatorOptions discriminator() const {
         cyclegan::AnyDiscriminatorOptions d;
         d.input_nc = output_nc;  // CycleGAN sets each discriminator's channels itself
@@ -57,50 +63,29 @@ struct ModelChoice {
         return {.type = types.at(init_type), .gain = init_gain, .seed = seed};
     }
 
-    // What a checkpoint records, so that translation needs no options repeated.
+    // What a checkpoint records, so that translation needs no options repeated: the generator's
+    // record (the library's, which Translator reads) and the discriminator's options.
     std::map<std::string, std::string> describe() const {
-        return {{"netG", netG}, {"netD", netD}, {"n_layers_D", std::to_string(n_layers_D)}, {"ngf", std::to_string(ngf)},
-                {"ndf", std::to_string(ndf)}, {"input_nc", std::to_string(input_nc)}, {"output_nc", std::to_string(output_nc)},
-                {"norm", norm}, {"padding", padding}, {"upsample", upsample}, {"dropout", no_dropout ? "0" : "1"}};
-    }
-    static ModelChoice from_info(const std::map<std::string, std::string>& info, const std::filesystem::path& source) {
-        auto get = [&](const char* key) {
-            auto it = info.find(key);
-            if (it == info.end())
-                throw std::runtime_error(source.string() + ": the checkpoint does not record '" + key +
-                                         "' (not written by cyclegan-train?)");
-            return it->second;
-        };
-        ModelChoice m;
-        m.netG = get("netG");
-        m.netD = get("netD");
-        m.n_layers_D = std::stoi(get("n_layers_D"));
-        m.ngf = std::stoi(get("ngf"));
-        m.ndf = std::stoi(get("ndf"));
-        m.input_nc = std::stoi(get("input_nc"));
-        m.output_nc = std::stoi(get("output_nc"));
-        m.norm = get("norm");
-        m.padding = get("padding");
-        m.upsample = get("upsample");
-        m.no_dropout = get("dropout") == "0";
-        return m;
+        auto record = cyclegan::generator_record(generator());
+        record.insert({{"netD", netD}, {"n_layers_D", std::to_string(n_layers_D)}, {"ndf", std::to_string(ndf)}});
+        return record;
     }
 };
 
 inline void add_model_options(CLI::App& app, ModelChoice& m) {
-    app.add_option("--netG", m.netG, "generator")->check(CLI::IsMember({"resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256"}))->capture_default_str();
+    app.add_option("--netG", m.netG, "generator")->check(CLI::IsMember(cyclegan::generator_names()))->capture_default_str();
     app.add_option("--netD", m.netD, "discriminator")->check(CLI::IsMember({"basic", "n_layers", "pixel"}))->capture_default_str();
     app.add_option("--n-layers-D", m.n_layers_D, "layers of the n_layers discriminator")->check(CLI::Range(1, 5))->capture_default_str();
     app.add_option("--ngf", m.ngf, "generator filters in the first layer")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--ndf", m.ndf, "discriminator filters in the first layer")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--input-nc", m.input_nc, "channels of domain A (1 gray, 3 RGB, 4 RGBA)")->check(CLI::IsMember({1, 3, 4}))->capture_default_str();
     app.add_option("--output-nc", m.output_nc, "channels of domain B")->check(CLI::IsMember({1, 3, 4}))->capture_default_str();
-    app.add_option("--norm", m.norm, "normalisation")->check(CLI::IsMember({"instance", "batch", "none"}))->capture_default_str();
+    app.add_option("--norm", m.norm, "normalisation")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::norm_choices)))->capture_default_str();
     app.add_option("--init-type", m.init_type, "weight initialisation")->check(CLI::IsMember({"normal", "xavier", "kaiming", "orthogonal"}))->capture_default_str();
     app.add_option("--init-gain", m.init_gain, "scale of the initialisation")->capture_default_str();
-    app.add_option("--padding-type", m.padding, "padding in the residual blocks")->check(CLI::IsMember({"reflect", "replicate", "zero"}))->capture_default_str();
+    app.add_option("--padding-type", m.padding, "padding in the residual blocks")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::padding_choices)))->capture_default_str();
     app.add_option("--upsample", m.upsample, "generator upsampling: transposed convolution, or resize + convolution")
-        ->check(CLI::IsMember({"transposed", "resize_conv"}))->capture_default_str();
+        ->check(CLI::IsMember(cyclegan::choice_names(cyclegan::upsample_choices)))->capture_default_str();
     app.add_flag("--no-dropout,!--dropout", m.no_dropout, "no dropout in the generator (the default for CycleGAN)");
 }
 

@@ -27,25 +27,6 @@ struct TranslateOptions {
     std::string cpu_kernels = "auto", device = "cpu";
 };
 
-// Whether an RGBA image is transparent anywhere (an alpha below 255): decided from the pixels, so
-// the file is read once.
-inline bool has_transparency(const Image& rgba) {
-    for (std::size_t i = 3; i < rgba.pixels.size(); i += 4)
-        if (rgba.pixels[i] != 255) return true;
-    return false;
-}
-
-// A grey or RGB image with the alpha channel of `rgba` (same size) added: 2 or 4 channels.
-inline Image with_alpha(const Image& img, const Image& rgba) {
-    Image out(img.width, img.height, img.channels + 1);
-    const std::size_t n = static_cast<std::size_t>(img.width) * img.height;
-    for (std::size_t i = 0; i < n; ++i) {
-        for (int c = 0; c < img.channels; ++c) out.pixels[i * out.channels + c] = img.pixels[i * img.channels + c];
-        out.pixels[i * out.channels + img.channels] = rgba.pixels[i * 4 + 3];
-    }
-    return out;
-}
-
 template <class B>
 int translate(B& dev, const TranslateOptions& o) {
     if (o.checkpoint.empty() && o.name.empty()) throw std::runtime_error("give --checkpoint FILE or --name NAME");
@@ -76,16 +57,15 @@ int translate(B& dev, const TranslateOptions& o) {
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
     for (const auto& path : files) {
         try {
-            // Decoded once, with alpha; the network sees the model's channels, and a file's own
-            // alpha goes back onto the output.
+            // Decoded once, with alpha: the network sees the model's channels, and a file's own
+            // transparency stays on the output (and on the input shown beside it).
             const Image rgba = read_image(path, 4);
-            const bool alpha = output_nc % 2 == 1 && has_transparency(rgba);
-            const Image img = convert_channels(rgba, translator.input_channels());
-            Image fake = translator(img);  // any size: padded to what the generator takes, cropped back
+            const Image fake = translator(rgba);  // any size: padded to what the generator takes, cropped back
+            Image real = convert_channels(rgba, translator.input_channels());
+            if (fake.channels != output_nc && real.channels % 2 == 1) real = with_alpha(real, rgba);
             std::string stem = path.stem().string();
             for (int k = 2; used.count(stem); ++k) stem = path.stem().string() + "_" + std::to_string(k);
-            if (alpha) fake = with_alpha(fake, rgba);
-            write_image(out_dir / "images" / (stem + "_real.png"), alpha ? with_alpha(img, rgba) : img);
+            write_image(out_dir / "images" / (stem + "_real.png"), real);
             write_image(out_dir / "images" / (stem + "_fake.png"), fake);
             used.insert(stem);
             pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});

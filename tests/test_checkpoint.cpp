@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -281,10 +282,18 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
           std::string::npos);
     CHECK(message([] { parse_direction("AtoC"); }).find("AtoB, BtoA") != std::string::npos);
     Network<Gen> plain(dev, Gen({.ngf = 2}), "model");
-    save_network(dir / "plain.safetensors", plain);  // no architecture recorded
+    save_network(dir / "plain.safetensors", plain);  // no record, and a ResNet of 1 block: no known generator
     const auto none = message([&] { Translator<cpu>::load(dev, dir / "plain.safetensors", Direction::AtoB); });
     CHECK(none.find("plain.safetensors") != std::string::npos);
-    CHECK(none.find("'netG'") != std::string::npos);
+    CHECK(none.find("records no architecture") != std::string::npos);
+    CHECK(none.find("resnet_9blocks, resnet_6blocks, unet_128, unet_256") != std::string::npos);
+    {  // a file with G_A only, asked for G_B
+        Network<AnyGenerator<cpu>> g(dev, AnyGenerator<cpu>(AnyGeneratorOptions{{.ngf = 2}, "resnet_6blocks"}), "model");
+        save_network(dir / "only_G_A.safetensors", g, "G_A.");
+        CHECK(Translator<cpu>::load(dev, dir / "only_G_A.safetensors", Direction::AtoB).input_channels() == 3);
+        CHECK(message([&] { Translator<cpu>::load(dev, dir / "only_G_A.safetensors", Direction::BtoA); })
+                  .find("only_G_A.safetensors: holds no G_B generator for direction BtoA") != std::string::npos);
+    }
     {  // an architecture the library does not know: the file and the name
         auto record = std::map<std::string, std::string>{{"netG", "resnet_12blocks"}, {"ngf", "2"}, {"input_nc", "3"},
                                                          {"output_nc", "3"}, {"norm", "instance"}, {"padding", "reflect"},
@@ -300,6 +309,138 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
     write_bytes(dir / "cut.safetensors", text.substr(0, text.size() / 2));
     CHECK(message([&] { Translator<cpu>::load(dev, dir / "cut.safetensors", Direction::AtoB); }).find("cut.safetensors") !=
           std::string::npos);
+}
+
+TEST_CASE("Translator: a file without a record is recognised by its tensors, for every generator the library builds") {
+    // Every combination of the choices that change the tensors' names, with odd channel counts
+    // and ngf: the options read off the names and dims are the ones built, except what names
+    // cannot tell (replicate is taken as reflect, a U-Net's dropout as none).
+    int checked = 0;
+    for (const auto& netG : generator_names())
+        for (const auto& norm : norm_choices)
+            for (const auto& padding : padding_choices)
+                for (const auto& upsample : upsample_choices)
+                    for (const bool dropout : {false, true}) {
+                        AnyGeneratorOptions o{{.input_nc = 4, .output_nc = 1, .ngf = 3, .norm = norm.value, .use_dropout = dropout,
+                                               .padding = padding.value, .upsample = upsample.value},
+                                              netG};
+                        std::map<std::string, std::vector<std::int64_t>> dims;
+                        AnyGenerator<cpu>(o).parameters(
+                            [&](const ParamSpec& spec, Tensor<cpu>&, Tensor<cpu>*) {
+                                dims[spec.name] = std::vector<std::int64_t>(spec.dims.begin(), spec.dims.end());
+                            },
+                            AnyGenerator<cpu>::prefix_of(netG));
+                        const AnyGeneratorOptions got = AnyGenerator<cpu>::infer_options(dims, "x");
+                        CAPTURE(netG);
+                        CAPTURE(norm.name);
+                        CAPTURE(padding.name);
+                        CAPTURE(upsample.name);
+                        CAPTURE(dropout);
+                        const bool unet = netG.rfind("unet", 0) == 0;
+                        CHECK(got.netG == netG);
+                        CHECK(got.ngf == 3);
+                        CHECK(got.input_nc == 4);
+                        CHECK(got.output_nc == 1);
+                        CHECK(got.norm == norm.value);
+                        if (!unet) {  // a U-Net has no padding type, upsampling choice or dropout layer with weights
+                            CHECK(got.padding == (padding.value == PaddingType::replicate ? PaddingType::reflect : padding.value));
+                            CHECK(got.upsample == upsample.value);
+                            CHECK(got.use_dropout == dropout);
+                        }
+                        ++checked;
+                    }
+    CHECK(checked == 4 * 3 * 3 * 2 * 2);
+
+    // From files: a reference state_dict's names (no prefix, no record) load, and run as the
+    // network they came from; a file save_network writes from an AnyGenerator records even what
+    // names cannot tell.
+    TempDir dir;
+    cpu dev(2);
+    Network<ResnetGenerator6<cpu>> resnet(dev, ResnetGenerator6<cpu>({.input_nc = 1, .ngf = 2}), "model");
+    Network<UnetGenerator128<cpu>> unet(dev, UnetGenerator128<cpu>({.output_nc = 1, .ngf = 2, .norm = NormType::batch}), "model.model");
+    save_network(dir / "resnet.safetensors", resnet);
+    save_network(dir / "unet.safetensors", unet);
+    resnet.eval(), unet.eval();
+    Image img(13, 9, 3);
+    for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>(i * 7 % 256);
+    auto t_resnet = Translator<cpu>::load(dev, dir / "resnet.safetensors", Direction::BtoA);  // one generator: any direction
+    CHECK(t_resnet.options().netG == "resnet_6blocks");
+    CHECK(t_resnet(img) == translate_image(resnet, dev, convert_channels(img, 1), ResnetGenerator6<cpu>::size_rule));
+    auto t_unet = Translator<cpu>::load(dev, dir / "unet.safetensors");
+    CHECK(t_unet.options().netG == "unet_128");
+    CHECK(t_unet.options().norm == NormType::batch);
+    CHECK(t_unet(img) == translate_image(unet, dev, img, UnetGenerator128<cpu>::size_rule));
+
+    AnyGeneratorOptions replicate{{.ngf = 2, .padding = PaddingType::replicate}, "resnet_9blocks"};
+    Network<AnyGenerator<cpu>> g(dev, AnyGenerator<cpu>(replicate), "model");
+    save_network(dir / "replicate.safetensors", g);
+    g.eval();
+    auto t = Translator<cpu>::load(dev, dir / "replicate.safetensors");
+    CHECK(t.options().padding == PaddingType::replicate);
+    CHECK(t(img) == translate_image(g, dev, img, g.net().size_rule()));
+}
+
+TEST_CASE("Translator: interleaved buffers, batches and alpha; repeated calls do not grow memory") {
+    TempDir dir;
+    cpu dev(2);
+    Network<AnyGenerator<cpu>> g(dev, AnyGenerator<cpu>(AnyGeneratorOptions{{.ngf = 4}, "resnet_6blocks"}), "model");
+    save_network(dir / "g.safetensors", g);
+    auto t = Translator<cpu>::load(dev, dir / "g.safetensors");
+
+    std::vector<Image> images;
+    for (int i = 0; i < 3; ++i) {
+        Image img(11, 6, 3);
+        for (std::size_t j = 0; j < img.pixels.size(); ++j) img.pixels[j] = static_cast<std::uint8_t>(j * (i + 5) % 256);
+        images.push_back(img);
+    }
+    // A caller's buffer: the same as the image; a length that does not fit is refused.
+    const std::vector<std::uint8_t>& buffer = images[0].pixels;
+    CHECK(t(buffer, 11, 6, 3) == t(images[0]));
+    CHECK_THROWS_AS(t(buffer, 11, 7, 3), std::invalid_argument);
+    CHECK_THROWS_AS(t(std::span(buffer).first(buffer.size() - 1), 11, 6, 3), std::invalid_argument);
+
+    // A batch equals one call each (to a level of rounding: the batch may take other kernels).
+    const std::vector<Image> batch = t(std::span<const Image>(images));
+    REQUIRE(batch.size() == 3);
+    for (int i = 0; i < 3; ++i) {
+        const Image one = t(images[i]);
+        REQUIRE(batch[i].pixels.size() == one.pixels.size());
+        int worst = 0;
+        for (std::size_t j = 0; j < one.pixels.size(); ++j) worst = std::max(worst, std::abs(batch[i].pixels[j] - one.pixels[j]));
+        CHECK(worst <= 1);
+    }
+    images.push_back(Image(6, 11, 3));
+    CHECK_THROWS_AS(t(std::span<const Image>(images)), std::invalid_argument);  // sizes differ
+    CHECK_THROWS_AS(t(std::span<const Image>()), std::invalid_argument);
+    Image broken(4, 4, 3);
+    broken.pixels.pop_back();
+    CHECK_THROWS_AS(t(broken), std::invalid_argument);
+
+    // Transparency stays: an RGBA input with alpha below 255 gives RGBA with the same alpha; an
+    // opaque one gives RGB.
+    Image rgba = convert_channels(images[0], 4);
+    CHECK(t(rgba).channels == 3);
+    for (std::size_t j = 3; j < rgba.pixels.size(); j += 4) rgba.pixels[j] = static_cast<std::uint8_t>(j % 256);
+    const Image out = t(rgba);
+    CHECK(out == with_alpha(t(images[0]), rgba));
+
+#if defined(__GLIBC__)
+    // Working memory is released after each call: 100 more calls on same-sized images leave the
+    // heap (malloc'd and mapped bytes in use) where the first few calls left it.
+    auto heap = [] {
+        const struct mallinfo2 m = mallinfo2();
+        return static_cast<long long>(m.uordblks + m.hblkhd);
+    };
+    Image photo(67, 45, 3);
+    for (std::size_t j = 0; j < photo.pixels.size(); ++j) photo.pixels[j] = static_cast<std::uint8_t>(j * 11 % 256);
+    for (int i = 0; i < 5; ++i) t(photo);
+    const long long before = heap();
+    for (int i = 0; i < 100; ++i) t(photo);
+    const long long after = heap();
+    CAPTURE(before);
+    CAPTURE(after);
+    CHECK(after - before < 64 * 1024);
+#endif
 }
 
 TEST_CASE("a checkpoint round trip restores every tensor, optimizer state, pool and the progress") {

@@ -272,6 +272,48 @@ TEST_CASE("to_chw maps to [-1, 1] in planes; from_chw rounds back, clamps, and r
     CHECK_THROWS_AS(from_chw(x, 0, 1, 5), std::invalid_argument);
 }
 
+TEST_CASE("convert_channels maps every channel count to every other; with_alpha and image_from_pixels check sizes") {
+    // One pixel of each layout: grey 100; grey 100 with alpha 7; RGB (10, 200, 30); RGBA with alpha 7.
+    const Image grey = image_from_pixels(std::vector<std::uint8_t>{100}, 1, 1, 1);
+    const Image grey_alpha = image_from_pixels(std::vector<std::uint8_t>{100, 7}, 1, 1, 2);
+    const Image rgb = image_from_pixels(std::vector<std::uint8_t>{10, 200, 30}, 1, 1, 3);
+    const Image rgba = image_from_pixels(std::vector<std::uint8_t>{10, 200, 30, 7}, 1, 1, 4);
+    const std::uint8_t lum = (10 * 77 + 200 * 150 + 30 * 29) >> 8;  // read_image's luminance
+    using V = std::vector<std::uint8_t>;
+    CHECK(convert_channels(grey, 2).pixels == V{100, 255});
+    CHECK(convert_channels(grey, 3).pixels == V{100, 100, 100});
+    CHECK(convert_channels(grey, 4).pixels == V{100, 100, 100, 255});
+    CHECK(convert_channels(grey_alpha, 1).pixels == V{100});
+    CHECK(convert_channels(grey_alpha, 3).pixels == V{100, 100, 100});
+    CHECK(convert_channels(grey_alpha, 4).pixels == V{100, 100, 100, 7});
+    CHECK(convert_channels(rgb, 1).pixels == V{lum});
+    CHECK(convert_channels(rgb, 2).pixels == V{lum, 255});
+    CHECK(convert_channels(rgb, 4).pixels == V{10, 200, 30, 255});
+    CHECK(convert_channels(rgba, 1).pixels == V{lum});
+    CHECK(convert_channels(rgba, 2).pixels == V{lum, 7});
+    CHECK(convert_channels(rgba, 3).pixels == V{10, 200, 30});
+    CHECK(convert_channels(rgba, 4) == rgba);
+    CHECK_THROWS_AS(convert_channels(rgb, 5), std::invalid_argument);
+    CHECK_THROWS_AS(convert_channels(Image(2, 2, 5), 3), std::invalid_argument);
+
+    CHECK(has_transparency(rgba));
+    CHECK(has_transparency(grey_alpha));
+    CHECK_FALSE(has_transparency(rgb));
+    CHECK_FALSE(has_transparency(convert_channels(rgb, 4)));
+    CHECK(with_alpha(rgb, grey_alpha).pixels == V{10, 200, 30, 7});
+    CHECK(with_alpha(grey, rgba).pixels == V{100, 7});
+    CHECK_THROWS_AS(with_alpha(rgba, rgba), std::invalid_argument);      // already has alpha
+    CHECK_THROWS_AS(with_alpha(rgb, rgb), std::invalid_argument);        // no alpha to take
+    CHECK_THROWS_AS(with_alpha(Image(2, 1, 3), rgba), std::invalid_argument);  // sizes differ
+
+    // A buffer of another length than width x height x channels is refused, not read past.
+    const V six(6, 1);
+    CHECK(image_from_pixels(six, 2, 1, 3).pixels == six);
+    CHECK_THROWS_AS(image_from_pixels(six, 2, 2, 3), std::invalid_argument);
+    CHECK_THROWS_AS(image_from_pixels(six, 3, 1, 3), std::invalid_argument);
+    CHECK_THROWS_AS(image_from_pixels(six, 6, 1, 0), std::invalid_argument);
+}
+
 // ---- preprocessing --------------------------------------------------------------------------
 
 TEST_CASE("every preprocess mode's output size") {

@@ -9,12 +9,15 @@
 // The architecture comes from the file (what cyclegan-train and tools/convert_reference.py record),
 // so any generator the programs train loads: resnet_6blocks / resnet_9blocks / unet_128 / unet_256,
 // any ngf, norm, channel count, dropout, upsampling.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "io/checkpoint.hpp"
 #include "io/image.hpp"
@@ -33,50 +36,78 @@ inline Direction parse_direction(const std::string& s) {
     throw std::invalid_argument("unknown direction '" + s + "' (AtoB, BtoA)");
 }
 
-// Images of any channels (1, 3 or 4) as `channels`: grey replicated, colour to grey by luminance
-// (as read_image), alpha dropped or made opaque.
-inline Image convert_channels(const Image& img, int channels) {
-    if (img.channels == channels) return img;
-    std::vector<std::uint8_t> rgba(static_cast<std::size_t>(img.width) * img.height * 4, 255);
-    for (std::size_t i = 0; i < rgba.size() / 4; ++i) {
-        const std::uint8_t* p = &img.pixels[i * img.channels];
-        for (int c = 0; c < 3; ++c) rgba[4 * i + c] = p[img.channels == 1 ? 0 : c];
-        if (img.channels == 4) rgba[4 * i + 3] = p[3];
-    }
-    return image_detail::from_rgba(rgba.data(), img.width, img.height, channels);
-}
-
-// One generator of a saved CycleGAN (a training checkpoint, or a converted reference model).
+// One generator of a saved CycleGAN or a saved generator, as a function from images to images.
 // Calls may come from several threads: they take turns (one device's caches are not shared
 // safely), so results equal serial calls; for throughput on many cores, load one per thread.
+// Each call's working memory is released when it returns, so repeated calls do not grow.
 template <class B>
 class Translator {
 public:
-    // Reads the architecture and only the chosen generator's tensors from `path`. Throws
-    // std::runtime_error / std::invalid_argument / safetensors::format_error naming the file: a
-    // missing or truncated file, a file that records no architecture or one the library does not
-    // know, tensors of another shape.
-    static Translator load(B& dev, const std::filesystem::path& path, Direction direction) {
+    // Reads the architecture and only the chosen generator's tensors from `path`:
+    // - a training checkpoint (cyclegan-train) or a converted reference model
+    //   (tools/convert_reference.py): the generator `direction` names, G_A for AtoB, G_B for BtoA;
+    // - a single generator's file (save_network, or a reference state_dict saved as safetensors
+    //   with its own names, "model.1.weight"): that generator, whatever `direction` says.
+    // The architecture is the file's record (`info.*`); a file without one is recognised by its
+    // tensors' names and dims (AnyGenerator::infer_options). Throws std::runtime_error,
+    // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file: missing or
+    // truncated, no generator for that direction, an architecture the library does not know,
+    // tensors of another shape.
+    static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
         auto file = safetensors::LazyFile::open(path);
+        const std::string where = path.string();
+        bool cyclegan_file = false;  // both generators under G_A. / G_B. (and discriminators, optimizers)
+        for (const auto& [name, info] : file.tensors())
+            if (name.rfind("G_A.", 0) == 0 || name.rfind("G_B.", 0) == 0) cyclegan_file = true;
+        const std::string prefix = !cyclegan_file ? "" : direction == Direction::AtoB ? "G_A." : "G_B.";
+        const auto dims = network_tensors(file, prefix);
+        if (dims.empty() && cyclegan_file)
+            throw std::runtime_error(where + ": holds no " + prefix.substr(0, 3) + " generator for direction " +
+                                     (direction == Direction::AtoB ? "AtoB" : "BtoA") + " (converted with one generator only?)");
+        if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
+
         std::map<std::string, std::string> record;
         for (const auto& [key, value] : file.metadata())
             if (key.rfind("info.", 0) == 0) record[key.substr(5)] = value;
-        AnyGeneratorOptions options = generator_options_from_record(record, path.string());
-        if (direction == Direction::BtoA) std::swap(options.input_nc, options.output_nc);
-        return Translator(dev, file, options, direction == Direction::AtoB ? "G_A." : "G_B.");
+        AnyGeneratorOptions options;
+        if (record.count(record_keys::netG)) {
+            options = generator_options_from_record(record, where);
+            // A CycleGAN's record is of the A to B direction; G_B maps B to A.
+            if (prefix == "G_B.") std::swap(options.input_nc, options.output_nc);
+        } else {
+            options = AnyGenerator<B>::infer_options(dims, where);
+        }
+        return Translator(dev, file, options, prefix);
     }
 
     // The image translated, at its own size (any size of at least 1x1), with the generator's
-    // output channels. Its channels are first converted to the generator's input channels.
-    Image operator()(const Image& img) {
-        if (img.width < 1 || img.height < 1 || img.channels < 1 || img.channels > 4 ||
-            img.pixels.size() != static_cast<std::size_t>(img.width) * img.height * img.channels)
-            throw std::invalid_argument("Translator: not an image: " + std::to_string(img.width) + "x" +
-                                        std::to_string(img.height) + "x" + std::to_string(img.channels) + " with " +
-                                        std::to_string(img.pixels.size()) + " bytes");
-        const Image input = convert_channels(img, options_.input_nc);
-        std::lock_guard<std::mutex> turn(*mutex_);
-        return translate_image(net_, *dev_, input, sizes_);
+    // output channels. Its channels (1 to 4) are first converted to the generator's input channels
+    // (convert_channels); an image with transparency keeps its alpha channel on an output of 1 or
+    // 3 channels (so the output has 2 or 4). Throws std::invalid_argument for an image that is not
+    // one (check_image).
+    Image operator()(const Image& img) { return std::move((*this)(std::span<const Image>(&img, 1)).front()); }
+
+    // The same for pixels the caller holds, interleaved 8-bit (image_from_pixels): a buffer whose
+    // length is not width x height x channels throws std::invalid_argument.
+    Image operator()(std::span<const std::uint8_t> pixels, int width, int height, int channels) {
+        return (*this)(image_from_pixels(pixels, width, height, channels));
+    }
+
+    // Images of one size (and channel count) translated as one batch: the same results as one call
+    // each, up to the last bit of rounding, in fewer passes. Throws std::invalid_argument when the
+    // sizes differ or there are no images.
+    std::vector<Image> operator()(std::span<const Image> images) {
+        image_tensor_detail::check_batch(images, "Translator");
+        std::vector<Image> inputs;
+        for (const Image& img : images) inputs.push_back(convert_channels(img, options_.input_nc));
+        std::vector<Image> out;
+        {
+            std::lock_guard<std::mutex> turn(*mutex_);
+            out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
+        }
+        for (std::size_t i = 0; i < out.size(); ++i)
+            if (out[i].channels % 2 == 1 && has_transparency(images[i])) out[i] = with_alpha(out[i], images[i]);
+        return out;
     }
 
     // A batch [N, input channels, H, W] in [-1, 1] with sides the generator takes (size_rule()),
@@ -93,6 +124,7 @@ public:
     int input_channels() const { return options_.input_nc; }
     int output_channels() const { return options_.output_nc; }
     SizeRule size_rule() const { return sizes_; }
+    // The generator's architecture, as recorded in the file or recognised from its tensors.
     const AnyGeneratorOptions& options() const { return options_; }
 
 private:

@@ -81,6 +81,15 @@ class Convert(unittest.TestCase):
         print(f"{name}: {size}x{size}, largest difference {diff.max()}/255, {np.mean(diff > 0) * 100:.2f}% of values differ")
         self.assertLessEqual(diff.max(), 1)
 
+        # The state_dict saved as plain safetensors, no record: the library recognises the
+        # generator by its tensors (Translator::load) and gives the same image.
+        plain = os.path.join(self.tmp, f"{name}_state_dict.safetensors")
+        convert_reference.write_safetensors(plain, net.state_dict())
+        one = os.path.join(self.tmp, f"{name}_one.png")
+        p = subprocess.run([os.path.join(BIN, "cyclegan-translate-one"), plain, image, one], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue((np.asarray(Image.open(one).convert("RGB")).astype(int) == ours).all())
+
     def test_resnet_9blocks(self):
         self.check_architecture("resnet_9blocks", ResnetGenerator(3, 3, 64, "instance", False, 9), 64)
 
@@ -89,6 +98,14 @@ class Convert(unittest.TestCase):
 
     def test_unet_128(self):
         self.check_architecture("unet_128", UnetGenerator(3, 3, 7, 64, "instance"), 128)
+
+    def test_unet_128_batch_norm(self):  # its state_dict has num_batches_tracked counters
+        net = UnetGenerator(3, 3, 7, 16, "batch")
+        with torch.no_grad():
+            for k, v in net.state_dict().items():
+                if "running" in k:
+                    v.uniform_(0.5, 1.5)
+        self.check_architecture("unet_128_batch", net, 128)
 
     def test_unet_256(self):
         self.check_architecture("unet_256", UnetGenerator(3, 3, 8, 32, "instance"), 256)

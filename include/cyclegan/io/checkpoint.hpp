@@ -359,6 +359,14 @@ private:
     std::string where_;
 };
 
+// Whether a tensor of a file belongs to the network saved under `prefix`: its name begins with the
+// prefix, and it is not PyTorch's BatchNorm counter num_batches_tracked (not kept here).
+inline bool is_network_tensor(const std::string& name, const std::string& prefix) {
+    if (name.rfind(prefix, 0) != 0) return false;  // another network's, or optimizer state
+    const std::string nbt = ".num_batches_tracked";
+    return !(name.size() >= nbt.size() && name.compare(name.size() - nbt.size(), nbt.size(), nbt) == 0);
+}
+
 // A network's tensors from an open file: checked, then read, then (nothing can fail) uploaded.
 template <class Net>
 void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::string& prefix) {
@@ -371,11 +379,7 @@ void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::str
     Expected expected;
     for (const auto& s : slots) expected.push_back({s.name, s.dims});
 
-    auto considered = [&](const std::string& name) {
-        if (name.rfind(prefix, 0) != 0) return false;  // another network's, or optimizer state
-        const std::string nbt = ".num_batches_tracked";  // PyTorch's BatchNorm counter, unused here
-        return !(name.size() >= nbt.size() && name.compare(name.size() - nbt.size(), nbt.size(), nbt) == 0);
-    };
+    auto considered = [&](const std::string& name) { return is_network_tensor(name, prefix); };
     const bool any = std::any_of(file.tensors().begin(), file.tensors().end(), [&](const auto& t) { return considered(t.first); });
     if (!any && !expected.empty())
         throw checkpoint_error(where + ": no tensor name begins with '" + prefix + "'; the file's names begin with: " +
@@ -532,15 +536,19 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
 }
 
 // Writes one network's parameters and buffers under `prefix` + state_dict name ("G_A." or "" for
-// PyTorch's own keys), with PyTorch's dims, replacing any previous file atomically.
+// PyTorch's own keys), with PyTorch's dims, replacing any previous file atomically. A network that
+// describes itself (a `record()` of its options, as AnyGenerator has) is recorded as `info.*`
+// metadata, so that Translator::load rebuilds it from the file alone.
 template <class Net>
 void save_network(const std::filesystem::path& path, Network<Net>& net, const std::string& prefix = "") {
     namespace cd = checkpoint_detail;
     std::vector<cd::Slot<typename Network<Net>::backend>> slots;
     cd::add_network(slots, net, prefix);
-    const std::map<std::string, std::string> meta = {{"format", cd::network_format},
-                                                     {"format_version", std::to_string(checkpoint_format_version)},
-                                                     {"architecture", cd::fingerprint(slots)}};
+    std::map<std::string, std::string> meta = {{"format", cd::network_format},
+                                               {"format_version", std::to_string(checkpoint_format_version)},
+                                               {"architecture", cd::fingerprint(slots)}};
+    if constexpr (requires(const Net& n) { n.record(); })
+        for (const auto& [key, value] : net.net().record()) meta["info." + key] = value;
     write_file_atomically(path, cd::serialize(slots, meta));
 }
 
@@ -551,6 +559,16 @@ template <class Net>
 void load_network(const std::filesystem::path& path, Network<Net>& net, const std::string& prefix = "") {
     auto file = checkpoint_detail::open(path);
     checkpoint_detail::load_network(file, net, prefix);
+}
+
+// The tensors of the network saved under `prefix` in an open file (names without the prefix, and
+// their dims): those load_network reads.
+inline std::map<std::string, std::vector<std::int64_t>> network_tensors(const safetensors::LazyFile& file,
+                                                                        const std::string& prefix) {
+    std::map<std::string, std::vector<std::int64_t>> out;
+    for (const auto& [name, info] : file.tensors())
+        if (checkpoint_detail::is_network_tensor(name, prefix)) out[name.substr(prefix.size())] = info.shape;
+    return out;
 }
 
 // The same from a file already open (its bytes_read() then shows what loading touched).

@@ -108,6 +108,83 @@ struct Image {
     friend bool operator==(const Image&, const Image&) = default;
 };
 
+// Throws std::invalid_argument, starting with `who`, unless img is at least 1x1 with 1 to 4
+// channels and exactly width x height x channels bytes.
+inline void check_image(const Image& img, const char* who) {
+    if (img.width < 1 || img.height < 1 || img.channels < 1 || img.channels > 4 ||
+        img.pixels.size() != static_cast<std::size_t>(img.width) * img.height * img.channels)
+        throw std::invalid_argument(std::string(who) + ": not an image: " + std::to_string(img.width) + "x" +
+                                    std::to_string(img.height) + "x" + std::to_string(img.channels) + " with " +
+                                    std::to_string(img.pixels.size()) + " bytes");
+}
+
+// An image copied from pixels the caller holds: interleaved 8-bit (row by row, each pixel's
+// channels together, as in a PNG or an OpenCV Mat without padding). The buffer is a sized span, so
+// one of another length than width x height x channels throws std::invalid_argument instead of
+// being read past its end.
+inline Image image_from_pixels(std::span<const std::uint8_t> pixels, int width, int height, int channels) {
+    Image img;
+    img.width = width, img.height = height, img.channels = channels;
+    img.pixels.assign(pixels.begin(), pixels.end());
+    check_image(img, "image_from_pixels");
+    return img;
+}
+
+// Whether an image has an alpha channel (2 or 4 channels) that is below 255 anywhere.
+inline bool has_transparency(const Image& img) {
+    if (img.channels != 2 && img.channels != 4) return false;
+    for (std::size_t i = static_cast<std::size_t>(img.channels) - 1; i < img.pixels.size(); i += img.channels)
+        if (img.pixels[i] != 255) return true;
+    return false;
+}
+
+// An image of 1 to 4 channels (grey, grey + alpha, RGB, RGBA) as `channels` of them: grey is
+// replicated, colour becomes grey by stb's luminance (77 R + 150 G + 29 B) / 256 (as read_image),
+// alpha is kept, dropped, or made opaque. Throws std::invalid_argument for a channel count
+// outside 1 to 4 or an image that is not one (check_image).
+inline Image convert_channels(const Image& img, int channels) {
+    check_image(img, "convert_channels");
+    if (channels < 1 || channels > 4)
+        throw std::invalid_argument("convert_channels: " + std::to_string(channels) + " channels (1 to 4)");
+    if (img.channels == channels) return img;
+    Image out(img.width, img.height, channels);
+    const std::size_t n = static_cast<std::size_t>(img.width) * img.height;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* p = &img.pixels[i * img.channels];
+        const bool colour = img.channels >= 3;
+        const std::uint8_t r = p[0], g = colour ? p[1] : p[0], b = colour ? p[2] : p[0];
+        const std::uint8_t a = img.channels % 2 == 0 ? p[img.channels - 1] : 255;
+        std::uint8_t* q = &out.pixels[i * channels];
+        if (channels <= 2) {
+            q[0] = colour ? static_cast<std::uint8_t>((r * 77 + g * 150 + b * 29) >> 8) : r;
+        } else {
+            q[0] = r, q[1] = g, q[2] = b;
+        }
+        if (channels % 2 == 0) q[channels - 1] = a;
+    }
+    return out;
+}
+
+// `img` (1 or 3 channels) with the alpha channel of `alpha_source` (2 or 4 channels, same size)
+// added: 2 or 4 channels. Throws std::invalid_argument otherwise.
+inline Image with_alpha(const Image& img, const Image& alpha_source) {
+    check_image(img, "with_alpha");
+    check_image(alpha_source, "with_alpha");
+    if (img.channels % 2 == 0 || alpha_source.channels % 2 == 1 || img.width != alpha_source.width ||
+        img.height != alpha_source.height)
+        throw std::invalid_argument("with_alpha: cannot add the alpha of a " + std::to_string(alpha_source.width) + "x" +
+                                    std::to_string(alpha_source.height) + "x" + std::to_string(alpha_source.channels) +
+                                    " image to a " + std::to_string(img.width) + "x" + std::to_string(img.height) + "x" +
+                                    std::to_string(img.channels) + " one");
+    Image out(img.width, img.height, img.channels + 1);
+    const std::size_t n = static_cast<std::size_t>(img.width) * img.height;
+    for (std::size_t i = 0; i < n; ++i) {
+        for (int c = 0; c < img.channels; ++c) out.pixels[i * out.channels + c] = img.pixels[i * img.channels + c];
+        out.pixels[i * out.channels + img.channels] = alpha_source.pixels[(i + 1) * alpha_source.channels - 1];
+    }
+    return out;
+}
+
 // What a file's header says, read without decoding the pixels.
 struct ImageInfo {
     int width = 0, height = 0, channels = 0;  // channels as stored in the file

@@ -1,9 +1,13 @@
 #pragma once
 // Generators and discriminators chosen by name at run time, as the reference's --netG / --netD:
 // one type each, so a program that offers every architecture compiles one CycleGAN.
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../compose/any_layer.hpp"
 #include "patch_discriminator.hpp"
@@ -13,13 +17,40 @@
 namespace cyclegan {
 
 struct AnyGeneratorOptions : GeneratorOptions {
-    std::string netG = "resnet_9blocks";  // resnet_9blocks | resnet_6blocks | unet_128 | unet_256
+    std::string netG = "resnet_9blocks";  // one of generator_names
 };
 
-// A generator's options from the architecture a checkpoint records (its `info.*` metadata, keys
-// without the prefix: netG, ngf, input_nc, output_nc, norm, padding, upsample, dropout), as
-// cyclegan-train and tools/convert_reference.py write them. `source` names the file in errors:
-// std::runtime_error for a missing key, std::invalid_argument for a value the library does not know.
+// The generators --netG names, as the reference spells them.
+inline const std::vector<std::string>& generator_names() {
+    static const std::vector<std::string> names{"resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256"};
+    return names;
+}
+
+// The keys a checkpoint records a generator under (`info.*` metadata, without the prefix), for
+// generator_record and generator_options_from_record.
+namespace record_keys {
+inline constexpr const char *netG = "netG", *ngf = "ngf", *input_nc = "input_nc", *output_nc = "output_nc",
+                            *norm = "norm", *padding = "padding", *upsample = "upsample", *dropout = "dropout";
+}
+
+// What a file records about a generator so that it can be rebuilt without options: the inverse of
+// generator_options_from_record. The dropout seed is not recorded (it does not change the weights).
+inline std::map<std::string, std::string> generator_record(const AnyGeneratorOptions& g) {
+    namespace k = record_keys;
+    return {{k::netG, g.netG},
+            {k::ngf, std::to_string(g.ngf)},
+            {k::input_nc, std::to_string(g.input_nc)},
+            {k::output_nc, std::to_string(g.output_nc)},
+            {k::norm, choice_name(norm_choices, g.norm)},
+            {k::padding, choice_name(padding_choices, g.padding)},
+            {k::upsample, choice_name(upsample_choices, g.upsample)},
+            {k::dropout, g.use_dropout ? "1" : "0"}};
+}
+
+// A generator's options from the architecture a checkpoint records (generator_record's keys), as
+// cyclegan-train, save_network and tools/convert_reference.py write them. `source` names the file
+// in errors: std::runtime_error for a missing key, std::invalid_argument for a value the library
+// does not know.
 inline AnyGeneratorOptions generator_options_from_record(const std::map<std::string, std::string>& record,
                                                          const std::string& source) {
     auto get = [&](const char* key) {
@@ -37,19 +68,21 @@ inline AnyGeneratorOptions generator_options_from_record(const std::map<std::str
             throw std::invalid_argument(source + ": the recorded '" + key + "' is '" + v + "', not a number");
         }
     };
+    namespace k = record_keys;
     AnyGeneratorOptions g;
     try {
-        g.netG = get("netG");
-        if (g.netG != "resnet_9blocks" && g.netG != "resnet_6blocks" && g.netG != "unet_128" && g.netG != "unet_256")
-            throw std::invalid_argument("the generator '" + g.netG +
-                                        "' is not one this library knows (resnet_9blocks, resnet_6blocks, unet_128, unet_256)");
-        g.ngf = number("ngf");
-        g.input_nc = number("input_nc");
-        g.output_nc = number("output_nc");
-        g.norm = parse_norm(get("norm"));
-        g.padding = parse_padding(get("padding"));
-        g.upsample = parse_upsample(get("upsample"));
-        g.use_dropout = get("dropout") != "0";
+        g.netG = get(k::netG);
+        const auto& known = generator_names();
+        if (std::find(known.begin(), known.end(), g.netG) == known.end())
+            throw std::invalid_argument("the generator '" + g.netG + "' is not one this library knows (" +
+                                        join(known) + ")");
+        g.ngf = number(k::ngf);
+        g.input_nc = number(k::input_nc);
+        g.output_nc = number(k::output_nc);
+        g.norm = parse_norm(get(k::norm));
+        g.padding = parse_padding(get(k::padding));
+        g.upsample = parse_upsample(get(k::upsample));
+        g.use_dropout = get(k::dropout) != "0";
     } catch (const std::invalid_argument& e) {
         const std::string what = e.what();
         throw std::invalid_argument(what.rfind(source, 0) == 0 ? what : source + ": " + what);
@@ -61,20 +94,63 @@ template <class B>
 class AnyGenerator : public AnyLayer<B> {
 public:
     using Options = AnyGeneratorOptions;
-    static constexpr const char* names = "resnet_9blocks, resnet_6blocks, unet_128, unet_256";
 
-    explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), netG_(o.netG) {}
+    explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), options_(o) {}
 
-    std::string prefix() const { return prefix_of(netG_); }
+    std::string prefix() const { return prefix_of(options_.netG); }
     static std::string prefix_of(const std::string& netG) { return netG.rfind("unet", 0) == 0 ? "model.model" : "model"; }
     // The image sides this generator takes (core/size_rule.hpp).
-    SizeRule size_rule() const { return size_rule_of(netG_); }
+    SizeRule size_rule() const { return size_rule_of(options_.netG); }
     static SizeRule size_rule_of(const std::string& netG) {
         if (netG == "unet_128") return UnetGenerator128<B>::size_rule;
         if (netG == "unet_256") return UnetGenerator256<B>::size_rule;
         return ResnetGenerator6<B>::size_rule;
     }
-    const std::string& name() const { return netG_; }
+    const std::string& name() const { return options_.netG; }
+    const Options& options() const { return options_; }
+    // What save_network records, so that the file loads without options (Translator::load).
+    std::map<std::string, std::string> record() const { return generator_record(options_); }
+
+    // The options of the generator whose tensors (name -> PyTorch dims, names as a state_dict's:
+    // "model.1.weight") are given, for files that record no architecture (a reference state_dict
+    // saved as safetensors). Layer names tell the generator, norm, zero padding, upsampling and a
+    // ResNet's dropout; the first tensor's dims give ngf and the input channels, the last's the
+    // output channels. What names cannot tell is taken as the reference's: reflect (not replicate)
+    // padding, and no dropout in a U-Net (which only matters in training). Throws
+    // std::invalid_argument naming `source` when no generator has these names.
+    static Options infer_options(const std::map<std::string, std::vector<std::int64_t>>& tensors,
+                                 const std::string& source) {
+        for (const auto& netG : generator_names())
+            for (const auto& norm : norm_choices)
+                for (const PaddingType padding : {PaddingType::reflect, PaddingType::zero})
+                    for (const auto& upsample : upsample_choices)
+                        for (const bool dropout : {false, true}) {
+                            Options o;
+                            o.netG = netG, o.norm = norm.value, o.padding = padding, o.upsample = upsample.value;
+                            o.use_dropout = dropout, o.ngf = 1, o.input_nc = 1, o.output_nc = 1;
+                            std::vector<ParamSpec> specs;
+                            AnyGenerator(o).parameters(
+                                [&](const ParamSpec& s, Tensor<B>&, Tensor<B>*) { specs.push_back(s); }, prefix_of(netG));
+                            if (specs.size() != tensors.size()) continue;
+                            bool same = true;
+                            for (const auto& s : specs)
+                                if (auto it = tensors.find(s.name); it == tensors.end() || it->second.size() != s.dims.size())
+                                    same = false;
+                            if (!same) continue;
+                            const auto& first = tensors.at(specs.front().name);  // [ngf, input_nc, k, k]
+                            const auto& last = tensors.at(specs.back().name);    // the last bias: [output_nc]
+                            if (first.size() != 4 || last.size() != 1) continue;
+                            o.ngf = static_cast<int>(first[0]), o.input_nc = static_cast<int>(first[1]);
+                            o.output_nc = static_cast<int>(last[0]);
+                            return o;
+                        }
+        std::string names;
+        for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
+            names += (names.empty() ? "" : ", ") + it->first;
+        throw std::invalid_argument(source + ": records no architecture, and its " + std::to_string(tensors.size()) +
+                                    " tensors (" + names + ", ...) are not those of any generator this library knows (" +
+                                    join(generator_names()) + ")");
+    }
 
 private:
     static AnyLayer<B> build(const Options& o) {
@@ -83,9 +159,9 @@ private:
         if (o.netG == "resnet_6blocks") return ResnetGenerator6<B>(g);
         if (o.netG == "unet_128") return UnetGenerator128<B>(g);
         if (o.netG == "unet_256") return UnetGenerator256<B>(g);
-        throw std::invalid_argument("unknown generator '" + o.netG + "' (" + names + ")");
+        throw std::invalid_argument("unknown generator '" + o.netG + "' (" + join(generator_names()) + ")");
     }
-    std::string netG_;
+    Options options_;
 };
 
 struct AnyDiscriminatorOptions : DiscriminatorOptions {

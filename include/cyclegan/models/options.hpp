@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../compose/one_of.hpp"
 #include "../core/size_rule.hpp"
@@ -19,25 +20,53 @@ enum class PaddingType { reflect, replicate, zero };
 // checkerboard artifacts (Odena et al. 2016).
 enum class UpsampleType { transposed, resize_conv };
 
-inline NormType parse_norm(const std::string& s) {
-    if (s == "instance") return NormType::instance;
-    if (s == "batch") return NormType::batch;
-    if (s == "none") return NormType::none;
-    throw std::invalid_argument("unknown norm '" + s + "' (instance, batch, none)");
+// Each run-time choice is one table: the names the programs accept (the reference's spelling), the
+// parsers, the names written into checkpoints and the option lists in --help all read it.
+template <class E>
+struct Choice {
+    const char* name;
+    E value;
+};
+inline constexpr Choice<NormType> norm_choices[] = {
+    {"instance", NormType::instance}, {"batch", NormType::batch}, {"none", NormType::none}};
+inline constexpr Choice<PaddingType> padding_choices[] = {
+    {"reflect", PaddingType::reflect}, {"replicate", PaddingType::replicate}, {"zero", PaddingType::zero}};
+inline constexpr Choice<UpsampleType> upsample_choices[] = {
+    {"transposed", UpsampleType::transposed}, {"resize_conv", UpsampleType::resize_conv}};
+
+// The names of a table, in its order: {"instance", "batch", "none"}.
+template <class E, std::size_t N>
+std::vector<std::string> choice_names(const Choice<E> (&table)[N]) {
+    std::vector<std::string> out;
+    for (const auto& c : table) out.push_back(c.name);
+    return out;
 }
 
-inline PaddingType parse_padding(const std::string& s) {
-    if (s == "reflect") return PaddingType::reflect;
-    if (s == "replicate") return PaddingType::replicate;
-    if (s == "zero") return PaddingType::zero;
-    throw std::invalid_argument("unknown padding type '" + s + "' (reflect, replicate, zero)");
+// "instance, batch, none": names joined for messages.
+inline std::string join(const std::vector<std::string>& names, const std::string& separator = ", ") {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : separator) + n;
+    return out;
 }
 
-inline UpsampleType parse_upsample(const std::string& s) {
-    if (s == "transposed") return UpsampleType::transposed;
-    if (s == "resize_conv") return UpsampleType::resize_conv;
-    throw std::invalid_argument("unknown upsampling '" + s + "' (transposed, resize_conv)");
+// The value named `s`; throws std::invalid_argument "unknown <what> 's' (the names)".
+template <class E, std::size_t N>
+E parse_choice(const Choice<E> (&table)[N], const std::string& s, const char* what) {
+    for (const auto& c : table)
+        if (s == c.name) return c.value;
+    throw std::invalid_argument("unknown " + std::string(what) + " '" + s + "' (" + join(choice_names(table)) + ")");
 }
+
+template <class E, std::size_t N>
+const char* choice_name(const Choice<E> (&table)[N], E value) {
+    for (const auto& c : table)
+        if (c.value == value) return c.name;
+    throw std::invalid_argument("choice_name: a value outside its table");
+}
+
+inline NormType parse_norm(const std::string& s) { return parse_choice(norm_choices, s, "norm"); }
+inline PaddingType parse_padding(const std::string& s) { return parse_choice(padding_choices, s, "padding type"); }
+inline UpsampleType parse_upsample(const std::string& s) { return parse_choice(upsample_choices, s, "upsampling"); }
 
 struct GeneratorOptions {
     int input_nc = 3, output_nc = 3;
