@@ -61,12 +61,12 @@ std::vector<std::string> folder_entries(const fs::path& dir) {
     return names;
 }
 
-Tensor<cpu> random_images(cpu& dev, int n, std::uint64_t seed, int side = 16) {
+Tensor<cpu> random_images(cpu& dev, int n, std::uint64_t seed, int side = 16, int channels = 3) {
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-    std::vector<float> v(static_cast<std::size_t>(n) * 3 * side * side);
+    std::vector<float> v(static_cast<std::size_t>(n) * channels * side * side);
     for (auto& e : v) e = d(rng);
-    return Tensor<cpu>::from_host(dev, {n, 3, side, side}, v);
+    return Tensor<cpu>::from_host(dev, {n, channels, side, side}, v);
 }
 
 // Everything a checkpoint should restore, as host values, so two models compare with ==.
@@ -198,6 +198,7 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         bool dropout;
     };
     const Kind kinds[] = {{"resnet_6blocks", "instance", "reflect", "transposed", 3, 3, false},
+                          {"resnet_6blocks", "instance", "replicate", "resize_conv", 3, 3, true},
                           {"resnet_9blocks", "batch", "zero", "resize_conv", 1, 3, false},
                           {"unet_128", "instance", "reflect", "transposed", 3, 1, true},
                           {"unet_256", "none", "reflect", "transposed", 4, 3, false}};
@@ -211,6 +212,9 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         AnyDiscriminatorOptions d;
         d.ndf = 2, d.input_nc = k.output_nc, d.norm = g.norm;
         AnyModel model(dev, g, d, {.lambda_identity = k.input_nc == k.output_nc ? 0.5 : 0.0, .pool_size = 0, .seed = 3}, {});
+        const SizeRule r = AnyGenerator<cpu>::size_rule_of(k.netG);
+        const int side = std::max(r.smallest_side(), AnyDiscriminator<cpu>::size_rule_of(d).smallest_side());
+        model.train_step(random_images(dev, 1, 7, side, k.input_nc), random_images(dev, 1, 8, side, k.output_nc));
         TrainingProgress progress;
         progress.info = record;
         const auto path = dir / (k.netG + ".safetensors");
@@ -221,7 +225,6 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         CHECK(AtoB.input_channels() == k.input_nc);
         CHECK(BtoA.input_channels() == k.output_nc);
         model.G_A.eval(), model.G_B.eval();
-        const SizeRule r = AnyGenerator<cpu>::size_rule_of(k.netG);
         const int big = std::max(r.smallest_side(), 256);
         for (const auto& size : {std::pair{1, 1}, {7, 5}, {257, 131}, {big, big}}) {
             const int w = size.first, h = size.second;  // clang 14 cannot capture a structured binding
