@@ -760,6 +760,51 @@ TEST_CASE("Loader: resuming at (epoch, index) gives the batches of the uninterru
     CHECK(seen(dev, *other.next()) != full[0]);
 }
 
+TEST_CASE("Loader: the ranks of a distributed run see every item once per epoch, as one process's batches split") {
+    TempDir dir;
+    make_dataset(dir, 7, 4);
+    cpu dev(1);
+    const PreprocessOptions o{.mode = "crop", .crop_size = 16};
+    for (const int ranks : {1, 2, 3})
+        for (const int batch : {1, 2}) {
+            CAPTURE(ranks);
+            CAPTURE(batch);
+            // One process with batch ranks x batch: its batches' items, in order.
+            std::vector<std::vector<fs::path>> whole;
+            {
+                Loader<cpu> one(dev, UnalignedDataset(dir.path), o, 3, 3, ranks * batch, 9);
+                while (auto b = one.next()) whole.push_back(b->paths_A);
+            }
+            std::vector<std::vector<Loader<cpu>::Batch>> per_rank(ranks);
+            for (int r = 0; r < ranks; ++r) {
+                Loader<cpu> loader(dev, UnalignedDataset(dir.path), o, 3, 3, batch, 9, 1, 0, 3, Shard{r, ranks});
+                CHECK(loader.batches_per_epoch() == whole.size());
+                while (auto b = loader.next()) per_rank[r].push_back(std::move(*b));
+            }
+            std::multiset<fs::path> seen_A;
+            for (std::size_t step = 0; step < whole.size(); ++step) {
+                CAPTURE(step);
+                std::vector<fs::path> joined;
+                double weights = 0;
+                for (int r = 0; r < ranks; ++r) {
+                    REQUIRE(per_rank[r].size() == whole.size());  // every rank takes every step
+                    const auto& b = per_rank[r][step];
+                    CHECK(b.count_all == static_cast<long>(whole[step].size()));
+                    CHECK(b.A.empty() == (b.count() == 0));
+                    joined.insert(joined.end(), b.paths_A.begin(), b.paths_A.end());
+                    weights += b.weight();
+                }
+                CHECK(joined == whole[step]);  // the ranks' parts, in rank order, are the one batch
+                CHECK(weights == doctest::Approx(1.0));
+                seen_A.insert(joined.begin(), joined.end());
+            }
+            CHECK(seen_A.size() == 7);
+            CHECK(std::set<fs::path>(seen_A.begin(), seen_A.end()).size() == 7);  // each A image exactly once
+        }
+    cpu dev2(1);
+    CHECK_THROWS_AS(Loader<cpu>(dev2, UnalignedDataset(dir.path), o, 3, 3, 1, 1, 1, 0, 3, Shard{2, 2}), std::invalid_argument);
+}
+
 TEST_CASE("Loader: a corrupt file surfaces from next() with its name, on every later call too") {
     TempDir dir;
     make_dataset(dir, 4, 2);

@@ -6,6 +6,9 @@
 // flip) is a hash of (seed, epoch, item, A or B), so a run resumed at (epoch, index) sees exactly
 // the batches an uninterrupted run would: there is no generator state to save.
 //
+// In a distributed run each rank's loader takes its share of each global batch (Shard): the ranks
+// together see every item of an epoch once, in the order one process would.
+//
 // The worker only decodes into host floats; tensors are made on the caller's thread in next(),
 // so the backend's device is never touched from the worker.
 #include <condition_variable>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
+#include "../distributed/communicator.hpp"
 #include "../io/image.hpp"
 #include "folder_dataset.hpp"
 #include "preprocess.hpp"
@@ -32,18 +36,26 @@ template <class Backend>
 class Loader {
 public:
     struct Batch {
-        Tensor<Backend> A, B;  // [n, channels_A, h, w] and [n, channels_B, h', w'] in [-1, 1]
+        Tensor<Backend> A, B;  // [n, channels_A, h, w] and [n, channels_B, h', w'] in [-1, 1]; empty when n is 0
         std::vector<std::filesystem::path> paths_A, paths_B;
         int epoch = 0;
-        long index = 0;  // the epoch's item index of this batch's first image; the next batch starts at index + n
+        long index = 0;  // the epoch's item index of the (global) batch's first image
+        long count_all = 0;  // images of this step on all ranks: the next batch starts at index + count_all
+
+        long count() const { return static_cast<long>(paths_A.size()); }
+        // This rank's share of the step's images: its gradient weight in a distributed step.
+        double weight() const { return count_all ? double(count()) / double(count_all) : 0.0; }
     };
 
     // Starts the worker at item `start_index` of epoch `start_epoch`; later epochs start at 0.
-    // `prefetch` bounds how many batches wait decoded.
+    // `prefetch` bounds how many batches wait decoded. `shard` is this rank's place in a
+    // distributed run: batch_size is then per rank, and the batch of all ranks starts at index.
     Loader(Backend& dev, UnalignedDataset data, PreprocessOptions options, int channels_A, int channels_B, int batch_size,
-           std::uint64_t seed, int start_epoch = 1, long start_index = 0, std::size_t prefetch = 3)
+           std::uint64_t seed, int start_epoch = 1, long start_index = 0, std::size_t prefetch = 3, Shard shard = {})
         : dev_(dev), data_(std::move(data)), options_(std::move(options)), channels_A_(channels_A),
-          channels_B_(channels_B), batch_size_(batch_size), seed_(seed), prefetch_(prefetch) {
+          channels_B_(channels_B), batch_size_(batch_size), seed_(seed), prefetch_(prefetch), shard_(shard) {
+        if (shard.ranks < 1 || shard.rank < 0 || shard.rank >= shard.ranks)
+            throw std::invalid_argument("Loader: rank " + std::to_string(shard.rank) + " of " + std::to_string(shard.ranks));
         check_options(options_);
         for (int c : {channels_A, channels_B})
             if (c != 1 && c != 3 && c != 4)
@@ -85,17 +97,24 @@ public:
         }
         if (host.end_of_epoch) return std::nullopt;
         Batch b;
-        b.A = to_tensor(host.A, host.shape_A);
-        b.B = to_tensor(host.B, host.shape_B);
+        if (!host.paths_A.empty()) {
+            b.A = to_tensor(host.A, host.shape_A);
+            b.B = to_tensor(host.B, host.shape_B);
+        }
         b.paths_A = std::move(host.paths_A);
         b.paths_B = std::move(host.paths_B);
         b.epoch = host.epoch;
         b.index = host.index;
+        b.count_all = host.count_all;
         return b;
     }
 
     std::size_t size() const { return data_.size(); }  // items per epoch
-    std::size_t batches_per_epoch() const { return (data_.size() + batch_size_ - 1) / batch_size_; }
+    // Steps per epoch (of all ranks together, in a distributed run).
+    std::size_t batches_per_epoch() const {
+        const std::size_t global = static_cast<std::size_t>(batch_size_) * shard_.ranks;
+        return (data_.size() + global - 1) / global;
+    }
     const UnalignedDataset& dataset() const { return data_; }
 
     // The seed that preprocess() gets for item i of an epoch, domain A (side 0) or B (side 1).
@@ -111,7 +130,7 @@ private:
         Shape shape_A{}, shape_B{};
         std::vector<std::filesystem::path> paths_A, paths_B;
         int epoch = 0;
-        long index = 0;
+        long index = 0, count_all = 0;
         bool end_of_epoch = false;
         std::exception_ptr error;
     };
@@ -168,11 +187,13 @@ private:
         try {
             const long n = static_cast<long>(data_.size());
             for (;; ++epoch, index = 0) {
-                for (; index < n; index += batch_size_) {
+                for (; index < n; index += shard_.global_count(index, n, batch_size_)) {
                     Host h;
                     h.epoch = epoch;
                     h.index = index;
-                    for (long i = index; i < std::min(n, index + batch_size_); ++i) {
+                    h.count_all = shard_.global_count(index, n, batch_size_);
+                    const auto [first, last] = shard_.items(index, n, batch_size_);
+                    for (long i = first; i < last; ++i) {
                         if (stopping()) return;
                         const auto item = data_.item(epoch, static_cast<std::size_t>(i), seed_);
                         add_image(h, item.A, channels_A_, preprocess_seed(seed_, epoch, static_cast<std::size_t>(i), 0), false);
@@ -199,6 +220,7 @@ private:
     const long batch_size_;
     const std::uint64_t seed_;
     std::size_t prefetch_;
+    const Shard shard_;
 
     std::mutex mutex_;
     std::condition_variable not_empty_, not_full_;

@@ -5,10 +5,13 @@
 #include <array>
 #include <concepts>
 #include <stdexcept>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "../core/image_pool.hpp"
 #include "../core/network.hpp"
+#include "../distributed/communicator.hpp"
 #include "../losses/gan_loss.hpp"
 #include "../losses/pixel_loss.hpp"
 #include "../optim/adam.hpp"
@@ -92,7 +95,26 @@ public:
     // One step of the reference's optimize_parameters(): the generators' update with the
     // discriminators frozen, then the discriminators' update on real images and pooled fakes.
     CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B) {
+        SingleProcess alone;
+        return train_step(real_A, real_B, alone, 1.0);
+    }
+
+    // The same step shared by the ranks of `comm` (distributed/communicator.hpp): this rank runs
+    // its part of the batch (real_A, real_B: [n, C, H, W], or empty when the epoch's last batch
+    // leaves this rank nothing), `weight` is n over the images of all ranks. The gradients are
+    // summed over ranks times their weights before each optimizer step, the generators' in one
+    // all-reduce and the discriminators' (with the eight losses) in another, so every rank takes
+    // the step of one process on the whole batch, up to rounding, and returns its losses. Each
+    // rank keeps its own image pools, as the reference's DistributedDataParallel does. Batch
+    // norm's statistics are each rank's own (of its part of the batch).
+    template <class Comm>
+    CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B, Comm& comm, double weight) {
+        static_assert(Communicator<Comm, B>, "CycleGAN::train_step: the communicator must have rank(), size(), "
+                                             "all_reduce_weighted, broadcast and barrier (see SingleProcess)");
         B& dev = *dev_;
+        const bool idle = real_A.empty();  // this rank has no images in this step, but steps with the others
+        if (idle != real_B.empty() || (idle && weight != 0))
+            throw std::invalid_argument("CycleGAN::train_step: real_A and real_B must both have images, or both none with weight 0");
         CycleGANLosses L;
         for (auto* n : {&G_A, &G_B}) n->train();
         for (auto* n : {&D_A, &D_B}) n->train();
@@ -104,26 +126,54 @@ public:
         // forwards in the reference's order (batch norm's running statistics depend on it).
         G_A.zero_grad();
         G_B.zero_grad();
-        Tensor<B> fake_B, rec_A, fake_A, rec_B;
-        L.cycle_A = cycle(G_A, G_B, D_A, real_A, o_.lambda_A, fake_B, rec_A, L.G_A);
-        L.cycle_B = cycle(G_B, G_A, D_B, real_B, o_.lambda_B, fake_A, rec_B, L.G_B);
-        Tensor<B> idt_A, idt_B;
-        if (o_.lambda_identity > 0) {
-            L.idt_A = identity(G_A, real_B, o_.lambda_B * o_.lambda_identity, idt_A);
-            L.idt_B = identity(G_B, real_A, o_.lambda_A * o_.lambda_identity, idt_B);
+        Tensor<B> fake_B, rec_A, fake_A, rec_B, idt_A, idt_B;
+        if (!idle) {
+            L.cycle_A = cycle(G_A, G_B, D_A, real_A, o_.lambda_A, fake_B, rec_A, L.G_A);
+            L.cycle_B = cycle(G_B, G_A, D_B, real_B, o_.lambda_B, fake_A, rec_B, L.G_B);
+            if (o_.lambda_identity > 0) {
+                L.idt_A = identity(G_A, real_B, o_.lambda_B * o_.lambda_identity, idt_A);
+                L.idt_B = identity(G_B, real_A, o_.lambda_A * o_.lambda_identity, idt_B);
+            }
         }
-
+        if (comm.size() > 1) {
+            Tensor<B>* generators[] = {&G_A.gradients(), &G_B.gradients()};
+            comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(generators), weight);
+        }
         opt_G_A.step(G_A.parameters(), G_A.gradients());
         opt_G_B.step(G_B.parameters(), G_B.gradients());
 
         // Discriminators: 0.5 * (loss on real + loss on a fake from the pool).
-        L.D_A = discriminator_step(D_A, real_B, fake_B_pool.query(dev, fake_B));
-        L.D_B = discriminator_step(D_B, real_A, fake_A_pool.query(dev, fake_A));
+        D_A.zero_grad();
+        D_B.zero_grad();
+        if (!idle) {
+            L.D_A = discriminator_step(D_A, real_B, fake_B_pool.query(dev, fake_B));
+            L.D_B = discriminator_step(D_B, real_A, fake_A_pool.query(dev, fake_A));
+        }
+        if (comm.size() > 1) {  // the losses ride along, so that each rank reports the whole batch's
+            const auto v = L.values();
+            const std::vector<typename B::scalar> values(v.begin(), v.end());
+            Tensor<B> losses = Tensor<B>::from_host(dev, Shape{1, 1, 1, 8}, values);
+            Tensor<B>* discriminators[] = {&D_A.gradients(), &D_B.gradients(), &losses};
+            comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(discriminators), weight);
+            const auto mean = losses.to_host(dev);
+            L = {mean[0], mean[1], mean[2], mean[3], mean[4], mean[5], mean[6], mean[7]};
+        }
         opt_D_A.step(D_A.parameters(), D_A.gradients());
         opt_D_B.step(D_B.parameters(), D_B.gradients());
 
-        last_ = {real_A, real_B, fake_B, rec_A, fake_A, rec_B, idt_A, idt_B};
+        if (!idle) last_ = {real_A, real_B, fake_B, rec_A, fake_A, rec_B, idt_A, idt_B};
         return L;
+    }
+
+    // Every rank's weights and buffers (of all four networks) become rank `root`'s: the start of
+    // a distributed run, so that all ranks begin where one does.
+    template <class Comm>
+    void broadcast_weights(Comm& comm, int root = 0) {
+        std::vector<Tensor<B>*> bucket;
+        for (auto* t : {&G_A.parameters(), &G_B.parameters(), &D_A.parameters(), &D_B.parameters(), &G_A.buffers(),
+                        &G_B.buffers(), &D_A.buffers(), &D_B.buffers()})
+            if (!t->empty()) bucket.push_back(t);
+        comm.broadcast(*dev_, std::span<Tensor<B>* const>(bucket), root);
     }
 
     // Translation in eval mode (dropout off, batch norm on running statistics).
@@ -203,7 +253,6 @@ private:
     }
 
     double discriminator_step(Network<Discriminator>& D, const Tensor<B>& real, const Tensor<B>& fake) {
-        D.zero_grad();
         double loss = 0;
         for (auto [images, target] : {std::pair{real, Target::real}, std::pair{fake, Target::fake}}) {
             typename Network<Discriminator>::Context ctx;
