@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
         using namespace cyclegan;
         cpu dev;
         auto G = Translator<cpu>::load(dev, argv[1], Direction::AtoB);  // the architecture is in the file
-        write_image(argv[3], G(read_image(argv[2], 3)));                // any size; output at the input's size
+        write_image(argv[3], G(read_image(argv[2], 4)));                // any size and channels; alpha kept
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -290,6 +290,22 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
     CHECK(none.find("plain.safetensors") != std::string::npos);
     CHECK(none.find("records no architecture") != std::string::npos);
     CHECK(none.find("resnet_9blocks, resnet_6blocks, unet_128, unet_256") != std::string::npos);
+    CHECK(message([&] { Translator<cpu>::load(dev, dir / "missing.safetensors"); }).find("missing.safetensors: no such file") !=
+          std::string::npos);
+    CHECK(message([&] { Translator<cpu>::load(dev, dir.path); }).find("is a folder") != std::string::npos);
+    {  // an image given as the model
+        Image img(3, 2, 3, 9);
+        write_image(dir / "photo.png", img);
+        CHECK(message([&] { Translator<cpu>::load(dev, dir / "photo.png"); }).find("photo.png: not a safetensors file") !=
+              std::string::npos);
+    }
+    {  // a checkpoint's discriminators alone: no generator, and which networks it does hold
+        Network<PatchDiscriminator<cpu, 2>> d(dev, PatchDiscriminator<cpu, 2>({.ndf = 2}), "model");
+        save_network(dir / "D_only.safetensors", d, "D_A.");
+        const auto what = message([&] { Translator<cpu>::load(dev, dir / "D_only.safetensors"); });
+        CHECK(what.find("D_only.safetensors: holds no G_A generator for direction AtoB") != std::string::npos);
+        CHECK(what.find("begin with D_A.") != std::string::npos);
+    }
     {  // a file with G_A only, asked for G_B
         Network<AnyGenerator<cpu>> g(dev, AnyGenerator<cpu>(AnyGeneratorOptions{{.ngf = 2}, "resnet_6blocks"}), "model");
         save_network(dir / "only_G_A.safetensors", g, "G_A.");
@@ -588,7 +604,7 @@ TEST_CASE("a truncated or corrupted checkpoint is refused by name and the model 
     SUBCASE("missing file") {
         const std::string msg = message_of([&] { load_checkpoint(dir / "nowhere.safetensors", target); });
         CHECK(msg.find("nowhere.safetensors") != std::string::npos);
-        CHECK(msg.find("cannot open") != std::string::npos);
+        CHECK(msg.find("nowhere.safetensors: no such file") != std::string::npos);
     }
 }
 

@@ -260,7 +260,12 @@ TEST_CASE("safetensors: write, read back, and clear errors for damaged files") {
     const auto bad = dir / "bad_header.safetensors";
     { std::ofstream(bad, std::ios::binary) << broken; }
     CHECK_THROWS_WITH_AS(st::File::read(bad), doctest::Contains("bad_header.safetensors"), st::format_error);
-    CHECK_THROWS_WITH_AS(st::File::read(dir / "missing.safetensors"), doctest::Contains("cannot open"), st::format_error);
+    CHECK_THROWS_WITH_AS(st::File::read(dir / "missing.safetensors"), doctest::Contains("missing.safetensors: no such file"),
+                         st::format_error);
+    CHECK_THROWS_WITH_AS(st::File::read(dir), doctest::Contains("is a folder"), st::format_error);
+    const auto png = dir / "image.png";  // another kind of file: said so, not "truncated"
+    { std::ofstream(png, std::ios::binary) << std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16); }
+    CHECK_THROWS_WITH_AS(st::File::read(png), doctest::Contains("not a safetensors file"), st::format_error);
     std::filesystem::remove_all(dir);
 }
 

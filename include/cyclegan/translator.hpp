@@ -4,7 +4,7 @@
 //   cyclegan::cpu dev;
 //   auto horse2zebra = cyclegan::Translator<cyclegan::cpu>::load(dev, "horse2zebra.safetensors",
 //                                                                 cyclegan::Direction::AtoB);
-//   cyclegan::Image zebra = horse2zebra(cyclegan::read_image("horse.jpg", 3));  // any size, any channels
+//   cyclegan::Image zebra = horse2zebra(cyclegan::read_image("horse.png", 4));  // any size; alpha kept
 //
 // The architecture comes from the file (what cyclegan-train and tools/convert_reference.py record),
 // so any generator the programs train loads: resnet_6blocks / resnet_9blocks / unet_128 / unet_256,
@@ -56,14 +56,17 @@ public:
     static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
         auto file = safetensors::LazyFile::open(path);
         const std::string where = path.string();
-        bool cyclegan_file = false;  // both generators under G_A. / G_B. (and discriminators, optimizers)
+        // A CycleGAN's file names each network's tensors by its role (G_A., D_B., optimizer. ...).
+        bool cyclegan_file = false;
         for (const auto& [name, info] : file.tensors())
-            if (name.rfind("G_A.", 0) == 0 || name.rfind("G_B.", 0) == 0) cyclegan_file = true;
+            for (const char* role : {"G_A.", "G_B.", "D_A.", "D_B.", "optimizer.", "pool."})
+                if (name.rfind(role, 0) == 0) cyclegan_file = true;
         const std::string prefix = !cyclegan_file ? "" : direction == Direction::AtoB ? "G_A." : "G_B.";
         const auto dims = network_tensors(file, prefix);
         if (dims.empty() && cyclegan_file)
             throw std::runtime_error(where + ": holds no " + prefix.substr(0, 3) + " generator for direction " +
-                                     (direction == Direction::AtoB ? "AtoB" : "BtoA") + " (converted with one generator only?)");
+                                     (direction == Direction::AtoB ? "AtoB" : "BtoA") + " (its tensors' names begin with " +
+                                     checkpoint_detail::name_prefixes(file.tensors()) + ")");
         if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
 
         std::map<std::string, std::string> record;

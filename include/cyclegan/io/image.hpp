@@ -123,6 +123,12 @@ inline void check_image(const Image& img, const char* who) {
 // one of another length than width x height x channels throws std::invalid_argument instead of
 // being read past its end.
 inline Image image_from_pixels(std::span<const std::uint8_t> pixels, int width, int height, int channels) {
+    if (width >= 1 && height >= 1 && channels >= 1 && channels <= 4 &&
+        pixels.size() != static_cast<std::size_t>(width) * height * channels)
+        throw std::invalid_argument("image_from_pixels: a buffer of " + std::to_string(pixels.size()) + " bytes for " +
+                                    std::to_string(width) + "x" + std::to_string(height) + "x" + std::to_string(channels) +
+                                    ", which is " + std::to_string(static_cast<std::size_t>(width) * height * channels) +
+                                    " bytes");
     Image img;
     img.width = width, img.height = height, img.channels = channels;
     img.pixels.assign(pixels.begin(), pixels.end());

@@ -198,6 +198,14 @@ inline std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
+// Why `path` cannot be opened for reading, as an exception naming it.
+inline format_error open_error(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return format_error(path.string() + ": no such file");
+    if (std::filesystem::is_directory(path, ec)) return format_error(path.string() + ": is a folder, not a safetensors file");
+    return format_error(path.string() + ": cannot open for reading (permission denied?)");
+}
+
 // Reads the length prefix and the JSON header of a file of `size` bytes open at its start; leaves
 // the stream at the data section and returns where it begins.
 inline std::size_t read_header(std::istream& in, std::size_t size, const std::string& where,
@@ -207,6 +215,9 @@ inline std::size_t read_header(std::istream& in, std::size_t size, const std::st
     in.read(reinterpret_cast<char*>(len_bytes), 8);
     std::uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+    // The header is JSON: anything else after the length is another kind of file (an image, a .pth).
+    if (size > 8 && in.peek() != '{')
+        throw format_error(where + ": not a safetensors file (no JSON header after its first 8 bytes)");
     if (header_len > size - 8)
         throw format_error(where + ": header length " + std::to_string(header_len) +
                            " runs past the end of the file (truncated?)");
@@ -266,8 +277,10 @@ class File {
 public:
     static File read(const std::filesystem::path& path) {
         const std::string where = path.string();
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec)) throw detail::open_error(path);
         std::ifstream in(path, std::ios::binary);
-        if (!in) throw format_error(where + ": cannot open for reading");
+        if (!in) throw detail::open_error(path);
         in.seekg(0, std::ios::end);
         const auto size = static_cast<std::size_t>(in.tellg());
         in.seekg(0);
@@ -314,8 +327,10 @@ public:
     static LazyFile open(const std::filesystem::path& path) {
         LazyFile f;
         f.path_ = path.string();
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec)) throw detail::open_error(path);
         f.in_.open(path, std::ios::binary);
-        if (!f.in_) throw format_error(f.path_ + ": cannot open for reading");
+        if (!f.in_) throw detail::open_error(path);
         f.in_.seekg(0, std::ios::end);
         const auto size = static_cast<std::size_t>(f.in_.tellg());
         f.in_.seekg(0);
