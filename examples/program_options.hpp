@@ -23,10 +23,10 @@ inline void add_cpu_options(CLI::App& app, int& threads, std::string& kernels) {
 
 // The CPU device for --threads and --cpu-kernels, after saying on standard output what it runs.
 // Throws std::invalid_argument naming the option if this CPU cannot run the kernel set asked for.
-inline cyclegan::cpu start_cpu(int threads, const std::string& kernels) {
+inline cyclegan::cpu start_cpu(int threads, const std::string& kernels, bool say = true) {
     if (kernels != "auto") cyclegan::set_cpu_kernels(cyclegan::cpu_detail::parse_cpu_kernels(kernels, "--cpu-kernels"));
     cyclegan::cpu dev(threads);
-    std::printf("cpu: %d threads, %s kernels\n", dev.threads(), cyclegan::to_string(cyclegan::cpu_kernels()));
+    if (say) std::printf("cpu: %d threads, %s kernels\n", dev.threads(), cyclegan::to_string(cyclegan::cpu_kernels()));
     std::fflush(stdout);
     return dev;
 }

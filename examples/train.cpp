@@ -9,7 +9,40 @@
 
 #include "train_loop.hpp"
 
+#if CYCLEGAN_PROGRAMS_HAVE_MPI
+#include <cyclegan/distributed/mpi.hpp>
+#endif
+
 using namespace train_program;
+
+namespace {
+
+// The run on this rank; an error on any rank ends every rank of the job, naming this one.
+template <class Comm>
+int run(const TrainOptions& o, Comm& comm) {
+    try {
+        if (o.device == "cuda") {
+#if CYCLEGAN_PROGRAMS_HAVE_CUDA
+            return train_on_cuda(o, comm);
+#else
+            throw std::runtime_error("--device cuda: this build has no GPU backend (configure where the CUDA toolkit "
+                                     "and cuDNN are installed); use --device cpu");
+#endif
+        }
+        cpu dev = start_cpu(o.threads, o.cpu_kernels, comm.rank() == 0);
+        return train_with(dev, o, comm);
+    } catch (const std::exception& e) {
+        if (comm.size() == 1) {
+            std::fprintf(stderr, "\nerror: %s\n", e.what());
+            return 1;
+        }
+        std::fprintf(stderr, "\nerror: rank %d of %d: %s\n", comm.rank(), comm.size(), e.what());
+        std::fflush(stderr);
+        comm.abort(1);  // the other ranks would wait for this one in their next all-reduce
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     TrainOptions o;
@@ -47,19 +80,13 @@ int main(int argc, char** argv) {
     app.add_flag("--quiet", o.quiet, "no progress bar");
     CLI11_PARSE(app, argc, argv);
 
-    try {
-        if (o.device == "cuda") {
-#if CYCLEGAN_PROGRAMS_HAVE_CUDA
-            return train_on_cuda(o);
-#else
-            throw std::runtime_error("--device cuda: this build has no GPU backend (configure where the CUDA toolkit "
-                                     "and cuDNN are installed); use --device cpu");
-#endif
-        }
-        cpu dev = start_cpu(o.threads, o.cpu_kernels);
-        return train_with(dev, o);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "\nerror: %s\n", e.what());
-        return 1;
+#if CYCLEGAN_PROGRAMS_HAVE_MPI
+    // Started by mpirun or srun: one rank of several; alone otherwise (no MPI needed).
+    if (MpiCommunicator::launched()) {
+        MpiCommunicator comm(&argc, &argv);
+        return run(o, comm);
     }
+#endif
+    SingleProcess alone;
+    return run(o, alone);
 }

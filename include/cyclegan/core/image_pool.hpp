@@ -3,7 +3,10 @@
 // they do not forget earlier generator modes (Shrivastava et al.). For each image of a batch:
 // while the pool fills, store it and return it; afterwards, with probability 1/2 return it, else
 // swap it for a stored image chosen uniformly and return that one.
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
 #include <random>
 #include <sstream>
 #include <string>
@@ -54,6 +57,53 @@ public:
         std::istringstream is(s);
         is >> rng_;
         if (!is) throw std::invalid_argument("ImagePool: bad random state");
+    }
+
+    // The whole pool (random state and images) as bytes, to move it between processes (a
+    // distributed run's checkpoint gathers every rank's pools); from_bytes restores it. Throws
+    // std::invalid_argument for bytes that are not a pool of this scalar type.
+    std::string to_bytes(B& dev) const {
+        std::string out;
+        auto put = [&](const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); };
+        const std::string rng = rng_state();
+        const std::uint64_t header[2] = {rng.size(), pool_.size()};
+        put(header, sizeof header);
+        put(rng.data(), rng.size());
+        for (const Tensor<B>& img : pool_) {
+            const Shape s = img.shape();
+            const std::int32_t dims[4] = {s.n, s.c, s.h, s.w};
+            put(dims, sizeof dims);
+            const auto values = img.to_host(dev);
+            put(values.data(), values.size() * sizeof(values[0]));
+        }
+        return out;
+    }
+    void from_bytes(B& dev, const std::string& bytes) {
+        std::size_t at = 0;
+        auto take = [&](void* p, std::size_t n) {
+            if (bytes.size() - at < n) throw std::invalid_argument("ImagePool::from_bytes: the bytes end too soon");
+            std::memcpy(p, bytes.data() + at, n);
+            at += n;
+        };
+        std::uint64_t header[2];
+        take(header, sizeof header);
+        if (header[0] > bytes.size() || header[1] > static_cast<std::uint64_t>(std::max(size_, 0)))
+            throw std::invalid_argument("ImagePool::from_bytes: not a pool of at most " + std::to_string(size_) + " images");
+        std::string rng(header[0], '\0');
+        take(rng.data(), rng.size());
+        std::vector<Tensor<B>> images;
+        for (std::uint64_t k = 0; k < header[1]; ++k) {
+            std::int32_t d[4];
+            take(d, sizeof d);
+            if (d[0] != 1 || d[1] < 1 || d[2] < 1 || d[3] < 1 || std::int64_t(d[1]) * d[2] * d[3] > std::int64_t(1) << 30)
+                throw std::invalid_argument("ImagePool::from_bytes: an image of a bad shape");
+            std::vector<typename B::scalar> values(static_cast<std::size_t>(d[1]) * d[2] * d[3]);
+            take(values.data(), values.size() * sizeof(values[0]));
+            images.push_back(Tensor<B>::from_host(dev, Shape{d[0], d[1], d[2], d[3]}, values));
+        }
+        if (at != bytes.size()) throw std::invalid_argument("ImagePool::from_bytes: bytes left over");
+        set_rng_state(rng);
+        pool_ = std::move(images);
     }
 
 private:

@@ -22,6 +22,7 @@
 #include <limits>
 #include <locale>
 #include <map>
+#include <set>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -402,11 +403,20 @@ void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::str
 
 }  // namespace checkpoint_detail
 
+// An image pool saved beside the model's own, under its name ("rank1.fake_A": another rank's).
+template <class B>
+struct NamedPool {
+    std::string name;
+    const ImagePool<B>* pool;
+};
+
 // Writes everything training depends on to `path`, replacing any previous file atomically.
 // Model: a CycleGAN, or any type with its members G_A, G_B, D_A, D_B, opt_G_A..opt_D_B,
-// fake_A_pool, fake_B_pool and device().
+// fake_A_pool, fake_B_pool and device(). `more_pools` are written too (a distributed run's other
+// ranks' pools), each as pool.<name>.*.
 template <class Model>
-void save_checkpoint(const std::filesystem::path& path, Model& model, const TrainingProgress& progress) {
+void save_checkpoint(const std::filesystem::path& path, Model& model, const TrainingProgress& progress,
+                     const std::vector<NamedPool<typename Model::backend>>& more_pools = {}) {
     namespace cd = checkpoint_detail;
     using B = typename Model::backend;
     auto slots = cd::model_slots(model);
@@ -426,7 +436,7 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, const Trai
         meta["optimizer." + name + ".steps"] = cd::number(static_cast<long>(opt.steps()));
         meta["optimizer." + name + ".lr"] = cd::number(static_cast<double>(opt.lr()));
     });
-    cd::for_each_pool(model, [&](const std::string& name, auto& pool) {
+    auto add_pool = [&](const std::string& name, const ImagePool<B>& pool) {
         const auto& images = pool.images();
         for (std::size_t k = 0; k < images.size(); ++k) {
             const Shape s = images[k].shape();
@@ -435,16 +445,19 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, const Trai
         }
         meta["pool." + name + ".count"] = std::to_string(images.size());
         meta["pool." + name + ".rng"] = pool.rng_state();
-    });
+    };
+    cd::for_each_pool(model, add_pool);
+    for (const auto& p : more_pools) add_pool(p.name, *p.pool);
     write_file_atomically(path, cd::serialize(slots, meta));
 }
 
 // Restores the model from a checkpoint and returns the progress saved with it. Checks the whole
 // file first (every tensor present with the model's dims and dtype, nothing unknown, metadata
 // readable); on any problem throws checkpoint_error naming the file and the differences, and the
-// model is left as it was.
+// model is left as it was. The model's pools are read from pool.<pools>fake_A / fake_B ("" for
+// the model's own, "rank1." for another rank's saved beside them); other pools are skipped.
 template <class Model>
-TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model) {
+TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model, const std::string& pools_from = "") {
     namespace cd = checkpoint_detail;
     using B = typename Model::backend;
     using T = typename B::scalar;
@@ -466,7 +479,8 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
         std::vector<std::vector<T>> images;
     };
     std::vector<PoolPlan> pools;
-    cd::for_each_pool(model, [&](const std::string& name, ImagePool<B>& pool) {
+    cd::for_each_pool(model, [&](const std::string& own_name, ImagePool<B>& pool) {
+        const std::string name = pools_from + own_name;
         const long count = meta.get<long>("pool." + name + ".count");
         if (count < 0 || count > std::max(0, pool.capacity()))
             throw checkpoint_error(where + ": pool " + name + " holds " + std::to_string(count) +
@@ -482,7 +496,14 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
                          first);
         for (long k = 0; k < count; ++k) expected.push_back({"pool." + name + "." + std::to_string(k), dims});
     });
-    cd::compare(file.tensors(), expected, safetensors::dtype_of<T>(), [](const std::string&) { return true; }, problems);
+    // Every tensor but the pools not read (other ranks').
+    std::set<std::string> read_pools;
+    for (const auto& p : pools) read_pools.insert("pool." + p.name + ".");
+    auto considered = [&](const std::string& name) {
+        if (name.rfind("pool.", 0) != 0) return true;
+        return std::any_of(read_pools.begin(), read_pools.end(), [&](const std::string& p) { return name.rfind(p, 0) == 0; });
+    };
+    cd::compare(file.tensors(), expected, safetensors::dtype_of<T>(), considered, problems);
     if (!problems.empty()) throw checkpoint_error(problems.report(where));
 
     // 2. The metadata.
