@@ -7,6 +7,7 @@
 #include <cyclegan/io/image.hpp>
 #include <cyclegan/report/html_report.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <string_view>
+#include <thread>
 #include <unistd.h>
 
 #include "program_options.hpp"
@@ -28,9 +30,51 @@ namespace train_program {
 namespace fs = std::filesystem;
 using namespace cyclegan;
 
-// Set by SIGINT/SIGTERM, read by the loop of whichever translation unit runs it.
+// Set by SIGINT/SIGTERM/SIGUSR1, read by the loop of whichever translation unit runs it.
 inline std::atomic<bool> interrupted{false};
 extern "C" inline void on_interrupt(int) { interrupted = true; }
+
+// A rank told to stop (SIGINT/SIGTERM: mpirun passes Ctrl-C on as SIGTERM, and sends it to the
+// ranks left when one has failed) finishes its step, agrees with the others and saves. One whose
+// steps stop coming after that waits for ranks that are gone (in an all-reduce that never ends):
+// this watchdog ends it, so that the job ends within seconds and not when the launcher's patience
+// does. Patience: 10 s, or 3 times the slowest step seen, whichever is longer.
+class StopWatchdog {
+public:
+    StopWatchdog(int rank, int ranks) : rank_(rank), ranks_(ranks) {
+        if (ranks > 1) thread_ = std::thread([this] { watch(); });
+    }
+    ~StopWatchdog() {
+        done_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    // After each step (and each save): the rank is still moving.
+    void beat() {
+        const double t = now(), step = t - last_.load();
+        if (step > slowest_.load()) slowest_ = step;
+        last_ = t;
+    }
+
+private:
+    static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+    void watch() {
+        while (!done_) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (!interrupted) continue;
+            const double patience = std::max(10.0, 3 * slowest_.load());
+            if (now() - last_.load() > patience) {
+                std::fprintf(stderr, "\nerror: rank %d of %d: stopped, and the other ranks did not finish the step with it "
+                                     "within %.0f s (one of them has ended); exiting\n", rank_, ranks_, patience);
+                std::fflush(stderr);
+                std::_Exit(1);
+            }
+        }
+    }
+    int rank_, ranks_;
+    std::atomic<bool> done_{false};
+    std::atomic<double> last_{now()}, slowest_{0.0};
+    std::thread thread_;
+};
 
 struct TrainOptions {
     std::string dataroot, name = "experiment", checkpoints_dir = "./checkpoints";
@@ -182,8 +226,9 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
     const int epochs = o.n_epochs + o.n_epochs_decay;
     Loader<B> loader(dev, dataset, pre, o.model.input_nc, o.model.output_nc, o.batch_size, o.seed, progress.epoch,
                      progress.epoch_index, 3, Shard{rank, ranks});
-    std::signal(SIGINT, on_interrupt);
-    std::signal(SIGTERM, on_interrupt);
+    // SIGUSR1 too: mpirun passes it on to every rank at once (SIGINT and SIGTERM it turns into a
+    // SIGTERM followed a second later by SIGKILL).
+    for (const int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, on_interrupt);
 #ifdef SIGXFSZ
     std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes writes fail with EFBIG, reported, not a kill
 #endif
@@ -217,6 +262,7 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
             grids.push_back({e, "images/epoch" + std::to_string(e) + ".png"});
 
     Progress bar(!o.quiet && lead);
+    StopWatchdog watchdog(rank, ranks);
     const auto start = std::chrono::steady_clock::now();
     double seconds_before = 0;  // a resumed run's clock continues from the log
     if (progress.iteration > 0)
@@ -226,6 +272,7 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
         while (auto batch = loader.next()) {
             const CycleGANLosses losses = model.train_step(batch->A, batch->B, comm, batch->weight());
             ++steps_this_run;
+            watchdog.beat();
             progress.iteration += batch->count_all;
             progress.epoch_index = batch->index + batch->count_all;
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -250,6 +297,7 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
                 bar.end_line();
                 progress.epoch = epoch;
                 save(run_dir / "latest.safetensors");
+                watchdog.beat();
                 if (lead)
                     std::printf("interrupted: saved %s at iteration %ld; resume with --continue-train\n",
                                 (run_dir / "latest.safetensors").c_str(), progress.iteration);
