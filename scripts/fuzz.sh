@@ -16,7 +16,7 @@ jobs=${JOBS:-$(nproc)}
 sanitize="-fsanitize=address,undefined -fno-sanitize=shift-exponent -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="$sanitize" -DCYCLEGAN_FUZZ=ON -DCYCLEGAN_BUILD_TESTS=ON \
-  -DCYCLEGAN_BUILD_EXAMPLES=OFF -DCYCLEGAN_BUILD_BENCHMARKS=OFF -DCYCLEGAN_WITH_CUDA=OFF
+  -DCYCLEGAN_BUILD_EXAMPLES=OFF -DCYCLEGAN_BUILD_BENCHMARKS=OFF -DCYCLEGAN_WITH_CUDA=OFF -DCYCLEGAN_WITH_MPI=OFF
 targets=(test_data test_checkpoint image_dump fuzz_image fuzz_checkpoint fuzz_replay_image fuzz_replay_checkpoint)
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

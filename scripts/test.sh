@@ -2,14 +2,16 @@
 # Sets everything up, builds, and runs the whole test suite (what CI runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# OpenMPI for the distributed-training tests (two ranks on this machine).
+bash scripts/setup.sh libopenmpi-dev openmpi-bin
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
 # Where the CUDA toolkit and cuDNN are (CI has them, without a GPU), the GPU backend, its tests and the programs'
 # GPU paths must compile: ON makes a broken detection an error instead of a silent CPU-only build.
 cuda=()
 if [ -x /usr/local/cuda/bin/nvcc ] && [ -e /usr/local/cuda/include/cudnn.h ]; then cuda=(-DCYCLEGAN_WITH_CUDA=ON); fi
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCYCLEGAN_BUILD_TESTS=ON -DCYCLEGAN_BUILD_EXAMPLES=ON "${cuda[@]}"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCYCLEGAN_BUILD_TESTS=ON -DCYCLEGAN_BUILD_EXAMPLES=ON \
+      -DCYCLEGAN_WITH_MPI=ON "${cuda[@]}"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@"
 # The io and data tests under AddressSanitizer and UBSan, and a minute of fuzzing per harness

@@ -9,6 +9,6 @@ bash scripts/setup.sh g++-aarch64-linux-gnu qemu-user
 build=${ARM64_BUILD_DIR:-build-arm64}
 jobs=${JOBS:-$(nproc)}
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
-      -DCYCLEGAN_NATIVE=OFF -DCYCLEGAN_WITH_CUDA=OFF -DCYCLEGAN_BUILD_TESTS=ON -DCYCLEGAN_BUILD_EXAMPLES=ON
+      -DCYCLEGAN_NATIVE=OFF -DCYCLEGAN_WITH_CUDA=OFF -DCYCLEGAN_WITH_MPI=OFF -DCYCLEGAN_BUILD_TESTS=ON -DCYCLEGAN_BUILD_EXAMPLES=ON
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs" -L unit "$@"

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <exception>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -33,25 +34,33 @@ inline void check(int rc, const char* what) {
     throw std::runtime_error(std::string(what) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
-// The bucket's tensors copied into one host buffer (times `scale`), and back.
+// The bucket's tensors copied into one host buffer (times `scale`), and back. The buffer is kept
+// by the caller between steps: a fresh one each time costs its page faults (tens of ms for 100 MB).
 template <class B>
-std::vector<typename B::scalar> pack(B& dev, std::span<Tensor<B>* const> bucket, double scale) {
+std::span<typename B::scalar> pack(B& dev, std::span<Tensor<B>* const> bucket, double scale, std::vector<unsigned char>& buffer) {
     using T = typename B::scalar;
     std::size_t n = 0;
     for (const Tensor<B>* t : bucket) n += t->numel();
-    std::vector<T> host(n);
+    if (buffer.size() < n * sizeof(T)) buffer.resize(n * sizeof(T));
+    const std::span<T> host(reinterpret_cast<T*>(buffer.data()), n);
     std::size_t at = 0;
     for (const Tensor<B>* t : bucket) {
-        dev.download(t->data(), host.data() + at, t->numel());
+        if constexpr (requires { B::host_memory; }) {  // one pass: scaled as copied
+            const T* src = t->data();
+            const T s = static_cast<T>(scale);
+            for (std::size_t i = 0; i < t->numel(); ++i) host[at + i] = src[i] * s;
+        } else {
+            dev.download(t->data(), host.data() + at, t->numel());
+            if (scale != 1.0)
+                for (std::size_t i = 0; i < t->numel(); ++i) host[at + i] = static_cast<T>(host[at + i] * scale);
+        }
         at += t->numel();
     }
-    if (scale != 1.0)
-        for (T& v : host) v = static_cast<T>(v * scale);
     return host;
 }
 
 template <class B>
-void unpack(B& dev, const std::vector<typename B::scalar>& host, std::span<Tensor<B>* const> bucket) {
+void unpack(B& dev, std::span<const typename B::scalar> host, std::span<Tensor<B>* const> bucket) {
     std::size_t at = 0;
     for (Tensor<B>* t : bucket) {
         dev.upload(host.data() + at, t->data(), t->numel());
@@ -97,25 +106,25 @@ public:
     template <class B>
     void all_reduce_weighted(B& dev, std::span<Tensor<B>* const> bucket, double weight) {
         using T = typename B::scalar;
-        auto host = mpi_detail::pack(dev, bucket, weight);
+        const auto host = mpi_detail::pack(dev, bucket, weight, staging_);
         for (std::size_t at = 0; at < host.size(); at += INT_MAX) {
             const int n = static_cast<int>(std::min<std::size_t>(INT_MAX, host.size() - at));
             mpi_detail::check(MPI_Allreduce(MPI_IN_PLACE, host.data() + at, n, mpi_detail::datatype<T>(), MPI_SUM, MPI_COMM_WORLD),
                               "MPI_Allreduce");
         }
-        mpi_detail::unpack(dev, host, bucket);
+        mpi_detail::unpack<B>(dev, host, bucket);
     }
 
     // Every rank's tensors become root's.
     template <class B>
     void broadcast(B& dev, std::span<Tensor<B>* const> bucket, int root) {
         using T = typename B::scalar;
-        auto host = mpi_detail::pack(dev, bucket, 1.0);
+        const auto host = mpi_detail::pack(dev, bucket, 1.0, staging_);
         for (std::size_t at = 0; at < host.size(); at += INT_MAX) {
             const int n = static_cast<int>(std::min<std::size_t>(INT_MAX, host.size() - at));
             mpi_detail::check(MPI_Bcast(host.data() + at, n, mpi_detail::datatype<T>(), root, MPI_COMM_WORLD), "MPI_Bcast");
         }
-        mpi_detail::unpack(dev, host, bucket);
+        mpi_detail::unpack<B>(dev, host, bucket);
     }
 
     // Root's bytes to every rank (for setting up other transports, such as NCCL's id).
@@ -163,6 +172,7 @@ public:
 private:
     int rank_ = 0, size_ = 1;
     bool owns_ = false;
+    std::vector<unsigned char> staging_;  // the buckets' host copy, kept between steps
 };
 
 }  // namespace cyclegan

@@ -66,6 +66,8 @@ public:
     // At most this many bytes of freed blocks stay cached (1 GiB by default; 0 caches nothing).
     void set_cache_limit(std::size_t bytes) { cache_->set_limit(bytes); }
     std::size_t cached_bytes() const { return cache_->cached_bytes(); }
+    // Tensors live in host memory: their data() may be read and written directly.
+    static constexpr bool host_memory = true;
     void fill(T* p, std::size_t n, T v) { std::fill(p, p + n, v); }
     void upload(const T* host, T* dst, std::size_t n) { copy(host, dst, n); }
     void download(const T* src, T* host, std::size_t n) { copy(src, host, n); }
