@@ -59,6 +59,13 @@ stamp build
 cmake --build build-gpu -j "$(nproc)" --target test_cuda cyclegan-bench-cuda cyclegan-train cyclegan-translate \
       cyclegan-demo-data > "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -60; exit 1; }
 
+# NCCL (distributed/nccl.cuh) where the GPU machine has MPI and NCCL: built and run by ctest -L gpu.
+if grep -q "MPI ON, NCCL ON" "$out/configure.log"; then
+  cmake --build build-gpu -j "$(nproc)" --target test_nccl >> "$out/build.log" 2>&1 || { grep -E "error" -A3 "$out/build.log" | head -30; exit 1; }
+else
+  echo "no MPI or NCCL on this machine: test_nccl not built (it reports itself not run)"
+fi
+
 stamp GPU tests
 status=0
 (cd build-gpu && ctest -L gpu --output-on-failure --timeout 300) 2>&1 | tee "$out/gpu_tests.log" | tail -60 || status=1

@@ -6,8 +6,12 @@
 #if CYCLEGAN_PROGRAMS_HAVE_MPI
 #include <cyclegan/distributed/mpi.hpp>
 #endif
+#if CYCLEGAN_PROGRAMS_HAVE_NCCL
+#include <cyclegan/distributed/nccl.cuh>
+#endif
 
 #include <cstdlib>
+#include <type_traits>
 
 namespace train_program {
 
@@ -25,6 +29,14 @@ int run_on_cuda(const TrainOptions& o, Comm& comm) {
             break;
         }
     cyclegan::cuda dev(comm.size() > 1 ? local_rank % devices : 0);
+#if CYCLEGAN_PROGRAMS_HAVE_NCCL
+    // Several ranks: gradients stay on the GPUs and go over NCCL.
+    if constexpr (std::is_same_v<Comm, cyclegan::MpiCommunicator>)
+        if (comm.size() > 1) {
+            cyclegan::NcclCommunicator nccl(comm, dev);
+            return train_with(dev, o, nccl);
+        }
+#endif
     return train_with(dev, o, comm);
 }
 
