@@ -11,6 +11,8 @@
 
 #if CYCLEGAN_PROGRAMS_HAVE_MPI
 #include <cyclegan/distributed/mpi.hpp>
+
+#include <optional>
 #endif
 
 using namespace train_program;
@@ -83,8 +85,14 @@ int main(int argc, char** argv) {
 #if CYCLEGAN_PROGRAMS_HAVE_MPI
     // Started by mpirun or srun: one rank of several; alone otherwise (no MPI needed).
     if (MpiCommunicator::launched()) {
-        MpiCommunicator comm(&argc, &argv);
-        return run(o, comm);
+        std::optional<MpiCommunicator> comm;
+        try {
+            comm.emplace(&argc, &argv);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            return 1;
+        }
+        return run(o, *comm);
     }
 #endif
     SingleProcess alone;

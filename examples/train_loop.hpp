@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -38,7 +39,8 @@ extern "C" inline void on_interrupt(int) { interrupted = true; }
 // ranks left when one has failed) finishes its step, agrees with the others and saves. One whose
 // steps stop coming after that waits for ranks that are gone (in an all-reduce that never ends):
 // this watchdog ends it, so that the job ends within seconds and not when the launcher's patience
-// does. Patience: 10 s, or 3 times the slowest step seen, whichever is longer.
+// does. Patience: 10 s, or 3 times the slowest step seen, whichever is longer. It does not count
+// while a checkpoint is written (Paused), which takes as long as the disk needs.
 class StopWatchdog {
 public:
     StopWatchdog(int rank, int ranks) : rank_(rank), ranks_(ranks) {
@@ -48,19 +50,28 @@ public:
         done_ = true;
         if (thread_.joinable()) thread_.join();
     }
-    // After each step (and each save): the rank is still moving.
+    // After each step: the rank is still moving.
     void beat() {
         const double t = now(), step = t - last_.load();
         if (step > slowest_.load()) slowest_ = step;
         last_ = t;
     }
+    // While one lives, the watchdog waits (a save, the end of an epoch's files).
+    struct Paused {
+        StopWatchdog& w;
+        explicit Paused(StopWatchdog& dog) : w(dog) { w.paused_ = true; }
+        ~Paused() {
+            w.last_ = now();
+            w.paused_ = false;
+        }
+    };
 
 private:
     static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
     void watch() {
         while (!done_) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            if (!interrupted) continue;
+            if (!interrupted || paused_) continue;
             const double patience = std::max(10.0, 3 * slowest_.load());
             if (now() - last_.load() > patience) {
                 std::fprintf(stderr, "\nerror: rank %d of %d: stopped, and the other ranks did not finish the step with it "
@@ -71,7 +82,7 @@ private:
         }
     }
     int rank_, ranks_;
-    std::atomic<bool> done_{false};
+    std::atomic<bool> done_{false}, paused_{false};
     std::atomic<double> last_{now()}, slowest_{0.0};
     std::thread thread_;
 };
@@ -124,6 +135,35 @@ public:
 private:
     bool tty_;
 };
+
+// What a rank's dataset is, in a line: its sizes and a hash of its file names.
+inline std::string dataset_fingerprint(const UnalignedDataset& d) {
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the names, in order
+    for (const auto* side : {&d.A, &d.B})
+        for (const auto& p : *side)
+            for (const char c : p.filename().string() + "/") h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return std::to_string(d.A.size()) + " images in A, " + std::to_string(d.B.size()) + " in B (names " + hex + ")";
+}
+
+// Throws on every rank unless `what` is the same on all of them, naming a rank that differs.
+template <class Comm>
+void check_same_on_every_rank(Comm& comm, const std::string& what) {
+    if constexpr (requires { comm.gather_bytes(what, 0); comm.broadcast_bytes(nullptr, 0, 0); }) {
+        if (comm.size() == 1) return;
+        const auto all = comm.gather_bytes(what, 0);
+        int differs = 0;  // the first rank that differs from rank 0, at rank 0
+        for (std::size_t r = 1; r < all.size() && !differs; ++r)
+            if (all[r] != all[0]) differs = static_cast<int>(r);
+        comm.broadcast_bytes(&differs, sizeof differs, 0);
+        if (differs && comm.rank() != 0) throw std::runtime_error("the ranks do not see the same data (rank 0 says how)");
+        if (differs)
+            throw std::runtime_error("the ranks do not see the same data: rank 0 has " + all[0] + ", rank " +
+                                     std::to_string(differs) + " has " + all[differs] +
+                                     " (every rank must read the same --dataroot, with the same options)");
+    }
+}
 
 // Each rank's pools saved beside rank 0's under "rank<r>.": all ranks call it (the pools are
 // gathered at rank 0); rank 0 gets them, the others an empty list.
@@ -215,6 +255,11 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
     if (lead)
         for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     dataset.validate(&pre);  // every file's header now, not a decoding error hours in
+    // Ranks that see different datasets (per-machine copies that differ) would take different
+    // numbers of steps and wait for each other forever: refused at the start, on every rank.
+    check_same_on_every_rank(comm, dataset_fingerprint(dataset) + "; --batch-size " + std::to_string(o.batch_size) +
+                                       ", --seed " + std::to_string(o.seed) + ", epochs " + std::to_string(o.n_epochs) +
+                                       "+" + std::to_string(o.n_epochs_decay));
     if (lead) {
         std::printf("dataset: %zu images in A, %zu in B; %zu per epoch; %s, %zu parameters per generator\n", dataset.A.size(),
                     dataset.B.size(), dataset.size(), o.model.netG.c_str(), model.G_A.parameter_count());
@@ -265,7 +310,7 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
     StopWatchdog watchdog(rank, ranks);
     const auto start = std::chrono::steady_clock::now();
     double seconds_before = 0;  // a resumed run's clock continues from the log
-    if (progress.iteration > 0)
+    if (progress.iteration > 0 && lead)
         if (const auto rows = report::read_loss_log(loss_log); !rows.empty()) seconds_before = rows.back().seconds;
     long steps_this_run = 0;
     for (int epoch = progress.epoch; epoch <= epochs; ++epoch) {
@@ -296,8 +341,10 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
             if (any_interrupted()) {
                 bar.end_line();
                 progress.epoch = epoch;
-                save(run_dir / "latest.safetensors");
-                watchdog.beat();
+                {
+                    StopWatchdog::Paused saving(watchdog);
+                    save(run_dir / "latest.safetensors");
+                }
                 if (lead)
                     std::printf("interrupted: saved %s at iteration %ld; resume with --continue-train\n",
                                 (run_dir / "latest.safetensors").c_str(), progress.iteration);
@@ -305,6 +352,9 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
             }
         }
         bar.end_line();
+        // The epoch's files: the others wait for rank 0 in the barrier at the end, not in the next
+        // step's all-reduce.
+        StopWatchdog::Paused epoch_files(watchdog);
         // The epoch's visuals: top row A -> B -> A and G_B(A); bottom row B -> A -> B and G_A(B).
         if (lead) {
             const auto& v = model.visuals();
@@ -327,7 +377,10 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
         progress.epoch_index = 0;
         save(run_dir / "latest.safetensors");
         if (o.save_epoch_freq > 0 && epoch % o.save_epoch_freq == 0) save(run_dir / (std::to_string(epoch) + ".safetensors"));
-        if (!lead) continue;
+        if (!lead) {
+            comm.barrier();
+            continue;
+        }
         const auto log_rows = report::read_loss_log(loss_log);
         report::write_training_report(web, o.name, log_rows, grids, progress.info);
         const auto& last = log_rows.back();
@@ -339,6 +392,7 @@ int train(B& dev, const TrainOptions& o, Comm& comm) {
                     epoch, epochs, progress.iteration, model.lr(), loss("G_A"), loss("D_A"), loss("cycle_A"), loss("G_B"),
                     loss("D_B"), loss("cycle_B"));
         std::fflush(stdout);
+        comm.barrier();
     }
     if (lead)
         std::printf("done: checkpoint %s\nreport: %s\n", (run_dir / "latest.safetensors").c_str(), (web / "index.html").c_str());

@@ -42,7 +42,8 @@ Tensor<B> images(B& dev, int first, int n, std::uint64_t seed) {
 // max |a - b| over max |b|: how far apart two sets of values are, relative to their size.
 template <class T>
 double relative_difference(const std::vector<T>& a, const std::vector<T>& b) {
-    REQUIRE(a.size() == b.size());
+    CHECK(a.size() == b.size());  // not REQUIRE: a rank that left a test case early would leave the other waiting
+    if (a.size() != b.size()) return 1e300;
     double diff = 0, scale = 0;
     for (std::size_t i = 0; i < a.size(); ++i) {
         diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));

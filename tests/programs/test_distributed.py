@@ -119,6 +119,18 @@ class Distributed(unittest.TestCase):
         self.assertIn("saved by 2 processes, resumed by 1", p.stdout)
         self.assertIn("epoch 2/2 done", p.stdout)
 
+    def test_ranks_that_see_different_data_are_refused_at_the_start(self):
+        ckpt = self.ckpt("ckpt_mismatch")
+        args = ["--checkpoints-dir", ckpt, "--name", "run", *SMALL, "--n-epochs", "1", "--n-epochs-decay", "0"]
+        cmd = [MPIEXEC, "-np", "1", tool("cyclegan-train"), "--dataroot", self.data, *args,
+               ":", "-np", "1", tool("cyclegan-train"), "--dataroot", self.big, *args]
+        start = time.time()
+        p = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertLess(time.time() - start, 30)
+        self.assertIn("the ranks do not see the same data: rank 0 has 7 images in A", p.stderr)
+        self.assertIn("rank 1 has 40 images in A", p.stderr)
+
     def check_latest_loads(self, ckpt):
         out = os.path.join(self.tmp, "translated")
         run(tool("cyclegan-translate"), "--checkpoint", os.path.join(ckpt, "run", "latest.safetensors"), "--output", out,

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <span>
@@ -37,12 +38,13 @@ inline void check(int rc, const char* what) {
 // The bucket's tensors copied into one host buffer (times `scale`), and back. The buffer is kept
 // by the caller between steps: a fresh one each time costs its page faults (tens of ms for 100 MB).
 template <class B>
-std::span<typename B::scalar> pack(B& dev, std::span<Tensor<B>* const> bucket, double scale, std::vector<unsigned char>& buffer) {
+std::span<typename B::scalar> pack(B& dev, std::span<Tensor<B>* const> bucket, double scale,
+                                   std::vector<typename B::scalar>& buffer) {
     using T = typename B::scalar;
     std::size_t n = 0;
     for (const Tensor<B>* t : bucket) n += t->numel();
-    if (buffer.size() < n * sizeof(T)) buffer.resize(n * sizeof(T));
-    const std::span<T> host(reinterpret_cast<T*>(buffer.data()), n);
+    if (buffer.size() < n) buffer.resize(n);
+    const std::span<T> host(buffer.data(), n);
     std::size_t at = 0;
     for (const Tensor<B>* t : bucket) {
         if constexpr (requires { B::host_memory; }) {  // one pass: scaled as copied
@@ -85,6 +87,11 @@ public:
             int provided = 0;
             mpi_detail::check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
             owns_ = true;
+            if (provided < MPI_THREAD_FUNNELED) {  // the process has other threads (loader, OpenMP)
+                MPI_Finalize();
+                owns_ = false;
+                throw std::runtime_error("MPI_Init_thread: this MPI library gives no thread support (MPI_THREAD_FUNNELED)");
+            }
         }
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -106,7 +113,7 @@ public:
     template <class B>
     void all_reduce_weighted(B& dev, std::span<Tensor<B>* const> bucket, double weight) {
         using T = typename B::scalar;
-        const auto host = mpi_detail::pack(dev, bucket, weight, staging_);
+        const auto host = mpi_detail::pack(dev, bucket, weight, staging<T>());
         for (std::size_t at = 0; at < host.size(); at += INT_MAX) {
             const int n = static_cast<int>(std::min<std::size_t>(INT_MAX, host.size() - at));
             mpi_detail::check(MPI_Allreduce(MPI_IN_PLACE, host.data() + at, n, mpi_detail::datatype<T>(), MPI_SUM, MPI_COMM_WORLD),
@@ -119,7 +126,7 @@ public:
     template <class B>
     void broadcast(B& dev, std::span<Tensor<B>* const> bucket, int root) {
         using T = typename B::scalar;
-        const auto host = mpi_detail::pack(dev, bucket, 1.0, staging_);
+        const auto host = mpi_detail::pack(dev, bucket, 1.0, staging<T>());
         for (std::size_t at = 0; at < host.size(); at += INT_MAX) {
             const int n = static_cast<int>(std::min<std::size_t>(INT_MAX, host.size() - at));
             mpi_detail::check(MPI_Bcast(host.data() + at, n, mpi_detail::datatype<T>(), root, MPI_COMM_WORLD), "MPI_Bcast");
@@ -132,23 +139,34 @@ public:
         mpi_detail::check(MPI_Bcast(data, bytes, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
     }
 
-    // Every rank's bytes, at root (in rank order); other ranks get an empty list.
+    // Every rank's bytes, at root (in rank order); other ranks get an empty list. Any size: sent
+    // rank by rank in pieces of at most INT_MAX bytes.
     std::vector<std::string> gather_bytes(const std::string& mine, int root) {
-        int n = static_cast<int>(mine.size());
-        std::vector<int> sizes(rank_ == root ? size_ : 0), offsets(sizes.size());
-        mpi_detail::check(MPI_Gather(&n, 1, MPI_INT, sizes.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Gather");
-        std::string all;
-        if (rank_ == root) {
-            long total = 0;
-            for (int r = 0; r < size_; ++r) offsets[r] = static_cast<int>(total), total += sizes[r];
-            if (total > INT_MAX) throw std::runtime_error("gather_bytes: more than 2 GiB in all");
-            all.resize(static_cast<std::size_t>(total));
-        }
-        mpi_detail::check(MPI_Gatherv(mine.data(), n, MPI_BYTE, all.data(), sizes.data(), offsets.data(), MPI_BYTE, root,
-                                      MPI_COMM_WORLD),
-                          "MPI_Gatherv");
         std::vector<std::string> out;
-        for (int r = 0; r < static_cast<int>(sizes.size()); ++r) out.push_back(all.substr(offsets[r], sizes[r]));
+        if (rank_ != root) {
+            std::uint64_t n = mine.size();
+            mpi_detail::check(MPI_Send(&n, 1, MPI_UINT64_T, root, 0, MPI_COMM_WORLD), "MPI_Send");
+            for (std::size_t at = 0; at < mine.size(); at += INT_MAX) {
+                const int piece = static_cast<int>(std::min<std::size_t>(INT_MAX, mine.size() - at));
+                mpi_detail::check(MPI_Send(mine.data() + at, piece, MPI_BYTE, root, 1, MPI_COMM_WORLD), "MPI_Send");
+            }
+            return out;
+        }
+        out.resize(static_cast<std::size_t>(size_));
+        for (int r = 0; r < size_; ++r) {
+            if (r == root) {
+                out[r] = mine;
+                continue;
+            }
+            std::uint64_t n = 0;
+            mpi_detail::check(MPI_Recv(&n, 1, MPI_UINT64_T, r, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+            out[r].resize(n);
+            for (std::size_t at = 0; at < n; at += INT_MAX) {
+                const int piece = static_cast<int>(std::min<std::uint64_t>(INT_MAX, n - at));
+                mpi_detail::check(MPI_Recv(out[r].data() + at, piece, MPI_BYTE, r, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                                  "MPI_Recv");
+            }
+        }
         return out;
     }
 
@@ -172,7 +190,14 @@ public:
 private:
     int rank_ = 0, size_ = 1;
     bool owns_ = false;
-    std::vector<unsigned char> staging_;  // the buckets' host copy, kept between steps
+    // The buckets' host copy, kept between steps (one per scalar type).
+    std::vector<float> staging_float_;
+    std::vector<double> staging_double_;
+    template <class T>
+    std::vector<T>& staging() {
+        if constexpr (std::is_same_v<T, float>) return staging_float_;
+        else return staging_double_;
+    }
 };
 
 }  // namespace cyclegan

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -48,7 +49,10 @@ public:
     NcclCommunicator(const NcclCommunicator&) = delete;
     NcclCommunicator& operator=(const NcclCommunicator&) = delete;
     ~NcclCommunicator() {
-        if (comm_) ncclCommDestroy(comm_);
+        if (!comm_) return;
+        // Left by an exception, the other ranks may sit in a collective: abort, do not wait for them.
+        if (std::uncaught_exceptions() > 0) ncclCommAbort(comm_);
+        else ncclCommDestroy(comm_);
     }
 
     int rank() const { return mpi_->rank(); }
@@ -106,7 +110,11 @@ private:
         for (;;) {
             const cudaError_t done = cudaStreamQuery(dev.stream());
             if (done == cudaSuccess) return;
-            if (done != cudaErrorNotReady) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(done));
+            if (done != cudaErrorNotReady) {
+                ncclCommAbort(comm_);
+                comm_ = nullptr;
+                throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(done));
+            }
             ncclResult_t async = ncclSuccess;
             nccl_detail::check(ncclCommGetAsyncError(comm_, &async), "ncclCommGetAsyncError");
             if (async != ncclSuccess || std::chrono::steady_clock::now() > deadline) {
