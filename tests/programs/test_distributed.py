@@ -7,13 +7,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_programs  # noqa: E402
-from test_programs import SMALL, losses_by_iteration, run, tool  # noqa: E402
+from test_programs import SMALL, TempFolderCase, demo_data, losses_by_iteration, run, tool  # noqa: E402
 
 MPIEXEC = None
 # As root in CI, and more ranks than cores.
@@ -32,23 +31,12 @@ def rows(log):
         return len(f.readlines())
 
 
-class Distributed(unittest.TestCase):
+class Distributed(TempFolderCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="cyclegan_distributed_")
-        cls.data = os.path.join(cls.tmp, "shapes")
-        run(tool("cyclegan-demo-data"), "--out", cls.data, "--train", "7", "--test", "1", "--size", "32")
-        cls.big = os.path.join(cls.tmp, "shapes40")  # time to interrupt or kill mid-run
-        run(tool("cyclegan-demo-data"), "--out", cls.big, "--train", "40", "--test", "1", "--size", "32")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def ckpt(self, name):
-        d = os.path.join(self.tmp, name)
-        shutil.rmtree(d, ignore_errors=True)
-        return d
+        super().setUpClass()
+        cls.data = demo_data(os.path.join(cls.tmp, "shapes"), 7, 1)
+        cls.big = demo_data(os.path.join(cls.tmp, "shapes40"), 40, 1)  # time to interrupt or kill mid-run
 
     def train(self, ranks, data, ckpt, name, *extra, check=True):
         cmd = mpirun(ranks, "--dataroot", data, "--checkpoints-dir", ckpt, "--name", name, *SMALL, *extra)
@@ -59,7 +47,7 @@ class Distributed(unittest.TestCase):
 
     def test_two_ranks_equal_one_process_with_twice_the_batch(self):
         # 7 images: the last step of each epoch has one image, and rank 1 none.
-        ckpt = self.ckpt("ckpt_equal")
+        ckpt = self.dir("ckpt_equal")
         args = ["--n-epochs", "1", "--n-epochs-decay", "1", "--seed", "4"]
         two = self.train(2, self.data, ckpt, "two", *args, "--batch-size", "1")
         self.assertIn("distributed: 2 processes", two.stdout)
@@ -86,7 +74,7 @@ class Distributed(unittest.TestCase):
                 self.check_interrupted_run_resumes_exactly(sig, name)
 
     def check_interrupted_run_resumes_exactly(self, sig, name):
-        ckpt = self.ckpt("ckpt_resume_" + name)
+        ckpt = self.dir("ckpt_resume_" + name)
         args = ["--n-epochs", "10", "--n-epochs-decay", "10", "--seed", "3"]  # pools of 50 fill, then draw at random
         self.train(2, self.big, ckpt, "reference", *args)
         log = os.path.join(ckpt, name, "loss_log.csv")
@@ -112,7 +100,7 @@ class Distributed(unittest.TestCase):
             self.assertEqual(ours[it], reference[it], f"iteration {it} (interrupted after {stopped_at})")
 
     def test_resume_with_another_number_of_ranks(self):
-        ckpt = self.ckpt("ckpt_ranks")
+        ckpt = self.dir("ckpt_ranks")
         self.train(2, self.data, ckpt, "run", "--n-epochs", "1", "--n-epochs-decay", "0")
         p = run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", ckpt, "--name", "run", *SMALL,
                 "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train")
@@ -120,7 +108,7 @@ class Distributed(unittest.TestCase):
         self.assertIn("epoch 2/2 done", p.stdout)
 
     def test_ranks_that_see_different_data_are_refused_at_the_start(self):
-        ckpt = self.ckpt("ckpt_mismatch")
+        ckpt = self.dir("ckpt_mismatch")
         args = ["--checkpoints-dir", ckpt, "--name", "run", *SMALL, "--n-epochs", "1", "--n-epochs-decay", "0"]
         cmd = [MPIEXEC, "-np", "1", tool("cyclegan-train"), "--dataroot", self.data, *args,
                ":", "-np", "1", tool("cyclegan-train"), "--dataroot", self.big, *args]
@@ -137,7 +125,7 @@ class Distributed(unittest.TestCase):
             os.path.join(self.data, "testA"))
 
     def test_a_rank_that_fails_ends_the_job_and_names_itself(self):
-        ckpt = self.ckpt("ckpt_fail")
+        ckpt = self.dir("ckpt_fail")
         data = os.path.join(self.tmp, "broken")
         shutil.rmtree(data, ignore_errors=True)
         shutil.copytree(self.big, data)
@@ -158,7 +146,7 @@ class Distributed(unittest.TestCase):
         self.check_latest_loads(ckpt)
 
     def test_a_killed_rank_ends_the_job(self):
-        ckpt = self.ckpt("ckpt_kill")
+        ckpt = self.dir("ckpt_kill")
         latest = os.path.join(ckpt, "run", "latest.safetensors")
         p = subprocess.Popen(mpirun(2, "--dataroot", self.big, "--checkpoints-dir", ckpt, "--name", "run", *SMALL,
                                     "--n-epochs", "50", "--n-epochs-decay", "0"),

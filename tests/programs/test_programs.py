@@ -53,12 +53,17 @@ def losses_by_iteration(csv):
     return rows
 
 
-class Programs(unittest.TestCase):
+def demo_data(out, train, test):
+    """cyclegan-demo-data's shapes at 32 pixels: `train` images per domain to train on, `test` to translate."""
+    run(tool("cyclegan-demo-data"), "--out", out, "--train", train, "--test", test, "--size", "32")
+    return out
+
+
+class TempFolderCase(unittest.TestCase):
+    """A temporary folder per test class (self.tmp), removed after it; dir(name) is a fresh one in it."""
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="cyclegan_programs_")
-        cls.data = os.path.join(cls.tmp, "shapes")
-        run(tool("cyclegan-demo-data"), "--out", cls.data, "--train", "6", "--test", "3", "--size", "32")
+        cls.tmp = tempfile.mkdtemp(prefix="cyclegan_" + cls.__name__.lower() + "_")
 
     @classmethod
     def tearDownClass(cls):
@@ -69,6 +74,13 @@ class Programs(unittest.TestCase):
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
         return d
+
+
+class Programs(TempFolderCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = demo_data(os.path.join(cls.tmp, "shapes"), 6, 3)
 
     def train(self, dataroot, ckpt, *extra, check=True, name="run"):
         return run(tool("cyclegan-train"), "--dataroot", dataroot, "--checkpoints-dir", ckpt, "--name", name, *SMALL, *extra,
@@ -132,7 +144,7 @@ class Programs(unittest.TestCase):
         args = ["--n-epochs", "1", "--n-epochs-decay", "1", "--seed", "3"]
         self.train(self.data, ckpt, *args, name="whole")
         data = self.copy_data("slow_data")  # more images, so there is time to interrupt
-        run(tool("cyclegan-demo-data"), "--out", data, "--train", "40", "--test", "1", "--size", "32")
+        demo_data(data, 40, 1)
         full = self.train(data, ckpt, *args, name="reference")
         log = os.path.join(ckpt, "part", "loss_log.csv")
         p = subprocess.Popen([tool("cyclegan-train"), "--dataroot", data, "--checkpoints-dir", ckpt, "--name", "part",
