@@ -150,19 +150,17 @@ inline std::string dataset_fingerprint(const UnalignedDataset& d) {
 // Throws on every rank unless `what` is the same on all of them, naming a rank that differs.
 template <class Comm>
 void check_same_on_every_rank(Comm& comm, const std::string& what) {
-    if constexpr (requires { comm.gather_bytes(what, 0); comm.broadcast_bytes(nullptr, 0, 0); }) {
-        if (comm.size() == 1) return;
-        const auto all = comm.gather_bytes(what, 0);
-        int differs = 0;  // the first rank that differs from rank 0, at rank 0
-        for (std::size_t r = 1; r < all.size() && !differs; ++r)
-            if (all[r] != all[0]) differs = static_cast<int>(r);
-        comm.broadcast_bytes(&differs, sizeof differs, 0);
-        if (differs && comm.rank() != 0) throw std::runtime_error("the ranks do not see the same data (rank 0 says how)");
-        if (differs)
-            throw std::runtime_error("the ranks do not see the same data: rank 0 has " + all[0] + ", rank " +
-                                     std::to_string(differs) + " has " + all[differs] +
-                                     " (every rank must read the same --dataroot, with the same options)");
-    }
+    if (comm.size() == 1) return;
+    const auto all = comm.gather_bytes(what, 0);
+    int differs = 0;  // the first rank that differs from rank 0, at rank 0
+    for (std::size_t r = 1; r < all.size() && !differs; ++r)
+        if (all[r] != all[0]) differs = static_cast<int>(r);
+    comm.broadcast_bytes(&differs, sizeof differs, 0);
+    if (differs && comm.rank() != 0) throw std::runtime_error("the ranks do not see the same data (rank 0 says how)");
+    if (differs)
+        throw std::runtime_error("the ranks do not see the same data: rank 0 has " + all[0] + ", rank " +
+                                 std::to_string(differs) + " has " + all[differs] +
+                                 " (every rank must read the same --dataroot, with the same options)");
 }
 
 // Each rank's pools saved beside rank 0's under "rank<r>.": all ranks call it (the pools are
@@ -170,14 +168,12 @@ void check_same_on_every_rank(Comm& comm, const std::string& what) {
 template <class B, class Model, class Comm>
 std::vector<std::unique_ptr<ImagePool<B>>> gather_pools(B& dev, Model& model, Comm& comm) {
     std::vector<std::unique_ptr<ImagePool<B>>> out;
-    if constexpr (requires { comm.gather_bytes(std::string(), 0); }) {
-        if (comm.size() == 1) return out;
-        for (auto* pool : {&model.fake_A_pool, &model.fake_B_pool}) {
-            const auto all = comm.gather_bytes(pool->to_bytes(dev), 0);
-            for (std::size_t r = 1; r < all.size(); ++r) {
-                out.push_back(std::make_unique<ImagePool<B>>(pool->capacity()));
-                out.back()->from_bytes(dev, all[r]);
-            }
+    if (comm.size() == 1) return out;
+    for (auto* pool : {&model.fake_A_pool, &model.fake_B_pool}) {
+        const auto all = comm.gather_bytes(pool->to_bytes(dev), 0);
+        for (std::size_t r = 1; r < all.size(); ++r) {
+            out.push_back(std::make_unique<ImagePool<B>>(pool->capacity()));
+            out.back()->from_bytes(dev, all[r]);
         }
     }
     return out;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "../core/tensor.hpp"
 
@@ -44,6 +45,9 @@ struct SingleProcess {
     template <class B>
     void broadcast(B&, std::span<Tensor<B>* const>, int) {}
     void barrier() {}
+    // Host bytes, as the other communicators move them (set-up checks, pools for checkpoints).
+    std::vector<std::string> gather_bytes(const std::string& mine, int) { return {mine}; }
+    void broadcast_bytes(void*, int, int) {}
     [[noreturn]] void abort(int code) { std::exit(code); }
 };
 

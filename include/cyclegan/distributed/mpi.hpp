@@ -70,6 +70,12 @@ void unpack(B& dev, std::span<const typename B::scalar> host, std::span<Tensor<B
     }
 }
 
+// f(offset, count) for consecutive pieces of at most INT_MAX of n values: MPI counts are ints.
+template <class F>
+void in_pieces(std::size_t n, F&& f) {
+    for (std::size_t at = 0; at < n; at += INT_MAX) f(at, static_cast<int>(std::min<std::size_t>(INT_MAX, n - at)));
+}
+
 }  // namespace mpi_detail
 
 // One process of an MPI job (MPI_COMM_WORLD). The first one made initialises MPI (asking for
@@ -114,11 +120,10 @@ public:
     void all_reduce_weighted(B& dev, std::span<Tensor<B>* const> bucket, double weight) {
         using T = typename B::scalar;
         const auto host = mpi_detail::pack(dev, bucket, weight, staging<T>());
-        for (std::size_t at = 0; at < host.size(); at += INT_MAX) {
-            const int n = static_cast<int>(std::min<std::size_t>(INT_MAX, host.size() - at));
+        mpi_detail::in_pieces(host.size(), [&](std::size_t at, int n) {
             mpi_detail::check(MPI_Allreduce(MPI_IN_PLACE, host.data() + at, n, mpi_detail::datatype<T>(), MPI_SUM, MPI_COMM_WORLD),
                               "MPI_Allreduce");
-        }
+        });
         mpi_detail::unpack<B>(dev, host, bucket);
     }
 
@@ -127,10 +132,9 @@ public:
     void broadcast(B& dev, std::span<Tensor<B>* const> bucket, int root) {
         using T = typename B::scalar;
         const auto host = mpi_detail::pack(dev, bucket, 1.0, staging<T>());
-        for (std::size_t at = 0; at < host.size(); at += INT_MAX) {
-            const int n = static_cast<int>(std::min<std::size_t>(INT_MAX, host.size() - at));
+        mpi_detail::in_pieces(host.size(), [&](std::size_t at, int n) {
             mpi_detail::check(MPI_Bcast(host.data() + at, n, mpi_detail::datatype<T>(), root, MPI_COMM_WORLD), "MPI_Bcast");
-        }
+        });
         mpi_detail::unpack<B>(dev, host, bucket);
     }
 
@@ -146,10 +150,9 @@ public:
         if (rank_ != root) {
             std::uint64_t n = mine.size();
             mpi_detail::check(MPI_Send(&n, 1, MPI_UINT64_T, root, 0, MPI_COMM_WORLD), "MPI_Send");
-            for (std::size_t at = 0; at < mine.size(); at += INT_MAX) {
-                const int piece = static_cast<int>(std::min<std::size_t>(INT_MAX, mine.size() - at));
+            mpi_detail::in_pieces(mine.size(), [&](std::size_t at, int piece) {
                 mpi_detail::check(MPI_Send(mine.data() + at, piece, MPI_BYTE, root, 1, MPI_COMM_WORLD), "MPI_Send");
-            }
+            });
             return out;
         }
         out.resize(static_cast<std::size_t>(size_));
@@ -161,11 +164,10 @@ public:
             std::uint64_t n = 0;
             mpi_detail::check(MPI_Recv(&n, 1, MPI_UINT64_T, r, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
             out[r].resize(n);
-            for (std::size_t at = 0; at < n; at += INT_MAX) {
-                const int piece = static_cast<int>(std::min<std::uint64_t>(INT_MAX, n - at));
+            mpi_detail::in_pieces(n, [&](std::size_t at, int piece) {
                 mpi_detail::check(MPI_Recv(out[r].data() + at, piece, MPI_BYTE, r, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
                                   "MPI_Recv");
-            }
+            });
         }
         return out;
     }

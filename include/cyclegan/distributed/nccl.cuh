@@ -76,7 +76,9 @@ public:
     }
 
     void barrier() { mpi_->barrier(); }
+    // Small host messages (set-up checks, pools for checkpoints) go over MPI.
     std::vector<std::string> gather_bytes(const std::string& mine, int root) { return mpi_->gather_bytes(mine, root); }
+    void broadcast_bytes(void* data, int bytes, int root) { mpi_->broadcast_bytes(data, bytes, root); }
     [[noreturn]] void abort(int code) { mpi_->abort(code); }
 
 private:
