@@ -362,7 +362,7 @@ TEST_CASE("Translator: a file without a record is recognised by its tensors, for
                         CHECK(got.output_nc == 1);
                         CHECK(got.norm == norm.value);
                         if (!unet) {  // a U-Net has no padding type, upsampling choice or dropout layer with weights
-                            CHECK(got.padding == (padding.value == PaddingType::replicate ? PaddingType::reflect : padding.value));
+                            CHECK(got.padding == (padding.value == PaddingMode::replicate ? PaddingMode::reflect : padding.value));
                             CHECK(got.upsample == upsample.value);
                             CHECK(got.use_dropout == dropout);
                         }
@@ -390,12 +390,12 @@ TEST_CASE("Translator: a file without a record is recognised by its tensors, for
     CHECK(t_unet.options().norm == NormType::batch);
     CHECK(t_unet(img) == translate_image(unet, dev, img, UnetGenerator128<cpu>::size_rule));
 
-    AnyGeneratorOptions replicate{{.ngf = 2, .padding = PaddingType::replicate}, "resnet_9blocks"};
+    AnyGeneratorOptions replicate{{.ngf = 2, .padding = PaddingMode::replicate}, "resnet_9blocks"};
     Network<AnyGenerator<cpu>> g(dev, AnyGenerator<cpu>(replicate), "model");
     save_network(dir / "replicate.safetensors", g);
     g.eval();
     auto t = Translator<cpu>::load(dev, dir / "replicate.safetensors");
-    CHECK(t.options().padding == PaddingType::replicate);
+    CHECK(t.options().padding == PaddingMode::replicate);
     CHECK(t(img) == translate_image(g, dev, img, g.net().size_rule()));
 }
 
@@ -499,7 +499,7 @@ TEST_CASE("a checkpoint round trip restores every tensor, optimizer state, pool 
         CHECK(loaded.info == saved.info);
 
         // Every network tensor is in the file under its prefixed state_dict name with PyTorch's dims.
-        const auto file = safetensors::File::read(path);
+        const auto file = safetensors::LazyFile::open(path);
         for (const auto& t : m.G_A.named_tensors()) {
             const auto& info = file.info("G_A." + t.spec.name);
             CHECK(info.dtype == "F32");
@@ -770,7 +770,7 @@ TEST_CASE("load_network reads one network, and only its bytes") {
         Network<Gen> h(dev, Gen(g_instance), Gen(g_instance).prefix());
         load_network(single, h);
         CHECK(values(h) == values(m.G_B));
-        CHECK(safetensors::File::read(single).contains("model.1.weight"));
+        CHECK(safetensors::LazyFile::open(single).contains("model.1.weight"));
     }
     SUBCASE("a wrong prefix names the prefixes the file has") {
         const auto before = values(g);
@@ -813,7 +813,7 @@ TEST_CASE("the file is safetensors that Python reads with json and struct") {
     save_checkpoint(path, m, some_progress());
 
     // Our own reader: every tensor F32, contiguous, and the metadata as written.
-    const auto file = safetensors::File::read(path);
+    const auto file = safetensors::LazyFile::open(path);
     std::size_t end = 0;
     for (const auto& [name, info] : file.tensors()) {
         CHECK(info.dtype == "F32");

@@ -2,6 +2,7 @@
 // gradients, re-entrancy, PyTorch parity of a composed network; and the safetensors reader.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "support/gradcheck.hpp"
+#include "support/every_layer.hpp"
 #include "support/parity.hpp"
 
 #include <algorithm>
@@ -239,7 +240,7 @@ TEST_CASE("safetensors: write, read back, and clear errors for damaged files") {
     const std::string bytes = st::serialize({{"w", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b", {2}, {-1, 0.5f}}},
                                             {{"epoch", "7"}, {"note", "quote \" and \\ slash"}});
     { std::ofstream(path, std::ios::binary) << bytes; }
-    const auto f = st::File::read(path);
+    const auto f = st::LazyFile::open(path);
     CHECK(f.values<float>("w") == std::vector<float>{1, 2, 3, 4, 5, 6});
     CHECK(f.values<double>("b") == std::vector<double>{-1, 0.5});
     CHECK(f.info("w").shape == std::vector<std::int64_t>{2, 3});
@@ -249,23 +250,23 @@ TEST_CASE("safetensors: write, read back, and clear errors for damaged files") {
 
     const auto cut = dir / "truncated.safetensors";
     { std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 5); }
-    CHECK_THROWS_WITH_AS(st::File::read(cut), doctest::Contains("truncated.safetensors: tensor"), st::format_error);
+    CHECK_THROWS_WITH_AS(st::LazyFile::open(cut), doctest::Contains("truncated.safetensors: tensor"), st::format_error);
 
     const auto tiny = dir / "tiny.safetensors";
     { std::ofstream(tiny, std::ios::binary) << "abc"; }
-    CHECK_THROWS_WITH_AS(st::File::read(tiny), doctest::Contains("too short"), st::format_error);
+    CHECK_THROWS_WITH_AS(st::LazyFile::open(tiny), doctest::Contains("too short"), st::format_error);
 
     std::string broken = bytes;
     broken[10] = '!';  // inside the JSON header
     const auto bad = dir / "bad_header.safetensors";
     { std::ofstream(bad, std::ios::binary) << broken; }
-    CHECK_THROWS_WITH_AS(st::File::read(bad), doctest::Contains("bad_header.safetensors"), st::format_error);
-    CHECK_THROWS_WITH_AS(st::File::read(dir / "missing.safetensors"), doctest::Contains("missing.safetensors: no such file"),
+    CHECK_THROWS_WITH_AS(st::LazyFile::open(bad), doctest::Contains("bad_header.safetensors"), st::format_error);
+    CHECK_THROWS_WITH_AS(st::LazyFile::open(dir / "missing.safetensors"), doctest::Contains("missing.safetensors: no such file"),
                          st::format_error);
-    CHECK_THROWS_WITH_AS(st::File::read(dir), doctest::Contains("is a folder"), st::format_error);
+    CHECK_THROWS_WITH_AS(st::LazyFile::open(dir), doctest::Contains("is a folder"), st::format_error);
     const auto png = dir / "image.png";  // another kind of file: said so, not "truncated"
     { std::ofstream(png, std::ios::binary) << std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16); }
-    CHECK_THROWS_WITH_AS(st::File::read(png), doctest::Contains("not a safetensors file"), st::format_error);
+    CHECK_THROWS_WITH_AS(st::LazyFile::open(png), doctest::Contains("not a safetensors file"), st::format_error);
     std::filesystem::remove_all(dir);
 }
 
@@ -367,4 +368,26 @@ TEST_CASE("the CPU device hands a freed large block out again, caches at most it
     }
     CHECK(survivor.data()[12345] == 2.f);
     survivor = Tensor<cpu>();  // released into the cache the device left behind, then freed with it
+}
+
+TEST_CASE("every layer runs forward and backward on every CPU backend, inside a Network") {
+    auto run = [](auto& dev) {
+        using B = std::remove_reference_t<decltype(dev)>;
+        test::for_each_layer([&](const char* name, auto make, Shape xs) {
+            INFO(name);
+            Network<decltype(make(std::type_identity<B>{}))> net(dev, make(std::type_identity<B>{}), "layer");
+            typename decltype(net)::Context ctx;
+            std::vector<typename B::scalar> xv(xs.numel());
+            for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<typename B::scalar>(std::sin(0.7 * i));
+            const Tensor<B> y = net.forward(Tensor<B>::from_host(dev, xs, xv), ctx);
+            Tensor<B> dx;
+            net.backward(ctx, Tensor<B>::full(dev, y.shape(), 1), &dx);
+            CHECK(dx.shape() == xs);
+            for (const auto v : net.gradients().to_host(dev)) REQUIRE(std::isfinite(v));
+        });
+    };
+    cpu f(1);
+    cpu64 d(1);
+    run(f);
+    run(d);
 }

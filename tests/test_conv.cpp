@@ -1,9 +1,5 @@
 // Conv2d and ConvTranspose2d: values by hand, finite-difference gradients, PyTorch parity.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-// A tiny column budget: every convolution here runs in bands of one or a few output rows, so the
-// checks below also cover the band edges (and a last, shorter band).
-#define CYCLEGAN_CONV_COLUMN_BUDGET 100
-#define CYCLEGAN_WINOGRAD_BUDGET 100  // likewise one row of Winograd tiles per band
 #include <algorithm>
 #include <array>
 
@@ -12,6 +8,11 @@
 
 using namespace cyclegan;
 using test::gradcheck;
+
+// Tiny budgets: every convolution here runs in bands of one or a few output rows (im2col) or one
+// row of Winograd tiles, so the checks below also cover the band edges (and a last, shorter band).
+// Set before main, so before any test runs.
+static const bool small_bands = (cpu::set_tuning({.conv_column_budget = 100, .winograd_budget = 100}), true);
 using test::random_tensor;
 
 namespace {
@@ -243,6 +244,28 @@ TEST_CASE("Conv2d takes Winograd for 3x3 stride-1 kernels over 16 or more channe
     gradcheck(net, random_tensor(dev, {1, 16, 32, 17}, 62));
 }
 
+TEST_CASE("the CPU's tuning settings reach the kernels, and settings that cannot work are refused") {
+    using cpu_detail::ConvAlgorithm;
+    using cpu_detail::conv_algorithm;
+    const CpuTuning before = cpu::tuning();
+    const Conv2dGeometry res{3, 1, 1, 1, PaddingMode::reflect};
+    REQUIRE(conv_algorithm(res, 16, {1, 16, 32, 16}) == ConvAlgorithm::winograd);
+    CpuTuning t = before;
+    t.winograd_min_channels = CpuTuning::winograd_off();
+    cpu::set_tuning(t);
+    CHECK(conv_algorithm(res, 16, {1, 16, 32, 16}) == ConvAlgorithm::gemm);
+    t.winograd_min_channels = 8;
+    t.winograd_min_pixels = 64;
+    cpu::set_tuning(t);
+    CHECK(conv_algorithm(res, 8, {1, 8, 8, 8}) == ConvAlgorithm::winograd);
+    cpu::set_tuning(before);
+    CHECK(conv_algorithm(res, 8, {1, 8, 8, 8}) == ConvAlgorithm::gemm);
+    CHECK_THROWS_WITH_AS(cpu::set_tuning({.conv_column_budget = 0}), "CpuTuning: conv_column_budget must be positive",
+                         std::invalid_argument);
+    CHECK_THROWS_AS(cpu::set_tuning({.winograd_min_channels = 0}), std::invalid_argument);
+    CHECK(cpu::tuning().conv_column_budget == before.conv_column_budget);  // a refused setting changes nothing
+}
+
 TEST_CASE("ConvTranspose2d gradients match finite differences") {
     cpu64 dev;
     SUBCASE("3x3, stride 2, padding 1, output_padding 1, batch 2") {
@@ -299,7 +322,7 @@ TEST_SUITE("parity") {
     }
     TEST_CASE("the parity rule catches a weight off by 1e-3 and reflection read one pixel off") {
         cpu dev;
-        auto outside = [](const auto& results, const safetensors::File& f) {
+        auto outside = [](const auto& results, const safetensors::LazyFile& f) {
             std::size_t failed = 0;
             for (const auto& result : results) {  // (clang 14 cannot capture structured bindings in INFO's lambda)
                 const auto a = test::compare(f, result.first, result.second);

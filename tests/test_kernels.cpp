@@ -7,10 +7,6 @@
 // (kernels_baseline_*), where only run-time dispatch can reach the AVX kernels; a set this CPU
 // cannot run exits 77, which ctest reports as skipped, by the test's name.
 #define DOCTEST_CONFIG_IMPLEMENT
-// A tiny column budget: every convolution here runs in bands of one or a few output rows, so the
-// checks also cover the band edges (and a last, shorter band).
-#define CYCLEGAN_CONV_COLUMN_BUDGET 100
-#define CYCLEGAN_WINOGRAD_BUDGET 100  // likewise one row of Winograd tiles per band
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -420,6 +416,9 @@ int main(int argc, char** argv) {
             }
     }
     std::printf("kernel set: %s\n", to_string(cpu_kernels()));
+    // Tiny budgets: every convolution here runs in bands of one or a few output rows (im2col) or
+    // one row of Winograd tiles, so the checks also cover the band edges (and a last, shorter band).
+    cpu::set_tuning({.conv_column_budget = 100, .winograd_budget = 100});
     doctest::Context context(argc, argv);
     return context.run();
 }

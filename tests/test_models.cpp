@@ -52,7 +52,7 @@ TEST_CASE("names follow the reference's state_dict") {
 
     auto dropout = make<ResnetGenerator6<cpu>>(dev, {.use_dropout = true});
     CHECK(has_name(dropout, "model.10.conv_block.6.weight"));  // Dropout takes index 4
-    auto zero = make<ResnetGenerator6<cpu>>(dev, {.padding = PaddingType::zero});
+    auto zero = make<ResnetGenerator6<cpu>>(dev, {.padding = PaddingMode::zeros});
     CHECK(has_name(zero, "model.10.conv_block.0.weight"));  // no padding layers in the blocks
     CHECK(has_name(zero, "model.10.conv_block.3.weight"));
     auto batch = make<ResnetGenerator6<cpu>>(dev, {.norm = NormType::batch});
@@ -177,7 +177,7 @@ TEST_CASE("the generators' gradients match finite differences") {
     }
     SUBCASE("ResnetGenerator, batch norm, zero padding, resize-convolution") {
         Network<ResnetGenerator<cpu64, 1>> g(dev, ResnetGenerator<cpu64, 1>({.input_nc = 1, .output_nc = 1, .ngf = 2, .norm = NormType::batch,
-                                                                                .padding = PaddingType::zero, .upsample = UpsampleType::resize_conv}), "model", {.gain = 0.3});
+                                                                                .padding = PaddingMode::zeros, .upsample = UpsampleType::resize_conv}), "model", {.gain = 0.3});
         gradcheck(g, random_tensor(dev, {2, 1, 8, 8}, 2));
     }
     SUBCASE("PatchDiscriminator, 2 layers, instance norm") {
@@ -201,11 +201,11 @@ TEST_SUITE("parity") {
             test::check_parity(g, "resnet_instance_reflect");
         }
         SUBCASE("batch norm (train), zero padding, 2 output channels") {
-            auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.output_nc = 2, .ngf = 4, .norm = NormType::batch, .padding = PaddingType::zero});
+            auto g = make<ResnetGenerator<cpu64, 2>>(dev, {.output_nc = 2, .ngf = 4, .norm = NormType::batch, .padding = PaddingMode::zeros});
             test::check_parity(g, "resnet_batch_zero");
         }
         SUBCASE("no norm, replicate, grayscale in, eval") {
-            auto g = make<ResnetGenerator<cpu64, 1>>(dev, {.input_nc = 1, .ngf = 4, .norm = NormType::none, .padding = PaddingType::replicate});
+            auto g = make<ResnetGenerator<cpu64, 1>>(dev, {.input_nc = 1, .ngf = 4, .norm = NormType::none, .padding = PaddingMode::replicate});
             g.eval();
             test::check_parity(g, "resnet_none_replicate_eval");
         }

@@ -65,13 +65,13 @@ TEST_CASE("pad modes map padded coordinates to source pixels") {
     const int reflect[] = {3, 2, 1, 0, 1, 2, 1, 0, -1};  // -3 and 5 are out of reflection's range
     const int replicate[] = {0, 0, 0, 0, 1, 2, 2, 2, 2};
     const int zero[] = {-1, -1, -1, 0, 1, 2, -1, -1, -1};
-    for (int i = -2; i <= 4; ++i) CHECK(ReflectPadMode{}.source(i, 3) == reflect[i + 3]);
+    for (int i = -2; i <= 4; ++i) CHECK(padded_source(i, 3, PaddingMode::reflect) == reflect[i + 3]);
     for (int i = -3; i <= 5; ++i) {
-        CHECK(ReplicatePadMode{}.source(i, 3) == replicate[i + 3]);
-        CHECK(ZeroPadMode{}.source(i, 3) == zero[i + 3]);
+        CHECK(padded_source(i, 3, PaddingMode::replicate) == replicate[i + 3]);
+        CHECK(padded_source(i, 3, PaddingMode::zeros) == zero[i + 3]);
     }
-    CHECK(ReflectPadMode::fits(2, 3));
-    CHECK_FALSE(ReflectPadMode::fits(3, 3));
+    CHECK(padding_fits(PaddingMode::reflect, 2, 3));
+    CHECK_FALSE(padding_fits(PaddingMode::reflect, 3, 3));
 }
 
 TEST_CASE("ReflectionPad2d forward by hand") {

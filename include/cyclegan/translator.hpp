@@ -69,9 +69,7 @@ public:
                                      checkpoint_detail::name_prefixes(file.tensors()) + ")");
         if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
 
-        std::map<std::string, std::string> record;
-        for (const auto& [key, value] : file.metadata())
-            if (key.rfind("info.", 0) == 0) record[key.substr(5)] = value;
+        const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
         AnyGeneratorOptions options;
         if (record.count(record_keys::netG)) {
             options = generator_options_from_record(record, where);

@@ -27,21 +27,21 @@
 
 namespace cyclegan::test {
 
-inline safetensors::File load_fixture(const std::string& name) {
+inline safetensors::LazyFile load_fixture(const std::string& name) {
     const auto path = std::filesystem::path(CYCLEGAN_FIXTURE_DIR) / (name + ".safetensors");
     REQUIRE_MESSAGE(std::filesystem::exists(path),
                     "missing fixture " << path << ": run tests/fixtures/generate.py (ctest does, as 'fixtures')");
-    return safetensors::File::read(path);
+    return safetensors::LazyFile::open(path);
 }
 
-inline Shape fixture_shape(const safetensors::File& f, const std::string& name) {
+inline Shape fixture_shape(const safetensors::LazyFile& f, const std::string& name) {
     std::vector<int> dims;
     for (auto d : f.info(name).shape) dims.push_back(static_cast<int>(d));
     return shape_of_dims(dims);
 }
 
 template <class B = cpu>
-Tensor<B> fixture_tensor(B& dev, const safetensors::File& f, const std::string& name) {
+Tensor<B> fixture_tensor(B& dev, const safetensors::LazyFile& f, const std::string& name) {
     return Tensor<B>::from_host(dev, fixture_shape(f, name), f.values<typename B::scalar>(name));
 }
 
@@ -80,13 +80,13 @@ inline std::string describe(const std::string& what, const Agreement& a) {
 
 // The rule for the fixture result `name` (and its bound.<name>).
 template <class T>
-Agreement compare(const safetensors::File& f, const std::string& name, const std::vector<T>& ours) {
+Agreement compare(const safetensors::LazyFile& f, const std::string& name, const std::vector<T>& ours) {
     REQUIRE_MESSAGE(f.contains("bound." + name), "fixture lacks bound." << name);
     return compare(ours, f.values<double>(name), f.values<double>("bound." + name));
 }
 
 template <class T>
-void expect_within_bound(const safetensors::File& f, const std::string& name, const std::vector<T>& ours) {
+void expect_within_bound(const safetensors::LazyFile& f, const std::string& name, const std::vector<T>& ours) {
     const Agreement a = compare(f, name, ours);
     INFO(describe(name, a));
     CHECK(a.ok());
@@ -94,7 +94,7 @@ void expect_within_bound(const safetensors::File& f, const std::string& name, co
 
 // Loads parameters and buffers from the fixture into `net` (every one must be there).
 template <class Net>
-void load_fixture_parameters(Network<Net>& net, const safetensors::File& f) {
+void load_fixture_parameters(Network<Net>& net, const safetensors::LazyFile& f) {
     using T = typename Network<Net>::backend::scalar;
     for (const auto& t : net.named_tensors()) {
         REQUIRE_MESSAGE(f.contains(t.spec.name), "fixture lacks parameter " << t.spec.name);
@@ -108,7 +108,7 @@ void load_fixture_parameters(Network<Net>& net, const safetensors::File& f) {
 // x and dy, by name: y, after.<buffer>, dx, grad.<parameter>.
 template <class Net>
 std::vector<std::pair<std::string, std::vector<typename Network<Net>::backend::scalar>>> run_fixture(
-    Network<Net>& net, const safetensors::File& f) {
+    Network<Net>& net, const safetensors::LazyFile& f) {
     using B = typename Network<Net>::backend;
     B& dev = net.device();
     net.zero_grad();

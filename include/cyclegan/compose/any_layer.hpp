@@ -52,11 +52,10 @@ public:
         std::unique_ptr<ContextBase> impl;
     };
 
+    // Any layer of backend B; anything else is refused with a sentence saying what it lacks.
     template <class L>
-        requires(!std::same_as<std::remove_cvref_t<L>, AnyLayer> && Layer<std::remove_cvref_t<L>>)
-    AnyLayer(L layer) : impl_(std::make_unique<Model<std::remove_cvref_t<L>>>(std::move(layer))) {  // NOLINT: implicit
-        static_assert(std::same_as<typename std::remove_cvref_t<L>::backend, B>, "AnyLayer: the layer runs on another backend");
-    }
+        requires(!std::same_as<std::remove_cvref_t<L>, AnyLayer>)
+    AnyLayer(L layer) : impl_(erase(std::move(layer))) {}  // NOLINT: implicit
 
     Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) {
         ctx.impl = impl_->make_context();
@@ -75,6 +74,16 @@ public:
     }
 
 private:
+    template <class L>
+    static std::unique_ptr<Interface> erase(L layer) {
+        if constexpr (!check_layer<L>())
+            return nullptr;
+        else if constexpr (!std::same_as<typename L::backend, B>)
+            static_assert(std::same_as<typename L::backend, B>, "AnyLayer: the layer runs on another backend");
+        else
+            return std::make_unique<Model<L>>(std::move(layer));
+    }
+
     std::unique_ptr<Interface> impl_;
 };
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "../core/concepts.hpp"
-#include "../core/kernel_check.hpp"
+#include "../ops/tensor_ops.hpp"
 #include "naming.hpp"
 
 namespace cyclegan {

@@ -63,22 +63,27 @@ concept ParametricLayer = Layer<L> &&
         l.parameters(v, prefix);
     };
 
-// Called at each composition point; each failed part prints its own sentence.
+// Called at each composition point: the first part missing prints its own sentence, and only it
+// (the later parts depend on the earlier ones, so their failures would say nothing new).
 template <class L>
 constexpr bool check_layer() {
-    static_assert(HasBackend<L>,
-                  "cyclegan: this type is not a Layer: it has no `using backend = B;` naming a "
-                  "Backend (allocate, fill, upload, download, copy).");
-    static_assert(HasContext<L>,
-                  "cyclegan: this type is not a Layer: it has no default-constructible nested "
-                  "`Context` type holding what forward saves for backward.");
-    static_assert(HasForward<L>,
-                  "cyclegan: this type is not a Layer: it has no `Tensor<B> forward(B&, const "
-                  "Tensor<B>&, Context&, Phase)`.");
-    static_assert(HasBackward<L>,
-                  "cyclegan: this type is not a Layer: it has no `void backward(B&, Context&, const "
-                  "Tensor<B>& dy, Tensor<B>* dx, Grad)`.");
-    return true;
+    if constexpr (!HasBackend<L>)
+        static_assert(HasBackend<L>,
+                      "cyclegan: this type is not a Layer: it has no `using backend = B;` naming a "
+                      "Backend (allocate, fill, upload, download, copy).");
+    else if constexpr (!HasContext<L>)
+        static_assert(HasContext<L>,
+                      "cyclegan: this type is not a Layer: it has no default-constructible nested "
+                      "`Context` type holding what forward saves for backward.");
+    else if constexpr (!HasForward<L>)
+        static_assert(HasForward<L>,
+                      "cyclegan: this type is not a Layer: it has no `Tensor<B> forward(B&, const "
+                      "Tensor<B>&, Context&, Phase)`.");
+    else
+        static_assert(HasBackward<L>,
+                      "cyclegan: this type is not a Layer: it has no `void backward(B&, Context&, const "
+                      "Tensor<B>& dy, Tensor<B>* dx, Grad)`.");
+    return true;  // the sentence above is the error; a second one naming the composition adds nothing
 }
 
 }  // namespace cyclegan

@@ -8,11 +8,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "choice.hpp"
 #include "parameters.hpp"
 
 namespace cyclegan {
 
 enum class InitType { normal, xavier, kaiming, orthogonal };
+inline constexpr Choice<InitType> init_type_choices[] = {
+    {"normal", InitType::normal}, {"xavier", InitType::xavier}, {"kaiming", InitType::kaiming},
+    {"orthogonal", InitType::orthogonal}};
 
 struct InitOptions {
     InitType type = InitType::normal;

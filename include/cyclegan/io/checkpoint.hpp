@@ -148,6 +148,34 @@ void for_each_pool(Model& m, F&& f) {
     f("fake_B", m.fake_B_pool);
 }
 
+// Each metadata field of the progress, once, for saving and loading: its key and its value.
+template <class Progress, class F>  // Progress: TrainingProgress, const or not
+void for_each_progress_field(Progress& p, F&& f) {
+    f("progress.epoch", p.epoch);
+    f("progress.iteration", p.iteration);
+    f("progress.epoch_index", p.epoch_index);
+    f("schedule.epochs_done", p.schedule.epochs_done);
+    f("schedule.lr", p.schedule.lr);
+    f("schedule.best", p.schedule.best);
+    f("schedule.bad_epochs", p.schedule.bad_epochs);
+}
+
+// The keys of the other entries: an optimizer's ("optimizer.G_A.steps"), a pool's
+// ("pool.fake_A.count", and its k-th image "pool.fake_A.3"), the trainer's own ("info.<name>").
+inline constexpr const char *optimizer_prefix = "optimizer.", *pool_prefix = "pool.";
+inline std::string optimizer_key(const std::string& name, const char* field) { return optimizer_prefix + name + "." + field; }
+inline std::string pool_key(const std::string& name, const std::string& field) { return pool_prefix + name + "." + field; }
+inline constexpr const char* info_prefix = "info.";
+
+// The info.* entries of a file's metadata, without the prefix.
+inline std::map<std::string, std::string> info_entries(const std::map<std::string, std::string>& metadata) {
+    const std::string prefix = info_prefix;
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : metadata)
+        if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
+    return out;
+}
+
 // Networks, then optimizers: every tensor whose dims the model fixes.
 template <class Model, class B = typename Model::backend>
 std::vector<Slot<B>> model_slots(Model& m) {
@@ -155,7 +183,7 @@ std::vector<Slot<B>> model_slots(Model& m) {
     for_each_network(m, [&](const std::string& name, auto& net) { add_network(slots, net, name + "."); });
     for_each_optimizer(m, [&](const std::string& name, auto& opt) {
         for (const auto& t : opt.tensors())
-            slots.push_back({"optimizer." + name + "." + t.name, Dims{static_cast<std::int64_t>(t.tensor->numel())},
+            slots.push_back({optimizer_key(name, t.name.c_str()), Dims{static_cast<std::int64_t>(t.tensor->numel())},
                              *t.tensor, &m.device()});
     });
     return slots;
@@ -166,7 +194,7 @@ template <class B>
 std::string fingerprint(const std::vector<Slot<B>>& slots) {
     std::string s;
     for (const auto& slot : slots)
-        if (slot.name.rfind("optimizer.", 0) != 0) s += slot.name + " " + dims_string(slot.dims) + "\n";
+        if (slot.name.rfind(optimizer_prefix, 0) != 0) s += slot.name + " " + dims_string(slot.dims) + "\n";
     return s;
 }
 
@@ -207,7 +235,7 @@ public:
     }
     void add(Kind kind, std::string line, const std::string& name) {
         // Optimizer and pool tensors follow from the networks: listed after the networks' own.
-        const int tier = name.rfind("optimizer.", 0) == 0 || name.rfind("pool.", 0) == 0 ? 1 : 0;
+        const int tier = name.rfind(optimizer_prefix, 0) == 0 || name.rfind(pool_prefix, 0) == 0 ? 1 : 0;
         if (kind != dtype && tier == 0) architecture_ = true;
         entries_.push_back({kind, tier, std::move(line)});
     }
@@ -424,27 +452,21 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, const Trai
     meta["format"] = cd::checkpoint_format;
     meta["format_version"] = std::to_string(checkpoint_format_version);
     meta["architecture"] = cd::fingerprint(slots);
-    meta["progress.epoch"] = cd::number(progress.epoch);
-    meta["progress.iteration"] = cd::number(progress.iteration);
-    meta["progress.epoch_index"] = cd::number(progress.epoch_index);
-    meta["schedule.epochs_done"] = cd::number(progress.schedule.epochs_done);
-    meta["schedule.lr"] = cd::number(progress.schedule.lr);
-    meta["schedule.best"] = cd::number(progress.schedule.best);
-    meta["schedule.bad_epochs"] = cd::number(progress.schedule.bad_epochs);
-    for (const auto& [k, v] : progress.info) meta["info." + k] = v;
+    cd::for_each_progress_field(progress, [&](const char* key, const auto& value) { meta[key] = cd::number(value); });
+    for (const auto& [k, v] : progress.info) meta[cd::info_prefix + k] = v;
     cd::for_each_optimizer(model, [&](const std::string& name, auto& opt) {
-        meta["optimizer." + name + ".steps"] = cd::number(static_cast<long>(opt.steps()));
-        meta["optimizer." + name + ".lr"] = cd::number(static_cast<double>(opt.lr()));
+        meta[cd::optimizer_key(name, "steps")] = cd::number(static_cast<long>(opt.steps()));
+        meta[cd::optimizer_key(name, "lr")] = cd::number(static_cast<double>(opt.lr()));
     });
     auto add_pool = [&](const std::string& name, const ImagePool<B>& pool) {
         const auto& images = pool.images();
         for (std::size_t k = 0; k < images.size(); ++k) {
             const Shape s = images[k].shape();
-            slots.push_back(cd::Slot<B>{"pool." + name + "." + std::to_string(k), cd::Dims{s.n, s.c, s.h, s.w}, images[k],
+            slots.push_back(cd::Slot<B>{cd::pool_key(name, std::to_string(k)), cd::Dims{s.n, s.c, s.h, s.w}, images[k],
                                         &model.device()});
         }
-        meta["pool." + name + ".count"] = std::to_string(images.size());
-        meta["pool." + name + ".rng"] = pool.rng_state();
+        meta[cd::pool_key(name, "count")] = std::to_string(images.size());
+        meta[cd::pool_key(name, "rng")] = pool.rng_state();
     };
     cd::for_each_pool(model, add_pool);
     for (const auto& p : more_pools) add_pool(p.name, *p.pool);
@@ -481,26 +503,26 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
     std::vector<PoolPlan> pools;
     cd::for_each_pool(model, [&](const std::string& own_name, ImagePool<B>& pool) {
         const std::string name = pools_from + own_name;
-        const long count = meta.get<long>("pool." + name + ".count");
+        const long count = meta.get<long>(cd::pool_key(name, "count"));
         if (count < 0 || count > std::max(0, pool.capacity()))
             throw checkpoint_error(where + ": pool " + name + " holds " + std::to_string(count) +
                                    " images in the file, but this model's pool holds at most " +
                                    std::to_string(std::max(0, pool.capacity())));
-        pools.push_back({name, &pool, static_cast<std::size_t>(count), meta.rng_state("pool." + name + ".rng"), {}});
+        pools.push_back({name, &pool, static_cast<std::size_t>(count), meta.rng_state(cd::pool_key(name, "rng")), {}});
         // Image shapes are the data's, not the model's: any [1, C, H, W], the same for the whole pool.
-        const std::string first = "pool." + name + ".0";
+        const std::string first = cd::pool_key(name, "0");
         const auto it = file.tensors().find(first);
         cd::Dims dims = it != file.tensors().end() ? it->second.shape : cd::Dims{};
         if (count > 0 && it != file.tensors().end() && (dims.size() != 4 || dims[0] != 1))
             problems.add(cd::Problems::shape, first + ": shape " + cd::dims_string(dims) + " in the file, expected [1, C, H, W]",
                          first);
-        for (long k = 0; k < count; ++k) expected.push_back({"pool." + name + "." + std::to_string(k), dims});
+        for (long k = 0; k < count; ++k) expected.push_back({cd::pool_key(name, std::to_string(k)), dims});
     });
     // Every tensor but the pools not read (other ranks').
     std::set<std::string> read_pools;
-    for (const auto& p : pools) read_pools.insert("pool." + p.name + ".");
+    for (const auto& p : pools) read_pools.insert(cd::pool_key(p.name, ""));
     auto considered = [&](const std::string& name) {
-        if (name.rfind("pool.", 0) != 0) return true;
+        if (name.rfind(cd::pool_prefix, 0) != 0) return true;
         return std::any_of(read_pools.begin(), read_pools.end(), [&](const std::string& p) { return name.rfind(p, 0) == 0; });
     };
     cd::compare(file.tensors(), expected, safetensors::dtype_of<T>(), considered, problems);
@@ -508,22 +530,17 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
 
     // 2. The metadata.
     TrainingProgress progress;
-    progress.epoch = meta.get<int>("progress.epoch");
-    progress.iteration = meta.get<long>("progress.iteration");
-    progress.epoch_index = meta.get<long>("progress.epoch_index");
-    progress.schedule.epochs_done = meta.get<int>("schedule.epochs_done");
-    progress.schedule.lr = meta.get<double>("schedule.lr");
-    progress.schedule.best = meta.get<double>("schedule.best");
-    progress.schedule.bad_epochs = meta.get<int>("schedule.bad_epochs");
-    for (const auto& [k, v] : file.metadata())
-        if (k.rfind("info.", 0) == 0) progress.info[k.substr(5)] = v;
+    cd::for_each_progress_field(progress, [&](const char* key, auto& value) {
+        value = meta.get<std::remove_cvref_t<decltype(value)>>(key);
+    });
+    progress.info = cd::info_entries(file.metadata());
     struct OptPlan {
         long steps;
         double lr;
     };
     std::vector<OptPlan> opts;
     cd::for_each_optimizer(model, [&](const std::string& name, auto&) {
-        opts.push_back({meta.get<long>("optimizer." + name + ".steps"), meta.get<double>("optimizer." + name + ".lr")});
+        opts.push_back({meta.get<long>(cd::optimizer_key(name, "steps")), meta.get<double>(cd::optimizer_key(name, "lr"))});
     });
 
     // 3. Every value into host memory: a read error here still leaves the model untouched.
@@ -531,7 +548,7 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
     for (const auto& s : slots) values.push_back(cd::wrap_read([&] { return file.values<T>(s.name); }));
     for (auto& p : pools)
         for (std::size_t k = 0; k < p.count; ++k)
-            p.images.push_back(cd::wrap_read([&] { return file.values<T>("pool." + p.name + "." + std::to_string(k)); }));
+            p.images.push_back(cd::wrap_read([&] { return file.values<T>(cd::pool_key(p.name, std::to_string(k))); }));
 
     // 4. Into the model; nothing below depends on the file any more.
     for (std::size_t i = 0; i < slots.size(); ++i)
@@ -546,7 +563,7 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
     for (auto& p : pools) {
         std::vector<Tensor<B>> images;
         for (std::size_t k = 0; k < p.count; ++k) {
-            const auto& d = file.info("pool." + p.name + "." + std::to_string(k)).shape;
+            const auto& d = file.info(cd::pool_key(p.name, std::to_string(k))).shape;
             const Shape s{static_cast<int>(d[0]), static_cast<int>(d[1]), static_cast<int>(d[2]), static_cast<int>(d[3])};
             images.push_back(Tensor<B>::from_host(model.device(), s, p.images[k]));
         }
@@ -569,7 +586,7 @@ void save_network(const std::filesystem::path& path, Network<Net>& net, const st
                                                {"format_version", std::to_string(checkpoint_format_version)},
                                                {"architecture", cd::fingerprint(slots)}};
     if constexpr (requires(const Net& n) { n.record(); })
-        for (const auto& [key, value] : net.net().record()) meta["info." + key] = value;
+        for (const auto& [key, value] : net.net().record()) meta[cd::info_prefix + key] = value;
     write_file_atomically(path, cd::serialize(slots, meta));
 }
 

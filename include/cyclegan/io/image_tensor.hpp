@@ -9,6 +9,7 @@
 #include "../core/network.hpp"
 #include "../core/shape.hpp"
 #include "../core/size_rule.hpp"
+#include "../ops/padding.hpp"
 #include "../data/preprocess.hpp"
 #include "image.hpp"
 
@@ -80,19 +81,19 @@ Image tensor_to_image(B& dev, const Tensor<B>& t) {
     return tensor_to_images(dev, t).front();
 }
 
-// img reflect-padded at the bottom and right to height x width (at least its own size); the
-// reflection repeats past a small image's edge, and a 1-pixel side is repeated.
+// img reflect-padded at the bottom and right to height x width (at least its own size): the
+// padding rule of ReflectionPad2d (padded_source), bounced again while it lands outside a small
+// image; a 1-pixel side is repeated.
 inline Image pad_reflect(const Image& img, int height, int width) {
     if (height < img.height || width < img.width)
         throw std::invalid_argument("pad_reflect: " + std::to_string(width) + "x" + std::to_string(height) +
                                     " is smaller than the image's " + std::to_string(img.width) + "x" +
                                     std::to_string(img.height));
     if (height == img.height && width == img.width) return img;
-    auto reflect = [](int i, int n) {  // ... 2 1 | 0 1 2 ... n-1 | n-2 ...
+    auto reflect = [](int i, int n) {
         if (n == 1) return 0;
-        const int period = 2 * (n - 1);
-        i %= period;
-        return i < n ? i : period - i;
+        while (i < 0 || i >= n) i = padded_source(i, n, PaddingMode::reflect);  // each bounce comes closer
+        return i;
     };
     Image out(width, height, img.channels);
     for (int y = 0; y < height; ++y)

@@ -272,54 +272,6 @@ constexpr const char* dtype_of() {
     else static_assert(sizeof(T) == 0, "safetensors: no dtype for this type");
 }
 
-// A whole safetensors file in memory.
-class File {
-public:
-    static File read(const std::filesystem::path& path) {
-        const std::string where = path.string();
-        std::error_code ec;
-        if (std::filesystem::is_directory(path, ec)) throw detail::open_error(path);
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw detail::open_error(path);
-        in.seekg(0, std::ios::end);
-        const auto size = static_cast<std::size_t>(in.tellg());
-        in.seekg(0);
-        File f;
-        f.path_ = where;
-        const std::size_t data_start = detail::read_header(in, size, where, f.tensors_, f.metadata_);
-        f.data_.resize(size - data_start);
-        in.read(reinterpret_cast<char*>(f.data_.data()), static_cast<std::streamsize>(f.data_.size()));
-        if (!in) throw format_error(where + ": read failed");
-        detail::check_ranges(f.tensors_, f.data_.size(), where);
-        return f;
-    }
-
-    bool contains(const std::string& name) const { return tensors_.count(name) > 0; }
-
-    const TensorInfo& info(const std::string& name) const {
-        auto it = tensors_.find(name);
-        if (it == tensors_.end()) throw format_error(path_ + ": no tensor named '" + name + "'");
-        return it->second;
-    }
-
-    // A floating-point tensor's values, converted to T.
-    template <class T>
-    std::vector<T> values(const std::string& name) const {
-        const TensorInfo& t = info(name);
-        return detail::convert<T>(data_.data() + t.begin, t, path_, name);
-    }
-
-    const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
-    const std::map<std::string, std::string>& metadata() const { return metadata_; }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-    std::map<std::string, TensorInfo> tensors_;
-    std::map<std::string, std::string> metadata_;
-    std::vector<unsigned char> data_;
-};
-
 // Opens a file, reads and checks its header, and reads a tensor's bytes only when asked: loading
 // one network from a checkpoint of four touches only that network's bytes.
 class LazyFile {
@@ -351,7 +303,7 @@ public:
     const std::string& path() const { return path_; }
 
     // The tensor's raw bytes (little-endian, its dtype), read from disk now.
-    std::vector<unsigned char> bytes(const std::string& name) {
+    std::vector<unsigned char> bytes(const std::string& name) const {
         const TensorInfo& t = info(name);
         std::vector<unsigned char> out(t.end - t.begin);
         in_.clear();
@@ -364,7 +316,7 @@ public:
 
     // A tensor's values converted to T (F32, F64 or I64 in the file), read from disk now.
     template <class T>
-    std::vector<T> values(const std::string& name) {
+    std::vector<T> values(const std::string& name) const {
         const auto b = bytes(name);
         return detail::convert<T>(b.data(), info(name), path_, name);
     }
@@ -374,8 +326,9 @@ public:
 
 private:
     std::string path_;
-    std::ifstream in_;
-    std::size_t data_start_ = 0, bytes_read_ = 0;
+    mutable std::ifstream in_;  // reading a tensor moves the stream, not what the file holds
+    std::size_t data_start_ = 0;
+    mutable std::size_t bytes_read_ = 0;
     std::map<std::string, TensorInfo> tensors_;
     std::map<std::string, std::string> metadata_;
 };

@@ -7,7 +7,8 @@
 #include <cmath>
 
 #include "../core/concepts.hpp"
-#include "../core/kernel_check.hpp"
+#include "../ops/pointwise.hpp"
+#include "bind_check.hpp"
 #include "../core/macros.hpp"
 
 namespace cyclegan {
@@ -64,9 +65,7 @@ public:
     }
 
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
-        if (!(dy.shape() == ctx.y.shape()))
-            throw shape_error("Activation: output gradient of shape " + to_string(dy.shape()) +
-                              " does not match the forward's " + to_string(ctx.y.shape()));
+        expect_output_grad("Activation", !ctx.y.empty(), dy.shape(), ctx.y.shape());
         if (dx) {
             *dx = Tensor<B>(dev, dy.shape());
             pointwise_backward(dev, op_, ctx.x.empty() ? ctx.y : ctx.x, ctx.y, dy, *dx);

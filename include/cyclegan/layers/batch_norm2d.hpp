@@ -1,17 +1,11 @@
 #pragma once
 #include <string>
 
-#include "instance_norm2d.hpp"  // NormGroups and NormKernels, shared with instance norm
+#include "../core/concepts.hpp"
+#include "../ops/norm.hpp"
+#include "bind_check.hpp"
 
 namespace cyclegan {
-
-// What batch norm needs beyond the shared norm kernels: its running statistics.
-template <class B>
-concept BatchNormKernels = NormKernels<B> &&
-    requires(B& d, Tensor<B>& t, const Tensor<B>& ct, double eps, double momentum, std::size_t count) {
-        norm_inverse_std(d, ct, eps, t);                                  // rstd = 1 / sqrt(var + eps)
-        update_running_statistics(d, ct, ct, count, momentum, t, t);      // running <- (1-m) running + m batch
-    };
 
 struct BatchNorm2dOptions {
     double eps = 1e-5;
@@ -77,6 +71,7 @@ public:
     // Batch statistics: dx = rstd * (w*dy - mean(w*dy) - xhat * mean(w*dy*xhat)) per channel;
     // running statistics: dx = w * rstd * dy. Both: dw += sum(dy*xhat), db += sum(dy).
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad) {
+        expect_output_grad("BatchNorm2d", !ctx.x.empty(), dy.shape(), ctx.x.shape());
         const bool params = affine_ && grad == Grad::accumulate;
         if (dx) *dx = Tensor<B>(dev, ctx.x.shape());
         if (dx || params)

@@ -15,14 +15,13 @@ void expect_bound(const char* layer, const Tensor<B>& weight) {
                                ": parameters are not allocated; wrap the layer in a cyclegan::Network");
 }
 
-// backward's dy must have the batch of the saved input and the layer's output channels.
-template <class B>
-void expect_grad_shape(const char* layer, const Tensor<B>& dy, int out_channels, const Tensor<B>& saved_x) {
-    if (saved_x.empty())
-        throw std::logic_error(std::string(layer) + ": backward without a forward (or twice on one context)");
-    if (dy.shape().c != out_channels || dy.shape().n != saved_x.shape().n)
-        throw shape_error(std::string(layer) + ": output gradient of shape " + to_string(dy.shape()) +
-                          " does not fit a forward on " + to_string(saved_x.shape()));
+// backward's protocol, the same for every layer: its context holds a forward (`saved`: backward
+// resets it, so a second backward on it is refused too), and dy has the forward output's shape.
+inline void expect_output_grad(const char* layer, bool saved, const Shape& dy, const Shape& output) {
+    if (!saved) throw std::logic_error(std::string(layer) + ": backward without a forward (or twice on one context)");
+    if (!(dy == output))
+        throw shape_error(std::string(layer) + ": output gradient of shape " + to_string(dy) +
+                          " does not match the output's shape " + to_string(output));
 }
 
 }  // namespace cyclegan

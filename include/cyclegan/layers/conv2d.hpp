@@ -2,7 +2,7 @@
 #include <string>
 
 #include "../core/concepts.hpp"
-#include "../core/kernel_check.hpp"
+#include "../ops/conv.hpp"
 #include "bind_check.hpp"
 
 namespace cyclegan {
@@ -31,12 +31,10 @@ public:
         expect_bound("Conv2d", weight_);
         expect_channels("Conv2d", x.shape(), in_);
         const Shape s = x.shape();
-        Tensor<B> y(dev, Shape{s.n, out_, geom_.out_h(s.h), geom_.out_w(s.w)});
+        Tensor<B> y(dev, output_shape(s));
         if (y.shape().h <= 0 || y.shape().w <= 0)
             throw shape_error("Conv2d: input " + to_string(s) + " is smaller than the kernel");
-        if (geom_.padding_mode == PaddingMode::reflect && (geom_.padding.h >= s.h || geom_.padding.w >= s.w))
-            throw shape_error("Conv2d: reflect padding " + std::to_string(geom_.padding.h) + "x" +
-                              std::to_string(geom_.padding.w) + " must be less than the input size, got " + to_string(s));
+        check_padding("Conv2d", geom_.padding_mode, geom_.pads(), s);
         // A backend that can keep transformed weights for inference takes ConvWeights (cpu does).
         if constexpr (requires { conv2d_forward(dev, x, weight_, y, geom_, ConvWeights::fixed); })
             conv2d_forward(dev, x, weight_, y, geom_, phase == Phase::inference ? ConvWeights::fixed : ConvWeights::changing);
@@ -49,7 +47,7 @@ public:
 
     // dW += dy * x^T (as im2col), db += sum(dy), dx = W^T * dy (as col2im).
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad) {
-        expect_grad_shape("Conv2d", dy, out_, ctx.x);
+        expect_output_grad("Conv2d", !ctx.x.empty(), dy.shape(), output_shape(ctx.x.shape()));
         if (grad == Grad::accumulate) {
             conv2d_backward_filter(dev, ctx.x, dy, grad_weight_, geom_);
             if (bias_on_) channel_bias_backward(dev, dy, grad_bias_);
@@ -75,6 +73,8 @@ public:
     const Conv2dGeometry& geometry() const { return geom_; }
 
 private:
+    Shape output_shape(const Shape& x) const { return {x.n, out_, geom_.out_h(x.h), geom_.out_w(x.w)}; }
+
     int in_, out_;
     bool bias_on_;
     Conv2dGeometry geom_;

@@ -2,7 +2,7 @@
 #include <string>
 
 #include "../core/concepts.hpp"
-#include "../core/kernel_check.hpp"
+#include "../ops/conv.hpp"
 #include "bind_check.hpp"
 
 namespace cyclegan {
@@ -37,8 +37,7 @@ public:
         expect_bound("ConvTranspose2d", weight_);
         expect_channels("ConvTranspose2d", x.shape(), in_);
         const Shape s = x.shape();
-        Tensor<B> y(dev, Shape{s.n, out_, geom_.transposed_h(s.h, output_padding_.h),
-                               geom_.transposed_w(s.w, output_padding_.w)});
+        Tensor<B> y(dev, output_shape(s));
         conv2d_backward_data(dev, x, weight_, y, geom_);
         if (bias_on_) add_channel_bias(dev, y, bias_);
         ctx.x = x;
@@ -47,7 +46,7 @@ public:
 
     // dW += x * im2col(dy)^T, db += sum(dy), dx = conv2d(dy, W)
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad) {
-        expect_grad_shape("ConvTranspose2d", dy, out_, ctx.x);
+        expect_output_grad("ConvTranspose2d", !ctx.x.empty(), dy.shape(), output_shape(ctx.x.shape()));
         if (grad == Grad::accumulate) {
             conv2d_backward_filter(dev, dy, ctx.x, grad_weight_, geom_);
             if (bias_on_) channel_bias_backward(dev, dy, grad_bias_);
@@ -69,6 +68,10 @@ public:
     }
 
 private:
+    Shape output_shape(const Shape& x) const {
+        return {x.n, out_, geom_.transposed_h(x.h, output_padding_.h), geom_.transposed_w(x.w, output_padding_.w)};
+    }
+
     int in_, out_;
     bool bias_on_;
     Pair2 output_padding_;

@@ -1,46 +1,15 @@
 #pragma once
-// Instance normalisation, and what it shares with batch normalisation (layers/batch_norm2d.hpp):
-// how a norm layer groups an NCHW tensor's values, and the kernels that normalise by group.
+// Instance normalisation. What it shares with batch normalisation (layers/batch_norm2d.hpp), how
+// a norm layer groups an NCHW tensor's values and the kernels that normalise by group, is
+// ops/norm.hpp.
 #include <cstddef>
 #include <string>
 
 #include "../core/concepts.hpp"
-#include "../core/macros.hpp"
+#include "../ops/norm.hpp"
 #include "bind_check.hpp"
 
 namespace cyclegan {
-
-// How a norm layer groups the values of an NCHW tensor. Group g is `chunks` runs of `len`
-// contiguous values, run k starting at offset(g, k), and it is scaled by channel(g)'s weight.
-//   instance norm: one group per (n, c) plane, g = n*C + c, one run of H*W values;
-//   batch norm:    one group per channel c, N runs of H*W values, one in each image.
-// Both are offset(g, k) = g*H*W + k*C*H*W, channel(g) = g % C; only `groups` and `chunks` differ.
-struct NormGroups {
-    int groups = 0;
-    int chunks = 0;
-    int channels = 0;
-    std::size_t len = 0;     // H*W
-    std::size_t stride = 0;  // C*H*W: from a plane to the same channel's plane in the next image
-
-    static NormGroups per_plane(const Shape& s) { return {s.n * s.c, 1, s.c, s.plane(), s.image()}; }
-    static NormGroups per_channel(const Shape& s) { return {s.c, s.n, s.c, s.plane(), s.image()}; }
-
-    CYCLEGAN_HD std::size_t offset(int g, int k) const {
-        return static_cast<std::size_t>(g) * len + static_cast<std::size_t>(k) * stride;
-    }
-    CYCLEGAN_HD int channel(int g) const { return g % channels; }
-    CYCLEGAN_HD std::size_t count() const { return static_cast<std::size_t>(chunks) * len; }  // values per group
-};
-
-// The kernels both norm layers call (backend/cpu/norm.hpp). Optional tensors are pointers (null:
-// absent) or empty tensors (weight, bias: no affine transform).
-template <class B>
-concept NormKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, Tensor<B>* p,
-                               const NormGroups& g, double eps, bool batch_stats) {
-    norm_statistics(d, ct, g, eps, t, t, p);          // mean, rstd (and biased var into *p) per group
-    norm_forward(d, ct, g, ct, ct, ct, ct, t);        // y = (x - mean) * rstd * weight + bias
-    norm_backward(d, ct, ct, g, ct, ct, ct, batch_stats, p, p, p);  // dx, dweight +=, dbias +=
-};
 
 struct InstanceNorm2dOptions {
     double eps = 1e-5;
@@ -86,6 +55,7 @@ public:
 
     // dx = rstd * (w*dy - mean(w*dy) - xhat * mean(w*dy*xhat)) per plane; dw += sum(dy*xhat), db += sum(dy).
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad) {
+        expect_output_grad("InstanceNorm2d", !ctx.x.empty(), dy.shape(), ctx.x.shape());
         const bool params = affine_ && grad == Grad::accumulate;
         if (dx) *dx = Tensor<B>(dev, ctx.x.shape());
         if (dx || params)

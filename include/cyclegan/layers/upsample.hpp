@@ -1,57 +1,14 @@
 #pragma once
 // nn.Upsample with an integer scale_factor: mode 'nearest' or 'bilinear' (align_corners False,
-// PyTorch's default, or True). The index formulas below are PyTorch 1.13's, shared by every
-// backend; the kernels only gather (forward) and scatter (backward) with them.
+// PyTorch's default, or True). The index formulas are in ops/upsample.hpp.
 #include <stdexcept>
 #include <string>
 
 #include "../core/concepts.hpp"
-#include "../core/macros.hpp"
+#include "../ops/upsample.hpp"
+#include "bind_check.hpp"
 
 namespace cyclegan {
-
-enum class UpsampleMode { nearest, bilinear };
-
-struct UpsampleOptions {
-    int scale_factor = 2;
-    UpsampleMode mode = UpsampleMode::nearest;
-    bool align_corners = false;  // bilinear only, as in PyTorch
-};
-
-// Output pixel dst copies input pixel floor(dst / s).
-CYCLEGAN_HD inline int nearest_source(int dst, int scale) { return dst / scale; }
-
-// Output pixel dst along one axis is (1 - lambda) * x[i0] + lambda * x[i1].
-struct LinearTaps {
-    int i0 = 0, i1 = 0;
-    double lambda = 0;
-};
-
-// align_corners False: pixel centres line up, src = (dst + 0.5) / s - 0.5, clamped at 0 so the
-// first half-pixel copies the edge. align_corners True: the corner pixels line up,
-// src = dst * (in - 1) / (out - 1). i1 stays in the image at the far edge.
-CYCLEGAN_HD inline LinearTaps linear_taps(int dst, int in, int scale, bool align_corners) {
-    const int out = in * scale;
-    double src;
-    if (align_corners) {
-        src = out > 1 ? dst * static_cast<double>(in - 1) / (out - 1) : 0.0;
-    } else {
-        src = (dst + 0.5) / scale - 0.5;
-        if (src < 0) src = 0;
-    }
-    int i0 = static_cast<int>(src);  // floor, as src >= 0
-    if (i0 > in - 1) i0 = in - 1;
-    const int i1 = i0 + 1 < in ? i0 + 1 : in - 1;
-    return {i0, i1, src - i0};
-}
-
-template <class B>
-concept UpsampleKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, int s, bool a) {
-    upsample_nearest2d_forward(d, ct, t, s);        // y preallocated, s times x's size
-    upsample_nearest2d_backward(d, ct, t, s);       // dx preallocated, overwritten
-    upsample_bilinear2d_forward(d, ct, t, s, a);
-    upsample_bilinear2d_backward(d, ct, t, s, a);
-};
 
 template <class B>
 class Upsample {
@@ -87,12 +44,10 @@ public:
     }
 
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
+        const Shape s = ctx.x;
+        const int k = o_.scale_factor;
+        expect_output_grad("Upsample", !(s == Shape{}), dy.shape(), Shape{s.n, s.c, s.h * k, s.w * k});
         if (dx) {
-            const Shape s = ctx.x;
-            const int k = o_.scale_factor;
-            if (!(dy.shape() == Shape{s.n, s.c, s.h * k, s.w * k}))
-                throw shape_error("Upsample: output gradient of shape " + to_string(dy.shape()) +
-                                  " does not match the output for input " + to_string(s));
             *dx = Tensor<B>(dev, s);
             if (o_.mode == UpsampleMode::nearest)
                 upsample_nearest2d_backward(dev, dy, *dx, k);

@@ -3,6 +3,7 @@
 // "real" or "fake". Each returns weight * loss and writes weight * d(loss)/d(pred) to *grad.
 #include <concepts>
 
+#include "../core/choice.hpp"
 #include "reduce.hpp"
 
 namespace cyclegan {
@@ -43,6 +44,22 @@ struct HingeGAN {
         return weighted_mean_loss(dev, Hinge{}, pred, nullptr, target == Target::real ? 1 : -1, grad, weight);
     }
 };
+
+// --gan-mode, as the reference names the losses above.
+enum class GanMode { lsgan, vanilla, hinge };
+inline constexpr Choice<GanMode> gan_mode_choices[] = {
+    {"lsgan", GanMode::lsgan}, {"vanilla", GanMode::vanilla}, {"hinge", GanMode::hinge}};
+
+// f(GanLossType{}) for the loss `mode` names: the one place a mode meets its type.
+template <class F>
+decltype(auto) with_gan_loss(GanMode mode, F&& f) {
+    switch (mode) {
+        case GanMode::vanilla: return f(VanillaGAN{});
+        case GanMode::hinge: return f(HingeGAN{});
+        case GanMode::lsgan: break;
+    }
+    return f(LSGAN{});
+}
 
 // WGAN-GP is left out: its gradient penalty needs second derivatives (docs/losses.md).
 

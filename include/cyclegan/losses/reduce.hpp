@@ -1,7 +1,7 @@
 #pragma once
 #include <type_traits>
 
-#include "elementwise.hpp"
+#include "../ops/loss.hpp"
 
 namespace cyclegan {
 

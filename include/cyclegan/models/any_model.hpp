@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../compose/any_layer.hpp"
@@ -20,10 +22,38 @@ struct AnyGeneratorOptions : GeneratorOptions {
     std::string netG = "resnet_9blocks";  // one of generator_names
 };
 
-// The generators --netG names, as the reference spells them.
+// f(name, std::type_identity<Generator>) for each generator --netG names, as the reference spells
+// them: the one place a name meets its type. generator_names(), AnyGenerator's factory, size rule
+// and state_dict prefix all read it (naming a type here does not build it, so any B will do for
+// the names).
+template <class B, class F>
+void for_each_generator(F&& f) {
+    f("resnet_9blocks", std::type_identity<ResnetGenerator9<B>>{});
+    f("resnet_6blocks", std::type_identity<ResnetGenerator6<B>>{});
+    f("unet_128", std::type_identity<UnetGenerator128<B>>{});
+    f("unet_256", std::type_identity<UnetGenerator256<B>>{});
+}
+
 inline const std::vector<std::string>& generator_names() {
-    static const std::vector<std::string> names{"resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for_each_generator<void>([&](const char* name, auto) { out.push_back(name); });
+        return out;
+    }();
     return names;
+}
+
+// f(std::type_identity<Generator>) for the generator `netG` names; std::invalid_argument for a
+// name that is not one.
+template <class B, class F>
+auto with_generator_type(const std::string& netG, F&& f) {
+    using R = decltype(f(std::type_identity<ResnetGenerator9<B>>{}));
+    std::optional<R> out;
+    for_each_generator<B>([&](const char* name, auto type) {
+        if (!out && netG == name) out.emplace(f(type));
+    });
+    if (!out) throw std::invalid_argument("unknown generator '" + netG + "' (" + join(generator_names()) + ")");
+    return std::move(*out);
 }
 
 // The keys a checkpoint records a generator under (`info.*` metadata, without the prefix), for
@@ -98,13 +128,13 @@ public:
     explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), options_(o) {}
 
     std::string prefix() const { return prefix_of(options_.netG); }
-    static std::string prefix_of(const std::string& netG) { return netG.rfind("unet", 0) == 0 ? "model.model" : "model"; }
+    static std::string prefix_of(const std::string& netG) {
+        return with_generator_type<B>(netG, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
+    }
     // The image sides this generator takes (core/size_rule.hpp).
     SizeRule size_rule() const { return size_rule_of(options_.netG); }
     static SizeRule size_rule_of(const std::string& netG) {
-        if (netG == "unet_128") return UnetGenerator128<B>::size_rule;
-        if (netG == "unet_256") return UnetGenerator256<B>::size_rule;
-        return ResnetGenerator6<B>::size_rule;
+        return with_generator_type<B>(netG, [](auto type) { return decltype(type)::type::size_rule; });
     }
     const std::string& name() const { return options_.netG; }
     const Options& options() const { return options_; }
@@ -122,7 +152,7 @@ public:
                                  const std::string& source) {
         for (const auto& netG : generator_names())
             for (const auto& norm : norm_choices)
-                for (const PaddingType padding : {PaddingType::reflect, PaddingType::zero})
+                for (const PaddingMode padding : {PaddingMode::reflect, PaddingMode::zeros})
                     for (const auto& upsample : upsample_choices)
                         for (const bool dropout : {false, true}) {
                             Options o;
@@ -155,19 +185,57 @@ public:
 private:
     static AnyLayer<B> build(const Options& o) {
         const GeneratorOptions& g = o;
-        if (o.netG == "resnet_9blocks") return ResnetGenerator9<B>(g);
-        if (o.netG == "resnet_6blocks") return ResnetGenerator6<B>(g);
-        if (o.netG == "unet_128") return UnetGenerator128<B>(g);
-        if (o.netG == "unet_256") return UnetGenerator256<B>(g);
-        throw std::invalid_argument("unknown generator '" + o.netG + "' (" + join(generator_names()) + ")");
+        return with_generator_type<B>(o.netG, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(g)); });
     }
     Options options_;
 };
 
 struct AnyDiscriminatorOptions : DiscriminatorOptions {
-    std::string netD = "basic";  // basic (70x70 PatchGAN) | n_layers | pixel
+    std::string netD = "basic";  // one of discriminator_names(): basic (70x70 PatchGAN) | n_layers | pixel
     int n_layers_D = 3;          // for n_layers: 1 to 5
 };
+
+// f(name, n_layers_D, std::type_identity<Discriminator>) for each discriminator --netD names (with
+// --n-layers-D for n_layers; 0 where it does not count): the one place a name meets its type.
+template <class B, class F>
+void for_each_discriminator(F&& f) {
+    f("basic", 0, std::type_identity<PatchDiscriminator<B, 3>>{});
+    f("n_layers", 1, std::type_identity<PatchDiscriminator<B, 1>>{});
+    f("n_layers", 2, std::type_identity<PatchDiscriminator<B, 2>>{});
+    f("n_layers", 3, std::type_identity<PatchDiscriminator<B, 3>>{});
+    f("n_layers", 4, std::type_identity<PatchDiscriminator<B, 4>>{});
+    f("n_layers", 5, std::type_identity<PatchDiscriminator<B, 5>>{});
+    f("pixel", 0, std::type_identity<PixelDiscriminator<B>>{});
+}
+
+inline const std::vector<std::string>& discriminator_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for_each_discriminator<void>([&](const char* name, int, auto) {
+            if (out.empty() || out.back() != name) out.push_back(name);
+        });
+        return out;
+    }();
+    return names;
+}
+
+// f(std::type_identity<Discriminator>) for the discriminator `o` names; std::invalid_argument for
+// an unknown name or an n_layers_D out of range.
+template <class B, class F>
+auto with_discriminator_type(const AnyDiscriminatorOptions& o, F&& f) {
+    using R = decltype(f(std::type_identity<PixelDiscriminator<B>>{}));
+    std::optional<R> out;
+    bool named = false;
+    for_each_discriminator<B>([&](const char* name, int layers, auto type) {
+        if (out || o.netD != name) return;
+        named = true;
+        if (layers == 0 || layers == o.n_layers_D) out.emplace(f(type));
+    });
+    if (!named)
+        throw std::invalid_argument("unknown discriminator '" + o.netD + "' (" + join(discriminator_names()) + ")");
+    if (!out) throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
+    return std::move(*out);
+}
 
 template <class B>
 class AnyDiscriminator : public AnyLayer<B> {
@@ -175,42 +243,25 @@ public:
     using Options = AnyDiscriminatorOptions;
 
     explicit AnyDiscriminator(const Options& o)
-        : AnyLayer<B>(build(o)), pixel_(o.netD == "pixel"), size_rule_(size_rule_of(o)) {}
+        : AnyLayer<B>(build(o)), prefix_(with_discriminator_type<B>(o, [](auto type) {
+              return std::string(decltype(type)::type::state_dict_prefix);
+          })),
+          size_rule_(size_rule_of(o)) {}
 
     // The image sides this discriminator takes (core/size_rule.hpp).
     SizeRule size_rule() const { return size_rule_; }
     static SizeRule size_rule_of(const Options& o) {
-        if (o.netD == "pixel") return PixelDiscriminator<B>::size_rule;
-        switch (o.netD == "basic" ? 3 : o.n_layers_D) {  // each model's own rule, not a copy of its formula
-            case 1: return PatchDiscriminator<B, 1>::size_rule;
-            case 2: return PatchDiscriminator<B, 2>::size_rule;
-            case 3: return PatchDiscriminator<B, 3>::size_rule;
-            case 4: return PatchDiscriminator<B, 4>::size_rule;
-            case 5: return PatchDiscriminator<B, 5>::size_rule;
-            default: break;
-        }
-        throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
+        return with_discriminator_type<B>(o, [](auto type) { return decltype(type)::type::size_rule; });
     }
 
-    std::string prefix() const { return pixel_ ? "net" : "model"; }
+    std::string prefix() const { return prefix_; }
 
 private:
     static AnyLayer<B> build(const Options& o) {
         const DiscriminatorOptions& d = o;
-        if (o.netD == "basic") return PatchDiscriminator<B, 3>(d);
-        if (o.netD == "pixel") return PixelDiscriminator<B>(d);
-        if (o.netD != "n_layers") throw std::invalid_argument("unknown discriminator '" + o.netD + "' (basic, n_layers, pixel)");
-        switch (o.n_layers_D) {
-            case 1: return PatchDiscriminator<B, 1>(d);
-            case 2: return PatchDiscriminator<B, 2>(d);
-            case 3: return PatchDiscriminator<B, 3>(d);
-            case 4: return PatchDiscriminator<B, 4>(d);
-            case 5: return PatchDiscriminator<B, 5>(d);
-            default: break;
-        }
-        throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
+        return with_discriminator_type<B>(o, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(d)); });
     }
-    bool pixel_;
+    std::string prefix_;
     SizeRule size_rule_;
 };
 

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <span>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "../core/image_pool.hpp"
@@ -128,11 +130,12 @@ public:
         G_B.zero_grad();
         Tensor<B> fake_B, rec_A, fake_A, rec_B, idt_A, idt_B;
         if (!idle) {
-            L.cycle_A = cycle(G_A, G_B, D_A, real_A, o_.lambda_A, fake_B, rec_A, L.G_A);
-            L.cycle_B = cycle(G_B, G_A, D_B, real_B, o_.lambda_B, fake_A, rec_B, L.G_B);
+            Cycle a = cycle(G_A, G_B, D_A, real_A, o_.lambda_A), b = cycle(G_B, G_A, D_B, real_B, o_.lambda_B);
+            std::tie(fake_B, rec_A, L.G_A, L.cycle_A) = std::tie(a.fake, a.rec, a.gan_loss, a.cycle_loss);
+            std::tie(fake_A, rec_B, L.G_B, L.cycle_B) = std::tie(b.fake, b.rec, b.gan_loss, b.cycle_loss);
             if (o_.lambda_identity > 0) {
-                L.idt_A = identity(G_A, real_B, o_.lambda_B * o_.lambda_identity, idt_A);
-                L.idt_B = identity(G_B, real_A, o_.lambda_A * o_.lambda_identity, idt_B);
+                std::tie(idt_A, L.idt_A) = identity(G_A, real_B, o_.lambda_B * o_.lambda_identity);
+                std::tie(idt_B, L.idt_B) = identity(G_B, real_A, o_.lambda_A * o_.lambda_identity);
             }
         }
         if (comm.size() > 1) {
@@ -219,37 +222,43 @@ private:
     }
 
     // One cycle x -> fake = G(x) -> rec = F(fake), forward and backward: the adversarial loss of
-    // D(fake) with D frozen (returned in gan_loss) and the cycle loss lambda |rec - x| (returned).
-    double cycle(Network<Generator>& G, Network<Generator>& F, Network<Discriminator>& D, const Tensor<B>& x,
-                 double lambda, Tensor<B>& fake, Tensor<B>& rec, double& gan_loss) {
+    // D(fake) with D frozen and the cycle loss lambda |rec - x|.
+    struct Cycle {
+        Tensor<B> fake, rec;
+        double gan_loss, cycle_loss;
+    };
+    Cycle cycle(Network<Generator>& G, Network<Generator>& F, Network<Discriminator>& D, const Tensor<B>& x, double lambda) {
         typename Network<Generator>::Context g_ctx, f_ctx;
-        fake = G.forward(x, g_ctx);
-        rec = F.forward(fake, f_ctx);
-        Tensor<B> d_fake = adversarial_grad(D, fake, gan_loss), g, d_from_cycle;
-        const double loss = pixel_(*dev_, rec, x, &g, lambda);
+        Cycle c;
+        c.fake = G.forward(x, g_ctx);
+        c.rec = F.forward(c.fake, f_ctx);
+        auto [d_fake, gan_loss] = adversarial_grad(D, c.fake);
+        Tensor<B> g, d_from_cycle;
+        c.gan_loss = gan_loss;
+        c.cycle_loss = pixel_(*dev_, c.rec, x, &g, lambda);
         F.backward(f_ctx, g, &d_from_cycle);
         add(*dev_, d_fake, d_from_cycle, d_fake);
         G.backward(g_ctx, d_fake, nullptr);
-        return loss;
+        return c;
     }
 
-    // The identity loss weight |G(y) - y|, for a generator that maps into y's domain.
-    double identity(Network<Generator>& G, const Tensor<B>& y, double weight, Tensor<B>& idt) {
+    // The identity loss weight |G(y) - y|, for a generator that maps into y's domain: G(y) and the loss.
+    std::pair<Tensor<B>, double> identity(Network<Generator>& G, const Tensor<B>& y, double weight) {
         typename Network<Generator>::Context ctx;
         Tensor<B> g;
-        idt = G.forward(y, ctx);
+        Tensor<B> idt = G.forward(y, ctx);
         const double loss = pixel_(*dev_, idt, y, &g, weight);
         G.backward(ctx, g, nullptr);
-        return loss;
+        return {idt, loss};
     }
 
-    // The generator's adversarial loss on D(fake), D frozen: returns dLoss/dfake.
-    Tensor<B> adversarial_grad(Network<Discriminator>& D, const Tensor<B>& fake, double& loss) {
+    // The generator's adversarial loss on D(fake), D frozen: dLoss/dfake and the loss.
+    std::pair<Tensor<B>, double> adversarial_grad(Network<Discriminator>& D, const Tensor<B>& fake) {
         typename Network<Discriminator>::Context ctx;
         Tensor<B> pred = D.forward(fake, ctx), g, d_fake;
-        loss = gan_(*dev_, pred, Target::real, Player::generator, &g, 1.0);
+        const double loss = gan_(*dev_, pred, Target::real, Player::generator, &g, 1.0);
         D.backward(ctx, g, &d_fake, Grad::ignore);
-        return d_fake;
+        return {d_fake, loss};
     }
 
     double discriminator_step(Network<Discriminator>& D, const Tensor<B>& real, const Tensor<B>& fake) {

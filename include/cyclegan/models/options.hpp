@@ -7,65 +7,30 @@
 #include <vector>
 
 #include "../compose/one_of.hpp"
+#include "../core/choice.hpp"
 #include "../core/size_rule.hpp"
 #include "../layers/batch_norm2d.hpp"
 #include "../layers/identity.hpp"
 #include "../layers/instance_norm2d.hpp"
+#include "../ops/padding.hpp"
 
 namespace cyclegan {
 
 enum class NormType { instance, batch, none };
-enum class PaddingType { reflect, replicate, zero };
 // Transposed convolution (the reference), or nearest resize then a 3x3 convolution, which avoids
 // checkerboard artifacts (Odena et al. 2016).
 enum class UpsampleType { transposed, resize_conv };
 
-// Each run-time choice is one table: the names the programs accept (the reference's spelling), the
-// parsers, the names written into checkpoints and the option lists in --help all read it.
-template <class E>
-struct Choice {
-    const char* name;
-    E value;
-};
 inline constexpr Choice<NormType> norm_choices[] = {
     {"instance", NormType::instance}, {"batch", NormType::batch}, {"none", NormType::none}};
-inline constexpr Choice<PaddingType> padding_choices[] = {
-    {"reflect", PaddingType::reflect}, {"replicate", PaddingType::replicate}, {"zero", PaddingType::zero}};
+// --padding_type's names for the one padding rule (ops/padding.hpp); the reference spells zeros "zero".
+inline constexpr Choice<PaddingMode> padding_choices[] = {
+    {"reflect", PaddingMode::reflect}, {"replicate", PaddingMode::replicate}, {"zero", PaddingMode::zeros}};
 inline constexpr Choice<UpsampleType> upsample_choices[] = {
     {"transposed", UpsampleType::transposed}, {"resize_conv", UpsampleType::resize_conv}};
 
-// The names of a table, in its order: {"instance", "batch", "none"}.
-template <class E, std::size_t N>
-std::vector<std::string> choice_names(const Choice<E> (&table)[N]) {
-    std::vector<std::string> out;
-    for (const auto& c : table) out.push_back(c.name);
-    return out;
-}
-
-// "instance, batch, none": names joined for messages.
-inline std::string join(const std::vector<std::string>& names, const std::string& separator = ", ") {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : separator) + n;
-    return out;
-}
-
-// The value named `s`; throws std::invalid_argument "unknown <what> 's' (the names)".
-template <class E, std::size_t N>
-E parse_choice(const Choice<E> (&table)[N], const std::string& s, const char* what) {
-    for (const auto& c : table)
-        if (s == c.name) return c.value;
-    throw std::invalid_argument("unknown " + std::string(what) + " '" + s + "' (" + join(choice_names(table)) + ")");
-}
-
-template <class E, std::size_t N>
-const char* choice_name(const Choice<E> (&table)[N], E value) {
-    for (const auto& c : table)
-        if (c.value == value) return c.name;
-    throw std::invalid_argument("choice_name: a value outside its table");
-}
-
 inline NormType parse_norm(const std::string& s) { return parse_choice(norm_choices, s, "norm"); }
-inline PaddingType parse_padding(const std::string& s) { return parse_choice(padding_choices, s, "padding type"); }
+inline PaddingMode parse_padding(const std::string& s) { return parse_choice(padding_choices, s, "padding type"); }
 inline UpsampleType parse_upsample(const std::string& s) { return parse_choice(upsample_choices, s, "upsampling"); }
 
 struct GeneratorOptions {
@@ -74,7 +39,7 @@ struct GeneratorOptions {
     NormType norm = NormType::instance;
     bool use_dropout = false;  // the reference's default for CycleGAN is --no_dropout
     std::uint64_t dropout_seed = 0;
-    PaddingType padding = PaddingType::reflect;       // resnet blocks only
+    PaddingMode padding = PaddingMode::reflect;       // resnet blocks only
     UpsampleType upsample = UpsampleType::transposed;  // resnet only
 };
 
@@ -114,18 +79,8 @@ template <class B>
 using BlockPad2d = Optional<PadFoldedIntoConv<B>>;
 
 template <class B>
-BlockPad2d<B> make_block_pad(PaddingType p) {
-    return p == PaddingType::zero ? BlockPad2d<B>::absent() : BlockPad2d<B>(PadFoldedIntoConv<B>{});
-}
-
-// The convolution that follows a padding slot: padding 1 in the block's mode.
-inline PaddingMode block_padding_mode(PaddingType p) {
-    switch (p) {
-        case PaddingType::reflect: return PaddingMode::reflect;
-        case PaddingType::replicate: return PaddingMode::replicate;
-        case PaddingType::zero: break;
-    }
-    return PaddingMode::zeros;
+BlockPad2d<B> make_block_pad(PaddingMode p) {
+    return p == PaddingMode::zeros ? BlockPad2d<B>::absent() : BlockPad2d<B>(PadFoldedIntoConv<B>{});
 }
 
 }  // namespace cyclegan

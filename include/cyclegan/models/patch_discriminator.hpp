@@ -17,11 +17,31 @@ namespace cyclegan {
 template <class B>
 using PatchStage = Inline<Sequential<Conv2d<B>, Norm2d<B>, LeakyReLU<B>>>;
 
+inline int patch_channel_multiple(int n) { return std::min(1 << n, 8); }  // the reference's nf_mult
+
+// The network's layers, written once: PatchDiscriminatorNet is the type this returns. Conv 4x4
+// stride 2 and LeakyReLU (no norm on the first layer), Layers - 1 stages with channels doubling
+// to 8*ndf, a stride-1 stage, and a stride-1 conv to one logit per patch.
 template <class B, std::size_t Layers>
-using PatchDiscriminatorNet = Sequential<Conv2d<B>, LeakyReLU<B>,                    // no norm on the first layer
-                                         Repeat<Layers - 1, PatchStage<B>>,          // stride 2, channels doubling to 8*ndf
-                                         Conv2d<B>, Norm2d<B>, LeakyReLU<B>,          // stride 1
-                                         Conv2d<B>>;                                  // one logit per patch
+auto make_patch_discriminator_net(const DiscriminatorOptions& o) {
+    const int ndf = o.ndf;
+    const bool bias = conv_bias_for(o.norm);
+    constexpr int L = static_cast<int>(Layers);
+    auto mult = patch_channel_multiple;
+    auto stage = [&](int k) {  // k = 0 .. L-2 is the reference's n = k + 1
+        const int in = ndf * mult(k), out = ndf * mult(k + 1);
+        return PatchStage<B>(Conv2d<B>(in, out, 4, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, out),
+                             LeakyReLU<B>(0.2));
+    };
+    return Sequential(Conv2d<B>(o.input_nc, ndf, 4, {.stride = 2, .padding = 1}), LeakyReLU<B>(0.2),
+                      Repeat<Layers - 1, PatchStage<B>>(stage),
+                      Conv2d<B>(ndf * mult(L - 1), ndf * mult(L), 4, {.stride = 1, .padding = 1, .bias = bias}),
+                      make_norm<B>(o.norm, ndf * mult(L)), LeakyReLU<B>(0.2),
+                      Conv2d<B>(ndf * mult(L), 1, 4, {.stride = 1, .padding = 1}));
+}
+
+template <class B, std::size_t Layers>
+using PatchDiscriminatorNet = decltype(make_patch_discriminator_net<B, Layers>(DiscriminatorOptions{}));
 
 template <class B, std::size_t Layers = 3>
 class PatchDiscriminator : public PatchDiscriminatorNet<B, Layers> {
@@ -33,30 +53,11 @@ public:
     static constexpr const char* state_dict_prefix = "model";
     std::string prefix() const { return state_dict_prefix; }
 
-    explicit PatchDiscriminator(const Options& o = {}) : Net(build(o)) {}
+    explicit PatchDiscriminator(const Options& o = {}) : Net(make_patch_discriminator_net<B, Layers>(o)) {}
 
     // Layers 4x4 stride-2 steps take a side s to floor(s / 2^Layers); the two 4x4 stride-1 layers
     // after them take 3 to 2 (normalised over 2x2) and then to 1: so at least 3 * 2^Layers.
     static constexpr SizeRule size_rule{1, 3 << Layers};
-
-private:
-    static int mult(int n) { return std::min(1 << n, 8); }
-
-    static Net build(const Options& o) {
-        const int ndf = o.ndf;
-        const bool bias = conv_bias_for(o.norm);
-        constexpr int L = static_cast<int>(Layers);
-        auto stage = [&](int k) {  // k = 0 .. L-2 is the reference's n = k + 1
-            const int in = ndf * mult(k), out = ndf * mult(k + 1);
-            return PatchStage<B>(Conv2d<B>(in, out, 4, {.stride = 2, .padding = 1, .bias = bias}),
-                                 make_norm<B>(o.norm, out), LeakyReLU<B>(0.2));
-        };
-        return Net(Conv2d<B>(o.input_nc, ndf, 4, {.stride = 2, .padding = 1}), LeakyReLU<B>(0.2),
-                   Repeat<Layers - 1, PatchStage<B>>(stage),
-                   Conv2d<B>(ndf * mult(L - 1), ndf * mult(L), 4, {.stride = 1, .padding = 1, .bias = bias}),
-                   make_norm<B>(o.norm, ndf * mult(L)), LeakyReLU<B>(0.2),
-                   Conv2d<B>(ndf * mult(L), 1, 4, {.stride = 1, .padding = 1}));
-    }
 };
 
 template <class B>

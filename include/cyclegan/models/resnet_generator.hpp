@@ -15,23 +15,21 @@
 namespace cyclegan {
 
 // [pad, conv3x3, norm, ReLU, (Dropout 0.5), pad, conv3x3, norm], added to its input; the pads are
-// folded into the convolutions (PadFoldedIntoConv keeps their numbers).
+// folded into the convolutions (PadFoldedIntoConv keeps their numbers). `index` gives each block's
+// Dropout its own random stream. The block's type (ResnetBlock) is what this returns, so its
+// layers are written once.
 template <class B>
-using ResnetBlock = Residual<Sequential<BlockPad2d<B>, Conv2d<B>, Norm2d<B>, ReLU<B>, Optional<Dropout<B>>,
-                                        BlockPad2d<B>, Conv2d<B>, Norm2d<B>>>;
-
-// `index` gives each block's Dropout its own random stream.
-template <class B>
-ResnetBlock<B> make_resnet_block(int dim, const GeneratorOptions& o, int index) {
-    const Conv2dOptions conv{.padding = 1, .bias = conv_bias_for(o.norm), .padding_mode = block_padding_mode(o.padding)};
+auto make_resnet_block(int dim, const GeneratorOptions& o, int index) {
+    const Conv2dOptions conv{.padding = 1, .bias = conv_bias_for(o.norm), .padding_mode = o.padding};
     using Drop = Optional<Dropout<B>>;
-    return ResnetBlock<B>(
-        Sequential(make_block_pad<B>(o.padding), Conv2d<B>(dim, dim, 3, conv),
-                   make_norm<B>(o.norm, dim), ReLU<B>{}, o.use_dropout ? Drop(Dropout<B>(0.5, o.dropout_seed + index)) : Drop::absent(),
-                   make_block_pad<B>(o.padding), Conv2d<B>(dim, dim, 3, conv),
-                   make_norm<B>(o.norm, dim)),
-        "conv_block");
+    return Residual(Sequential(make_block_pad<B>(o.padding), Conv2d<B>(dim, dim, 3, conv), make_norm<B>(o.norm, dim),
+                               ReLU<B>{}, o.use_dropout ? Drop(Dropout<B>(0.5, o.dropout_seed + index)) : Drop::absent(),
+                               make_block_pad<B>(o.padding), Conv2d<B>(dim, dim, 3, conv), make_norm<B>(o.norm, dim)),
+                    "conv_block");
 }
+
+template <class B>
+using ResnetBlock = decltype(make_resnet_block<B>(0, GeneratorOptions{}, 0));
 
 // One 2x upsampling: the reference's ConvTranspose2d(3, stride 2, padding 1, output_padding 1),
 // or nearest resize + Conv2d 3x3 (two numbers in the Sequential, so names differ from the reference).
@@ -46,13 +44,25 @@ UpsampleStep<B> make_upsample_step(int in, int out, const GeneratorOptions& o) {
     return ConvTranspose2d<B>(in, out, 3, {.stride = 2, .padding = 1, .output_padding = 1, .bias = bias});
 }
 
+// The network's layers, written once: ResnetGeneratorNet is the type this returns.
 template <class B, std::size_t Blocks>
-using ResnetGeneratorNet =
-    Sequential<PadFoldedIntoConv<B>, Conv2d<B>, Norm2d<B>, ReLU<B>,  // ReflectionPad2d(3) in the conv
-               Conv2d<B>, Norm2d<B>, ReLU<B>, Conv2d<B>, Norm2d<B>, ReLU<B>,  // downsampling
-               Repeat<Blocks, ResnetBlock<B>>,                         //
-               UpsampleStep<B>, Norm2d<B>, ReLU<B>, UpsampleStep<B>, Norm2d<B>, ReLU<B>,
-               PadFoldedIntoConv<B>, Conv2d<B>, Tanh<B>>;  // ReflectionPad2d(3) in the conv
+auto make_resnet_generator_net(const GeneratorOptions& o) {
+    const int ngf = o.ngf;
+    const bool bias = conv_bias_for(o.norm);
+    const Conv2dOptions c7{.padding = 3, .bias = bias, .padding_mode = PaddingMode::reflect};
+    return Sequential(
+        PadFoldedIntoConv<B>{}, Conv2d<B>(o.input_nc, ngf, 7, c7), make_norm<B>(o.norm, ngf), ReLU<B>{},  // ReflectionPad2d(3) in the conv
+        Conv2d<B>(ngf, 2 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},  // down
+        Conv2d<B>(2 * ngf, 4 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 4 * ngf), ReLU<B>{},
+        Repeat<Blocks, ResnetBlock<B>>([&](int k) { return make_resnet_block<B>(4 * ngf, o, k); }),
+        make_upsample_step<B>(4 * ngf, 2 * ngf, o), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},  // up
+        make_upsample_step<B>(2 * ngf, ngf, o), make_norm<B>(o.norm, ngf), ReLU<B>{},
+        PadFoldedIntoConv<B>{}, Conv2d<B>(ngf, o.output_nc, 7, {.padding = 3, .padding_mode = PaddingMode::reflect}),
+        Tanh<B>{});  // ReflectionPad2d(3) in the conv
+}
+
+template <class B, std::size_t Blocks>
+using ResnetGeneratorNet = decltype(make_resnet_generator_net<B, Blocks>(GeneratorOptions{}));
 
 template <class B, std::size_t Blocks>
 class ResnetGenerator : public ResnetGeneratorNet<B, Blocks> {
@@ -63,27 +73,12 @@ public:
     static constexpr const char* state_dict_prefix = "model";  // ResnetGenerator.model
     std::string prefix() const { return state_dict_prefix; }
 
-    explicit ResnetGenerator(const Options& o = {}) : Net(build(o)) {}
+    explicit ResnetGenerator(const Options& o = {}) : Net(make_resnet_generator_net<B, Blocks>(o)) {}
 
     // Each side a multiple of 4 (two stride-2 steps down, two up) and at least 8: at a quarter of
     // the side the residual blocks' reflection pad of 1 needs 2 rows, and instance norm more than
     // one value. (The first ReflectionPad2d(3) needs 4.)
     static constexpr SizeRule size_rule{4, 8};
-
-private:
-    static Net build(const Options& o) {
-        const int ngf = o.ngf;
-        const bool bias = conv_bias_for(o.norm);
-        const Conv2dOptions c7{.padding = 3, .bias = bias, .padding_mode = PaddingMode::reflect};
-        return Net(PadFoldedIntoConv<B>{}, Conv2d<B>(o.input_nc, ngf, 7, c7), make_norm<B>(o.norm, ngf), ReLU<B>{},
-                   Conv2d<B>(ngf, 2 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},
-                   Conv2d<B>(2 * ngf, 4 * ngf, 3, {.stride = 2, .padding = 1, .bias = bias}), make_norm<B>(o.norm, 4 * ngf), ReLU<B>{},
-                   Repeat<Blocks, ResnetBlock<B>>([&](int k) { return make_resnet_block<B>(4 * ngf, o, k); }),
-                   make_upsample_step<B>(4 * ngf, 2 * ngf, o), make_norm<B>(o.norm, 2 * ngf), ReLU<B>{},
-                   make_upsample_step<B>(2 * ngf, ngf, o), make_norm<B>(o.norm, ngf), ReLU<B>{},
-                   PadFoldedIntoConv<B>{}, Conv2d<B>(ngf, o.output_nc, 7, {.padding = 3, .padding_mode = PaddingMode::reflect}),
-                   Tanh<B>{});
-    }
 };
 
 // The paper's configurations.

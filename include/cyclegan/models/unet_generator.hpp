@@ -6,7 +6,7 @@
 
 #include "../compose/one_of.hpp"
 #include "../compose/sequential.hpp"
-#include "../core/kernel_check.hpp"
+#include "../ops/tensor_ops.hpp"
 #include "../layers/activations.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/conv_transpose2d.hpp"

@@ -2,14 +2,10 @@
 // Adam as PyTorch's torch.optim.Adam (weight decay as L2 on the gradient), one fused pass per step.
 #include <stdexcept>
 
+#include "../ops/optim.hpp"
 #include "optimizer.hpp"
 
 namespace cyclegan {
-
-template <class B>
-concept AdamKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
-    adam_update(d, t, ct, t, t, 1.0, 1.0, 1.0, 1.0, 1.0, 1L);
-};
 
 struct AdamOptions {
     double lr = 2e-4;  // the reference CycleGAN's settings, not PyTorch's defaults

@@ -7,17 +7,16 @@
 #include <stdexcept>
 #include <string>
 
+#include "../core/choice.hpp"
+
 namespace cyclegan {
 
 enum class LrPolicy { linear, step, cosine, plateau };
 
-inline LrPolicy parse_lr_policy(const std::string& s) {
-    if (s == "linear") return LrPolicy::linear;
-    if (s == "step") return LrPolicy::step;
-    if (s == "cosine") return LrPolicy::cosine;
-    if (s == "plateau") return LrPolicy::plateau;
-    throw std::invalid_argument("unknown lr policy '" + s + "' (linear, step, cosine, plateau)");
-}
+inline constexpr Choice<LrPolicy> lr_policy_choices[] = {
+    {"linear", LrPolicy::linear}, {"step", LrPolicy::step}, {"cosine", LrPolicy::cosine}, {"plateau", LrPolicy::plateau}};
+
+inline LrPolicy parse_lr_policy(const std::string& s) { return parse_choice(lr_policy_choices, s, "lr policy"); }
 
 struct LrScheduleOptions {
     LrPolicy policy = LrPolicy::linear;

@@ -2,14 +2,10 @@
 // SGD with momentum as PyTorch's torch.optim.SGD, one fused pass per step.
 #include <stdexcept>
 
+#include "../ops/optim.hpp"
 #include "optimizer.hpp"
 
 namespace cyclegan {
-
-template <class B>
-concept SgdKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
-    sgd_update(d, t, ct, t, 1.0, 1.0, 1.0, 1.0, false, false);
-};
 
 struct SGDOptions {
     double lr = 1e-2;

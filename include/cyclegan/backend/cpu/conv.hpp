@@ -1,14 +1,15 @@
 #pragma once
 // Convolution on the CPU as im2col + GEMM (gemm.hpp), one image at a time and, within an image, a
-// band of output rows at a time: the column buffer holds at most about kColumnBudget values, so a
-// 7x7 convolution over 64 channels at 256x256 needs 8 M floats, not 205 M. The GEMM uses every thread.
+// band of output rows at a time: the column buffer holds at most about
+// CpuTuning::conv_column_budget values, so a 7x7 convolution over 64 channels at 256x256 needs
+// 8 M floats, not 205 M. The GEMM uses every thread.
 // Convolutions with only a few output channels skip the column buffer (conv_thin.hpp); 3x3
 // stride-1 ones over enough channels (the residual blocks') go through Winograd (conv_winograd.hpp).
 #include <algorithm>
 #include <memory>
 #include <vector>
 
-#include "../../core/conv_geometry.hpp"
+#include "../../ops/conv.hpp"
 #include "conv_rows.hpp"
 #include "conv_thin.hpp"
 #include "conv_winograd.hpp"
@@ -19,15 +20,10 @@
 namespace cyclegan {
 namespace cpu_detail {
 
-#ifndef CYCLEGAN_CONV_COLUMN_BUDGET
-#define CYCLEGAN_CONV_COLUMN_BUDGET (std::size_t{8} << 20)  // tests set it small to cross band edges
-#endif
-inline constexpr std::size_t kColumnBudget = CYCLEGAN_CONV_COLUMN_BUDGET;  // values in one column buffer
-
 // Output rows per band: as many as fit the budget, at least one.
 inline int band_rows(int K, int OH, int OW) {
     const std::size_t per_row = static_cast<std::size_t>(K) * OW;
-    return static_cast<int>(std::clamp<std::size_t>(kColumnBudget / std::max<std::size_t>(per_row, 1), 1, OH));
+    return static_cast<int>(std::clamp<std::size_t>(cpu_tuning.conv_column_budget / std::max<std::size_t>(per_row, 1), 1, OH));
 }
 
 // im2col and its adjoint col2im (their loops: simd/loops.inl, per kernel set).

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "../../core/conv_geometry.hpp"
+#include "../../ops/conv.hpp"
 
 namespace cyclegan::cpu_detail {
 

@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "../../core/conv_geometry.hpp"
+#include "../../ops/conv.hpp"
 #include "conv_rows.hpp"
 #include "cpu.hpp"
 #include "simd_kernels.hpp"

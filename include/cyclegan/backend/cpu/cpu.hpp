@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <vector>
 #include <new>
 
 #include <Eigen/Core>
@@ -12,6 +13,8 @@
 
 #include "../../core/concepts.hpp"
 #include "block_cache.hpp"
+#include "parallel.hpp"
+#include "tuning.hpp"
 #include "weight_cache.hpp"
 
 namespace cyclegan {
@@ -40,6 +43,15 @@ public:
         Eigen::setNbThreads(threads_);
     }
     int threads() const { return threads_; }
+
+    // The kernels' tuning settings (tuning.hpp), the process's like the thread count: set them
+    // before the work that should see them. Throws std::invalid_argument for a setting that
+    // cannot work.
+    static const CpuTuning& tuning() { return cpu_detail::cpu_tuning; }
+    static void set_tuning(const CpuTuning& t) {
+        t.check();
+        cpu_detail::cpu_tuning = t;
+    }
 
     // Uninitialised; large blocks come from (and go back to) the cache of freed blocks.
     std::shared_ptr<T> allocate(std::size_t n) {
@@ -97,5 +109,30 @@ static_assert(Backend<cpu> && Backend<cpu64>);
 
 template <class T>
 using CpuTensor = Tensor<basic_cpu<T>>;
+
+namespace cpu_detail {
+
+// body(in, out) for each (n, c) plane of `from` and `to` (the same N and C, any H and W), one plane
+// per iteration of a loop over the threads, so no two threads write the same value.
+template <class T, class F>
+void for_each_plane(const CpuTensor<T>& from, CpuTensor<T>& to, F&& body) {
+    const std::size_t a = from.shape().plane(), b = to.shape().plane();
+    const int planes = to.shape().n * to.shape().c;
+    CYCLEGAN_PARALLEL_FOR(std::max(from.numel(), to.numel()))
+    for (int p = 0; p < planes; ++p) body(from.data() + p * a, to.data() + p * b);
+}
+
+// The adjoint of a gather, per plane: body(in, acc) adds the gradients of `from`'s plane onto a
+// zeroed double plane of `to`'s size (a pixel read many times sums exactly), rounded once into `to`.
+template <class T, class F>
+void scatter_each_plane(const CpuTensor<T>& from, CpuTensor<T>& to, F&& body) {
+    for_each_plane(from, to, [&](const T* in, T* out) {
+        std::vector<double> acc(to.shape().plane(), 0.0);
+        body(in, acc.data());
+        for (std::size_t i = 0; i < acc.size(); ++i) out[i] = static_cast<T>(acc[i]);
+    });
+}
+
+}  // namespace cpu_detail
 
 }  // namespace cyclegan

@@ -1,7 +1,7 @@
 #pragma once
-// Dropout's kernels (layers/dropout.hpp): the mask is drawn and applied in one pass, and
+// Dropout's kernels (ops/dropout.hpp): the mask is drawn and applied in one pass, and
 // backward multiplies by the same mask.
-#include "../../layers/dropout.hpp"
+#include "../../ops/dropout.hpp"
 #include "cpu.hpp"
 
 namespace cyclegan {
@@ -12,9 +12,7 @@ namespace cyclegan {
 template <class T>
 void dropout_forward(basic_cpu<T>&, const CpuTensor<T>& x, const DropoutDraw& draw, CpuTensor<T>& mask,
                      CpuTensor<T>& y) {
-    if (!(mask.shape() == x.shape()) || !(y.shape() == x.shape()))
-        throw shape_error("dropout_forward: mask " + to_string(mask.shape()) + " and output " +
-                          to_string(y.shape()) + " must have the input's shape " + to_string(x.shape()));
+    check_dropout_forward(x, mask, y);
     const T* px = x.data();
     T *pm = mask.data(), *py = y.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.numel());
@@ -29,9 +27,7 @@ void dropout_forward(basic_cpu<T>&, const CpuTensor<T>& x, const DropoutDraw& dr
 // y = x * mask is linear in x with a constant mask: dx = dy * mask.
 template <class T>
 void dropout_backward(basic_cpu<T>&, const CpuTensor<T>& mask, const CpuTensor<T>& dy, CpuTensor<T>& dx) {
-    if (!(dy.shape() == mask.shape()) || !(dx.shape() == mask.shape()))
-        throw shape_error("dropout_backward: gradients " + to_string(dy.shape()) + " and " +
-                          to_string(dx.shape()) + " must have the mask's shape " + to_string(mask.shape()));
+    check_dropout_backward(mask, dy, dx);
     const T *pm = mask.data(), *pdy = dy.data();
     T* pdx = dx.data();
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(mask.numel());

@@ -1,5 +1,6 @@
 #pragma once
 // Loss reduction on the CPU: one pass computes the sum of the per-element losses and the gradient.
+#include "../../ops/loss.hpp"
 #include "cpu.hpp"
 
 namespace cyclegan {
@@ -7,10 +8,7 @@ namespace cyclegan {
 template <class T, class Op>
 double elementwise_loss(basic_cpu<T>&, const Op& op, const CpuTensor<T>& x, const CpuTensor<T>* target,
                         T target_constant, CpuTensor<T>* grad, double scale) {
-    if (target && !(target->shape() == x.shape()))
-        throw shape_error("loss: prediction " + to_string(x.shape()) + " and target " +
-                          to_string(target->shape()) + " differ in shape");
-    if (grad && !(grad->shape() == x.shape())) throw shape_error("loss: gradient shape differs from prediction");
+    check_loss(x, target, grad);
     const T* px = x.data();
     const T* pt = target ? target->data() : nullptr;
     T* pg = grad ? grad->data() : nullptr;

@@ -1,12 +1,12 @@
 #pragma once
 // Instance and batch normalisation on the CPU. Both are "normalise each group of values by its
-// own mean and variance"; NormGroups (layers/instance_norm2d.hpp) says which values form a group,
+// own mean and variance"; NormGroups (ops/norm.hpp) says which values form a group,
 // so one set of kernels serves both. Threads take whole groups; sums run in double. The loops are
 // in simd/loops.inl, compiled for each kernel set.
 #include <cmath>
 #include <vector>
 
-#include "../../layers/instance_norm2d.hpp"
+#include "../../ops/norm.hpp"
 #include "cpu.hpp"
 #include "simd_kernels.hpp"
 
@@ -30,22 +30,20 @@ template <class T>
 void norm_inverse_std(basic_cpu<T>&, const CpuTensor<T>& var, double eps, CpuTensor<T>& rstd) {
     const T* pv = var.data();
     T* pr = rstd.data();
-    for (std::size_t c = 0; c < var.numel(); ++c) pr[c] = static_cast<T>(1.0 / std::sqrt(double(pv[c]) + eps));
+    for (std::size_t c = 0; c < var.numel(); ++c) pr[c] = static_cast<T>(inverse_std(pv[c], eps));
 }
 
-// PyTorch's update, with the unbiased variance (M / (M - 1) times the biased one, M values per channel):
-//   running_mean = (1 - momentum) * running_mean + momentum * mean
-//   running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)
+// PyTorch's update (ops/norm.hpp), M = count values per channel.
 template <class T>
 void update_running_statistics(basic_cpu<T>&, const CpuTensor<T>& mean, const CpuTensor<T>& var,
                                std::size_t count, double momentum, CpuTensor<T>& running_mean,
                                CpuTensor<T>& running_var) {
-    const double bessel = static_cast<double>(count) / static_cast<double>(count - 1);
+    const double bessel = bessel_correction(count);
     const T *pm = mean.data(), *pv = var.data();
     T *rm = running_mean.data(), *rv = running_var.data();
     for (std::size_t c = 0; c < mean.numel(); ++c) {
-        rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * pm[c]);
-        rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * bessel * pv[c]);
+        rm[c] = static_cast<T>(running_average(rm[c], pm[c], momentum));
+        rv[c] = static_cast<T>(running_average(rv[c], pv[c], momentum, bessel));
     }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Optimizer updates on the CPU: one fused pass over a network's flat parameter buffer, the
-// per-element arithmetic in optim/update_rules.hpp, the loop in simd/loops.inl (per kernel set).
-#include "../../optim/update_rules.hpp"
+// per-element arithmetic in ops/optim.hpp, the loop in simd/loops.inl (per kernel set).
+#include "../../ops/optim.hpp"
 #include "cpu.hpp"
 #include "simd_kernels.hpp"
 

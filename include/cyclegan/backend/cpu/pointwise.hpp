@@ -1,6 +1,7 @@
 #pragma once
-// Elementwise kernels driven by an activation functor (layers/activations.hpp); their loops are in
+// Elementwise kernels driven by an activation functor (ops/pointwise.hpp; the functors are in layers/activations.hpp); their loops are in
 // simd/loops.inl, compiled for each kernel set.
+#include "../../ops/pointwise.hpp"
 #include "cpu.hpp"
 #include "simd_kernels.hpp"
 

@@ -23,7 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "../../core/conv_geometry.hpp"
+#include "../../ops/conv.hpp"
+#include "../../ops/norm.hpp"
 #include "../../core/shape.hpp"
 #include "conv_rows.hpp"
 #include "kernel_set.hpp"

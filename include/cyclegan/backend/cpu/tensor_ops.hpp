@@ -1,6 +1,6 @@
 #pragma once
-// Whole-tensor arithmetic that the compositions need: sums for residual connections,
-// channel concatenation for U-Net skips.
+// ops/tensor_ops.hpp on the CPU: sums for residual connections, channel concatenation for U-Net skips.
+#include "../../ops/tensor_ops.hpp"
 #include "cpu.hpp"
 
 namespace cyclegan {
@@ -8,8 +8,7 @@ namespace cyclegan {
 // out = a + b (out may be a or b)
 template <class T>
 void add(basic_cpu<T>&, const CpuTensor<T>& a, const CpuTensor<T>& b, CpuTensor<T>& out) {
-    if (!(a.shape() == b.shape()) || !(a.shape() == out.shape()))
-        throw shape_error("add: shapes " + to_string(a.shape()) + " and " + to_string(b.shape()) + " differ");
+    check_add(a, b, out);
     const T* pa = a.data();
     const T* pb = b.data();
     T* po = out.data();
@@ -21,10 +20,8 @@ void add(basic_cpu<T>&, const CpuTensor<T>& a, const CpuTensor<T>& b, CpuTensor<
 // out[n] = [a[n]; b[n]]: per image, a's channels then b's.
 template <class T>
 void concat_channels(basic_cpu<T>&, const CpuTensor<T>& a, const CpuTensor<T>& b, CpuTensor<T>& out) {
+    check_concat_channels(a, b, out);
     const Shape sa = a.shape(), sb = b.shape(), so = out.shape();
-    if (sa.n != sb.n || sa.h != sb.h || sa.w != sb.w || so.c != sa.c + sb.c || so.n != sa.n ||
-        so.h != sa.h || so.w != sa.w)
-        throw shape_error("concat_channels: cannot join " + to_string(sa) + " and " + to_string(sb));
     CYCLEGAN_PARALLEL_FOR(out.numel())
     for (int n = 0; n < sa.n; ++n) {
         std::copy_n(a.data() + n * sa.image(), sa.image(), out.data() + n * so.image());
@@ -35,9 +32,8 @@ void concat_channels(basic_cpu<T>&, const CpuTensor<T>& a, const CpuTensor<T>& b
 // a[n] = first a.c channels of y[n], b[n] = the rest.
 template <class T>
 void split_channels(basic_cpu<T>&, const CpuTensor<T>& y, CpuTensor<T>& a, CpuTensor<T>& b) {
+    check_split_channels(y, a, b);
     const Shape sa = a.shape(), sb = b.shape(), sy = y.shape();
-    if (sy.c != sa.c + sb.c || sa.n != sy.n || sb.n != sy.n)
-        throw shape_error("split_channels: cannot split " + to_string(sy));
     CYCLEGAN_PARALLEL_FOR(y.numel())
     for (int n = 0; n < sy.n; ++n) {
         std::copy_n(y.data() + n * sy.image(), sa.image(), a.data() + n * sa.image());

@@ -17,29 +17,16 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "../../core/conv_geometry.hpp"
-
-#ifndef CYCLEGAN_WINOGRAD_BUDGET
-#define CYCLEGAN_WINOGRAD_BUDGET (std::size_t{8} << 20)  // tests set it small to cross band edges
-#endif
+#include "../../ops/conv.hpp"
+#include "tuning.hpp"
 
 namespace cyclegan::cpu_detail {
 
-// Taken by 3x3 stride-1 undilated convolutions over at least 16 channels and 512 output pixels
-// (summed over the batch). Measured on 256 -> 256 channels against im2col + GEMM: 0.7x its time at
-// 32x32, 1.5x at 16x16, where transforming the weights (as costly as the product for 16 tiles)
-// is not paid back; F(4x4) was faster than im2col from 8 channels at 64x64.
-// Defining CYCLEGAN_WINOGRAD_MIN_CHANNELS very large turns it off (its float rounding is about
-// 20x im2col's: a few 1e-6 of the largest output).
-#ifndef CYCLEGAN_WINOGRAD_MIN_CHANNELS
-#define CYCLEGAN_WINOGRAD_MIN_CHANNELS 16
-#endif
-#ifndef CYCLEGAN_WINOGRAD_MIN_PIXELS
-#define CYCLEGAN_WINOGRAD_MIN_PIXELS 512
-#endif
+// Whether Winograd takes a convolution: CpuTuning says from which sizes on.
 inline bool winograd_applies(const Conv2dGeometry& g, int in_channels, int out_channels, std::size_t output_pixels) {
     return g.kernel == Pair2(3) && g.stride == Pair2(1) && g.dilation == Pair2(1) &&
-           std::min(in_channels, out_channels) >= CYCLEGAN_WINOGRAD_MIN_CHANNELS && output_pixels >= CYCLEGAN_WINOGRAD_MIN_PIXELS;
+           std::min(in_channels, out_channels) >= cpu_tuning.winograd_min_channels &&
+           output_pixels >= cpu_tuning.winograd_min_pixels;
 }
 
 // A small constant matrix, transposable at compile time.

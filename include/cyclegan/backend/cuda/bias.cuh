@@ -3,7 +3,7 @@
 // elementwise; the gradient splits each channel across blocks and adds in double (reduce.cuh).
 #include <memory>
 
-#include "../../layers/instance_norm2d.hpp"
+#include "../../ops/norm.hpp"
 #include "cuda.cuh"
 #include "reduce.cuh"
 

@@ -5,8 +5,7 @@
 // convolves a padded copy made by pad.cuh.
 #include <algorithm>
 
-#include "../../core/conv_geometry.hpp"
-#include "../../layers/padding.hpp"
+#include "../../ops/conv.hpp"
 #include "cuda.cuh"
 #include "pad.cuh"
 
@@ -69,7 +68,6 @@ inline ConvPlan& plan(cuda& dev, const Shape& xs, const Shape& ys, const Conv2dG
 inline bool pads_by_copy(const Conv2dGeometry& g) {
     return g.padding_mode != PaddingMode::zeros && (g.padding.h > 0 || g.padding.w > 0);
 }
-inline Padding2d padding_of(const Conv2dGeometry& g) { return {g.padding.w, g.padding.w, g.padding.h, g.padding.h}; }
 inline Conv2dGeometry without_padding(Conv2dGeometry g) {
     g.padding = Pair2{0};
     g.padding_mode = PaddingMode::zeros;
@@ -78,13 +76,10 @@ inline Conv2dGeometry without_padding(Conv2dGeometry g) {
 
 // x with g's reflect or replicate padding applied, for a convolution that then pads nothing.
 inline Tensor<cuda> padded_copy(cuda& dev, const Tensor<cuda>& x, const Conv2dGeometry& g) {
-    const Padding2d p = padding_of(g);
+    const Padding2d p = g.pads();
     const Shape s = x.shape();
     Tensor<cuda> xp(dev, Shape{s.n, s.c, p.out_h(s.h), p.out_w(s.w)});
-    if (g.padding_mode == PaddingMode::reflect)
-        pad2d_forward(dev, ReflectPadMode{}, x, xp, p);
-    else
-        pad2d_forward(dev, ReplicatePadMode{}, x, xp, p);
+    pad2d_forward(dev, g.padding_mode, x, xp, p);
     return xp;
 }
 
@@ -110,14 +105,11 @@ inline void conv2d_backward_data(cuda& dev, const Tensor<cuda>& dy, const Tensor
     using namespace cuda_detail;
     if (pads_by_copy(g)) {
         // The gradient of the padded copy, then each padded pixel's share folded back into dx.
-        const Padding2d p = padding_of(g);
+        const Padding2d p = g.pads();
         const Shape s = dx.shape();
         Tensor<cuda> dxp(dev, Shape{s.n, s.c, p.out_h(s.h), p.out_w(s.w)});
         conv2d_backward_data(dev, dy, w, dxp, without_padding(g));
-        if (g.padding_mode == PaddingMode::reflect)
-            pad2d_backward(dev, ReflectPadMode{}, dxp, dx, p);
-        else
-            pad2d_backward(dev, ReplicatePadMode{}, dxp, dx, p);
+        pad2d_backward(dev, g.padding_mode, dxp, dx, p);
         return;
     }
     const ConvPlan& a = plan(dev, dx.shape(), dy.shape(), g);

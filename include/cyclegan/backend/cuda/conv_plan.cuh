@@ -6,7 +6,7 @@
 
 #include <cudnn.h>
 
-#include "../../core/conv_geometry.hpp"
+#include "../../ops/conv.hpp"
 #include "../../core/shape.hpp"
 #include "errors.cuh"
 

@@ -1,10 +1,10 @@
 #pragma once
-// Dropout's kernels (layers/dropout.hpp): the mask is drawn and applied in one pass, and
+// Dropout's kernels (ops/dropout.hpp): the mask is drawn and applied in one pass, and
 // backward multiplies by the same mask. Element i's draw is DropoutDraw::factor(i), i the flat
 // NCHW index, as on the CPU, so both backends draw the same mask.
 #include <cstdint>
 
-#include "../../layers/dropout.hpp"
+#include "../../ops/dropout.hpp"
 #include "cuda.cuh"
 
 namespace cyclegan {
@@ -12,9 +12,7 @@ namespace cyclegan {
 // mask[i] = 0 with probability p, else 1/(1-p); y = x * mask.
 inline void dropout_forward(cuda& dev, const Tensor<cuda>& x, const DropoutDraw& draw, Tensor<cuda>& mask,
                             Tensor<cuda>& y) {
-    if (!(mask.shape() == x.shape()) || !(y.shape() == x.shape()))
-        throw shape_error("dropout_forward: mask " + to_string(mask.shape()) + " and output " +
-                          to_string(y.shape()) + " must have the input's shape " + to_string(x.shape()));
+    check_dropout_forward(x, mask, y);
     const DropoutDraw d = draw;
     const float* px = x.data();
     float *pm = mask.data(), *py = y.data();
@@ -27,9 +25,7 @@ inline void dropout_forward(cuda& dev, const Tensor<cuda>& x, const DropoutDraw&
 
 // y = x * mask is linear in x with a constant mask: dx = dy * mask.
 inline void dropout_backward(cuda& dev, const Tensor<cuda>& mask, const Tensor<cuda>& dy, Tensor<cuda>& dx) {
-    if (!(dy.shape() == mask.shape()) || !(dx.shape() == mask.shape()))
-        throw shape_error("dropout_backward: gradients " + to_string(dy.shape()) + " and " +
-                          to_string(dx.shape()) + " must have the mask's shape " + to_string(mask.shape()));
+    check_dropout_backward(mask, dy, dx);
     const float *pm = mask.data(), *pdy = dy.data();
     float* pdx = dx.data();
     detail::for_each_index(dev.stream(), mask.numel(), [=] __device__(std::size_t i) { pdx[i] = pdy[i] * pm[i]; });

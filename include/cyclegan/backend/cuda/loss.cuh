@@ -3,6 +3,7 @@
 // is reduced in double in a fixed order (a fixed number of blocks, then one block over their
 // totals, reduce.cuh), so it is the same on every run. The one value comes back through the
 // device's pinned scalar: the only copy to the host and the only wait in the GPU kernels.
+#include "../../ops/loss.hpp"
 #include "cuda.cuh"
 #include "reduce.cuh"
 
@@ -44,10 +45,7 @@ __global__ void __launch_bounds__(reduce_threads) sum_partials_kernel(const doub
 template <class Op>
 double elementwise_loss(cuda& dev, const Op& op, const Tensor<cuda>& x, const Tensor<cuda>* target,
                         float target_constant, Tensor<cuda>* grad, double scale) {
-    if (target && !(target->shape() == x.shape()))
-        throw shape_error("loss: prediction " + to_string(x.shape()) + " and target " +
-                          to_string(target->shape()) + " differ in shape");
-    if (grad && !(grad->shape() == x.shape())) throw shape_error("loss: gradient shape differs from prediction");
+    check_loss(x, target, grad);
     const std::size_t n = x.numel();
     if (n == 0) return 0.0;
     using cuda_detail::reduce_threads;

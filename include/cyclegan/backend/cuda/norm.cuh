@@ -1,11 +1,11 @@
 #pragma once
 // Instance and batch normalisation on the GPU, as backend/cpu/norm.hpp: NormGroups
-// (layers/instance_norm2d.hpp) says which values form a group. Statistics and gradient sums split
+// (ops/norm.hpp) says which values form a group. Statistics and gradient sums split
 // each group across blocks and add in double in a fixed order (reduce.cuh), so they match the
 // CPU's to float rounding and do not vary between runs.
 #include <cmath>
 
-#include "../../layers/instance_norm2d.hpp"
+#include "../../ops/norm.hpp"
 #include "cuda.cuh"
 #include "reduce.cuh"
 
@@ -75,7 +75,7 @@ inline void norm_statistics(cuda& dev, const Tensor<cuda>& x, const NormGroups& 
         const int i = static_cast<int>(e);
         const double mu = sum_parts(sum_part, i, parts) / m, v = sum_parts(sq_part, i, parts) / m;
         pmean[i] = static_cast<float>(mu);
-        prstd[i] = static_cast<float>(1.0 / sqrt(v + eps));
+        prstd[i] = static_cast<float>(inverse_std(v, eps));
         if (pvar) pvar[i] = static_cast<float>(v);
     });
     // scratch is freed on the stream, after the kernels above.
@@ -86,22 +86,20 @@ inline void norm_inverse_std(cuda& dev, const Tensor<cuda>& var, double eps, Ten
     const float* pv = var.data();
     float* pr = rstd.data();
     detail::for_each_index(dev.stream(), var.numel(), [=] __device__(std::size_t c) {
-        pr[c] = static_cast<float>(1.0 / sqrt(static_cast<double>(pv[c]) + eps));
+        pr[c] = static_cast<float>(inverse_std(pv[c], eps));
     });
 }
 
-// PyTorch's update, with the unbiased variance (M / (M - 1) times the biased one):
-//   running_mean = (1 - momentum) * running_mean + momentum * mean
-//   running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)
+// PyTorch's update (ops/norm.hpp), M = count values per channel.
 inline void update_running_statistics(cuda& dev, const Tensor<cuda>& mean, const Tensor<cuda>& var,
                                       std::size_t count, double momentum, Tensor<cuda>& running_mean,
                                       Tensor<cuda>& running_var) {
-    const double bessel = static_cast<double>(count) / static_cast<double>(count - 1);
+    const double bessel = bessel_correction(count);
     const float *pm = mean.data(), *pv = var.data();
     float *rm = running_mean.data(), *rv = running_var.data();
     detail::for_each_index(dev.stream(), mean.numel(), [=] __device__(std::size_t c) {
-        rm[c] = static_cast<float>((1 - momentum) * rm[c] + momentum * pm[c]);
-        rv[c] = static_cast<float>((1 - momentum) * rv[c] + momentum * bessel * pv[c]);
+        rm[c] = static_cast<float>(running_average(rm[c], pm[c], momentum));
+        rv[c] = static_cast<float>(running_average(rv[c], pv[c], momentum, bessel));
     });
 }
 
@@ -118,11 +116,10 @@ inline void norm_forward(cuda& dev, const Tensor<cuda>& x, const NormGroups& g, 
     const std::size_t n = g.groups > 0 ? static_cast<std::size_t>(g.groups) * chunks * len : 0;
     detail::for_each_index(dev.stream(), n, [=] __device__(std::size_t e) {
         const std::size_t r = e / len;
-        const int i = static_cast<int>(r / chunks), k = static_cast<int>(r % chunks), c = gg.channel(i);
-        const float scale = prstd[i] * (pw ? pw[c] : 1.0f);
-        const float shift = (pb ? pb[c] : 0.0f) - pmean[i] * scale;
+        const int i = static_cast<int>(r / chunks), k = static_cast<int>(r % chunks);
+        const NormAffine<float> a = norm_affine(pmean[i], prstd[i], pw, pb, gg.channel(i));
         const std::size_t o = gg.offset(i, k) + e % len;
-        py[o] = px[o] * scale + shift;
+        py[o] = px[o] * a.scale + a.shift;
     });
 }
 
@@ -188,8 +185,7 @@ inline void norm_backward(cuda& dev, const Tensor<cuda>& x, const Tensor<cuda>& 
         const double scale = rs * (pw ? static_cast<double>(pw[gg.channel(i)]) : 1.0);
         const double a = ps ? ps[i] / m : 0.0, b = ps ? ps[groups + i] / m : 0.0;
         const std::size_t o = gg.offset(i, k) + e % len;
-        const double xhat = (px[o] - mu) * rs;
-        pdx[o] = static_cast<float>(scale * (pdy[o] - a - xhat * b));
+        pdx[o] = static_cast<float>(norm_input_grad(pdy[o], px[o], mu, rs, scale, a, b));
     });
     // scratch is freed on the stream, after the kernels above.
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Optimizer updates on the GPU: one fused pass over a network's flat parameter buffer, the same
-// per-element arithmetic as the CPU (optim/update_rules.hpp).
-#include "../../optim/update_rules.hpp"
+// per-element arithmetic as the CPU (ops/optim.hpp).
+#include "../../ops/optim.hpp"
 #include "cuda.cuh"
 
 namespace cyclegan {

@@ -1,6 +1,7 @@
 #pragma once
-// Elementwise kernels driven by an activation functor (layers/activations.hpp); the functor's
+// Elementwise kernels driven by an activation functor (ops/pointwise.hpp; the functors are in layers/activations.hpp); the functor's
 // CYCLEGAN_HD f and df run on the device, so the arithmetic is the CPU's.
+#include "../../ops/pointwise.hpp"
 #include "cuda.cuh"
 
 namespace cyclegan {

@@ -1,14 +1,13 @@
 #pragma once
-// Whole-tensor arithmetic that the compositions need: sums for residual connections,
-// channel concatenation for U-Net skips. Same checks and messages as backend/cpu/tensor_ops.hpp.
+// ops/tensor_ops.hpp on the GPU: sums for residual connections, channel concatenation for U-Net skips.
+#include "../../ops/tensor_ops.hpp"
 #include "cuda.cuh"
 
 namespace cyclegan {
 
 // out = a + b (out may be a or b)
 inline void add(cuda& dev, const Tensor<cuda>& a, const Tensor<cuda>& b, Tensor<cuda>& out) {
-    if (!(a.shape() == b.shape()) || !(a.shape() == out.shape()))
-        throw shape_error("add: shapes " + to_string(a.shape()) + " and " + to_string(b.shape()) + " differ");
+    check_add(a, b, out);
     const float *pa = a.data(), *pb = b.data();
     float* po = out.data();
     detail::for_each_index(dev.stream(), a.numel(), [=] __device__(std::size_t i) { po[i] = pa[i] + pb[i]; });
@@ -16,10 +15,8 @@ inline void add(cuda& dev, const Tensor<cuda>& a, const Tensor<cuda>& b, Tensor<
 
 // out[n] = [a[n]; b[n]]: per image, a's channels then b's. One gather over out, so one launch.
 inline void concat_channels(cuda& dev, const Tensor<cuda>& a, const Tensor<cuda>& b, Tensor<cuda>& out) {
+    check_concat_channels(a, b, out);
     const Shape sa = a.shape(), sb = b.shape(), so = out.shape();
-    if (sa.n != sb.n || sa.h != sb.h || sa.w != sb.w || so.c != sa.c + sb.c || so.n != sa.n ||
-        so.h != sa.h || so.w != sa.w)
-        throw shape_error("concat_channels: cannot join " + to_string(sa) + " and " + to_string(sb));
     const std::size_t ia = sa.image(), ib = sb.image(), io = so.image();
     const float *pa = a.data(), *pb = b.data();
     float* po = out.data();
@@ -31,9 +28,8 @@ inline void concat_channels(cuda& dev, const Tensor<cuda>& a, const Tensor<cuda>
 
 // a[n] = first a.c channels of y[n], b[n] = the rest.
 inline void split_channels(cuda& dev, const Tensor<cuda>& y, Tensor<cuda>& a, Tensor<cuda>& b) {
+    check_split_channels(y, a, b);
     const Shape sa = a.shape(), sb = b.shape(), sy = y.shape();
-    if (sy.c != sa.c + sb.c || sa.n != sy.n || sb.n != sy.n)
-        throw shape_error("split_channels: cannot split " + to_string(sy));
     const std::size_t ia = sa.image(), ib = sb.image(), iy = sy.image();
     const float* py = y.data();
     float *pa = a.data(), *pb = b.data();

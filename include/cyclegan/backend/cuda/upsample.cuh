@@ -1,9 +1,9 @@
 #pragma once
-// Upsampling on the GPU (layers/upsample.hpp) with PyTorch's index formulas, shared with the CPU.
+// Upsampling on the GPU (ops/upsample.hpp) with PyTorch's index formulas, shared with the CPU.
 // Backward passes are gathers, one thread per input pixel, adding in the CPU's order in double.
 #include <memory>
 
-#include "../../layers/upsample.hpp"
+#include "../../ops/upsample.hpp"
 #include "cuda.cuh"
 
 namespace cyclegan {
@@ -65,8 +65,7 @@ inline void upsample_nearest2d_backward(cuda& dev, const Tensor<cuda>& dy, Tenso
     });
 }
 
-// y[p, oh, ow] = (1 - lh) * ((1 - lw) x[h0, w0] + lw x[h0, w1]) + lh * ((1 - lw) x[h1, w0] + lw x[h1, w1])
-// with (h0, h1, lh) = linear_taps(oh), (w0, w1, lw) = linear_taps(ow): PyTorch's order of terms.
+// y[p, oh, ow] = bilinear(...) of the four pixels linear_taps(oh) and linear_taps(ow) name.
 inline void upsample_bilinear2d_forward(cuda& dev, const Tensor<cuda>& x, Tensor<cuda>& y, int scale,
                                         bool align_corners) {
     const Shape xs = x.shape(), ys = y.shape();
@@ -82,16 +81,14 @@ inline void upsample_bilinear2d_forward(cuda& dev, const Tensor<cuda>& x, Tensor
         const float* in = px + p * H * W;
         const float* r0 = in + static_cast<std::size_t>(h.i0) * W;
         const float* r1 = in + static_cast<std::size_t>(h.i1) * W;
-        const float lh1 = static_cast<float>(h.lambda), lh0 = 1.0f - lh1;
-        const float lw1 = static_cast<float>(w.lambda), lw0 = 1.0f - lw1;
-        py[e] = lh0 * (lw0 * r0[w.i0] + lw1 * r0[w.i1]) + lh1 * (lw0 * r1[w.i0] + lw1 * r1[w.i1]);
+        py[e] = bilinear(tap_weights<float>(h), tap_weights<float>(w), r0[w.i0], r0[w.i1], r1[w.i0], r1[w.i1]);
     });
 }
 
 // The adjoint, as a gather: input row h is read only by output rows oh with (h - 1) s <= oh <
 // (h + 2) s (linear_taps' source lies in (oh / s - 1, oh / s]), columns alike; the window below is
 // one wider on each side and the taps decide. Shares are added in the CPU's scatter order (oh, ow,
-// then the four terms), with the weights rounded to float as forward used them.   dx is overwritten.
+// then the four terms), with tap_weights' rounded weights.   dx is overwritten.
 inline void upsample_bilinear2d_backward(cuda& dev, const Tensor<cuda>& dy, Tensor<cuda>& dx, int scale,
                                          bool align_corners) {
     const Shape xs = dx.shape(), ys = dy.shape();
@@ -111,13 +108,15 @@ inline void upsample_bilinear2d_backward(cuda& dev, const Tensor<cuda>& dy, Tens
             const LinearTaps th_ = th[oh];
             const bool h0 = th_.i0 == h, h1 = th_.i1 == h;
             if (!h0 && !h1) continue;
-            const double lh1 = static_cast<float>(th_.lambda), lh0 = 1.0f - static_cast<float>(th_.lambda);
+            const TapWeights<float> lh = tap_weights<float>(th_);
+            const double lh0 = lh.w0, lh1 = lh.w1;
             const float* row = in + static_cast<std::size_t>(oh) * Wo;
             for (int ow = ow_begin; ow < ow_end; ++ow) {
                 const LinearTaps tw_ = tw[ow];
                 const bool w0 = tw_.i0 == w, w1 = tw_.i1 == w;
                 if (!w0 && !w1) continue;
-                const double lw1 = static_cast<float>(tw_.lambda), lw0 = 1.0f - static_cast<float>(tw_.lambda);
+                const TapWeights<float> lw = tap_weights<float>(tw_);
+                const double lw0 = lw.w0, lw1 = lw.w1;
                 const double g = row[ow];
                 if (h0 && w0) sum += lh0 * lw0 * g;
                 if (h0 && w1) sum += lh0 * lw1 * g;

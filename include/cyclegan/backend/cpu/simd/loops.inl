@@ -40,7 +40,7 @@ void norm_statistics_loop(Isa, const T* px, std::size_t numel, const Groups& g, 
         }
         const double v = sq / m;
         pmean[i] = static_cast<T>(mu);
-        prstd[i] = static_cast<T>(1.0 / std::sqrt(v + eps));
+        prstd[i] = static_cast<T>(inverse_std(v, eps));
         if (pvar) pvar[i] = static_cast<T>(v);
     });
 }
@@ -50,9 +50,9 @@ template <class T, class Groups>
 void norm_forward_loop(Isa, const T* px, std::size_t numel, const Groups& g, const T* pmean, const T* prstd, const T* pw,
                        const T* pb, T* py) {
     parallel_for(g.groups * g.chunks, static_cast<double>(numel), [&](int r) {
-        const int i = r / g.chunks, c = g.channel(i);
-        const T scale = prstd[i] * (pw ? pw[c] : T(1));
-        const T shift = (pb ? pb[c] : T(0)) - pmean[i] * scale;
+        const int i = r / g.chunks;
+        const NormAffine<T> a = norm_affine(pmean[i], prstd[i], pw, pb, g.channel(i));
+        const T scale = a.scale, shift = a.shift;
         const std::size_t o = g.offset(i, r % g.chunks);
         for (std::size_t j = 0; j < g.len; ++j) py[o + j] = px[o + j] * scale + shift;
     });
@@ -80,10 +80,8 @@ void norm_backward_loop(Isa, const T* px, const T* pdy, std::size_t numel, const
         const double a = batch_stats ? s1 / m : 0.0, b = batch_stats ? s2 / m : 0.0;
         for (int k = 0; k < g.chunks; ++k) {
             const std::size_t o = g.offset(i, k);
-            for (std::size_t j = 0; j < g.len; ++j) {
-                const double xhat = (px[o + j] - mu) * rs;
-                pdx[o + j] = static_cast<T>(scale * (pdy[o + j] - a - xhat * b));
-            }
+            for (std::size_t j = 0; j < g.len; ++j)
+                pdx[o + j] = static_cast<T>(norm_input_grad(pdy[o + j], px[o + j], mu, rs, scale, a, b));
         }
     });
 }

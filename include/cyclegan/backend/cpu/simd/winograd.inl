@@ -308,7 +308,7 @@ struct WinogradWork {
     WinogradWork(const Shape& xs, const Shape& ys, const Conv2dGeometry& g)
         : C(xs.c), O(ys.c), images(xs.n), tiles(M, xs, ys, g),
           band(static_cast<int>(std::clamp<std::size_t>(
-              CYCLEGAN_WINOGRAD_BUDGET / (static_cast<std::size_t>(a) * a * std::max(C, O) * tiles.TW), 1, tiles.TH))),
+              cpu_tuning.winograd_budget / (static_cast<std::size_t>(a) * a * std::max(C, O) * tiles.TW), 1, tiles.TH))),
           U(scratch_buffer<T, Scratch::winograd_filter>(static_cast<std::size_t>(a) * a * O * C)),
           V(scratch_buffer<T, Scratch::winograd_input>(static_cast<std::size_t>(a) * a * C * band * tiles.TW)),
           P(scratch_buffer<T, Scratch::winograd_product>(static_cast<std::size_t>(a) * a * O * band * tiles.TW)) {}

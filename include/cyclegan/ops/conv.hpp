@@ -1,6 +1,12 @@
 #pragma once
-#include "macros.hpp"
-#include "shape.hpp"
+// The convolution's contract, shared by Conv2d, ConvTranspose2d and every backend: where the
+// kernel lands (Conv2dGeometry), what is read outside the image (ops/padding.hpp), and the kernels
+// a backend provides (ConvKernels).
+#include <string>
+
+#include "../core/macros.hpp"
+#include "../core/tensor.hpp"
+#include "padding.hpp"
 
 namespace cyclegan {
 
@@ -11,21 +17,6 @@ struct Pair2 {
     constexpr Pair2(int h_, int w_) : h(h_), w(w_) {}
     friend constexpr bool operator==(const Pair2&, const Pair2&) = default;
 };
-
-// What a convolution reads outside the image, as PyTorch's Conv2d(padding_mode=...). Reflect and
-// replicate read the image itself, so a ReflectionPad2d + Conv2d pair needs no padded copy.
-enum class PaddingMode { zeros, reflect, replicate };
-
-// The input index read at `i` (which may lie in the padding) of an axis of length n; -1 for a zero.
-CYCLEGAN_HD constexpr int padded_source(int i, int n, PaddingMode mode) {
-    if (i >= 0 && i < n) return i;
-    switch (mode) {
-        case PaddingMode::reflect: return i < 0 ? -i : 2 * (n - 1) - i;  // pad < n, so one reflection
-        case PaddingMode::replicate: return i < 0 ? 0 : n - 1;
-        case PaddingMode::zeros: break;
-    }
-    return -1;
-}
 
 // What a convolution's caller knows of its weights. `fixed`: the same weights will run again, as in
 // inference, so a backend may keep them transformed for its kernels (checked against their values
@@ -51,6 +42,23 @@ struct Conv2dGeometry {
     constexpr int transposed_w(int w, int output_padding) const {
         return (w - 1) * stride.w - 2 * padding.w + dilation.w * (kernel.w - 1) + output_padding + 1;
     }
+    // The pads as Padding2d: reflect and replicate read the image itself, so a ReflectionPad2d +
+    // Conv2d pair needs no padded copy.
+    constexpr Padding2d pads() const { return {padding.w, padding.w, padding.h, padding.h}; }
+};
+
+// The kernels Conv2d and ConvTranspose2d call (backend/cpu/conv.hpp, backend/cuda/conv.cuh).
+//   conv2d_forward:         y = conv(x, w), overwritten
+//   conv2d_backward_data:   dx = conv's adjoint applied to dy, overwritten (ConvTranspose2d's forward)
+//   conv2d_backward_filter: dw += dy (x) x
+//   add_channel_bias:       y[n, c] += b[c];  channel_bias_backward: db[c] += sum of dy[n, c]
+template <class B>
+concept ConvKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, const Conv2dGeometry& g) {
+    conv2d_forward(d, ct, ct, t, g);
+    conv2d_backward_data(d, ct, ct, t, g);
+    conv2d_backward_filter(d, ct, ct, t, g);
+    add_channel_bias(d, t, ct);
+    channel_bias_backward(d, ct, t);
 };
 
 }  // namespace cyclegan

@@ -1,11 +1,12 @@
 #pragma once
-// One parameter's optimizer update, as arithmetic every backend's fused kernel calls per element
+// The optimizers' contract: one parameter's update, as arithmetic every backend's fused kernel calls per element
 // (CYCLEGAN_HD: the GPU runs the same code). The per-step constants are folded once, in double, on
 // the host, then rounded to the parameters' type. So are 1 - beta: PyTorch computes them in Python
 // floats, and 1 - float(0.999) would be 1.3e-5 away from float(0.001).
 #include <cmath>
 
 #include "../core/macros.hpp"
+#include "../core/tensor.hpp"
 
 namespace cyclegan {
 
@@ -52,6 +53,18 @@ struct SgdRule {
         }
         p -= lr * d;
     }
+};
+
+// The fused kernels Adam and SGD call (backend/cpu/optim.hpp, backend/cuda/optim.cuh): one pass
+// over a parameter applies the rule above to every element.
+template <class B>
+concept AdamKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
+    adam_update(d, t, ct, t, t, 1.0, 1.0, 1.0, 1.0, 1.0, 1L);  // param, grad, m, v, lr, betas, eps, wd, step
+};
+
+template <class B>
+concept SgdKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
+    sgd_update(d, t, ct, t, 1.0, 1.0, 1.0, 1.0, false, false);  // param, grad, buf, lr, momentum, ...
 };
 
 }  // namespace cyclegan

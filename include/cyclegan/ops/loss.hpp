@@ -1,10 +1,12 @@
 #pragma once
 // Per-element loss terms: each gives the loss l(x, t) and its derivative dl/dx side by side.
-// Backends reduce them in one pass (backend/<name>/loss.hpp): sum of l, and grad = scale * dl/dx.
+// Backends reduce them in one pass (backend/cpu/loss.hpp, backend/cuda/loss.cuh): sum of l, and
+// grad = scale * dl/dx. docs/losses.md tells how the losses are built from them.
 #include <cmath>
+#include <concepts>
 
-#include "../core/kernel_check.hpp"
 #include "../core/macros.hpp"
+#include "../core/tensor.hpp"
 
 namespace cyclegan {
 
@@ -54,6 +56,15 @@ struct Linear {
         g = -t;
     }
 };
+
+// The shapes elementwise_loss takes: target (when given) and grad (when given) as x.
+template <class Tensor>
+void check_loss(const Tensor& x, const Tensor* target, const Tensor* grad) {
+    if (target && !(target->shape() == x.shape()))
+        throw shape_error("loss: prediction " + to_string(x.shape()) + " and target " + to_string(target->shape()) +
+                          " differ in shape");
+    if (grad && !(grad->shape() == x.shape())) throw shape_error("loss: gradient shape differs from prediction");
+}
 
 // sum_i l(x_i, t_i) returned; grad_i = scale * dl/dx_i written when grad is given. The target is
 // a tensor (pixel losses) or, when target is null, the constant t (GAN labels).
