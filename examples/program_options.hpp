@@ -56,11 +56,8 @@ struct ModelChoice {
         return d;
     }
     cyclegan::InitOptions init(std::uint64_t seed) const {
-        static const std::map<std::string, cyclegan::InitType> types{{"normal", cyclegan::InitType::normal},
-                                                                    {"xavier", cyclegan::InitType::xavier},
-                                                                    {"kaiming", cyclegan::InitType::kaiming},
-                                                                    {"orthogonal", cyclegan::InitType::orthogonal}};
-        return {.type = types.at(init_type), .gain = init_gain, .seed = seed};
+        return {.type = cyclegan::parse_choice(cyclegan::init_type_choices, init_type, "init type"), .gain = init_gain,
+                .seed = seed};
     }
 
     // What a checkpoint records, so that translation needs no options repeated: the generator's
@@ -74,14 +71,14 @@ struct ModelChoice {
 
 inline void add_model_options(CLI::App& app, ModelChoice& m) {
     app.add_option("--netG", m.netG, "generator")->check(CLI::IsMember(cyclegan::generator_names()))->capture_default_str();
-    app.add_option("--netD", m.netD, "discriminator")->check(CLI::IsMember({"basic", "n_layers", "pixel"}))->capture_default_str();
+    app.add_option("--netD", m.netD, "discriminator")->check(CLI::IsMember(cyclegan::discriminator_names()))->capture_default_str();
     app.add_option("--n-layers-D", m.n_layers_D, "layers of the n_layers discriminator")->check(CLI::Range(1, 5))->capture_default_str();
     app.add_option("--ngf", m.ngf, "generator filters in the first layer")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--ndf", m.ndf, "discriminator filters in the first layer")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--input-nc", m.input_nc, "channels of domain A (1 gray, 3 RGB, 4 RGBA)")->check(CLI::IsMember({1, 3, 4}))->capture_default_str();
     app.add_option("--output-nc", m.output_nc, "channels of domain B")->check(CLI::IsMember({1, 3, 4}))->capture_default_str();
     app.add_option("--norm", m.norm, "normalisation")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::norm_choices)))->capture_default_str();
-    app.add_option("--init-type", m.init_type, "weight initialisation")->check(CLI::IsMember({"normal", "xavier", "kaiming", "orthogonal"}))->capture_default_str();
+    app.add_option("--init-type", m.init_type, "weight initialisation")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::init_type_choices)))->capture_default_str();
     app.add_option("--init-gain", m.init_gain, "scale of the initialisation")->capture_default_str();
     app.add_option("--padding-type", m.padding, "padding in the residual blocks")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::padding_choices)))->capture_default_str();
     app.add_option("--upsample", m.upsample, "generator upsampling: transposed convolution, or resize + convolution")

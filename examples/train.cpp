@@ -54,14 +54,14 @@ int main(int argc, char** argv) {
     app.add_option("--name", o.name, "name of the experiment: checkpoints go to <checkpoints-dir>/<name>")->capture_default_str();
     app.add_option("--checkpoints-dir", o.checkpoints_dir, "where experiments are saved")->capture_default_str();
     add_model_options(app, o.model);
-    app.add_option("--gan-mode", o.gan_mode, "adversarial loss")->check(CLI::IsMember({"lsgan", "vanilla", "hinge"}))->capture_default_str();
+    app.add_option("--gan-mode", o.gan_mode, "adversarial loss")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::gan_mode_choices)))->capture_default_str();
     app.add_option("--lambda-A", o.lambda_A, "weight of the cycle loss A -> B -> A")->capture_default_str();
     app.add_option("--lambda-B", o.lambda_B, "weight of the cycle loss B -> A -> B")->capture_default_str();
     app.add_option("--lambda-identity", o.lambda_identity, "identity loss weight, relative to lambda (0 turns it off)")->capture_default_str();
     app.add_option("--pool-size", o.pool_size, "images kept in each history of generated images (0: none)")->capture_default_str();
     app.add_option("--lr", o.lr, "initial learning rate of Adam")->capture_default_str();
     app.add_option("--beta1", o.beta1, "Adam's beta1")->capture_default_str();
-    app.add_option("--lr-policy", o.lr_policy, "learning-rate policy")->check(CLI::IsMember({"linear", "step", "cosine", "plateau"}))->capture_default_str();
+    app.add_option("--lr-policy", o.lr_policy, "learning-rate policy")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::lr_policy_choices)))->capture_default_str();
     app.add_option("--n-epochs", o.n_epochs, "epochs at the initial learning rate")->capture_default_str();
     app.add_option("--n-epochs-decay", o.n_epochs_decay, "epochs of linear decay to zero")->capture_default_str();
     app.add_option("--lr-decay-iters", o.lr_decay_iters, "step policy: epochs between decays")->capture_default_str();

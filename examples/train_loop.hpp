@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <unistd.h>
@@ -180,227 +181,300 @@ std::vector<std::unique_ptr<ImagePool<B>>> gather_pools(B& dev, Model& model, Co
 }
 
 // One run of cyclegan-train on this rank of `comm` (SingleProcess, or MPI's ranks): each rank
-// trains on its share of every batch; rank 0 alone prints, logs and saves.
+// trains on its share of every batch; rank 0 alone prints, logs and saves. The run in order:
+// the constructor (sizes checked, model built), resume or start_fresh, open_data, then per epoch
+// run_epoch and end_epoch.
 template <class B, class GanLossType, class Comm>
-int train(B& dev, const TrainOptions& o, Comm& comm) {
+class Trainer {
+public:
     using Model = CycleGAN<AnyGenerator<B>, AnyDiscriminator<B>, GanLossType>;
-    const int rank = comm.rank(), ranks = comm.size();
-    const bool lead = rank == 0;  // prints, writes the log, the report and the checkpoints
+
     // Sizes the networks cannot take are refused before anything is written.
-    PreprocessOptions pre = o.preprocess;
-    pre.flip = !o.no_flip;
-    pre.sizes = AnyGenerator<B>::size_rule_of(o.model.netG) & AnyDiscriminator<B>::size_rule_of(o.model.discriminator());
-    check_sizes(pre, "--netG " + o.model.netG + " with --netD " +
-                         (o.model.netD == "n_layers" ? "n_layers --n-layers-D " + std::to_string(o.model.n_layers_D) : o.model.netD));
-    const fs::path run_dir = fs::path(o.checkpoints_dir) / o.name, web = run_dir / "web", images = web / "images";
-    if (lead) {
-        fs::create_directories(images);
+    Trainer(B& dev, const TrainOptions& o, Comm& comm)
+        : dev_(dev), o_(o), comm_(comm), rank_(comm.rank()), ranks_(comm.size()), lead_(rank_ == 0),
+          pre_(preprocessing(o)), run_dir_(fs::path(o.checkpoints_dir) / o.name), web_(run_dir_ / "web"),
+          loss_log_(run_dir_ / "loss_log.csv"),
+          // Each rank's pools draw from their own seed (rank 0's is the single process's); the
+          // weights are rank 0's.
+          pool_seed_(o.seed ^ (static_cast<std::uint64_t>(rank_) * 0x9E3779B97F4A7C15ull)),
+          model_(dev, o.model.generator(), o.model.discriminator(),
+                 {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
+                  .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed_},
+                 {.lr = o.lr, .beta1 = o.beta1}),
+          schedule_(o.lr, {.policy = parse_lr_policy(o.lr_policy), .n_epochs = o.n_epochs,
+                           .n_epochs_decay = o.n_epochs_decay, .lr_decay_iters = o.lr_decay_iters}),
+          epochs_(o.n_epochs + o.n_epochs_decay), bar_(!o.quiet && lead_) {
+        if (!lead_) return;
+        fs::create_directories(web_ / "images");
         // Our own temporaries that a killed run left (a checkpoint's size each), never others' files.
         std::size_t stale = 0;
-        for (const auto& folder : {run_dir, web, images}) stale += remove_stale_temporary_files(folder);
-        if (stale) std::printf("removed %zu temporary files left by an interrupted run in %s\n", stale, run_dir.c_str());
+        for (const auto& folder : {run_dir_, web_, web_ / "images"}) stale += remove_stale_temporary_files(folder);
+        if (stale) std::printf("removed %zu temporary files left by an interrupted run in %s\n", stale, run_dir_.c_str());
     }
 
-    // Each rank's pools draw from their own seed (rank 0's is the single process's); the weights
-    // are rank 0's.
-    const std::uint64_t pool_seed = o.seed ^ (static_cast<std::uint64_t>(rank) * 0x9E3779B97F4A7C15ull);
-    Model model(dev, o.model.generator(), o.model.discriminator(),
-                {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
-                 .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed},
-                {.lr = o.lr, .beta1 = o.beta1});
-    LrSchedule schedule(o.lr, {.policy = parse_lr_policy(o.lr_policy), .n_epochs = o.n_epochs,
-                               .n_epochs_decay = o.n_epochs_decay, .lr_decay_iters = o.lr_decay_iters});
-    const auto loss_log = run_dir / "loss_log.csv";
+    int run() {
+        if (o_.continue_train)
+            resume();
+        else
+            start_fresh();
+        progress_.info = o_.model.describe();
+        progress_.info["gan_mode"] = o_.gan_mode;
+        progress_.info["ranks"] = std::to_string(ranks_);
+        open_data();
+        catch_signals();
+        watchdog_.emplace(rank_, ranks_);  // from the first step on: setup takes as long as the files do
+        start_ = std::chrono::steady_clock::now();
+        for (int epoch = progress_.epoch; epoch <= epochs_; ++epoch) {
+            if (const int stopped = run_epoch(epoch)) return stopped;
+            end_epoch(epoch);
+        }
+        if (lead_)
+            std::printf("done: checkpoint %s\nreport: %s\n", latest().c_str(), (web_ / "index.html").c_str());
+        return 0;
+    }
 
-    TrainingProgress progress;
-    if (o.continue_train) {
-        // Every rank reads the checkpoint (a shared folder, or a copy at the same path), each its
-        // own pools; a rank the saved run did not have starts with empty ones.
-        const fs::path from = run_dir / (o.epoch + ".safetensors");
-        const std::string own_pools = "rank" + std::to_string(rank) + ".";
-        const bool saved_here = rank == 0 || safetensors::LazyFile::open(from).metadata().count("pool." + own_pools + "fake_A.count");
-        progress = load_checkpoint(from, model, rank == 0 ? "" : saved_here ? own_pools : "");
+private:
+    static PreprocessOptions preprocessing(const TrainOptions& o) {
+        PreprocessOptions pre = o.preprocess;
+        pre.flip = !o.no_flip;
+        pre.sizes = AnyGenerator<B>::size_rule_of(o.model.netG) & AnyDiscriminator<B>::size_rule_of(o.model.discriminator());
+        check_sizes(pre, "--netG " + o.model.netG + " with --netD " +
+                             (o.model.netD == "n_layers" ? "n_layers --n-layers-D " + std::to_string(o.model.n_layers_D)
+                                                         : o.model.netD));
+        return pre;
+    }
+    fs::path latest() const { return run_dir_ / "latest.safetensors"; }
+
+    // Every rank reads the checkpoint (a shared folder, or a copy at the same path), each its own
+    // pools; a rank the saved run did not have starts with empty ones.
+    void resume() {
+        const fs::path from = run_dir_ / (o_.epoch + ".safetensors");
+        const std::string own_pools = "rank" + std::to_string(rank_) + ".";
+        const bool saved_here =
+            rank_ == 0 || safetensors::LazyFile::open(from).metadata().count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
+        progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
         if (!saved_here) {
-            model.fake_A_pool = ImagePool<B>(o.pool_size, pool_seed * 2 + 1);
-            model.fake_B_pool = ImagePool<B>(o.pool_size, pool_seed * 2 + 2);
+            model_.fake_A_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 1);
+            model_.fake_B_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 2);
         }
-        check_same_model(progress.info, o.model, from);
-        schedule.restore(progress.schedule);
-        model.set_lr(schedule.lr());
-        if (lead) {
-            report::truncate_loss_log(loss_log, progress.iteration);
-            std::printf("resuming from %s: epoch %d, iteration %ld\n", from.c_str(), progress.epoch, progress.iteration);
-            const auto saved_ranks = progress.info.find("ranks");
-            const int before = saved_ranks == progress.info.end() ? 1 : std::atoi(saved_ranks->second.c_str());
-            if (before != ranks)
-                std::printf("note: saved by %d process%s, resumed by %d: the weights and optimizer state continue, but a "
-                            "step now takes %d x --batch-size images, so the data order (and the steps) change\n",
-                            before, before == 1 ? "" : "es", ranks, ranks);
-        }
-    } else {
-        if (lead && fs::exists(loss_log)) fs::remove(loss_log);  // a fresh run starts a fresh log
-        model.broadcast_weights(comm);
-    }
-    progress.info = o.model.describe();
-    progress.info["gan_mode"] = o.gan_mode;
-    progress.info["ranks"] = std::to_string(ranks);
-
-    std::vector<std::string> warnings;
-    UnalignedDataset dataset(o.dataroot, {.phase = "train", .serial_batches = o.serial_batches, .max_dataset_size = o.max_dataset_size},
-                             &warnings);
-    if (lead)
-        for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    dataset.validate(&pre);  // every file's header now, not a decoding error hours in
-    // Ranks that see different datasets (per-machine copies that differ) would take different
-    // numbers of steps and wait for each other forever: refused at the start, on every rank.
-    check_same_on_every_rank(comm, dataset_fingerprint(dataset) + "; --batch-size " + std::to_string(o.batch_size) +
-                                       ", --seed " + std::to_string(o.seed) + ", epochs " + std::to_string(o.n_epochs) +
-                                       "+" + std::to_string(o.n_epochs_decay));
-    if (lead) {
-        std::printf("dataset: %zu images in A, %zu in B; %zu per epoch; %s, %zu parameters per generator\n", dataset.A.size(),
-                    dataset.B.size(), dataset.size(), o.model.netG.c_str(), model.G_A.parameter_count());
-        if (ranks > 1)
-            std::printf("distributed: %d processes, %d images each per step (%d per step in all)\n", ranks, o.batch_size,
-                        ranks * o.batch_size);
+        check_same_model(progress_.info, o_.model, from);
+        schedule_.restore(progress_.schedule);
+        model_.set_lr(schedule_.lr());
+        // The epochs' grids so far, for the report.
+        for (int e = 1; e < progress_.epoch; ++e)
+            if (const std::string grid = grid_name(e); fs::exists(web_ / grid)) grids_.push_back({e, grid});
+        if (!lead_) return;
+        report::truncate_loss_log(loss_log_, progress_.iteration);
+        // A resumed run's clock continues from the log.
+        if (const auto rows = report::read_loss_log(loss_log_); progress_.iteration > 0 && !rows.empty())
+            seconds_before_ = rows.back().seconds;
+        std::printf("resuming from %s: epoch %d, iteration %ld\n", from.c_str(), progress_.epoch, progress_.iteration);
+        const auto saved_ranks = progress_.info.find("ranks");
+        const int before = saved_ranks == progress_.info.end() ? 1 : std::atoi(saved_ranks->second.c_str());
+        if (before != ranks_)
+            std::printf("note: saved by %d process%s, resumed by %d: the weights and optimizer state continue, but a "
+                        "step now takes %d x --batch-size images, so the data order (and the steps) change\n",
+                        before, before == 1 ? "" : "es", ranks_, ranks_);
     }
 
-    const int epochs = o.n_epochs + o.n_epochs_decay;
-    Loader<B> loader(dev, dataset, pre, o.model.input_nc, o.model.output_nc, o.batch_size, o.seed, progress.epoch,
-                     progress.epoch_index, 3, Shard{rank, ranks});
-    // SIGUSR1 too: mpirun passes it on to every rank at once (SIGINT and SIGTERM it turns into a
-    // SIGTERM followed a second later by SIGKILL).
-    for (const int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, on_interrupt);
+    void start_fresh() {
+        if (lead_ && fs::exists(loss_log_)) fs::remove(loss_log_);  // a fresh run starts a fresh log
+        model_.broadcast_weights(comm_);
+    }
+
+    void open_data() {
+        std::vector<std::string> warnings;
+        dataset_.emplace(o_.dataroot,
+                         DatasetOptions{.phase = "train", .serial_batches = o_.serial_batches,
+                                                 .max_dataset_size = o_.max_dataset_size},
+                         &warnings);
+        if (lead_)
+            for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+        dataset_->validate(&pre_);  // every file's header now, not a decoding error hours in
+        // Ranks that see different datasets (per-machine copies that differ) would take different
+        // numbers of steps and wait for each other forever: refused at the start, on every rank.
+        check_same_on_every_rank(comm_, dataset_fingerprint(*dataset_) + "; --batch-size " + std::to_string(o_.batch_size) +
+                                             ", --seed " + std::to_string(o_.seed) + ", epochs " +
+                                             std::to_string(o_.n_epochs) + "+" + std::to_string(o_.n_epochs_decay));
+        if (lead_) {
+            std::printf("dataset: %zu images in A, %zu in B; %zu per epoch; %s, %zu parameters per generator\n",
+                        dataset_->A.size(), dataset_->B.size(), dataset_->size(), o_.model.netG.c_str(),
+                        model_.G_A.parameter_count());
+            if (ranks_ > 1)
+                std::printf("distributed: %d processes, %d images each per step (%d per step in all)\n", ranks_,
+                            o_.batch_size, ranks_ * o_.batch_size);
+        }
+        loader_.emplace(dev_, *dataset_, pre_, o_.model.input_nc, o_.model.output_nc, o_.batch_size, o_.seed,
+                        progress_.epoch, progress_.epoch_index, 3, Shard{rank_, ranks_});
+    }
+
+    static void catch_signals() {
+        // SIGUSR1 too: mpirun passes it on to every rank at once (SIGINT and SIGTERM it turns into
+        // a SIGTERM followed a second later by SIGKILL).
+        for (const int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, on_interrupt);
 #ifdef SIGXFSZ
-    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes writes fail with EFBIG, reported, not a kill
+        std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes writes fail with EFBIG, reported, not a kill
 #endif
+    }
+
+    // The epoch's steps. Returns 0 when the epoch ran to its end, else the program's exit code:
+    // 3 after a loss that is not finite, 130 when interrupted (saved first).
+    int run_epoch(int epoch) {
+        while (auto batch = loader_->next()) {
+            const CycleGANLosses losses = model_.train_step(batch->A, batch->B, comm_, batch->weight());
+            ++steps_this_run_;
+            watchdog_->beat();
+            progress_.iteration += batch->count_all;
+            progress_.epoch_index = batch->index + batch->count_all;
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+            if (lead_)
+                report::append_loss_log(loss_log_, {epoch, progress_.iteration, losses.values(), model_.lr(), seconds_before_ + elapsed});
+            if (!all_finite(losses, epoch)) return 3;
+            show_progress(epoch, elapsed, losses);
+            if (any_interrupted()) {
+                bar_.end_line();
+                progress_.epoch = epoch;
+                {
+                    StopWatchdog::Paused saving(*watchdog_);
+                    save(latest());
+                }
+                if (lead_)
+                    std::printf("interrupted: saved %s at iteration %ld; resume with --continue-train\n",
+                                latest().c_str(), progress_.iteration);
+                return 130;
+            }
+        }
+        bar_.end_line();
+        return 0;
+    }
+
+    // The losses are all ranks': every rank stops at the same step.
+    bool all_finite(const CycleGANLosses& losses, int epoch) {
+        for (std::size_t k = 0; k < losses.values().size(); ++k)
+            if (!std::isfinite(losses.values()[k])) {
+                bar_.end_line();
+                if (lead_) {
+                    const std::string last_good = fs::exists(latest()) ? latest().string() : "(none saved yet)";
+                    std::fprintf(stderr,
+                                 "error: loss %s is %g at iteration %ld (epoch %d); training stopped. "
+                                 "The last good checkpoint is %s\n",
+                                 CycleGANLosses::names[k], losses.values()[k], progress_.iteration, epoch, last_good.c_str());
+                }
+                return false;
+            }
+        return true;
+    }
+
+    void show_progress(int epoch, double elapsed, const CycleGANLosses& losses) {
+        const double rate = steps_this_run_ / std::max(elapsed, 1e-9);
+        const long step_images = static_cast<long>(o_.batch_size) * ranks_;
+        const long per_epoch = static_cast<long>(loader_->batches_per_epoch());
+        const long done = progress_.epoch_index / step_images;
+        const double remaining = double(epochs_ - epoch) * per_epoch + double(per_epoch - done);
+        bar_.update(epoch, epochs_, done, per_epoch, rate, remaining / std::max(rate, 1e-9), losses);
+    }
+
+    // Whether any rank was interrupted: all ranks stop after the same step.
+    bool any_interrupted() {
+        if (ranks_ == 1) return interrupted.load();
+        auto flag = Tensor<B>::full(dev_, Shape{1, 1, 1, 1}, interrupted ? 1 : 0);
+        Tensor<B>* bucket[] = {&flag};
+        comm_.all_reduce_weighted(dev_, std::span<Tensor<B>* const>(bucket), 1.0);
+        return flag.to_host(dev_)[0] > 0;
+    }
 
     // Every rank calls it (its pools go to rank 0, which writes).
-    auto save = [&](const fs::path& path) {
-        const auto others = gather_pools(dev, model, comm);
-        if (!lead) return;
+    void save(const fs::path& path) {
+        const auto others = gather_pools(dev_, model_, comm_);
+        if (!lead_) return;
         std::vector<NamedPool<B>> more;
         const std::size_t per_pool = others.size() / 2;
         for (std::size_t k = 0; k < others.size(); ++k)
             more.push_back({"rank" + std::to_string(k % per_pool + 1) + (k < per_pool ? ".fake_A" : ".fake_B"), others[k].get()});
-        progress.schedule = schedule.save();
-        save_checkpoint(path, model, progress, more);
-    };
-    // Whether any rank was interrupted: all ranks stop after the same step.
-    auto any_interrupted = [&] {
-        if (ranks == 1) return interrupted.load();
-        auto flag = Tensor<B>::full(dev, Shape{1, 1, 1, 1}, interrupted ? 1 : 0);
-        Tensor<B>* bucket[] = {&flag};
-        comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(bucket), 1.0);
-        return flag.to_host(dev)[0] > 0;
-    };
-    auto last_good = [&] {
-        const auto latest = run_dir / "latest.safetensors";
-        return fs::exists(latest) ? latest.string() : std::string("(none saved yet)");
-    };
-    std::vector<report::EpochImages> grids;
-    for (int e = 1; e < progress.epoch; ++e)
-        if (fs::exists(images / ("epoch" + std::to_string(e) + ".png")))
-            grids.push_back({e, "images/epoch" + std::to_string(e) + ".png"});
+        progress_.schedule = schedule_.save();
+        save_checkpoint(path, model_, progress_, more);
+    }
 
-    Progress bar(!o.quiet && lead);
-    StopWatchdog watchdog(rank, ranks);
-    const auto start = std::chrono::steady_clock::now();
-    double seconds_before = 0;  // a resumed run's clock continues from the log
-    if (progress.iteration > 0 && lead)
-        if (const auto rows = report::read_loss_log(loss_log); !rows.empty()) seconds_before = rows.back().seconds;
-    long steps_this_run = 0;
-    for (int epoch = progress.epoch; epoch <= epochs; ++epoch) {
-        while (auto batch = loader.next()) {
-            const CycleGANLosses losses = model.train_step(batch->A, batch->B, comm, batch->weight());
-            ++steps_this_run;
-            watchdog.beat();
-            progress.iteration += batch->count_all;
-            progress.epoch_index = batch->index + batch->count_all;
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            if (lead)
-                report::append_loss_log(loss_log, {epoch, progress.iteration, losses.values(), model.lr(), seconds_before + elapsed});
-            for (std::size_t k = 0; k < 8; ++k)
-                if (!std::isfinite(losses.values()[k])) {  // the losses are all ranks': every rank stops here
-                    bar.end_line();
-                    if (lead)
-                        std::fprintf(stderr,
-                                 "error: loss %s is %g at iteration %ld (epoch %d); training stopped. "
-                                 "The last good checkpoint is %s\n",
-                                 CycleGANLosses::names[k], losses.values()[k], progress.iteration, epoch, last_good().c_str());
-                    return 3;
-                }
-            const double rate = steps_this_run / std::max(elapsed, 1e-9);
-            const long step_images = static_cast<long>(o.batch_size) * ranks;
-            const long per_epoch = static_cast<long>(loader.batches_per_epoch());
-            const double remaining = double(epochs - epoch) * per_epoch + double(per_epoch - progress.epoch_index / step_images);
-            bar.update(epoch, epochs, progress.epoch_index / step_images, per_epoch, rate, remaining / std::max(rate, 1e-9), losses);
-            if (any_interrupted()) {
-                bar.end_line();
-                progress.epoch = epoch;
-                {
-                    StopWatchdog::Paused saving(watchdog);
-                    save(run_dir / "latest.safetensors");
-                }
-                if (lead)
-                    std::printf("interrupted: saved %s at iteration %ld; resume with --continue-train\n",
-                                (run_dir / "latest.safetensors").c_str(), progress.iteration);
-                return 130;
-            }
+    // The schedule's step, the checkpoints, and at rank 0 the epoch's image grid, report and line.
+    // The others wait for rank 0 in the barrier at the end, not in the next step's all-reduce.
+    void end_epoch(int epoch) {
+        StopWatchdog::Paused epoch_files(*watchdog_);
+        if (lead_) write_grid(epoch);
+        schedule_.step();
+        model_.set_lr(schedule_.lr());
+        progress_.epoch = epoch + 1;
+        progress_.epoch_index = 0;
+        save(latest());
+        if (o_.save_epoch_freq > 0 && epoch % o_.save_epoch_freq == 0) save(run_dir_ / (std::to_string(epoch) + ".safetensors"));
+        if (lead_) {
+            const auto log_rows = report::read_loss_log(loss_log_);
+            report::write_training_report(web_, o_.name, log_rows, grids_, progress_.info);
+            print_epoch_line(epoch, log_rows.back());
         }
-        bar.end_line();
-        // The epoch's files: the others wait for rank 0 in the barrier at the end, not in the next
-        // step's all-reduce.
-        StopWatchdog::Paused epoch_files(watchdog);
-        // The epoch's visuals: top row A -> B -> A and G_B(A); bottom row B -> A -> B and G_A(B).
-        if (lead) {
-            const auto& v = model.visuals();
-            auto first_image = [&](const Tensor<B>& t) {
-                if (t.empty()) return Image();
-                const auto host = t.images(0).to_host(dev);
-                return from_chw(host, t.shape().c, t.shape().h, t.shape().w);
-            };
-            std::vector<Image> top{first_image(v.real_A), first_image(v.fake_B), first_image(v.rec_A)};
-            std::vector<Image> bottom{first_image(v.real_B), first_image(v.fake_A), first_image(v.rec_B)};
-            if (!v.idt_B.empty()) top.push_back(first_image(v.idt_B)), bottom.push_back(first_image(v.idt_A));
-            const std::string grid = "images/epoch" + std::to_string(epoch) + ".png";
-            write_image(web / grid, report::make_grid({top, bottom}));
-            grids.push_back({epoch, grid});
-        }
+        comm_.barrier();
+    }
 
-        schedule.step();
-        model.set_lr(schedule.lr());
-        progress.epoch = epoch + 1;
-        progress.epoch_index = 0;
-        save(run_dir / "latest.safetensors");
-        if (o.save_epoch_freq > 0 && epoch % o.save_epoch_freq == 0) save(run_dir / (std::to_string(epoch) + ".safetensors"));
-        if (!lead) {
-            comm.barrier();
-            continue;
-        }
-        const auto log_rows = report::read_loss_log(loss_log);
-        report::write_training_report(web, o.name, log_rows, grids, progress.info);
-        const auto& last = log_rows.back();
+    static std::string grid_name(int epoch) { return "images/epoch" + std::to_string(epoch) + ".png"; }
+
+    // Top row A -> B -> A and G_B(A); bottom row B -> A -> B and G_A(B).
+    void write_grid(int epoch) {
+        const auto& v = model_.visuals();
+        auto first_image = [&](const Tensor<B>& t) {
+            if (t.empty()) return Image();
+            const auto host = t.images(0).to_host(dev_);
+            return from_chw(host, t.shape().c, t.shape().h, t.shape().w);
+        };
+        std::vector<Image> top{first_image(v.real_A), first_image(v.fake_B), first_image(v.rec_A)};
+        std::vector<Image> bottom{first_image(v.real_B), first_image(v.fake_A), first_image(v.rec_B)};
+        if (!v.idt_B.empty()) top.push_back(first_image(v.idt_B)), bottom.push_back(first_image(v.idt_A));
+        write_image(web_ / grid_name(epoch), report::make_grid({top, bottom}));
+        grids_.push_back({epoch, grid_name(epoch)});
+    }
+
+    void print_epoch_line(int epoch, const report::LossRecord& last) const {
         auto loss = [&](const char* name) {
             const auto& names = CycleGANLosses::names;
             return last.losses[static_cast<std::size_t>(std::find(names.begin(), names.end(), std::string_view(name)) - names.begin())];
         };
         std::printf("epoch %d/%d done: iteration %ld, lr %.3g, G_A %.3f D_A %.3f cycle_A %.3f G_B %.3f D_B %.3f cycle_B %.3f\n",
-                    epoch, epochs, progress.iteration, model.lr(), loss("G_A"), loss("D_A"), loss("cycle_A"), loss("G_B"),
+                    epoch, epochs_, progress_.iteration, model_.lr(), loss("G_A"), loss("D_A"), loss("cycle_A"), loss("G_B"),
                     loss("D_B"), loss("cycle_B"));
         std::fflush(stdout);
-        comm.barrier();
     }
-    if (lead)
-        std::printf("done: checkpoint %s\nreport: %s\n", (run_dir / "latest.safetensors").c_str(), (web / "index.html").c_str());
-    return 0;
+
+    B& dev_;
+    const TrainOptions& o_;
+    Comm& comm_;
+    const int rank_, ranks_;
+    const bool lead_;  // prints, writes the log, the report and the checkpoints
+    const PreprocessOptions pre_;
+    const fs::path run_dir_, web_, loss_log_;
+    const std::uint64_t pool_seed_;
+    Model model_;
+    LrSchedule schedule_;
+    const int epochs_;
+    TrainingProgress progress_;
+    std::optional<UnalignedDataset> dataset_;
+    std::optional<Loader<B>> loader_;
+    std::vector<report::EpochImages> grids_;
+    Progress bar_;
+    std::optional<StopWatchdog> watchdog_;
+    std::chrono::steady_clock::time_point start_;  // this run's first step
+    double seconds_before_ = 0;
+    long steps_this_run_ = 0;
+};
+
+template <class B, class GanLossType, class Comm>
+int train(B& dev, const TrainOptions& o, Comm& comm) {
+    return Trainer<B, GanLossType, Comm>(dev, o, comm).run();
 }
 
 // The adversarial loss is a template parameter of the model: one instantiation per --gan-mode.
 template <class B, class Comm>
 int train_with(B& dev, const TrainOptions& o, Comm& comm) {
-    if (o.gan_mode == "vanilla") return train<B, VanillaGAN>(dev, o, comm);
-    if (o.gan_mode == "hinge") return train<B, HingeGAN>(dev, o, comm);
-    return train<B, LSGAN>(dev, o, comm);
+    return with_gan_loss(parse_choice(gan_mode_choices, o.gan_mode, "gan mode"), [&](auto loss) {
+        return train<B, decltype(loss)>(dev, o, comm);
+    });
 }
 
 // Defined in train_cuda.cu, which nvcc compiles, in builds with the GPU backend.
