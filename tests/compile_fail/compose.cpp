@@ -1,4 +1,5 @@
-// Each CASE_ composes something wrong; tests/CMakeLists.txt checks the compiler's message.
+// Each CASE_ composes something wrong; tests/CMakeLists.txt checks that the compiler's first
+// error is the sentence that says what is missing (compile_fail/first_error.cmake).
 #include <cyclegan/core/network.hpp>
 #include <cyclegan/compose/sequential.hpp>
 #include <cyclegan/layers/activations.hpp>
@@ -26,6 +27,18 @@ int main() {
     Sequential<ReLU<cpu>, ReLU<cpu64>> s;
 #elif defined(CASE_bad_gan_loss)
     CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>, int> s(dev, {}, {});
+#elif defined(CASE_repeat_not_a_layer)
+    Repeat<2, NoBackend> s;
+#elif defined(CASE_residual_no_context)
+    Residual<NoContext> s;
+#elif defined(CASE_one_of_mixed_backends)
+    OneOf<ReLU<cpu>, ReLU<cpu64>> s(ReLU<cpu>{});
+#elif defined(CASE_network_not_a_layer)
+    Network<NoContext> s(dev, NoContext{});
+#elif defined(CASE_any_layer_other_backend)
+    AnyLayer<cpu> s = ReLU<cpu64>{};
+#elif defined(CASE_any_layer_not_a_layer)
+    AnyLayer<cpu> s = NoContext{};
 #elif defined(CASE_missing_kernels)
     Network<Conv2d<cpu>> s(dev, Conv2d<cpu>(1, 1, 1));
     auto x = Tensor<cpu>::zeros(dev, Shape{1, 1, 1, 1});

@@ -6,6 +6,8 @@
 
 #include <cyclegan/cuda.cuh>
 
+#include "../support/every_layer.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -102,6 +104,10 @@ TEST_CASE("memory: fill, upload, download and copy round-trip") {
     auto z = Tensor<cuda>::full(gpu, {1, 1, 3, 3}, 2.5f);
     CHECK(z.to_host(gpu) == std::vector<float>(9, 2.5f));
     CHECK(t.images(1).to_host(gpu) == std::vector<float>(values.begin() + 500, values.end()));
+}
+
+TEST_CASE("every layer of test::for_each_layer equals the CPU's") {
+    test::for_each_layer([](const char* name, auto make, Shape xs) { compare_layer(name, make, xs); });
 }
 
 TEST_CASE("Conv2d equals the CPU's in every padding mode, stride and dilation") {
