@@ -5,17 +5,22 @@
 //
 // Its four parts are the four homes a layer has in the library; a layer added to the library
 // puts each part in the file named in its heading, and touches nothing else but cyclegan.hpp,
-// backend/cuda/kernels.cuh and the tests (the doc says how).
+// backend/cuda/kernels.cuh and the tests (the doc says how). Here it lives in the program's own
+// namespace: the kernels are declared before the layer's template, so its unqualified calls find
+// them (in the library, argument-dependent lookup on the backend type finds them as well).
 #include <cyclegan/cyclegan.hpp>
 #if defined(__CUDACC__)
 #include <cyclegan/cuda.cuh>
 #endif
 
-namespace cyclegan {
+namespace example {
+
+using namespace cyclegan;
 
 // ---- 1. The op's contract (the library: include/cyclegan/ops/channel_scale.hpp) ----------------
 // Shapes, the checks every backend's kernels run first, the arithmetic both backends share
-// (CYCLEGAN_HD: compiled for the GPU too), and the kernels a backend provides.
+// (CYCLEGAN_HD: compiled for the GPU too), and the kernels a backend provides (the concept
+// ChannelScaleKernels, just before section 4).
 
 // The channel of flat NCHW index i.
 CYCLEGAN_HD inline int channel_of(std::size_t i, int channels, std::size_t plane) {
@@ -28,12 +33,6 @@ void check_channel_scale(const Tensor& x, const Tensor& weight, const Tensor& y)
         throw shape_error("channel_scale: input " + to_string(x.shape()) + ", " + std::to_string(weight.numel()) +
                           " factors and output " + to_string(y.shape()) + " do not fit");
 }
-
-template <class B>
-concept ChannelScaleKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
-    channel_scale_forward(d, ct, ct, t);           // y = x * w[c]
-    channel_scale_backward(d, ct, ct, ct, &t, &t);  // dx = dy * w[c] (when asked); dw[c] += sum dy * x
-};
 
 // ---- 2. The CPU's kernels (the library: include/cyclegan/backend/cpu/channel_scale.hpp) --------
 // Free functions on the backend type, forward and backward side by side, float and double.
@@ -69,7 +68,7 @@ inline void channel_scale_forward(cuda& dev, const Tensor<cuda>& x, const Tensor
     const std::size_t plane = x.shape().plane();
     const float *px = x.data(), *pw = w.data();
     float* py = y.data();
-    detail::for_each_index(dev.stream(), x.numel(),
+    cyclegan::detail::for_each_index(dev.stream(), x.numel(),
                            [=] __device__(std::size_t i) { py[i] = px[i] * pw[channel_of(i, C, plane)]; });
 }
 
@@ -83,12 +82,12 @@ inline void channel_scale_backward(cuda& dev, const Tensor<cuda>& x, const Tenso
     const float *px = x.data(), *pw = w.data(), *pdy = dy.data();
     if (dx) {
         float* pdx = dx->data();
-        detail::for_each_index(dev.stream(), x.numel(),
+        cyclegan::detail::for_each_index(dev.stream(), x.numel(),
                                [=] __device__(std::size_t i) { pdx[i] = pdy[i] * pw[channel_of(i, C, plane)]; });
     }
     if (dw) {
         float* pdw = dw->data();
-        detail::for_each_index(dev.stream(), static_cast<std::size_t>(C), [=] __device__(std::size_t c) {
+        cyclegan::detail::for_each_index(dev.stream(), static_cast<std::size_t>(C), [=] __device__(std::size_t c) {
             double sum = 0;
             for (int n = 0; n < N; ++n)
                 for (std::size_t k = 0; k < plane; ++k) {
@@ -100,6 +99,14 @@ inline void channel_scale_backward(cuda& dev, const Tensor<cuda>& x, const Tenso
     }
 }
 #endif
+
+// The kernels a backend provides: part of the op's contract (in the library, in ops/ with section
+// 1). Outside the library it follows the kernels, since it looks them up where it is defined.
+template <class B>
+concept ChannelScaleKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
+    channel_scale_forward(d, ct, ct, t);           // y = x * w[c]
+    channel_scale_backward(d, ct, ct, ct, &t, &t);  // dx = dy * w[c] (when asked); dw[c] += sum dy * x
+};
 
 // ---- 4. The layer (the library: include/cyclegan/layers/channel_scale.hpp) ---------------------
 // Only the math's order: check, allocate, call the kernels, save what backward needs.
@@ -142,4 +149,4 @@ private:
     Tensor<B> weight_, grad_weight_;  // views into the Network's buffers
 };
 
-}  // namespace cyclegan
+}  // namespace example

@@ -8,6 +8,7 @@
 #include "channel_scale.hpp"
 
 using namespace cyclegan;
+using example::ChannelScale;
 
 #if CYCLEGAN_EXAMPLE_HAS_CUDA
 // custom_layer_cuda.cu: the layer on the GPU against the CPU; -1 without a GPU, else the failures.

@@ -7,6 +7,7 @@
 #include "channel_scale.hpp"
 
 using namespace cyclegan;
+using example::ChannelScale;
 
 int check_on_cuda() {
     if (cuda::device_count() == 0) return -1;
