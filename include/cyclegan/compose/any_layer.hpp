@@ -76,12 +76,9 @@ public:
 private:
     template <class L>
     static std::unique_ptr<Interface> erase(L layer) {
-        if constexpr (!check_layer<L>())
-            return nullptr;
-        else if constexpr (!std::same_as<typename L::backend, B>)
-            static_assert(std::same_as<typename L::backend, B>, "AnyLayer: the layer runs on another backend");
-        else
-            return std::make_unique<Model<L>>(std::move(layer));
+        static_assert(check_layer<L>());  // a non-layer: check_layer's sentence is the first error
+        static_assert(std::same_as<typename L::backend, B>, "AnyLayer: the layer runs on another backend");
+        return std::make_unique<Model<L>>(std::move(layer));
     }
 
     std::unique_ptr<Interface> impl_;

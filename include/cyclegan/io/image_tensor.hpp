@@ -90,15 +90,21 @@ inline Image pad_reflect(const Image& img, int height, int width) {
                                     " is smaller than the image's " + std::to_string(img.width) + "x" +
                                     std::to_string(img.height));
     if (height == img.height && width == img.width) return img;
-    auto reflect = [](int i, int n) {
-        if (n == 1) return 0;
-        while (i < 0 || i >= n) i = padded_source(i, n, PaddingMode::reflect);  // each bounce comes closer
-        return i;
+    // The source of each output row and column, once per axis (a small image bounces many times).
+    auto sources = [](int out, int n) {
+        std::vector<int> src(static_cast<std::size_t>(out));
+        for (int o = 0; o < out; ++o) {
+            int i = n > 1 ? o : 0;  // a 1-pixel side is repeated
+            while (i >= n || i < 0) i = padded_source(i, n, PaddingMode::reflect);  // each bounce comes closer
+            src[o] = i;
+        }
+        return src;
     };
+    const auto rows = sources(height, img.height), cols = sources(width, img.width);
     Image out(width, height, img.channels);
     for (int y = 0; y < height; ++y)
         for (int x = 0; x < width; ++x)
-            for (int c = 0; c < img.channels; ++c) out.at(y, x, c) = img.at(reflect(y, img.height), reflect(x, img.width), c);
+            for (int c = 0; c < img.channels; ++c) out.at(y, x, c) = img.at(rows[y], cols[x], c);
     return out;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // The CPU kernels' tuning settings, read at run time. Like OpenMP's thread count they are the
 // process's (the kernels deep in a convolution do not see the backend object), set through
-// basic_cpu::set_tuning before the work that should see them; the defaults were measured on
-// AMD Zen 3 and Zen 5 (docs/performance.md).
+// basic_cpu::set_tuning before the work that should see them; the defaults' measurements are in
+// docs/performance.md.
 #include <climits>
 #include <cstddef>
 #include <stdexcept>
