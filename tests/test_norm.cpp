@@ -5,8 +5,7 @@
 #include "support/parity.hpp"
 
 #include <cyclegan/backend/cpu/norm.hpp>
-#include <cyclegan/layers/batch_norm2d.hpp>
-#include <cyclegan/layers/instance_norm2d.hpp>
+#include <cyclegan/layers/norm2d.hpp>
 
 using namespace cyclegan;
 using test::gradcheck;

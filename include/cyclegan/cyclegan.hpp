@@ -7,21 +7,18 @@
 #include "core/network.hpp"
 
 #include "layers/activations.hpp"
-#include "layers/batch_norm2d.hpp"
+#include "layers/norm2d.hpp"
 #include "layers/conv2d.hpp"
-#include "layers/conv_transpose2d.hpp"
 #include "layers/dropout.hpp"
 #include "layers/identity.hpp"
-#include "layers/instance_norm2d.hpp"
 #include "layers/padding.hpp"
 #include "layers/upsample.hpp"
 
 #include "compose/any_layer.hpp"
 #include "compose/one_of.hpp"
 #include "compose/repeat.hpp"
-#include "compose/residual.hpp"
+#include "compose/skip.hpp"
 #include "compose/sequential.hpp"
-#include "compose/skip_concat.hpp"
 
 #include "data/shapes.hpp"
 #include "models/any_model.hpp"

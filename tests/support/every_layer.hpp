@@ -6,12 +6,10 @@
 // every_layer_listed test fails when one is not: a new layer is added to this list too.
 #include <cyclegan/core/shape.hpp>
 #include <cyclegan/layers/activations.hpp>
-#include <cyclegan/layers/batch_norm2d.hpp>
+#include <cyclegan/layers/norm2d.hpp>
 #include <cyclegan/layers/conv2d.hpp>
-#include <cyclegan/layers/conv_transpose2d.hpp>
 #include <cyclegan/layers/dropout.hpp>
 #include <cyclegan/layers/identity.hpp>
-#include <cyclegan/layers/instance_norm2d.hpp>
 #include <cyclegan/layers/padding.hpp>
 #include <cyclegan/layers/upsample.hpp>
 

@@ -9,9 +9,8 @@
 #include "../compose/one_of.hpp"
 #include "../core/choice.hpp"
 #include "../core/size_rule.hpp"
-#include "../layers/batch_norm2d.hpp"
+#include "../layers/norm2d.hpp"
 #include "../layers/identity.hpp"
-#include "../layers/instance_norm2d.hpp"
 #include "../ops/padding.hpp"
 
 namespace cyclegan {

@@ -3,11 +3,10 @@
 // `Blocks` residual blocks at 4*ngf channels, two upsamplings, c7s1-output_nc, Tanh.
 // Parameter names and shapes equal the reference's state_dict (prefix "model").
 #include "../compose/repeat.hpp"
-#include "../compose/residual.hpp"
+#include "../compose/skip.hpp"
 #include "../compose/sequential.hpp"
 #include "../layers/activations.hpp"
 #include "../layers/conv2d.hpp"
-#include "../layers/conv_transpose2d.hpp"
 #include "../layers/dropout.hpp"
 #include "../layers/upsample.hpp"
 #include "options.hpp"
