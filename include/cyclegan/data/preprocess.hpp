@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/choice.hpp"
 #include "../core/size_rule.hpp"
 #include "../io/image.hpp"
 
@@ -64,9 +65,7 @@ inline const std::vector<std::string>& preprocess_modes() {
 inline void check_options(const PreprocessOptions& o) {
     const auto& modes = preprocess_modes();
     if (std::find(modes.begin(), modes.end(), o.mode) == modes.end()) {
-        std::string list;
-        for (const auto& m : modes) list += (list.empty() ? "" : ", ") + m;
-        throw std::invalid_argument("preprocess: unknown mode '" + o.mode + "' (valid: " + list + ")");
+        throw std::invalid_argument("preprocess: unknown mode '" + o.mode + "' (valid: " + join(modes) + ")");
     }
     const bool resizes = o.mode == "resize_and_crop" || o.mode.starts_with("scale_width");
     const bool crops = o.mode.ends_with("crop");
@@ -87,7 +86,7 @@ inline int python_round(double x) {
     return static_cast<int>(f) + (static_cast<long long>(f) % 2 != 0 ? 1 : 0);
 }
 
-inline std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
+using image_detail::size_text;  // "WxH"
 
 }  // namespace preprocess_detail
 

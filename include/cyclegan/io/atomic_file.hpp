@@ -30,6 +30,13 @@ namespace atomic_file_detail {
     throw io_error(target.string() + ": " + what + ": " + std::strerror(err));
 }
 
+// fail() with errno when a system call failed; errno is read before anything else can change it.
+inline void fail_if(bool failed, const std::filesystem::path& target, const char* what) {
+    if (!failed) return;
+    const int err = errno;
+    fail(target, what, err);
+}
+
 // fsync, or on macOS F_FULLFSYNC (its fsync does not reach the platters).
 inline int flush(int fd) {
 #ifdef F_FULLFSYNC
@@ -54,7 +61,7 @@ struct TempFile {
 // Replaces (or creates) `path` with `bytes`. On failure throws io_error naming `path` and the
 // reason, removes the temporary file, and leaves any previous file at `path` as it was.
 inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-    using atomic_file_detail::fail;
+    using atomic_file_detail::fail, atomic_file_detail::fail_if;
     const std::filesystem::path folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
     if (path.filename().empty()) fail(path, "not a file name", EISDIR);
 
@@ -96,20 +103,11 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
         p += n;
         left -= static_cast<std::size_t>(n);
     }
-    if (atomic_file_detail::flush(tmp.fd) != 0) {
-        const int err = errno;
-        fail(path, "cannot flush to disk", err);
-    }
+    fail_if(atomic_file_detail::flush(tmp.fd) != 0, path, "cannot flush to disk");
     const int fd = tmp.fd;
     tmp.fd = -1;
-    if (::close(fd) != 0) {  // NFS reports write errors here
-        const int err = errno;
-        fail(path, "close failed", err);
-    }
-    if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        fail(path, "cannot rename the temporary file over it", err);
-    }
+    fail_if(::close(fd) != 0, path, "close failed");  // NFS reports write errors here
+    fail_if(::rename(tmp.path.c_str(), path.c_str()) != 0, path, "cannot rename the temporary file over it");
     tmp.keep = true;  // it is `path` now
 
     // The rename lives in the folder's entry list: flush that too. Some file systems cannot sync
@@ -119,10 +117,7 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
                                                | O_DIRECTORY
 #endif
     );
-    if (dir < 0) {
-        const int err = errno;
-        fail(path, "written, but cannot open its folder to flush it", err);
-    }
+    fail_if(dir < 0, path, "written, but cannot open its folder to flush it");
     const int rc = atomic_file_detail::flush(dir);
     const int err = errno;
     ::close(dir);

@@ -172,7 +172,7 @@ inline std::map<std::string, std::string> info_entries(const std::map<std::strin
     const std::string prefix = info_prefix;
     std::map<std::string, std::string> out;
     for (const auto& [k, v] : metadata)
-        if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = v;
+        if (k.starts_with(prefix)) out[k.substr(prefix.size())] = v;
     return out;
 }
 
@@ -194,7 +194,7 @@ template <class B>
 std::string fingerprint(const std::vector<Slot<B>>& slots) {
     std::string s;
     for (const auto& slot : slots)
-        if (slot.name.rfind(optimizer_prefix, 0) != 0) s += slot.name + " " + dims_string(slot.dims) + "\n";
+        if (!slot.name.starts_with(optimizer_prefix)) s += slot.name + " " + dims_string(slot.dims) + "\n";
     return s;
 }
 
@@ -235,7 +235,7 @@ public:
     }
     void add(Kind kind, std::string line, const std::string& name) {
         // Optimizer and pool tensors follow from the networks: listed after the networks' own.
-        const int tier = name.rfind(optimizer_prefix, 0) == 0 || name.rfind(pool_prefix, 0) == 0 ? 1 : 0;
+        const int tier = name.starts_with(optimizer_prefix) || name.starts_with(pool_prefix) ? 1 : 0;
         if (kind != dtype && tier == 0) architecture_ = true;
         entries_.push_back({kind, tier, std::move(line)});
     }
@@ -391,9 +391,8 @@ private:
 // Whether a tensor of a file belongs to the network saved under `prefix`: its name begins with the
 // prefix, and it is not PyTorch's BatchNorm counter num_batches_tracked (not kept here).
 inline bool is_network_tensor(const std::string& name, const std::string& prefix) {
-    if (name.rfind(prefix, 0) != 0) return false;  // another network's, or optimizer state
-    const std::string nbt = ".num_batches_tracked";
-    return !(name.size() >= nbt.size() && name.compare(name.size() - nbt.size(), nbt.size(), nbt) == 0);
+    return name.starts_with(prefix) &&  // not another network's, nor optimizer state
+           !name.ends_with(".num_batches_tracked");
 }
 
 // A network's tensors from an open file: checked, then read, then (nothing can fail) uploaded.
@@ -522,8 +521,8 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
     std::set<std::string> read_pools;
     for (const auto& p : pools) read_pools.insert(cd::pool_key(p.name, ""));
     auto considered = [&](const std::string& name) {
-        if (name.rfind(cd::pool_prefix, 0) != 0) return true;
-        return std::any_of(read_pools.begin(), read_pools.end(), [&](const std::string& p) { return name.rfind(p, 0) == 0; });
+        if (!name.starts_with(cd::pool_prefix)) return true;
+        return std::any_of(read_pools.begin(), read_pools.end(), [&](const std::string& p) { return name.starts_with(p); });
     };
     cd::compare(file.tensors(), expected, safetensors::dtype_of<T>(), considered, problems);
     if (!problems.empty()) throw checkpoint_error(problems.report(where));

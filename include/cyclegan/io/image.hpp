@@ -108,13 +108,26 @@ struct Image {
     friend bool operator==(const Image&, const Image&) = default;
 };
 
+namespace image_detail {
+
+// "WxH" and "WxHxC": a size as every message here gives it.
+inline std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
+inline std::string size_text(int w, int h, int c) { return size_text(w, h) + "x" + std::to_string(c); }
+
+// Whether img is not an image: below 1x1, channels outside 1 to 4, or other than W x H x C bytes.
+inline bool not_image(const Image& img) {
+    return img.width < 1 || img.height < 1 || img.channels < 1 || img.channels > 4 ||
+           img.pixels.size() != static_cast<std::size_t>(img.width) * img.height * img.channels;
+}
+
+}  // namespace image_detail
+
 // Throws std::invalid_argument, starting with `who`, unless img is at least 1x1 with 1 to 4
 // channels and exactly width x height x channels bytes.
 inline void check_image(const Image& img, const char* who) {
-    if (img.width < 1 || img.height < 1 || img.channels < 1 || img.channels > 4 ||
-        img.pixels.size() != static_cast<std::size_t>(img.width) * img.height * img.channels)
-        throw std::invalid_argument(std::string(who) + ": not an image: " + std::to_string(img.width) + "x" +
-                                    std::to_string(img.height) + "x" + std::to_string(img.channels) + " with " +
+    if (image_detail::not_image(img))
+        throw std::invalid_argument(std::string(who) + ": not an image: " +
+                                    image_detail::size_text(img.width, img.height, img.channels) + " with " +
                                     std::to_string(img.pixels.size()) + " bytes");
 }
 
@@ -126,9 +139,8 @@ inline Image image_from_pixels(std::span<const std::uint8_t> pixels, int width, 
     if (width >= 1 && height >= 1 && channels >= 1 && channels <= 4 &&
         pixels.size() != static_cast<std::size_t>(width) * height * channels)
         throw std::invalid_argument("image_from_pixels: a buffer of " + std::to_string(pixels.size()) + " bytes for " +
-                                    std::to_string(width) + "x" + std::to_string(height) + "x" + std::to_string(channels) +
-                                    ", which is " + std::to_string(static_cast<std::size_t>(width) * height * channels) +
-                                    " bytes");
+                                    image_detail::size_text(width, height, channels) + ", which is " +
+                                    std::to_string(static_cast<std::size_t>(width) * height * channels) + " bytes");
     Image img;
     img.width = width, img.height = height, img.channels = channels;
     img.pixels.assign(pixels.begin(), pixels.end());
@@ -178,10 +190,9 @@ inline Image with_alpha(const Image& img, const Image& alpha_source) {
     check_image(alpha_source, "with_alpha");
     if (img.channels % 2 == 0 || alpha_source.channels % 2 == 1 || img.width != alpha_source.width ||
         img.height != alpha_source.height)
-        throw std::invalid_argument("with_alpha: cannot add the alpha of a " + std::to_string(alpha_source.width) + "x" +
-                                    std::to_string(alpha_source.height) + "x" + std::to_string(alpha_source.channels) +
-                                    " image to a " + std::to_string(img.width) + "x" + std::to_string(img.height) + "x" +
-                                    std::to_string(img.channels) + " one");
+        throw std::invalid_argument("with_alpha: cannot add the alpha of a " +
+                                    image_detail::size_text(alpha_source.width, alpha_source.height, alpha_source.channels) +
+                                    " image to a " + image_detail::size_text(img.width, img.height, img.channels) + " one");
     Image out(img.width, img.height, img.channels + 1);
     const std::size_t n = static_cast<std::size_t>(img.width) * img.height;
     for (std::size_t i = 0; i < n; ++i) {
@@ -229,6 +240,28 @@ inline std::vector<unsigned char> read_bytes(const std::filesystem::path& path, 
     return bytes;
 }
 
+// The n-byte little- or big-endian number at b[at]; the caller has checked that it lies inside b.
+inline std::uint64_t le(const std::vector<unsigned char>& b, std::size_t at, int n) {
+    std::uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | b[at + i];
+    return v;
+}
+inline std::uint64_t be(const std::vector<unsigned char>& b, std::size_t at, int n) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | b[at + i];
+    return v;
+}
+
+// Whether the 4 bytes at b[at] are `tag` (a PNG chunk type); the caller has checked that they lie inside b.
+inline bool tag_at(const std::vector<unsigned char>& b, std::size_t at, const char (&tag)[5]) {
+    return std::equal(tag, tag + 4, b.begin() + static_cast<std::ptrdiff_t>(at));
+}
+
+inline bool is_tiff(const std::vector<unsigned char>& b) {
+    return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+                             (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));  // 43: BigTIFF
+}
+
 // stb tries each decoder in turn and reports the last one's complaint ("Not a PNG" for a broken
 // JPEG), so the message also says what the first bytes look like.
 inline std::string looks_like(const std::vector<unsigned char>& b) {
@@ -240,9 +273,7 @@ inline std::string looks_like(const std::vector<unsigned char>& b) {
     if (starts("\xFF\xD8")) return "starts like a JPEG";
     if (starts("BM")) return "starts like a BMP";
     if (starts("GIF8")) return "starts like a GIF";
-    if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4)) || starts(std::string_view("II+\0", 4)) ||
-        starts(std::string_view("MM\0+", 4)))
-        return "starts like a TIFF";
+    if (is_tiff(b)) return "starts like a TIFF";
     return "not a known image format";
 }
 
@@ -272,10 +303,6 @@ inline std::string lower_extension(const std::filesystem::path& p) {
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ext;
 }
-
-}  // namespace image_detail
-
-namespace image_detail {
 
 // The EXIF / TIFF orientation (1-8) applied, so that pixels come out as a viewer shows them (as
 // Pillow's ImageOps.exif_transpose): 2 mirrors, 3 turns 180 degrees, 4 flips, 5 transposes, 6
@@ -308,19 +335,16 @@ inline int exif_orientation(const std::vector<unsigned char>& b, std::size_t t, 
     if (end > b.size() || t + 8 > end) return 1;
     const bool little = b[t] == 'I' && b[t + 1] == 'I';
     if (!little && !(b[t] == 'M' && b[t + 1] == 'M')) return 1;
-    auto u16 = [&](std::size_t o) -> unsigned {
-        return little ? b[o] | (unsigned(b[o + 1]) << 8) : (unsigned(b[o]) << 8) | b[o + 1];
-    };
-    const std::size_t first = little ? std::size_t(u16(t + 4)) | (std::size_t(u16(t + 6)) << 16)
-                                     : (std::size_t(u16(t + 4)) << 16) | u16(t + 6);
+    auto number = [&](std::size_t o, int n) { return little ? le(b, o, n) : be(b, o, n); };
+    const std::size_t first = number(t + 4, 4);
     if (first > end - t || t + first + 2 > end) return 1;
     const std::size_t ifd = t + first;
-    const unsigned entries = u16(ifd);
-    for (unsigned k = 0; k < entries; ++k) {
-        const std::size_t e = ifd + 2 + std::size_t(k) * 12;
+    const std::size_t entries = number(ifd, 2);
+    for (std::size_t k = 0; k < entries; ++k) {
+        const std::size_t e = ifd + 2 + k * 12;
         if (e + 12 > end) return 1;
-        if (u16(e) == 0x0112 && u16(e + 2) == 3) {  // SHORT
-            const unsigned v = u16(e + 8);
+        if (number(e, 2) == 0x0112 && number(e + 2, 2) == 3) {  // SHORT
+            const std::uint64_t v = number(e + 8, 2);
             return v >= 1 && v <= 8 ? int(v) : 1;
         }
     }
@@ -336,13 +360,10 @@ inline int file_orientation(const std::vector<unsigned char>& b) {
     };
     if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
         for (std::size_t at = 8; at + 12 <= b.size();) {
-            const std::size_t length = (std::size_t(b[at]) << 24) | (std::size_t(b[at + 1]) << 16) |
-                                       (std::size_t(b[at + 2]) << 8) | b[at + 3];
-            const std::size_t data = at + 8;
+            const std::size_t length = be(b, at, 4), data = at + 8;
             if (length > b.size() - data) break;
-            if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8), "eXIf"))
-                return exif_orientation(b, data + (has_prefix(data, data + length) ? 6 : 0), data + length);
-            if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8), "IDAT")) break;
+            if (tag_at(b, at + 4, "eXIf")) return exif_orientation(b, data + (has_prefix(data, data + length) ? 6 : 0), data + length);
+            if (tag_at(b, at + 4, "IDAT")) break;
             at = data + length + 4;
         }
         return 1;
@@ -360,29 +381,12 @@ inline int file_orientation(const std::vector<unsigned char>& b) {
             continue;
         }
         if (marker == 0xDA || marker == 0xD9) break;  // image data: no EXIF after this
-        const std::size_t length = (std::size_t(b[at + 2]) << 8) | b[at + 3];
-        const std::size_t start = at + 4, end = at + 2 + length;
+        const std::size_t length = be(b, at + 2, 2), start = at + 4, end = at + 2 + length;
         if (length < 2 || end > b.size()) break;
         if (marker == 0xE1 && has_prefix(start, end)) return exif_orientation(b, start + 6, end);
         at = end;
     }
     return 1;
-}
-
-// RGBA pixels to 1, 3 or 4 channels as stb converts (grey is its luminance (77 R + 150 G + 29 B)
-// / 256; alpha dropped or kept).
-inline Image from_rgba(const std::uint8_t* rgba, int width, int height, int channels) {
-    Image img(width, height, channels);
-    const std::size_t n = static_cast<std::size_t>(width) * height;
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::uint8_t* p = rgba + 4 * i;
-        std::uint8_t* q = &img.pixels[i * channels];
-        if (channels == 1)
-            q[0] = static_cast<std::uint8_t>((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
-        else
-            for (int c = 0; c < channels; ++c) q[c] = p[c];
-    }
-    return img;
 }
 
 #if defined(CYCLEGAN_HAVE_TIFF)
@@ -471,7 +475,8 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     const bool rgb = photometric == PHOTOMETRIC_RGB && (samples == 3 || samples == 4);
     if ((grey || rgb) && (bits == 8 || bits == 16) && planar == PLANARCONFIG_CONTIG && format == SAMPLEFORMAT_UINT &&
         !TIFFIsTiled(tif) && TIFFScanlineSize(tif) == tmsize_t(w) * samples * (bits / 8)) {
-        std::vector<std::uint8_t> rgba(std::size_t(w) * h * 4), line(static_cast<std::size_t>(TIFFScanlineSize(tif)));
+        Image rgba(int(w), int(h), 4);
+        std::vector<std::uint8_t> line(static_cast<std::size_t>(TIFFScanlineSize(tif)));
         for (std::uint32_t y = 0; y < h; ++y) {
             if (TIFFReadScanline(tif, line.data(), y, 0) < 0) throw fail("damaged image data in row " + std::to_string(y));
             for (std::uint32_t x = 0; x < w; ++x) {
@@ -486,25 +491,25 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
                 if (samples % 2 == 0 && alpha_kind == EXTRASAMPLE_UNSPECIFIED) v[3] = 255;
                 if (samples % 2 == 0 && alpha_kind == EXTRASAMPLE_ASSOCALPHA && v[3] != 0)
                     for (int c = 0; c < 3; ++c) v[c] = static_cast<std::uint8_t>(std::min(255, (v[c] * 255 + v[3] / 2) / v[3]));
-                std::memcpy(&rgba[(std::size_t(y) * w + x) * 4], v, 4);
+                std::memcpy(&rgba.pixels[(std::size_t(y) * w + x) * 4], v, 4);
             }
         }
-        return apply_orientation(from_rgba(rgba.data(), int(w), int(h), channels), orientation);
+        return apply_orientation(convert_channels(rgba, channels), orientation);
     }
     // Everything else through the RGBA interface, read as stored (top-left) and turned here
     // (libtiff would only flip, never transpose, for orientations 5-8).
     TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
     std::vector<std::uint32_t> raster(std::size_t(w) * h);
     if (!TIFFReadRGBAImageOriented(tif, w, h, raster.data(), ORIENTATION_TOPLEFT, 1)) throw fail("damaged image data");
-    std::vector<std::uint8_t> rgba(raster.size() * 4);
+    Image rgba(int(w), int(h), 4);
     for (std::size_t i = 0; i < raster.size(); ++i) {
         const std::uint32_t v = raster[i];
-        rgba[4 * i] = static_cast<std::uint8_t>(TIFFGetR(v));
-        rgba[4 * i + 1] = static_cast<std::uint8_t>(TIFFGetG(v));
-        rgba[4 * i + 2] = static_cast<std::uint8_t>(TIFFGetB(v));
-        rgba[4 * i + 3] = static_cast<std::uint8_t>(TIFFGetA(v));
+        rgba.pixels[4 * i] = static_cast<std::uint8_t>(TIFFGetR(v));
+        rgba.pixels[4 * i + 1] = static_cast<std::uint8_t>(TIFFGetG(v));
+        rgba.pixels[4 * i + 2] = static_cast<std::uint8_t>(TIFFGetB(v));
+        rgba.pixels[4 * i + 3] = static_cast<std::uint8_t>(TIFFGetA(v));
     }
-    return apply_orientation(from_rgba(rgba.data(), int(w), int(h), channels), orientation);
+    return apply_orientation(convert_channels(rgba, channels), orientation);
 }
 #endif
 
@@ -512,9 +517,7 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
 // as Windows and Pillow show it (stb would read the byte as alpha).
 inline bool bmp_alpha_unused(const std::vector<unsigned char>& b) {
     if (b.size() < 34 || b[0] != 'B' || b[1] != 'M') return false;
-    auto u16 = [&](std::size_t o) { return unsigned(b[o]) | (unsigned(b[o + 1]) << 8); };
-    const unsigned bits = u16(28), compression = u16(30) | (unsigned(u16(32)) << 16);
-    return bits == 32 && compression == 0;
+    return le(b, 28, 2) == 32 && le(b, 30, 4) == 0;  // bits per pixel, compression
 }
 
 // Whether a JPEG's Huffman tables (its DHT segments, before and between scans) each hold at most
@@ -533,8 +536,7 @@ inline bool jpeg_tables_valid(const std::vector<unsigned char>& b) {
             continue;
         }
         if (marker == 0xD9) return true;  // end of image
-        const std::size_t length = (std::size_t(b[at + 2]) << 8) | b[at + 3];
-        const std::size_t end = std::min(b.size(), at + 2 + length);
+        const std::size_t length = be(b, at + 2, 2), end = std::min(b.size(), at + 2 + length);
         if (marker == 0xC4) {
             for (std::size_t t = at + 4; t < end;) {
                 if (t + 17 > end) return false;
@@ -549,15 +551,14 @@ inline bool jpeg_tables_valid(const std::vector<unsigned char>& b) {
     return true;
 }
 
-// "P1" to "P6" (stb also takes "P516 ..." as P5: what follows is ours to judge).
 // Whether every chunk of a PNG lies inside the file. stb 2.27 grows its buffer to the length an
 // IDAT chunk claims before reading it, so a truncated or hostile file could make it ask for 2 GiB
 // (found by tests/fuzz); a chunk that runs past the end means a damaged file anyway.
 inline bool png_chunks_fit(const std::vector<unsigned char>& b) {
     for (std::size_t at = 8; at + 8 <= b.size();) {
-        const std::size_t length = (std::size_t(b[at]) << 24) | (std::size_t(b[at + 1]) << 16) | (std::size_t(b[at + 2]) << 8) | b[at + 3];
+        const std::size_t length = be(b, at, 4);
         if (length > b.size() - at - 8) return false;
-        if (std::equal(b.begin() + static_cast<std::ptrdiff_t>(at + 4), b.begin() + static_cast<std::ptrdiff_t>(at + 8), "IEND")) return true;
+        if (tag_at(b, at + 4, "IEND")) return true;
         at += 12 + length;
     }
     return true;
@@ -568,17 +569,16 @@ inline bool png_chunks_fit(const std::vector<unsigned char>& b) {
 // 246-byte file could claim 200 million pixels: found by tests/fuzz).
 inline bool bmp_complete(const std::vector<unsigned char>& b) {
     if (b.size() < 30) return true;  // stb refuses what has no full header
-    auto u16 = [&](std::size_t o) { return std::uint64_t(b[o]) | (std::uint64_t(b[o + 1]) << 8); };
-    auto u32 = [&](std::size_t o) { return u16(o) | (u16(o + 2) << 16); };
-    const std::uint64_t offset = u32(10), header = u32(14);
+    const std::uint64_t offset = le(b, 10, 4), header = le(b, 14, 4);
     if (header < 40 || b.size() < 34) return true;  // OS/2 headers: left to stb
-    const std::int64_t w = std::int32_t(u32(18)), h = std::int32_t(u32(22));
-    const std::uint64_t bits = u16(28), compression = u32(30);
+    const std::int64_t w = std::int32_t(le(b, 18, 4)), h = std::int32_t(le(b, 22, 4));
+    const std::uint64_t bits = le(b, 28, 2), compression = le(b, 30, 4);
     if (compression != 0 && compression != 3) return true;
     const std::uint64_t row = (bits * std::uint64_t(w < 0 ? -w : w) + 31) / 32 * 4;
     return offset + row * std::uint64_t(h < 0 ? -h : h) <= b.size();
 }
 
+// "P1" to "P6" (stb also takes "P516 ..." as P5: what follows is ours to judge).
 inline bool is_pnm(const std::vector<unsigned char>& b) {
     return b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6';
 }
@@ -621,7 +621,7 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
         ++at;  // exactly one whitespace byte before binary data
     }
     const std::size_t n = std::size_t(w) * h * file_channels;
-    std::vector<std::uint8_t> rgba(std::size_t(w) * h * 4, 255);
+    Image rgba(int(w), int(h), 4, 255);
     auto scale = [&](std::uint64_t v) -> std::uint8_t {
         if (v > maxval) v = maxval;
         if (maxval == 65535) return static_cast<std::uint8_t>(v >> 8);
@@ -642,16 +642,16 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
         } else if (text) {
             v = number("a pixel value");
         } else {
-            v = bytes_per == 2 ? (std::uint64_t(b[at + 2 * i]) << 8) | b[at + 2 * i + 1] : b[at + i];
+            v = bytes_per == 2 ? be(b, at + 2 * i, 2) : b[at + i];
         }
         const std::uint8_t level = bitmap ? (v ? 0 : 255) : scale(v);
         const std::size_t pixel = i / file_channels;
         if (file_channels == 3)
-            rgba[pixel * 4 + i % 3] = level;
+            rgba.pixels[pixel * 4 + i % 3] = level;
         else
-            rgba[pixel * 4] = rgba[pixel * 4 + 1] = rgba[pixel * 4 + 2] = level;
+            rgba.pixels[pixel * 4] = rgba.pixels[pixel * 4 + 1] = rgba.pixels[pixel * 4 + 2] = level;
     }
-    return from_rgba(rgba.data(), int(w), int(h), channels);
+    return convert_channels(rgba, channels);
 }
 
 // The bytes Debian's stb_image 2.27 mishandles, refused before it sees them (each found by
@@ -663,11 +663,6 @@ inline void check_before_stb(const std::vector<unsigned char>& b, const std::fil
         throw decode_error(path, b.size(), "a BMP", "shorter than the pixel rows its header describes (truncated file?)");
     if (b[0] == 0xFF && !jpeg_tables_valid(b))  // what stb would try as a JPEG
         throw decode_error(path, b.size(), "a JPEG", "a Huffman table holds more than 256 codes (corrupt file?)");
-}
-
-inline bool is_tiff(const std::vector<unsigned char>& b) {
-    return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
-                             (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));  // 43: BigTIFF
 }
 
 }  // namespace image_detail
@@ -687,15 +682,14 @@ inline std::vector<const char*> image_extensions() {
 // (tests/fuzz runs it under AddressSanitizer).
 inline Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path) {
     image_detail::check_channels(channels, "read_image");
-    if (bytes.empty()) throw image_error("read_image: " + image_detail::quoted(path) + ": empty file");
-    if (bytes.size() > static_cast<std::size_t>(INT32_MAX))
-        throw image_error("read_image: " + image_detail::quoted(path) + ": file too large");
+    const std::string where = "read_image: " + image_detail::quoted(path);
+    if (bytes.empty()) throw image_error(where + ": empty file");
+    if (bytes.size() > static_cast<std::size_t>(INT32_MAX)) throw image_error(where + ": file too large");
     if (image_detail::is_tiff(bytes)) {
 #if defined(CYCLEGAN_HAVE_TIFF)
         return image_detail::read_tiff(bytes, path, channels);
 #else
-        throw image_error("read_image: " + image_detail::quoted(path) +
-                          " is a TIFF, and this build has no TIFF support (build with libtiff: apt install libtiff-dev)");
+        throw image_error(where + " is a TIFF, and this build has no TIFF support (build with libtiff: apt install libtiff-dev)");
 #endif
     }
     if (image_detail::is_pnm(bytes)) return image_detail::read_pnm(bytes, path, channels);
@@ -704,19 +698,15 @@ inline Image decode_image(const std::vector<unsigned char>& bytes, int channels,
     // A header may claim any size: refuse, before decoding, what no training could hold.
     if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels))
         image_detail::check_pixel_count(path, bytes.size(), image_detail::looks_like(bytes), std::uint64_t(w), std::uint64_t(h));
-    unsigned char* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels, channels);
+    const std::unique_ptr<unsigned char, void (*)(void*)> data(
+        stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &file_channels, channels), stbi_image_free);
     if (!data)
         throw image_detail::decode_error(path, bytes.size(), image_detail::looks_like(bytes),
                                          std::string(stbi_failure_reason()) + " (truncated or corrupt file?)");
-    Image img;
-    img.width = w;
-    img.height = h;
-    img.channels = channels;
-    img.pixels.assign(data, data + static_cast<std::size_t>(w) * h * channels);
-    stbi_image_free(data);
     if (w < 1 || h < 1)  // stb 2.27 returns some damaged headers as empty images
         image_detail::check_pixel_count(path, bytes.size(), image_detail::looks_like(bytes), std::uint64_t(std::max(w, 0)),
                                         std::uint64_t(std::max(h, 0)));
+    Image img = image_from_pixels({data.get(), static_cast<std::size_t>(w) * h * channels}, w, h, channels);
     if (channels == 4 && image_detail::bmp_alpha_unused(bytes))
         for (std::size_t i = 3; i < img.pixels.size(); i += 4) img.pixels[i] = 255;
     return image_detail::apply_orientation(img, image_detail::file_orientation(bytes));
@@ -766,10 +756,9 @@ inline ImageInfo probe_image(const std::filesystem::path& path) {
 // previous file intact. The folder must exist. Throws image_error naming the file.
 inline void write_image(const std::filesystem::path& path, const Image& img) {
     const std::string where = "write_image: " + image_detail::quoted(path);
-    if (img.width <= 0 || img.height <= 0 || img.channels < 1 || img.channels > 4 ||
-        img.pixels.size() != static_cast<std::size_t>(img.width) * img.height * img.channels)
-        throw image_error(where + ": invalid image (" + std::to_string(img.width) + "x" + std::to_string(img.height) +
-                          "x" + std::to_string(img.channels) + " with " + std::to_string(img.pixels.size()) + " bytes)");
+    if (image_detail::not_image(img))
+        throw image_error(where + ": invalid image (" + image_detail::size_text(img.width, img.height, img.channels) +
+                          " with " + std::to_string(img.pixels.size()) + " bytes)");
     const std::string ext = image_detail::lower_extension(path);
     std::string encoded;
     auto append = [](void* context, void* data, int size) {

@@ -24,9 +24,7 @@ namespace image_tensor_detail {
 inline void check_batch(std::span<const Image> images, const char* who) {
     if (images.empty()) throw std::invalid_argument(std::string(who) + ": no images");
     const Image& first = images.front();
-    auto size = [](const Image& img) {
-        return std::to_string(img.width) + "x" + std::to_string(img.height) + "x" + std::to_string(img.channels);
-    };
+    auto size = [](const Image& img) { return image_detail::size_text(img.width, img.height, img.channels); };
     for (std::size_t i = 0; i < images.size(); ++i) {
         check_image(images[i], who);
         if (images[i].width != first.width || images[i].height != first.height || images[i].channels != first.channels)
@@ -86,9 +84,8 @@ Image tensor_to_image(B& dev, const Tensor<B>& t) {
 // image; a 1-pixel side is repeated.
 inline Image pad_reflect(const Image& img, int height, int width) {
     if (height < img.height || width < img.width)
-        throw std::invalid_argument("pad_reflect: " + std::to_string(width) + "x" + std::to_string(height) +
-                                    " is smaller than the image's " + std::to_string(img.width) + "x" +
-                                    std::to_string(img.height));
+        throw std::invalid_argument("pad_reflect: " + image_detail::size_text(width, height) + " is smaller than the image's " +
+                                    image_detail::size_text(img.width, img.height));
     if (height == img.height && width == img.width) return img;
     // The source of each output row and column, once per axis (a small image bounces many times).
     auto sources = [](int out, int n) {
@@ -124,9 +121,9 @@ std::vector<Image> translate_images(Network<Net>& net, typename Network<Net>::ba
     std::vector<Image> out = tensor_to_images(dev, net(images_to_tensor(dev, std::span<const Image>(padded))));
     for (Image& o : out) {
         if (o.width != padded.front().width || o.height != padded.front().height)
-            throw shape_error("translate_images: the network turned " + std::to_string(padded.front().width) + "x" +
-                              std::to_string(padded.front().height) + " into " + std::to_string(o.width) + "x" +
-                              std::to_string(o.height) + " (is `sizes` its size_rule?)");
+            throw shape_error("translate_images: the network turned " +
+                              image_detail::size_text(padded.front().width, padded.front().height) + " into " +
+                              image_detail::size_text(o.width, o.height) + " (is `sizes` its size_rule?)");
         o = crop(o, 0, 0, width, height);
     }
     return out;

@@ -19,22 +19,29 @@
 #include <type_traits>
 #include <vector>
 
+#include "../core/choice.hpp"
+
 namespace cyclegan::safetensors {
 
 struct format_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+namespace detail {
+// The number of elements of a shape: the product of its dims (1 for a scalar).
+inline std::size_t numel(const std::vector<std::int64_t>& shape) {
+    std::size_t n = 1;
+    for (auto d : shape) n *= static_cast<std::size_t>(d);
+    return n;
+}
+}  // namespace detail
+
 struct TensorInfo {
     std::string dtype;  // "F32", "F64", "I64", ...
     std::vector<std::int64_t> shape;
     std::size_t begin = 0, end = 0;  // byte range in the data section
 
-    std::size_t numel() const {
-        std::size_t n = 1;
-        for (auto d : shape) n *= static_cast<std::size_t>(d);
-        return n;
-    }
+    std::size_t numel() const { return detail::numel(shape); }
 };
 
 inline std::size_t dtype_size(const std::string& dtype) {
@@ -53,40 +60,38 @@ public:
     HeaderParser(std::string_view text, std::string where) : s_(text), where_(std::move(where)) {}
 
     void parse(std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& meta) {
-        expect('{');
-        if (peek() == '}') { ++i_; return; }
-        for (;;) {
+        list('{', '}', true, [&] {
             std::string key = string();
             expect(':');
             if (key == "__metadata__") {
-                expect('{');
-                if (peek() != '}')
-                    for (;;) {
-                        std::string k = string();
-                        expect(':');
-                        meta[k] = string();
-                        if (peek() == ',') { ++i_; continue; }
-                        break;
-                    }
-                expect('}');
+                list('{', '}', true, [&] {
+                    std::string k = string();
+                    expect(':');
+                    meta[k] = string();
+                });
             } else {
                 if (tensors.count(key)) fail("tensor '" + key + "' appears twice");
                 tensors[key] = tensor(key);
             }
-            if (peek() == ',') { ++i_; continue; }
-            break;
-        }
-        expect('}');
+        });
         skip_ws();
         if (i_ != s_.size()) fail("trailing characters after the header object");
     }
 
 private:
+    // open item (, item)* close, or open close where `may_be_empty`.
+    template <class Item>
+    void list(char open, char close, bool may_be_empty, Item&& item) {
+        expect(open);
+        if (!may_be_empty || peek() != close)
+            for (item(); peek() == ','; item()) ++i_;
+        expect(close);
+    }
+
     TensorInfo tensor(const std::string& name) {
         TensorInfo t;
         bool has_dtype = false, has_shape = false, has_offsets = false;
-        expect('{');
-        for (;;) {
+        list('{', '}', false, [&] {
             std::string k = string();
             expect(':');
             if (k == "dtype") { t.dtype = string(); has_dtype = true; }
@@ -103,10 +108,7 @@ private:
                 t.end = static_cast<std::size_t>(o[1]);
                 has_offsets = true;
             } else fail("tensor '" + name + "' has unknown field '" + k + "'");
-            if (peek() == ',') { ++i_; continue; }
-            break;
-        }
-        expect('}');
+        });
         if (!has_dtype || !has_shape || !has_offsets)
             fail("tensor '" + name + "' lacks dtype, shape or data_offsets");
         return t;
@@ -114,9 +116,7 @@ private:
 
     std::vector<std::int64_t> ints() {
         std::vector<std::int64_t> out;
-        expect('[');
-        if (peek() == ']') { ++i_; return out; }
-        for (;;) {
+        list('[', ']', true, [&] {
             skip_ws();
             std::size_t start = i_;
             while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-')) ++i_;
@@ -127,10 +127,7 @@ private:
             if (r.ec != std::errc() || r.ptr != s_.data() + i_)
                 fail("bad integer '" + std::string(s_.substr(start, i_ - start)) + "'");
             out.push_back(v);
-            if (peek() == ',') { ++i_; continue; }
-            break;
-        }
-        expect(']');
+        });
         return out;
     }
 
@@ -248,15 +245,13 @@ template <class T>
 std::vector<T> convert(const unsigned char* p, const TensorInfo& t, const std::string& where, const std::string& name) {
     static_assert(std::endian::native == std::endian::little, "safetensors: big-endian hosts are not supported");
     std::vector<T> out(t.numel());
-    if (t.dtype == "F32") {
-        for (std::size_t i = 0; i < out.size(); ++i) { float v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<T>(v); }
-    } else if (t.dtype == "F64") {
-        for (std::size_t i = 0; i < out.size(); ++i) { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<T>(v); }
-    } else if (t.dtype == "I64") {
-        for (std::size_t i = 0; i < out.size(); ++i) { std::int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<T>(v); }
-    } else {
-        throw format_error(where + ": tensor '" + name + "' has dtype " + t.dtype + ", expected F32, F64 or I64");
-    }
+    auto read_as = [&](auto v) {  // v: a value of the file's type
+        for (std::size_t i = 0; i < out.size(); ++i) { std::memcpy(&v, p + sizeof v * i, sizeof v); out[i] = static_cast<T>(v); }
+    };
+    if (t.dtype == "F32") read_as(float{});
+    else if (t.dtype == "F64") read_as(double{});
+    else if (t.dtype == "I64") read_as(std::int64_t{});
+    else throw format_error(where + ": tensor '" + name + "' has dtype " + t.dtype + ", expected F32, F64 or I64");
     return out;
 }
 
@@ -339,47 +334,27 @@ struct TensorDecl {
     std::string dtype;  // "F32", "F64", "I64", ...
     std::vector<std::int64_t> shape;
 
-    std::size_t bytes() const {
-        std::size_t n = dtype_size(dtype);
-        for (auto d : shape) n *= static_cast<std::size_t>(d);
-        return n;
-    }
+    std::size_t bytes() const { return dtype_size(dtype) * detail::numel(shape); }
 };
 
 // The 8-byte length and the JSON header (padded to 8 bytes, as the reference writer does) for
 // tensors stored back to back in `decls`' order. A writer appends their bytes in that order, so
 // values can go straight from a device into the output without an intermediate copy.
 inline std::string serialize_header(const std::vector<TensorDecl>& decls, const std::map<std::string, std::string>& metadata = {}) {
-    std::string header = "{";
-    bool first = true;
-    if (!metadata.empty()) {
-        header += "\"__metadata__\":{";
-        for (auto it = metadata.begin(); it != metadata.end(); ++it) {
-            if (it != metadata.begin()) header += ",";
-            header += detail::json_string(it->first) + ":" + detail::json_string(it->second);
-        }
-        header += "}";
-        first = false;
-    }
+    std::vector<std::string> entries, meta;
+    for (const auto& [k, v] : metadata) meta.push_back(detail::json_string(k) + ":" + detail::json_string(v));
+    if (!metadata.empty()) entries.push_back("\"__metadata__\":{" + join(meta, ",") + "}");
     std::size_t offset = 0;
     for (const auto& d : decls) {
         if (dtype_size(d.dtype) == 0) throw format_error("safetensors: tensor '" + d.name + "' has unknown dtype " + d.dtype);
-        header += first ? "" : ",";
-        first = false;
-        header += detail::json_string(d.name) + ":{\"dtype\":" + detail::json_string(d.dtype) + ",\"shape\":[";
-        for (std::size_t i = 0; i < d.shape.size(); ++i) {
-            if (i) header += ',';
-            header += std::to_string(d.shape[i]);
-        }
-        const std::size_t bytes = d.bytes();
-        header += "],\"data_offsets\":[";
-        header += std::to_string(offset);
-        header += ',';
-        header += std::to_string(offset + bytes);
-        header += "]}";
-        offset += bytes;
+        std::vector<std::string> dims;
+        for (const std::int64_t n : d.shape) dims.push_back(std::to_string(n));
+        entries.push_back(detail::json_string(d.name) + ":{\"dtype\":" + detail::json_string(d.dtype) + ",\"shape\":[" +
+                          join(dims, ",") + "],\"data_offsets\":[" + std::to_string(offset) + "," +
+                          std::to_string(offset + d.bytes()) + "]}");
+        offset += d.bytes();
     }
-    header += "}";
+    std::string header = "{" + join(entries, ",") + "}";
     while (header.size() % 8) header += ' ';
     std::string out(8, '\0');
     const std::uint64_t len = header.size();
