@@ -24,10 +24,11 @@ std::vector<std::string> choice_names(const Choice<E> (&table)[N]) {
     return out;
 }
 
-// "instance, batch, none": names joined for messages.
-inline std::string join(const std::vector<std::string>& names, const std::string& separator = ", ") {
+// "instance, batch, none": names (strings or C strings) joined for messages.
+template <class Names = std::vector<std::string>>
+std::string join(const Names& names, const std::string& separator = ", ") {
     std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : separator) + n;
+    for (const auto& n : names) out += (out.empty() ? "" : separator) + std::string(n);
     return out;
 }
 

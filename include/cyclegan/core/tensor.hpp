@@ -1,6 +1,8 @@
 #pragma once
+#include <concepts>
 #include <cstring>
 #include <memory>
+#include <ranges>
 #include <span>
 #include <vector>
 
@@ -42,6 +44,13 @@ public:
         Tensor t(dev, shape);
         dev.upload(values.data(), t.data(), values.size());
         return t;
+    }
+    // Values of another type (float pixels for a double backend, say), converted first.
+    template <std::ranges::contiguous_range R>
+        requires(!std::same_as<std::ranges::range_value_t<R>, scalar>)
+    static Tensor from_host(B& dev, Shape shape, const R& values) {
+        const std::vector<scalar> converted(std::ranges::begin(values), std::ranges::end(values));
+        return from_host(dev, shape, std::span<const scalar>(converted));
     }
 
     // A view of memory owned elsewhere (a slice of a network's flat parameter buffer, say).

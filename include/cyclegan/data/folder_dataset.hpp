@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/choice.hpp"
 #include "../io/image.hpp"
 #include "preprocess.hpp"
 
@@ -27,19 +28,12 @@ inline bool is_image_file(const std::filesystem::path& p) {
     return false;
 }
 
-inline std::string image_extensions_text() {
-    std::string s;
-    for (const char* e : image_extensions()) s += (s.empty() ? "" : ", ") + std::string(e);
-    return s;
-}
-
 namespace dataset_detail {
 
 // "4 hidden (.DS_Store, ._a.png, .git/, ...)": a count and the first few names.
 inline std::string some_names(const std::vector<std::string>& names, const char* kind) {
-    std::string s = std::to_string(names.size()) + " " + kind + " (";
-    for (std::size_t i = 0; i < names.size() && i < 3; ++i) s += (i ? ", " : "") + names[i];
-    return s + (names.size() > 3 ? ", ...)" : ")");
+    const std::vector<std::string> first(names.begin(), names.begin() + std::min<std::size_t>(names.size(), 3));
+    return std::to_string(names.size()) + " " + kind + " (" + join(first) + (names.size() > 3 ? ", ...)" : ")");
 }
 
 }  // namespace dataset_detail
@@ -85,7 +79,7 @@ inline std::vector<std::filesystem::path> list_images(const std::filesystem::pat
     if (!hidden.empty()) skipped = dataset_detail::some_names(hidden, "hidden");
     if (!others.empty()) skipped += (skipped.empty() ? "" : ", ") + dataset_detail::some_names(others, "not images by name");
     if (images.empty())
-        throw dataset_error("dataset folder " + where + " holds no image files (" + image_extensions_text() + ")" +
+        throw dataset_error("dataset folder " + where + " holds no image files (" + join(image_extensions()) + ")" +
                             (skipped.empty() ? std::string(": it is empty") : "; skipped " + skipped));
     if (warnings && !skipped.empty()) warnings->push_back("in " + where + ": skipped " + skipped);
     if (images.size() > max_dataset_size) images.resize(max_dataset_size);
@@ -162,28 +156,14 @@ struct UnalignedDataset {
         if (A.empty() || B.empty()) throw dataset_error("UnalignedDataset: domain " + std::string(A.empty() ? "A" : "B") + " has no images");
     }
 
-    // <dataroot>/<phase>A and <dataroot>/<phase>B.
+    // <dataroot>/<phase>A and <dataroot>/<phase>B, listed in that order (a braced list is evaluated
+    // left to right), so that a problem with both is reported for A.
     explicit UnalignedDataset(const std::filesystem::path& dataroot, const DatasetOptions& o = {},
                               std::vector<std::string>* warnings = nullptr)
-        : UnalignedDataset(list_both(dataroot, o, warnings), o.serial_batches) {}
+        : UnalignedDataset{list_images(phase_dir(dataroot, o, "A"), warnings, o.max_dataset_size),
+                           list_images(phase_dir(dataroot, o, "B"), warnings, o.max_dataset_size), o.serial_batches} {}
 
     std::size_t size() const { return std::max(A.size(), B.size()); }
-
-private:
-    // A before B, so that a problem with both is reported for A (argument order is unspecified).
-    static std::pair<std::vector<std::filesystem::path>, std::vector<std::filesystem::path>> list_both(
-        const std::filesystem::path& dataroot, const DatasetOptions& o, std::vector<std::string>* warnings) {
-        if (!std::filesystem::is_directory(dataroot))
-            throw dataset_error("dataset folder '" + dataroot.string() + "' does not exist (expected " + o.phase + "A/ and " +
-                                o.phase + "B/ in it)");
-        auto a = list_images(dataroot / (o.phase + "A"), warnings, o.max_dataset_size);
-        auto b = list_images(dataroot / (o.phase + "B"), warnings, o.max_dataset_size);
-        return {std::move(a), std::move(b)};
-    }
-    UnalignedDataset(std::pair<std::vector<std::filesystem::path>, std::vector<std::filesystem::path>> ab, bool serial)
-        : UnalignedDataset(std::move(ab.first), std::move(ab.second), serial) {}
-
-public:
 
     Item item(int epoch, std::size_t i, std::uint64_t seed = 0) const {
         if (i >= size())
@@ -193,6 +173,14 @@ public:
         const std::uint64_t j = shuffled_index(i, size(), random_key(seed, {0x5348554646ull /* "SHUFF" */, e}));
         const std::uint64_t b = random_below(random_key(seed, {0x42494E44ull /* "BIND" */, e, i}), B.size());
         return {A[j % A.size()], B[b]};
+    }
+
+    // <dataroot>/<phase><side>, once dataroot is known to be a folder.
+    static std::filesystem::path phase_dir(const std::filesystem::path& dataroot, const DatasetOptions& o, const char* side) {
+        if (!std::filesystem::is_directory(dataroot))
+            throw dataset_error("dataset folder '" + dataroot.string() + "' does not exist (expected " + o.phase + "A/ and " +
+                                o.phase + "B/ in it)");
+        return dataroot / (o.phase + side);
     }
 
     // validate_images on both domains.

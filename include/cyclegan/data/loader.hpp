@@ -21,7 +21,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "../core/tensor.hpp"
@@ -96,17 +95,11 @@ public:
             std::rethrow_exception(error_);
         }
         if (host.end_of_epoch) return std::nullopt;
-        Batch b;
-        if (!host.paths_A.empty()) {
-            b.A = to_tensor(host.A, host.shape_A);
-            b.B = to_tensor(host.B, host.shape_B);
+        if (host.batch.count()) {
+            host.batch.A = Tensor<Backend>::from_host(dev_, host.shape_A, host.A);
+            host.batch.B = Tensor<Backend>::from_host(dev_, host.shape_B, host.B);
         }
-        b.paths_A = std::move(host.paths_A);
-        b.paths_B = std::move(host.paths_B);
-        b.epoch = host.epoch;
-        b.index = host.index;
-        b.count_all = host.count_all;
-        return b;
+        return std::move(host.batch);
     }
 
     std::size_t size() const { return data_.size(); }  // items per epoch
@@ -126,24 +119,12 @@ public:
 private:
     // A batch as host floats, an end-of-epoch mark, or the worker's error.
     struct Host {
+        Batch batch;  // but its tensors: the worker never touches the device
         std::vector<float> A, B;
         Shape shape_A{}, shape_B{};
-        std::vector<std::filesystem::path> paths_A, paths_B;
-        int epoch = 0;
-        long index = 0, count_all = 0;
         bool end_of_epoch = false;
         std::exception_ptr error;
     };
-
-    Tensor<Backend> to_tensor(const std::vector<float>& values, const Shape& shape) {
-        using scalar = typename Backend::scalar;
-        if constexpr (std::is_same_v<scalar, float>) {
-            return Tensor<Backend>::from_host(dev_, shape, std::span<const float>(values));
-        } else {
-            const std::vector<scalar> converted(values.begin(), values.end());
-            return Tensor<Backend>::from_host(dev_, shape, std::span<const scalar>(converted));
-        }
-    }
 
     // Waits for room, then queues; false when the loader is stopping.
     bool push(Host&& h) {
@@ -167,7 +148,7 @@ private:
         const Image img = preprocess(read_image(path, channels), options_, key, path.string());
         auto& values = side_B ? h.B : h.A;
         auto& shape = side_B ? h.shape_B : h.shape_A;
-        auto& paths = side_B ? h.paths_B : h.paths_A;
+        auto& paths = side_B ? h.batch.paths_B : h.batch.paths_A;
         if (paths.empty()) {
             shape = Shape{0, channels, img.height, img.width};
         } else if (img.height != shape.h || img.width != shape.w) {
@@ -189,9 +170,9 @@ private:
             for (;; ++epoch, index = 0) {
                 for (; index < n; index += shard_.global_count(index, n, batch_size_)) {
                     Host h;
-                    h.epoch = epoch;
-                    h.index = index;
-                    h.count_all = shard_.global_count(index, n, batch_size_);
+                    h.batch.epoch = epoch;
+                    h.batch.index = index;
+                    h.batch.count_all = shard_.global_count(index, n, batch_size_);
                     const auto [first, last] = shard_.items(index, n, batch_size_);
                     for (long i = first; i < last; ++i) {
                         if (stopping()) return;
@@ -202,7 +183,6 @@ private:
                     if (!push(std::move(h))) return;
                 }
                 Host end;
-                end.epoch = epoch;
                 end.end_of_epoch = true;
                 if (!push(std::move(end))) return;
             }

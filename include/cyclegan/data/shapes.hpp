@@ -18,9 +18,7 @@ struct ShapesDataset {
 
     // One image of domain A as CHW floats in [-1, 1].
     std::vector<float> scene_A() {
-        std::vector<float> img(3 * size * size);
-        const float background[3] = {-0.4f, -0.4f, -0.4f};
-        for (int c = 0; c < 3; ++c) std::fill_n(img.begin() + c * size * size, size * size, background[c]);
+        std::vector<float> img(3 * size * size, -0.4f);  // grey background
         std::uniform_int_distribution<int> count(1, 3), pos(0, size - 1), radius(size / 8, size / 4);
         std::uniform_real_distribution<float> u(0.0f, 1.0f);
         for (int s = count(rng); s-- > 0;) {
@@ -56,8 +54,7 @@ struct ShapesDataset {
             auto img = domain_B ? to_B(a) : a;
             all.insert(all.end(), img.begin(), img.end());
         }
-        std::vector<typename B::scalar> values(all.begin(), all.end());
-        return Tensor<B>::from_host(dev, Shape{n, 3, size, size}, values);
+        return Tensor<B>::from_host(dev, Shape{n, 3, size, size}, all);
     }
 };
 
