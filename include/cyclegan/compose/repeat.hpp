@@ -44,18 +44,15 @@ public:
         return h;
     }
 
+    // The blocks' backwards in reverse; the first one's input gradient only when dx is asked for.
     void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
-        if constexpr (N == 0) {
-            if (dx) *dx = dy;
-        } else {
-            Tensor<backend> g = dy;
-            for (std::size_t i = N; i-- > 1;) {
-                Tensor<backend> next;
-                blocks_[i].backward(dev, ctx[i], g, &next, grad);
-                g = std::move(next);
-            }
-            blocks_[0].backward(dev, ctx[0], g, dx, grad);
+        Tensor<backend> g = dy;
+        for (std::size_t i = N; i-- > 0;) {
+            Tensor<backend> next;
+            blocks_[i].backward(dev, ctx[i], g, i > 0 || dx ? &next : nullptr, grad);
+            g = std::move(next);
         }
+        if (dx) *dx = std::move(g);
     }
 
     // Inside a Sequential the blocks continue its numbering; alone they count from 0.

@@ -36,12 +36,14 @@ public:
         }(std::index_sequence_for<Ls...>{});
     }
 
+    // The layers' backwards in reverse; the first one's input gradient only when dx is asked for.
     void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
         constexpr std::size_t N = sizeof...(Ls);
         Tensor<backend> g = dy;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (backward_one<N - 1 - I>(dev, ctx, g, dx, grad), ...);
+            (backward_one<N - 1 - I>(dev, ctx, g, dx != nullptr, grad), ...);
         }(std::make_index_sequence<N>{});
+        if (dx) *dx = std::move(g);
     }
 
     // Children are numbered as in nn.Sequential; a Repeat<N, ...> child takes N numbers.
@@ -65,15 +67,12 @@ public:
     static constexpr std::size_t size() { return sizeof...(Ls); }
 
 private:
+    // g: layer I's output gradient in, its input gradient out.
     template <std::size_t I>
-    void backward_one(backend& dev, Context& ctx, Tensor<backend>& g, Tensor<backend>* dx, Grad grad) {
-        if constexpr (I == 0) {
-            std::get<0>(layers_).backward(dev, std::get<0>(ctx), g, dx, grad);
-        } else {
-            Tensor<backend> next;
-            std::get<I>(layers_).backward(dev, std::get<I>(ctx), g, &next, grad);
-            g = std::move(next);
-        }
+    void backward_one(backend& dev, Context& ctx, Tensor<backend>& g, bool want_dx, Grad grad) {
+        Tensor<backend> next;
+        std::get<I>(layers_).backward(dev, std::get<I>(ctx), g, I > 0 || want_dx ? &next : nullptr, grad);
+        g = std::move(next);
     }
 
     std::tuple<Ls...> layers_;

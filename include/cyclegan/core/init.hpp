@@ -77,6 +77,7 @@ inline std::vector<double> orthogonal(int rows, int cols, std::mt19937_64& rng) 
 template <class T>
 std::vector<T> initial_values(const ParamSpec& p, const InitOptions& o, std::mt19937_64& rng) {
     std::vector<T> out(p.numel(), T(0));
+    double mean = 0, stddev = o.gain;
     switch (p.role) {
         case ParamRole::bias:
         case ParamRole::norm_bias:
@@ -85,32 +86,28 @@ std::vector<T> initial_values(const ParamSpec& p, const InitOptions& o, std::mt1
         case ParamRole::running_var:
             std::fill(out.begin(), out.end(), T(1));
             return out;
-        case ParamRole::norm_weight: {
-            init_detail::Normal d(1.0, o.gain);
-            for (auto& e : out) e = static_cast<T>(d(rng));
-            return out;
-        }
+        case ParamRole::norm_weight:  // N(1, gain), whatever the init type
+            mean = 1;
+            break;
         case ParamRole::weight:
-            break;
+            switch (o.type) {
+                case InitType::normal:
+                    break;
+                case InitType::xavier:  // xavier_normal_(gain)
+                    stddev = o.gain * std::sqrt(2.0 / (p.fan_in() + p.fan_out()));
+                    break;
+                case InitType::kaiming:  // kaiming_normal_(a=0, mode='fan_in'), as the reference calls it
+                    stddev = std::sqrt(2.0 / p.fan_in());
+                    break;
+                case InitType::orthogonal: {
+                    const int rows = p.dims[0], cols = static_cast<int>(p.numel() / p.dims[0]);
+                    const auto q = init_detail::orthogonal(rows, cols, rng);
+                    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(o.gain * q[i]);
+                    return out;
+                }
+            }
     }
-    double stddev = o.gain;
-    switch (o.type) {
-        case InitType::normal:
-            break;
-        case InitType::xavier:  // xavier_normal_(gain)
-            stddev = o.gain * std::sqrt(2.0 / (p.fan_in() + p.fan_out()));
-            break;
-        case InitType::kaiming:  // kaiming_normal_(a=0, mode='fan_in'), as the reference calls it
-            stddev = std::sqrt(2.0 / p.fan_in());
-            break;
-        case InitType::orthogonal: {
-            const int rows = p.dims[0], cols = static_cast<int>(p.numel() / p.dims[0]);
-            const auto q = init_detail::orthogonal(rows, cols, rng);
-            for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(o.gain * q[i]);
-            return out;
-        }
-    }
-    init_detail::Normal d(0.0, stddev);
+    init_detail::Normal d(mean, stddev);
     for (auto& e : out) e = static_cast<T>(d(rng));
     return out;
 }

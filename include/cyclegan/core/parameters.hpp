@@ -9,10 +9,6 @@ namespace cyclegan {
 // weights N(0, gain) but norm weights N(1, gain), biases to zero).
 enum class ParamRole { weight, bias, norm_weight, norm_bias, running_mean, running_var };
 
-inline bool is_buffer(ParamRole r) {
-    return r == ParamRole::running_mean || r == ParamRole::running_var;
-}
-
 // One named tensor of a network, as PyTorch's state_dict names and shapes it.
 struct ParamSpec {
     std::string name;       // "model.1.weight"

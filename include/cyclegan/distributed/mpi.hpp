@@ -11,6 +11,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -118,24 +119,17 @@ public:
     // message for the whole bucket (in pieces of at most INT_MAX values).
     template <class B>
     void all_reduce_weighted(B& dev, std::span<Tensor<B>* const> bucket, double weight) {
-        using T = typename B::scalar;
-        const auto host = mpi_detail::pack(dev, bucket, weight, staging<T>());
-        mpi_detail::in_pieces(host.size(), [&](std::size_t at, int n) {
-            mpi_detail::check(MPI_Allreduce(MPI_IN_PLACE, host.data() + at, n, mpi_detail::datatype<T>(), MPI_SUM, MPI_COMM_WORLD),
-                              "MPI_Allreduce");
+        exchange(dev, bucket, weight, "MPI_Allreduce", [](auto* values, int n, MPI_Datatype type) {
+            return MPI_Allreduce(MPI_IN_PLACE, values, n, type, MPI_SUM, MPI_COMM_WORLD);
         });
-        mpi_detail::unpack<B>(dev, host, bucket);
     }
 
     // Every rank's tensors become root's.
     template <class B>
     void broadcast(B& dev, std::span<Tensor<B>* const> bucket, int root) {
-        using T = typename B::scalar;
-        const auto host = mpi_detail::pack(dev, bucket, 1.0, staging<T>());
-        mpi_detail::in_pieces(host.size(), [&](std::size_t at, int n) {
-            mpi_detail::check(MPI_Bcast(host.data() + at, n, mpi_detail::datatype<T>(), root, MPI_COMM_WORLD), "MPI_Bcast");
+        exchange(dev, bucket, 1.0, "MPI_Bcast", [root](auto* values, int n, MPI_Datatype type) {
+            return MPI_Bcast(values, n, type, root, MPI_COMM_WORLD);
         });
-        mpi_detail::unpack<B>(dev, host, bucket);
     }
 
     // Root's bytes to every rank (for setting up other transports, such as NCCL's id).
@@ -193,12 +187,17 @@ private:
     int rank_ = 0, size_ = 1;
     bool owns_ = false;
     // The buckets' host copy, kept between steps (one per scalar type).
-    std::vector<float> staging_float_;
-    std::vector<double> staging_double_;
-    template <class T>
-    std::vector<T>& staging() {
-        if constexpr (std::is_same_v<T, float>) return staging_float_;
-        else return staging_double_;
+    std::tuple<std::vector<float>, std::vector<double>> staging_;
+
+    // The bucket, scaled by `scale`, to the host; call(values, count, type) on it in pieces; back.
+    template <class B, class Call>
+    void exchange(B& dev, std::span<Tensor<B>* const> bucket, double scale, const char* what, Call call) {
+        using T = typename B::scalar;
+        const auto host = mpi_detail::pack(dev, bucket, scale, std::get<std::vector<T>>(staging_));
+        mpi_detail::in_pieces(host.size(), [&](std::size_t at, int n) {
+            mpi_detail::check(call(host.data() + at, n, mpi_detail::datatype<T>()), what);
+        });
+        mpi_detail::unpack<B>(dev, host, bucket);
     }
 };
 

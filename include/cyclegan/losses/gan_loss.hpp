@@ -17,22 +17,19 @@ concept GanLoss = requires(const L& loss, B& dev, const Tensor<B>& pred, Tensor<
     { loss(dev, pred, Target::real, Player::generator, grad, 1.0) } -> std::convertible_to<double>;
 };
 
-// Least squares (the reference's default, gan_mode 'lsgan'): mean((pred - label)^2), labels 1 and 0.
-struct LSGAN {
+// A loss of the prediction against labels 1 (real) and 0 (fake), by an elementwise term (ops/loss.hpp).
+template <class Term>
+struct LabelledGAN {
     template <class B>
     double operator()(B& dev, const Tensor<B>& pred, Target target, Player, std::type_identity_t<Tensor<B>*> grad, double weight = 1) const {
-        return weighted_mean_loss(dev, SquaredError{}, pred, nullptr, target == Target::real ? 1 : 0, grad, weight);
+        return weighted_mean_loss(dev, Term{}, pred, nullptr, target == Target::real ? 1 : 0, grad, weight);
     }
 };
 
-// 'vanilla': binary cross-entropy with logits, labels 1 and 0, numerically stable for any logit.
-struct VanillaGAN {
-    template <class B>
-    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, std::type_identity_t<Tensor<B>*> grad, double weight = 1) const {
-        return weighted_mean_loss(dev, BinaryCrossEntropyWithLogits{}, pred, nullptr,
-                                  target == Target::real ? 1 : 0, grad, weight);
-    }
-};
+// Least squares (the reference's default, gan_mode 'lsgan'): mean((pred - label)^2).
+struct LSGAN : LabelledGAN<SquaredError> {};
+// 'vanilla': binary cross-entropy with logits, numerically stable for any logit.
+struct VanillaGAN : LabelledGAN<BinaryCrossEntropyWithLogits> {};
 
 // Hinge: the discriminator minimises mean(max(0, 1 - pred)) on real and mean(max(0, 1 + pred)) on
 // fake; the generator minimises -mean(pred).

@@ -80,10 +80,10 @@ public:
     CycleGAN(B& dev, const typename Generator::Options& g, const typename Discriminator::Options& d,
              const CycleGANOptions& o = {}, const typename OptimizerType::Options& opt = {})
         : dev_(&dev), o_(o),
-          G_A(network(dev, Generator(g), with_seed(o.init, 0))),
-          G_B(network(dev, Generator(mirrored(g)), with_seed(o.init, 1))),
-          D_A(network(dev, Discriminator(d_for(d, g.output_nc)), with_seed(o.init, 2))),
-          D_B(network(dev, Discriminator(d_for(d, g.input_nc)), with_seed(o.init, 3))),
+          G_A(network(dev, Generator(g), o.init, 0)),
+          G_B(network(dev, Generator(mirrored(g)), o.init, 1)),
+          D_A(network(dev, Discriminator(d_for(d, g.output_nc)), o.init, 2)),
+          D_B(network(dev, Discriminator(d_for(d, g.input_nc)), o.init, 3)),
           opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
           opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
           fake_A_pool(o.pool_size, o.seed * 2 + 1), fake_B_pool(o.pool_size, o.seed * 2 + 2) {
@@ -153,9 +153,7 @@ public:
             L.D_B = discriminator_step(D_B, real_A, fake_A_pool.query(dev, fake_A));
         }
         if (comm.size() > 1) {  // the losses ride along, so that each rank reports the whole batch's
-            const auto v = L.values();
-            const std::vector<typename B::scalar> values(v.begin(), v.end());
-            Tensor<B> losses = Tensor<B>::from_host(dev, Shape{1, 1, 1, 8}, values);
+            Tensor<B> losses = Tensor<B>::from_host(dev, Shape{1, 1, 1, 8}, L.values());
             Tensor<B>* discriminators[] = {&D_A.gradients(), &D_B.gradients(), &losses};
             comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(discriminators), weight);
             const auto mean = losses.to_host(dev);
@@ -203,14 +201,12 @@ public:
     ImagePool<B> fake_A_pool, fake_B_pool;
 
 private:
+    // Network k of the four, initialised from its own stream of the seed.
     template <class N>
-    static Network<N> network(B& dev, N net, const InitOptions& init) {
+    static Network<N> network(B& dev, N net, InitOptions init, std::uint64_t k) {
+        init.seed = init.seed * 4 + k;
         const std::string prefix = net.prefix();
         return Network<N>(dev, std::move(net), prefix, init);
-    }
-    static InitOptions with_seed(InitOptions i, std::uint64_t k) {
-        i.seed = i.seed * 4 + k;  // four networks, four streams
-        return i;
     }
     static typename Generator::Options mirrored(typename Generator::Options g) {
         std::swap(g.input_nc, g.output_nc);
@@ -232,9 +228,8 @@ private:
         Cycle c;
         c.fake = G.forward(x, g_ctx);
         c.rec = F.forward(c.fake, f_ctx);
-        auto [d_fake, gan_loss] = adversarial_grad(D, c.fake);
-        Tensor<B> g, d_from_cycle;
-        c.gan_loss = gan_loss;
+        Tensor<B> d_fake, g, d_from_cycle;
+        c.gan_loss = judge(D, c.fake, Target::real, Player::generator, 1.0, &d_fake, Grad::ignore);  // D frozen
         c.cycle_loss = pixel_(*dev_, c.rec, x, &g, lambda);
         F.backward(f_ctx, g, &d_from_cycle);
         add(*dev_, d_fake, d_from_cycle, d_fake);
@@ -252,24 +247,21 @@ private:
         return {idt, loss};
     }
 
-    // The generator's adversarial loss on D(fake), D frozen: dLoss/dfake and the loss.
-    std::pair<Tensor<B>, double> adversarial_grad(Network<Discriminator>& D, const Tensor<B>& fake) {
+    // The GAN loss of D(x) against `target` as `player` sees it, forward and backward through D:
+    // returns the loss, writes dLoss/dx to *dx when dx is given, adds D's gradients with Grad::accumulate.
+    double judge(Network<Discriminator>& D, const Tensor<B>& x, Target target, Player player, double weight,
+                 Tensor<B>* dx, Grad grad) {
         typename Network<Discriminator>::Context ctx;
-        Tensor<B> pred = D.forward(fake, ctx), g, d_fake;
-        const double loss = gan_(*dev_, pred, Target::real, Player::generator, &g, 1.0);
-        D.backward(ctx, g, &d_fake, Grad::ignore);
-        return {d_fake, loss};
+        Tensor<B> pred = D.forward(x, ctx), g;
+        const double loss = gan_(*dev_, pred, target, player, &g, weight);
+        D.backward(ctx, g, dx, grad);
+        return loss;
     }
 
+    // 0.5 * (loss on real + loss on fake), the real images first (batch norm's statistics see that order).
     double discriminator_step(Network<Discriminator>& D, const Tensor<B>& real, const Tensor<B>& fake) {
-        double loss = 0;
-        for (auto [images, target] : {std::pair{real, Target::real}, std::pair{fake, Target::fake}}) {
-            typename Network<Discriminator>::Context ctx;
-            Tensor<B> pred = D.forward(images, ctx), g;
-            loss += gan_(*dev_, pred, target, Player::discriminator, &g, 0.5);
-            D.backward(ctx, g, nullptr, Grad::accumulate);
-        }
-        return loss;
+        const double on_real = judge(D, real, Target::real, Player::discriminator, 0.5, nullptr, Grad::accumulate);
+        return on_real + judge(D, fake, Target::fake, Player::discriminator, 0.5, nullptr, Grad::accumulate);
     }
 
     Tensor<B> translate(Network<Generator>& G, const Tensor<B>& x) {

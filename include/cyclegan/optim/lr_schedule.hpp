@@ -31,61 +31,55 @@ struct LrScheduleOptions {
 
 class LrSchedule {
 public:
-    LrSchedule(double base_lr, LrScheduleOptions o = {}) : base_(base_lr), lr_(base_lr), o_(o) {
-        if (o.policy == LrPolicy::cosine && o.n_epochs <= 0) throw std::invalid_argument("cosine schedule needs n_epochs > 0");
-        if (o.policy == LrPolicy::step && o.lr_decay_iters <= 0) throw std::invalid_argument("step schedule needs lr_decay_iters > 0");
-    }
-
-    double lr() const { return lr_; }
-    int epochs_done() const { return k_; }
-
-    // The end of an epoch (PyTorch's scheduler.step()); `metric` only matters for plateau.
-    void step(double metric = std::numeric_limits<double>::quiet_NaN()) {
-        ++k_;
-        switch (o_.policy) {
-            case LrPolicy::linear:
-                lr_ = base_ * (1.0 - std::max(0, k_ + o_.epoch_count - o_.n_epochs) / double(o_.n_epochs_decay + 1));
-                break;
-            case LrPolicy::step:
-                lr_ = base_ * std::pow(o_.gamma, k_ / o_.lr_decay_iters);
-                break;
-            case LrPolicy::cosine:
-                lr_ = base_ * (1 + std::cos(std::numbers::pi * k_ / o_.n_epochs)) / 2;
-                break;
-            case LrPolicy::plateau:
-                if (std::isnan(metric)) throw std::invalid_argument("plateau schedule: step() needs the metric");
-                if (metric < best_ * (1 - o_.plateau_threshold)) {
-                    best_ = metric;
-                    bad_ = 0;
-                } else if (++bad_ > o_.plateau_patience) {
-                    const double reduced = lr_ * o_.plateau_factor;
-                    if (lr_ - reduced > 1e-8) lr_ = reduced;
-                    bad_ = 0;
-                }
-                break;
-        }
-    }
-
-    // For checkpoints: everything the schedule remembers.
+    // What the schedule remembers, all of it: what a checkpoint saves.
     struct Saved {
         int epochs_done;
         double lr, best;
         int bad_epochs;
     };
-    Saved save() const { return {k_, lr_, best_, bad_}; }
-    void restore(const Saved& s) {
-        k_ = s.epochs_done;
-        lr_ = s.lr;
-        best_ = s.best;
-        bad_ = s.bad_epochs;
+
+    LrSchedule(double base_lr, LrScheduleOptions o = {}) : base_(base_lr), o_(o), s_{0, base_lr, std::numeric_limits<double>::infinity(), 0} {
+        if (o.policy == LrPolicy::cosine && o.n_epochs <= 0) throw std::invalid_argument("cosine schedule needs n_epochs > 0");
+        if (o.policy == LrPolicy::step && o.lr_decay_iters <= 0) throw std::invalid_argument("step schedule needs lr_decay_iters > 0");
     }
 
+    double lr() const { return s_.lr; }
+    int epochs_done() const { return s_.epochs_done; }
+
+    // The end of an epoch (PyTorch's scheduler.step()); `metric` only matters for plateau.
+    void step(double metric = std::numeric_limits<double>::quiet_NaN()) {
+        const int k = ++s_.epochs_done;
+        switch (o_.policy) {
+            case LrPolicy::linear:
+                s_.lr = base_ * (1.0 - std::max(0, k + o_.epoch_count - o_.n_epochs) / double(o_.n_epochs_decay + 1));
+                break;
+            case LrPolicy::step:
+                s_.lr = base_ * std::pow(o_.gamma, k / o_.lr_decay_iters);
+                break;
+            case LrPolicy::cosine:
+                s_.lr = base_ * (1 + std::cos(std::numbers::pi * k / o_.n_epochs)) / 2;
+                break;
+            case LrPolicy::plateau:
+                if (std::isnan(metric)) throw std::invalid_argument("plateau schedule: step() needs the metric");
+                if (metric < s_.best * (1 - o_.plateau_threshold)) {
+                    s_.best = metric;
+                    s_.bad_epochs = 0;
+                } else if (++s_.bad_epochs > o_.plateau_patience) {
+                    const double reduced = s_.lr * o_.plateau_factor;
+                    if (s_.lr - reduced > 1e-8) s_.lr = reduced;
+                    s_.bad_epochs = 0;
+                }
+                break;
+        }
+    }
+
+    Saved save() const { return s_; }
+    void restore(const Saved& s) { s_ = s; }
+
 private:
-    double base_, lr_;
+    double base_;
     LrScheduleOptions o_;
-    int k_ = 0;
-    double best_ = std::numeric_limits<double>::infinity();
-    int bad_ = 0;
+    Saved s_;
 };
 
 }  // namespace cyclegan

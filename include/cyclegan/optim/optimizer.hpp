@@ -1,5 +1,6 @@
 #pragma once
 #include <concepts>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,32 @@ template <class B>
 struct OptimizerTensor {
     std::string name;  // "exp_avg", "exp_avg_sq", "momentum_buffer"
     Tensor<B>* tensor;
+};
+
+// What every optimizer's per-buffer state holds besides its update rule: the device, the options
+// (with their lr, which schedules change), the step count, and flat buffers of the parameters' size.
+template <class B, class Options>
+class OptimizerStateBase {
+public:
+    double lr() const { return o_.lr; }
+    void set_lr(double lr) { o_.lr = lr; }
+    long steps() const { return steps_; }
+    void set_steps(long s) { steps_ = s; }
+    const Options& options() const { return o_; }
+
+protected:
+    OptimizerStateBase(B& dev, Options o) : dev_(&dev), o_(o) {}
+    Tensor<B> zeros(std::size_t n) const { return Tensor<B>::zeros(*dev_, Shape{1, 1, 1, static_cast<int>(n)}); }
+    // std::invalid_argument, naming the optimizer, unless params and grads have the state's size.
+    static void expect_size(const char* name, const Tensor<B>& state, const Tensor<B>& params, const Tensor<B>& grads) {
+        if (params.numel() != state.numel() || grads.numel() != state.numel())
+            throw std::invalid_argument(std::string(name) + ": state holds " + std::to_string(state.numel()) +
+                                        " values, parameters " + std::to_string(params.numel()));
+    }
+
+    B* dev_;
+    Options o_;
+    long steps_ = 0;
 };
 
 // An optimizer type (Adam, SGD) is a policy with options and a per-buffer state template:

@@ -22,19 +22,21 @@ struct LossRecord {
 inline constexpr const char* loss_names[8] = {"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"};
 inline constexpr const char* loss_log_header = "epoch,iteration,D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B,lr,seconds";
 
+// One CSV row, in loss_log_header's order.
+inline void write_row(std::ostream& out, const LossRecord& r) {
+    out << r.epoch << "," << r.iteration;
+    for (double l : r.losses) out << "," << l;
+    out << "," << r.lr << "," << r.seconds << "\n";
+}
+
 inline void append_loss_log(const std::filesystem::path& path, const LossRecord& r) {
     const bool fresh = !std::filesystem::exists(path) || std::filesystem::file_size(path) == 0;
     std::ofstream out(path, std::ios::app);
     if (!out) throw std::runtime_error(path.string() + ": cannot open the loss log for writing");
     if (fresh) out << loss_log_header << "\n";
-    out << r.epoch << "," << r.iteration;
-    for (double l : r.losses) out << "," << l;
-    out << "," << r.lr << "," << r.seconds << "\n";
+    write_row(out, r);
     if (!out) throw std::runtime_error(path.string() + ": writing the loss log failed");
 }
-
-// Rows after `iteration` are dropped: a run resumed from an earlier checkpoint rewrites them.
-inline void truncate_loss_log(const std::filesystem::path& path, long iteration);
 
 inline std::vector<LossRecord> read_loss_log(const std::filesystem::path& path) {
     std::vector<LossRecord> out;
@@ -66,17 +68,14 @@ inline std::vector<LossRecord> read_loss_log(const std::filesystem::path& path) 
     return out;
 }
 
+// Rows after `iteration` are dropped: a run resumed from an earlier checkpoint rewrites them.
 inline void truncate_loss_log(const std::filesystem::path& path, long iteration) {
     if (!std::filesystem::exists(path)) return;
     auto rows = read_loss_log(path);
     std::ofstream out(path, std::ios::trunc);
     out << loss_log_header << "\n";
     for (const auto& r : rows)
-        if (r.iteration <= iteration) {
-            out << r.epoch << "," << r.iteration;
-            for (double l : r.losses) out << "," << l;
-            out << "," << r.lr << "," << r.seconds << "\n";
-        }
+        if (r.iteration <= iteration) write_row(out, r);
 }
 
 }  // namespace cyclegan::report

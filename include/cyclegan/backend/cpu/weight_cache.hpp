@@ -64,7 +64,11 @@ public:
         limit_ = bytes;
         while (bytes_ > limit_) evict_oldest();
     }
-    void clear() { set_limit_then_restore(0); }
+    void clear() {
+        std::lock_guard lock(mutex_);
+        entries_.clear();
+        bytes_ = 0;
+    }
     std::size_t bytes() const {
         std::lock_guard lock(mutex_);
         return bytes_;
@@ -89,13 +93,6 @@ private:
             if (it->second.used < oldest->second.used) oldest = it;
         bytes_ -= oldest->second.bytes;
         entries_.erase(oldest);
-    }
-    void set_limit_then_restore(std::size_t bytes) {
-        std::lock_guard lock(mutex_);
-        const std::size_t keep = limit_;
-        limit_ = bytes;
-        while (bytes_ > limit_) evict_oldest();
-        limit_ = keep;
     }
 
     mutable std::mutex mutex_;
