@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     app.add_option("--checkpoints-dir", o.checkpoints_dir, "where experiments are saved")->capture_default_str();
     app.add_option("--name", o.name, "experiment name: uses <checkpoints-dir>/<name>/<epoch>.safetensors");
     app.add_option("--epoch", o.epoch, "latest or an epoch number")->capture_default_str();
-    app.add_option("--direction", o.direction, "AtoB runs G_A, BtoA runs G_B")->check(CLI::IsMember({"AtoB", "BtoA"}))->capture_default_str();
+    app.add_option("--direction", o.direction, "AtoB runs G_A, BtoA runs G_B")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::direction_choices)))->capture_default_str();
     app.add_option("--output", o.output, "folder for the results and index.html")->capture_default_str();
     add_cpu_options(app, o.threads, o.cpu_kernels);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();

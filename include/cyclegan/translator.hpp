@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/choice.hpp"
 #include "io/checkpoint.hpp"
 #include "io/image.hpp"
 #include "io/image_tensor.hpp"
@@ -28,13 +29,10 @@ namespace cyclegan {
 
 // Which generator of a CycleGAN: G_A (A to B) or G_B (B to A).
 enum class Direction { AtoB, BtoA };
+inline constexpr Choice<Direction> direction_choices[] = {{"AtoB", Direction::AtoB}, {"BtoA", Direction::BtoA}};
 
 // "AtoB" or "BtoA"; throws std::invalid_argument naming the valid ones.
-inline Direction parse_direction(const std::string& s) {
-    if (s == "AtoB") return Direction::AtoB;
-    if (s == "BtoA") return Direction::BtoA;
-    throw std::invalid_argument("unknown direction '" + s + "' (AtoB, BtoA)");
-}
+inline Direction parse_direction(const std::string& s) { return parse_choice(direction_choices, s, "direction"); }
 
 // One generator of a saved CycleGAN or a saved generator, as a function from images to images.
 // Calls may come from several threads: they take turns (one device's caches are not shared
@@ -60,12 +58,12 @@ public:
         bool cyclegan_file = false;
         for (const auto& [name, info] : file.tensors())
             for (const char* role : {"G_A.", "G_B.", "D_A.", "D_B.", "optimizer.", "pool."})
-                if (name.rfind(role, 0) == 0) cyclegan_file = true;
+                if (name.starts_with(role)) cyclegan_file = true;
         const std::string prefix = !cyclegan_file ? "" : direction == Direction::AtoB ? "G_A." : "G_B.";
         const auto dims = network_tensors(file, prefix);
         if (dims.empty() && cyclegan_file)
             throw std::runtime_error(where + ": holds no " + prefix.substr(0, 3) + " generator for direction " +
-                                     (direction == Direction::AtoB ? "AtoB" : "BtoA") + " (its tensors' names begin with " +
+                                     choice_name(direction_choices, direction) + " (its tensors' names begin with " +
                                      checkpoint_detail::name_prefixes(file.tensors()) + ")");
         if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
 
