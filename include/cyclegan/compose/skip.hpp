@@ -45,7 +45,8 @@ public:
         } else {
             if (xs.n != fs.n || xs.h != fs.h || xs.w != fs.w)
                 throw shape_error("SkipConcat: block maps " + to_string(xs) + " to " + to_string(fs) +
-                                  "; the skip needs the same batch, height and width");
+                                  "; the skip needs the same batch, height and width"
+                                  " (in a U-Net: image sides divisible by 2^levels)");
             Tensor<B> y(dev, Shape{xs.n, xs.c + fs.c, xs.h, xs.w});
             concat_channels(dev, x, f, y);
             ctx.x_shape = xs;

@@ -31,7 +31,8 @@ struct SGD {
             this->expect_size("SGD", buf_, params, grads);
             const Options& o = this->o_;
             sgd_update(*this->dev_, params, grads, buf_, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov,
-                       this->steps_++ == 0);
+                       this->steps_ == 0);
+            ++this->steps_;  // after the update: a failed one is not counted
         }
 
         std::vector<OptimizerTensor<B>> tensors() { return {{"momentum_buffer", &buf_}}; }
