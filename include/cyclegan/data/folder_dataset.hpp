@@ -175,7 +175,7 @@ struct UnalignedDataset {
         return {A[j % A.size()], B[b]};
     }
 
-    // <dataroot>/<phase><side>, once dataroot is known to be a folder.
+    // <dataroot>/<phase><side>; dataset_error naming dataroot when it is not a folder.
     static std::filesystem::path phase_dir(const std::filesystem::path& dataroot, const DatasetOptions& o, const char* side) {
         if (!std::filesystem::is_directory(dataroot))
             throw dataset_error("dataset folder '" + dataroot.string() + "' does not exist (expected " + o.phase + "A/ and " +
