@@ -196,6 +196,19 @@ TEST_CASE("missing, truncated and corrupt files throw image_error naming the fil
         CHECK(contains(what, (dir / "bad.jpg").string()));
         CHECK(contains(what, "JPEG"));
     }
+    SUBCASE("JPEG whose scan uses a Huffman table the file does not define") {
+        // stb_image 2.27 would decode with the uninitialised table: a crash, or pixels that vary.
+        write_image(dir / "tables.jpg", gradient(32, 24, 3));
+        std::string bytes = read_all(dir / "tables.jpg");
+        const std::size_t sos = bytes.find("\xFF\xDA");
+        REQUIRE(sos != std::string::npos);
+        CHECK(read_image(dir / "tables.jpg", 3).width == 32);  // as written: every table defined
+        bytes[sos + 8] = '\x23';  // the second component: DC table 2, AC table 3, never defined
+        write_all(dir / "tables.jpg", bytes);
+        const auto what = error_of([&] { read_image(dir / "tables.jpg", 3); });
+        CHECK(contains(what, (dir / "tables.jpg").string()));
+        CHECK(contains(what, "a scan uses a Huffman table the file does not define"));
+    }
     SUBCASE("text with a .jpg name") {
         write_all(dir / "notes.jpg", "this is not an image at all");
         const auto what = error_of([&] { read_image(dir / "notes.jpg", 3); });

@@ -520,10 +520,16 @@ inline bool bmp_alpha_unused(const std::vector<unsigned char>& b) {
     return le(b, 28, 2) == 32 && le(b, 30, 4) == 0;  // bits per pixel, compression
 }
 
-// Whether a JPEG's Huffman tables (its DHT segments, before and between scans) each hold at most
-// 256 codes, within their segment. Debian's stb_image 2.27 does not check this and writes past its
-// tables (found by tests/fuzz; fixed in stb 2.28), so such files are refused before stb sees them.
-inline bool jpeg_tables_valid(const std::vector<unsigned char>& b) {
+// What is wrong with a JPEG's Huffman tables, or null: Debian's stb_image 2.27 checks neither, and
+// each was found by tests/fuzz.
+// - A table (DHT segment, before and between scans) of more than 256 codes, or past its segment:
+//   stb writes past its tables (fixed in stb 2.28).
+// - A scan that uses a table no DHT before it defined: stb decodes with the uninitialised table
+//   (a crash, or pixels that change from run to run). A baseline scan uses each component's DC
+//   and AC tables; a progressive one its DC tables (first DC pass, Ss = 0, Ah = 0) or AC tables
+//   (Se > 0).
+inline const char* jpeg_table_problem(const std::vector<unsigned char>& b) {
+    bool defined[2][4] = {}, progressive = false;  // [DC, AC][table]
     std::size_t at = 0;  // stb skips 0xFF fill bytes before the start marker too
     while (at + 4 <= b.size()) {
         if (b[at] != 0xFF) {  // entropy-coded data: on to the next marker (0xFF00 is a stuffed byte)
@@ -535,20 +541,33 @@ inline bool jpeg_tables_valid(const std::vector<unsigned char>& b) {
             at += marker == 0xFF ? 1 : 2;
             continue;
         }
-        if (marker == 0xD9) return true;  // end of image
+        if (marker == 0xD9) return nullptr;  // end of image
         const std::size_t length = be(b, at + 2, 2), end = std::min(b.size(), at + 2 + length);
+        if (marker == 0xC2) progressive = true;
         if (marker == 0xC4) {
             for (std::size_t t = at + 4; t < end;) {
-                if (t + 17 > end) return false;
+                if (t + 17 > end) return "a Huffman table holds more than 256 codes (corrupt file?)";
                 std::size_t codes = 0;
                 for (int i = 1; i <= 16; ++i) codes += b[t + i];
-                if (codes > 256 || t + 17 + codes > end) return false;
+                if (codes > 256 || t + 17 + codes > end) return "a Huffman table holds more than 256 codes (corrupt file?)";
+                if (b[t] >> 4 <= 1 && (b[t] & 15) <= 3) defined[b[t] >> 4][b[t] & 15] = true;  // others: stb refuses
                 t += 17 + codes;
+            }
+        }
+        if (marker == 0xDA) {  // Ns, Ns x (component, DC table << 4 | AC table), Ss, Se, Ah << 4 | Al
+            const std::size_t ns = at + 4 < end ? b[at + 4] : 0, tail = at + 5 + 2 * ns;
+            if (ns == 0 || tail + 3 > end) return "a scan header runs past its segment (truncated or corrupt file?)";
+            const bool dc = !progressive || (b[tail] == 0 && b[tail + 2] >> 4 == 0), ac = !progressive || b[tail + 1] > 0;
+            for (std::size_t k = 0; k < ns; ++k) {
+                const unsigned td = b[at + 6 + 2 * k] >> 4, ta = b[at + 6 + 2 * k] & 15;
+                if (td > 3 || ta > 3) continue;  // stb refuses the scan
+                if ((dc && !defined[0][td]) || (ac && !defined[1][ta]))
+                    return "a scan uses a Huffman table the file does not define (corrupt file?)";
             }
         }
         at = std::max(end, at + 2);
     }
-    return true;
+    return nullptr;
 }
 
 // Whether every chunk of a PNG lies inside the file. stb 2.27 grows its buffer to the length an
@@ -655,14 +674,14 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
 }
 
 // The bytes Debian's stb_image 2.27 mishandles, refused before it sees them (each found by
-// tests/fuzz): PNG chunks past the end, truncated BMPs, JPEG Huffman tables over 256 codes.
+// tests/fuzz): PNG chunks past the end, truncated BMPs, JPEG Huffman tables too large or undefined.
 inline void check_before_stb(const std::vector<unsigned char>& b, const std::filesystem::path& path) {
     if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && !png_chunks_fit(b))
         throw decode_error(path, b.size(), "a PNG", "a chunk runs past the end of the file (truncated or corrupt file?)");
     if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M' && !bmp_complete(b))
         throw decode_error(path, b.size(), "a BMP", "shorter than the pixel rows its header describes (truncated file?)");
-    if (b[0] == 0xFF && !jpeg_tables_valid(b))  // what stb would try as a JPEG
-        throw decode_error(path, b.size(), "a JPEG", "a Huffman table holds more than 256 codes (corrupt file?)");
+    if (const char* why = b[0] == 0xFF ? jpeg_table_problem(b) : nullptr)  // what stb would try as a JPEG
+        throw decode_error(path, b.size(), "a JPEG", why);
 }
 
 }  // namespace image_detail
