@@ -24,6 +24,7 @@ template <class Comm>
 int run(const TrainOptions& o, Comm& comm) {
     try {
         if (o.device == "cuda") {
+            check_gpu_precision(o.precision);
 #if CYCLEGAN_PROGRAMS_HAVE_CUDA
             return train_on_cuda(o, comm);
 #else
@@ -31,7 +32,7 @@ int run(const TrainOptions& o, Comm& comm) {
                                      "and cuDNN are installed); use --device cpu");
 #endif
         }
-        cpu dev = start_cpu(o.threads, o.cpu_kernels, comm.rank() == 0);
+        cpu dev = start_cpu(o.threads, o.cpu_kernels, o.precision, comm.rank() == 0);
         return train_with(dev, o, comm);
     } catch (const std::exception& e) {
         if (comm.size() == 1) {
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
     app.add_option("--epoch", o.epoch, "which checkpoint to resume from: latest or an epoch number")->capture_default_str();
     app.add_option("--save-epoch-freq", o.save_epoch_freq, "keep a numbered checkpoint every this many epochs")->capture_default_str();
     app.add_option("--seed", o.seed, "seed of every random choice (weights, data order, crops, pools)")->capture_default_str();
-    add_cpu_options(app, o.threads, o.cpu_kernels);
+    add_cpu_options(app, o.threads, o.cpu_kernels, o.precision);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     app.add_flag("--quiet", o.quiet, "no progress bar");
     CLI11_PARSE(app, argc, argv);

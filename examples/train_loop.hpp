@@ -107,6 +107,7 @@ struct TrainOptions {
     std::uint64_t seed = 0;
     int threads = 0;
     std::string cpu_kernels = "auto", device = "cpu";
+    std::string precision = "f32";  // f32, bf16 or auto (program_options.hpp)
     bool quiet = false;
 };
 

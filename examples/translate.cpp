@@ -24,12 +24,13 @@ int main(int argc, char** argv) {
     app.add_option("--epoch", o.epoch, "latest or an epoch number")->capture_default_str();
     app.add_option("--direction", o.direction, "AtoB runs G_A, BtoA runs G_B")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::direction_choices)))->capture_default_str();
     app.add_option("--output", o.output, "folder for the results and index.html")->capture_default_str();
-    add_cpu_options(app, o.threads, o.cpu_kernels);
+    add_cpu_options(app, o.threads, o.cpu_kernels, o.precision);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (o.device == "cuda") {
+            check_gpu_precision(o.precision);
 #if CYCLEGAN_PROGRAMS_HAVE_CUDA
             return translate_on_cuda(o);
 #else
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
                                      "and cuDNN are installed); use --device cpu");
 #endif
         } else {
-            cpu dev = start_cpu(o.threads, o.cpu_kernels);
+            cpu dev = start_cpu(o.threads, o.cpu_kernels, o.precision);
             return translate(dev, o);
         }
     } catch (const std::exception& e) {

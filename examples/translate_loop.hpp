@@ -25,6 +25,7 @@ struct TranslateOptions {
     std::vector<std::string> inputs;
     int threads = 0;
     std::string cpu_kernels = "auto", device = "cpu";
+    std::string precision = "f32";  // f32, bf16 or auto (program_options.hpp)
 };
 
 template <class B>
