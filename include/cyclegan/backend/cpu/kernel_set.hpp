@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../../core/text.hpp"
+
 // The x86 kernel sets exist where GCC or Clang compile for x86-64, nvcc's host side included (every
 // translation unit must see the same definitions); other compilers get the portable code only.
 // Defining CYCLEGAN_NO_CPU_DISPATCH (in every translation unit) leaves them out.
@@ -88,7 +90,7 @@ inline CpuKernels parse_cpu_kernels(std::string_view name, const std::string& wh
                                             std::string(name) + " kernels; it can run: " + available_list());
             return k;
         }
-    throw std::invalid_argument(what + "=" + std::string(name) + " is not a kernel set; use avx512, avx2 or generic");
+    throw std::invalid_argument(what + "=" + printable(name) + " is not a kernel set; use avx512, avx2 or generic");
 }
 
 inline std::atomic<int>& kernel_choice() {
