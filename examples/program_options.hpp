@@ -116,7 +116,7 @@ inline void check_same_model(const std::map<std::string, std::string>& saved, co
     for (const auto& [key, value] : now.describe()) {
         auto it = saved.find(key);
         if (it != saved.end() && it->second != value)
-            throw std::runtime_error(source.string() + ": the checkpoint was trained with --" + key + " " + it->second +
-                                     ", this run asks for " + value);
+            throw std::runtime_error(cyclegan::printable(source.string()) + ": the checkpoint was trained with --" + key + " " +
+                                     cyclegan::printable(it->second) + ", this run asks for " + cyclegan::printable(value));
     }
 }

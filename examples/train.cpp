@@ -36,10 +36,10 @@ int run(const TrainOptions& o, Comm& comm) {
         return train_with(dev, o, comm);
     } catch (const std::exception& e) {
         if (comm.size() == 1) {
-            std::fprintf(stderr, "\nerror: %s\n", e.what());
+            std::fprintf(stderr, "\nerror: %s\n", printable_error(e).c_str());
             return 1;
         }
-        std::fprintf(stderr, "\nerror: rank %d of %d: %s\n", comm.rank(), comm.size(), e.what());
+        std::fprintf(stderr, "\nerror: rank %d of %d: %s\n", comm.rank(), comm.size(), printable_error(e).c_str());
         std::fflush(stderr);
         comm.abort(1);  // the other ranks would wait for this one in their next all-reduce
     }
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
         try {
             comm.emplace(&argc, &argv);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "error: %s\n", e.what());
+            std::fprintf(stderr, "error: %s\n", printable_error(e).c_str());
             return 1;
         }
         return run(o, *comm);

@@ -210,7 +210,9 @@ public:
         // Our own temporaries that a killed run left (a checkpoint's size each), never others' files.
         std::size_t stale = 0;
         for (const auto& folder : {run_dir_, web_, web_ / "images"}) stale += remove_stale_temporary_files(folder);
-        if (stale) std::printf("removed %zu temporary files left by an interrupted run in %s\n", stale, run_dir_.c_str());
+        if (stale)
+            std::printf("removed %zu temporary files left by an interrupted run in %s\n", stale,
+                        printable(run_dir_.string()).c_str());
     }
 
     int run() {
@@ -230,7 +232,8 @@ public:
             end_epoch(epoch);
         }
         if (lead_)
-            std::printf("done: checkpoint %s\nreport: %s\n", latest().c_str(), (web_ / "index.html").c_str());
+            std::printf("done: checkpoint %s\nreport: %s\n", printable(latest().string()).c_str(),
+                        printable((web_ / "index.html").string()).c_str());
         return 0;
     }
 
@@ -269,7 +272,8 @@ private:
         // A resumed run's clock continues from the log.
         if (const auto rows = report::read_loss_log(loss_log_); progress_.iteration > 0 && !rows.empty())
             seconds_before_ = rows.back().seconds;
-        std::printf("resuming from %s: epoch %d, iteration %ld\n", from.c_str(), progress_.epoch, progress_.iteration);
+        std::printf("resuming from %s: epoch %d, iteration %ld\n", printable(from.string()).c_str(), progress_.epoch,
+                    progress_.iteration);
         const auto saved_ranks = progress_.info.find("ranks");
         const int before = saved_ranks == progress_.info.end() ? 1 : std::atoi(saved_ranks->second.c_str());
         if (before != ranks_)
@@ -341,7 +345,7 @@ private:
                 }
                 if (lead_)
                     std::printf("interrupted: saved %s at iteration %ld; resume with --continue-train\n",
-                                latest().c_str(), progress_.iteration);
+                                printable(latest().string()).c_str(), progress_.iteration);
                 return 130;
             }
         }
@@ -355,7 +359,8 @@ private:
             if (!std::isfinite(losses.values()[k])) {
                 bar_.end_line();
                 if (lead_) {
-                    const std::string last_good = fs::exists(latest()) ? latest().string() : "(none saved yet)";
+                    std::error_code ec;
+                    const std::string last_good = fs::exists(latest(), ec) ? printable(latest().string()) : "(none saved yet)";
                     std::fprintf(stderr,
                                  "error: loss %s is %g at iteration %ld (epoch %d); training stopped. "
                                  "The last good checkpoint is %s\n",

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
             return translate(dev, o);
         }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
+        std::fprintf(stderr, "error: %s\n", cyclegan::printable_error(e).c_str());
         return 1;
     }
     return 0;

@@ -47,7 +47,7 @@ int translate(B& dev, const TranslateOptions& o) {
         } else if (fs::exists(in)) {
             files.push_back(in);
         } else {
-            throw std::runtime_error(in + ": no such file or folder");
+            throw std::runtime_error(printable(in) + ": no such file or folder");
         }
     }
     const fs::path out_dir(o.output);
@@ -71,15 +71,18 @@ int translate(B& dev, const TranslateOptions& o) {
             used.insert(stem);
             pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
         } catch (const std::exception& e) {
-            std::string what = e.what();
-            if (what.find(path.string()) == std::string::npos) what = path.string() + ": " + what;
+            std::string what = printable_error(e);
+            if (const std::string shown = printable(path.string()); what.find(shown) == std::string::npos)
+                what = shown + ": " + what;
             failures.push_back(what);
         }
     }
     if (!pairs.empty())
         report::write_translation_report(out_dir / "index.html", "CycleGAN " + o.direction + ": " + ckpt.string(), pairs);
-    std::printf("translated %zu of %zu images %s with %s", pairs.size(), files.size(), o.direction.c_str(), ckpt.c_str());
-    if (!pairs.empty()) std::printf("; results in %s", (out_dir / "index.html").c_str());
+    // Names from the command line, a folder or a file are printed as printable() shows them.
+    std::printf("translated %zu of %zu images %s with %s", pairs.size(), files.size(), o.direction.c_str(),
+                printable(ckpt.string()).c_str());
+    if (!pairs.empty()) std::printf("; results in %s", printable((out_dir / "index.html").string()).c_str());
     std::printf("\n");
     if (failures.empty()) return 0;
     std::fflush(stdout);

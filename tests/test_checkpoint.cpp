@@ -2,6 +2,7 @@
 // bit-identical to training that never stopped, damaged or foreign files are refused by name with
 // the model untouched, failed saves keep the previous file, and Python can read what we write.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/raw_text.hpp"
 #include "support/temp_dir.hpp"
 #include <doctest/doctest.h>
 
@@ -852,4 +853,174 @@ TEST_CASE("the file is safetensors that Python reads with json and struct") {
     CHECK(got.rfind("F32 [4] ", 0) == 0);
     CHECK(std::stod(got.substr(8)) == static_cast<double>(first));
     CHECK(got.find(" True 3 " + std::to_string(file.tensors().size()) + "\n") != std::string::npos);
+}
+
+// ---- text from files: printable() (core/text.hpp) ---------------------------------------------
+
+TEST_CASE("printable: control characters and direction marks escaped, UTF-8 kept, long text cut in the middle") {
+    using test::has_raw_control;
+    CHECK(printable("checkpoints/z\xc3\xa9" "bra \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80/x#1 'q'.png") ==
+          "checkpoints/z\xc3\xa9" "bra \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80/x#1 'q'.png");
+    CHECK(printable("resnet_\x1b[2J\x1b]0;OWNED\x07" "evil") == "resnet_\\x1b[2J\\x1b]0;OWNED\\x07evil");
+    CHECK(printable(std::string("a\0b\n\t\r\x7f", 7)) == "a\\x00b\\x0a\\x09\\x0d\\x7f");
+    CHECK(printable("\xc2\x9b" "31m \xc2\x85 \xc2\xa0") == "\\u009b31m \\u0085 \xc2\xa0");  // C1 escaped; NBSP is a character
+    CHECK(printable("abc\xe2\x80\xae" "gnp.exe \xe2\x81\xa6 \xe2\x80\xa8 \xe2\x80\x8f") == "abc\\u202egnp.exe \\u2066 \\u2028 \\u200f");
+    CHECK(printable("\xff\xfe x") == "\\xff\\xfe x");
+    CHECK(printable("\xc0\x80") == "\\xc0\\x80");          // overlong NUL
+    CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
+    CHECK(printable("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
+    CHECK(printable("caf\xc3") == "caf\\xc3");             // a character cut off
+    CHECK(printable("\x80" "a") == "\\x80a");              // a stray continuation byte
+    CHECK(printable(test::evil) == test::evil_shown);
+    // Backslashes stay: text made printable once passes through another layer unchanged.
+    CHECK(printable("C:\\data\\x1b") == "C:\\data\\x1b");
+    CHECK(printable(printable(test::evil)) == printable(test::evil));
+
+    // Long text keeps its first and last max_length / 2 characters: a path keeps its file name.
+    const std::string path = "/data/" + std::string(1000, 'd') + "/last_name.png";
+    const std::string shown = printable(path);
+    CHECK(shown.rfind("/data/ddd", 0) == 0);
+    CHECK(shown.ends_with("dd/last_name.png"));
+    CHECK(shown.find("[... " + std::to_string(path.size() - printable_max_length) + " characters cut ...]") != std::string::npos);
+    CHECK(shown.size() == printable_max_length + std::string("[... 764 characters cut ...]").size());
+    CHECK(printable(std::string(printable_max_length, 'x')) == std::string(printable_max_length, 'x'));  // at the cap: whole
+    CHECK(printable("abcdefgh", 4) == "ab[... 4 characters cut ...]gh");
+    // Escapes count as one character each and are never split; nor are UTF-8 characters.
+    const std::string escapes = printable(std::string(300, '\x1b'));
+    CHECK_FALSE(has_raw_control(escapes));
+    CHECK(escapes.find("[... 44 characters cut ...]") != std::string::npos);
+    CHECK(escapes.rfind("\\x1b", 0) == 0);
+    CHECK(escapes.ends_with("\\x1b"));
+    std::string accents;
+    for (int i = 0; i < 301; ++i) accents += "\xc3\xa9";
+    const std::string cut = printable(accents);
+    CHECK_FALSE(has_raw_control(cut));
+    CHECK(cut.find("[... 45 characters cut ...]") != std::string::npos);
+    // The oracle itself: it sees what printable() removes.
+    CHECK(has_raw_control(test::evil));
+    CHECK(has_raw_control("\xe2\x80\xae"));
+    CHECK_FALSE(has_raw_control(test::evil_shown));
+}
+
+TEST_CASE("printable_error: a filesystem_error's paths made printable") {
+    const std::string bad = "out/" + std::string(test::evil);
+    const fs::filesystem_error e("cannot create directories", fs::path(bad), std::make_error_code(std::errc::permission_denied));
+    REQUIRE(test::has_raw_control(e.what()));  // the standard library's message holds the path raw
+    const std::string shown = printable_error(e);
+    CHECK_FALSE(test::has_raw_control(shown));
+    CHECK(shown.find("out/" + std::string(test::evil_shown)) != std::string::npos);
+    CHECK(shown.find("cannot create directories") != std::string::npos);
+    CHECK(printable_error(std::runtime_error("plain")) == "plain");
+}
+
+namespace {
+
+// A safetensors file written byte by byte: its JSON header as given, then `data_bytes` zero bytes.
+void write_raw_safetensors(const fs::path& path, const std::string& header, std::size_t data_bytes) {
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+    write_bytes(path, out + header + std::string(data_bytes, '\0'));
+}
+
+// The message of what `f` throws: it must throw, name `expected` (as printable() shows it), and
+// hold no raw control character but the line breaks of the library's own lists.
+void check_message(const std::function<void()>& f, const std::string& expected) {
+    std::string what = message_of(f);
+    INFO(printable(what, 4000));
+    CHECK_FALSE(what.empty());
+    what.erase(std::remove(what.begin(), what.end(), '\n'), what.end());
+    CHECK_FALSE(test::has_raw_control(what));
+    CHECK(what.find(expected) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("text from a file reaches no message raw: metadata, tensor names, file names") {
+    cpu dev;
+    TempDir dir;
+    const std::string evil(test::evil), shown(test::evil_shown);
+    const safetensors::Entry weight{"model.1.weight", {1}, {0.5f}};
+
+    SUBCASE("the recorded architecture (info.netG and the others)") {
+        std::map<std::string, std::string> meta = {{"format", "cyclegan.network"}, {"format_version", "1"},
+            {"info.netG", "resnet_" + evil}, {"info.ngf", "4"}, {"info.input_nc", "3"}, {"info.output_nc", "3"},
+            {"info.norm", "instance"}, {"info.padding", "reflect"}, {"info.upsample", "transposed"}, {"info.dropout", "0"}};
+        const auto path = dir / "netG.safetensors";
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { Translator<cpu>::load(dev, path); }, "the generator 'resnet_" + shown + "' is not one this library knows");
+        meta["info.netG"] = "resnet_6blocks";
+        meta["info.ngf"] = evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { Translator<cpu>::load(dev, path); }, "the recorded 'ngf' is '" + shown + "', not a number");
+        meta["info.ngf"] = "4";
+        meta["info.norm"] = evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { Translator<cpu>::load(dev, path); }, "unknown norm '" + shown + "'");
+        // Metadata the checkpoint reader checks.
+        meta["format"] = evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        Network<Gen> g(dev, Gen(g_instance), Gen(g_instance).prefix());
+        check_message([&] { load_network(path, g); }, "unknown format '" + shown + "'");
+        meta["format"] = "cyclegan.network";
+        meta["format_version"] = "-" + evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { load_network(path, g); }, "format_version");
+    }
+    SUBCASE("tensor names and dtypes in the header") {
+        const auto path = dir / "names.safetensors";
+        const std::string json_evil = "\\u001b[2J\\u001b]0;OWNED\\u0007evil\xc2\x9b" "31m\xe2\x80\xae" "gnp\xff";  // evil, as JSON
+        write_raw_safetensors(path, "{\"G_A." + json_evil + "\":{\"dtype\":\"Q" + json_evil + "\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+        check_message([&] { safetensors::LazyFile::open(path); }, "tensor 'G_A." + shown + "' has unknown dtype Q" + shown);
+        write_raw_safetensors(path, "{\"" + json_evil + "\":{\"dtype\":\"F32\",\"shape\":[1],\"" + json_evil + "\":[0,4]}}", 4);
+        check_message([&] { safetensors::LazyFile::open(path); }, "has unknown field '" + shown + "'");
+        write_raw_safetensors(path, "{\"" + json_evil + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"" +
+                                        json_evil + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8);
+        check_message([&] { safetensors::LazyFile::open(path); }, "tensor '" + shown + "' appears twice");
+
+        // A checkpoint with one tensor more than the model's: listed by name.
+        Model m(dev, g_instance, d_instance, small_pools);
+        const auto ck = dir / "extra.safetensors";
+        save_checkpoint(ck, m, {});
+        const auto file = safetensors::LazyFile::open(ck);
+        std::vector<safetensors::Entry> entries;
+        for (const auto& [name, info] : file.tensors()) {
+            const auto v = file.values<float>(name);
+            entries.push_back({name, info.shape, v});
+        }
+        entries.push_back({"G_A." + evil, {1}, {1.0f}});
+        write_bytes(ck, safetensors::serialize(entries, file.metadata()));
+        check_message([&] { load_checkpoint(ck, m); }, "unexpected: G_A." + shown + " [1]");
+        Network<Gen> g(dev, Gen(g_instance), Gen(g_instance).prefix());
+        check_message([&] { load_network(ck, g, "G_A."); }, "unexpected: G_A." + shown + " [1]");
+        check_message([&] { load_network(ck, g, evil); }, "no tensor name begins with '" + shown + "'");
+
+        // Names that are no generator's, in a file without a record; and the hint of the prefixes.
+        const auto plain = dir / "plain.safetensors";
+        write_bytes(plain, safetensors::serialize({{evil + ".weight", {1}, {0.5f}}}));
+        check_message([&] { Translator<cpu>::load(dev, plain); }, "its 1 tensors (" + shown + ".weight, ...) are not those");
+        check_message([&] { load_network(plain, g); }, "whose names begin with: " + shown);
+        // A very long name is cut, not printed whole.
+        const std::string long_name = std::string(5000, 'n') + evil;
+        write_bytes(plain, safetensors::serialize({{long_name, {1}, {0.5f}}}));
+        const std::string what = message_of([&] { Translator<cpu>::load(dev, plain); });
+        CHECK_FALSE(test::has_raw_control(what));
+        CHECK(what.find("characters cut") != std::string::npos);
+        CHECK(what.size() < 1500);
+    }
+    SUBCASE("file names") {
+        const fs::path missing = dir / ("ckpt_" + evil + ".safetensors");
+        const std::string missing_shown = printable(missing.string());
+        Model m(dev, g_instance, d_instance, small_pools);
+        check_message([&] { safetensors::LazyFile::open(missing); }, missing_shown + ": no such file");
+        check_message([&] { Translator<cpu>::load(dev, missing); }, missing_shown + ": no such file");
+        check_message([&] { load_checkpoint(missing, m); }, missing_shown + ": no such file");
+        write_bytes(missing, "tiny");  // now present, and too short
+        check_message([&] { load_checkpoint(missing, m); }, missing_shown + ": too short");
+        save_checkpoint(missing, m, {});  // a good one under that name, then a model it does not fit
+        Model other(dev, GeneratorOptions{.ngf = 8}, d_instance, small_pools);
+        check_message([&] { load_checkpoint(missing, other); }, missing_shown + ": written for another architecture");
+        check_message([&] { save_checkpoint(dir / ("no_folder_" + evil) / "x.safetensors", m, {}); },
+                      printable((dir / ("no_folder_" + evil) / "x.safetensors").string()) + ": cannot create a temporary file in " +
+                          printable((dir / ("no_folder_" + evil)).string()));
+    }
 }

@@ -48,12 +48,13 @@ public:
     //   with its own names, "model.1.weight"): that generator, whatever `direction` says.
     // The architecture is the file's record (`info.*`); a file without one is recognised by its
     // tensors' names and dims (AnyGenerator::infer_options). Throws std::runtime_error,
-    // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file: missing or
+    // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file (its name
+    // and what it holds shown as printable() shows them): missing or
     // truncated, no generator for that direction, an architecture the library does not know,
     // tensors of another shape.
     static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
         auto file = safetensors::LazyFile::open(path);
-        const std::string where = path.string();
+        const std::string where = printable(path.string());
         // A CycleGAN's file names each network's tensors by its role (G_A., D_B., optimizer. ...).
         bool cyclegan_file = false;
         for (const auto& [name, info] : file.tensors())
@@ -70,11 +71,11 @@ public:
         const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
         AnyGeneratorOptions options;
         if (record.count(record_keys::netG)) {
-            options = generator_options_from_record(record, where);
+            options = generator_options_from_record(record, path.string());
             // A CycleGAN's record is of the A to B direction; G_B maps B to A.
             if (prefix == "G_B.") std::swap(options.input_nc, options.output_nc);
         } else {
-            options = AnyGenerator<B>::infer_options(dims, where);
+            options = AnyGenerator<B>::infer_options(dims, path.string());
         }
         return Translator(dev, file, options, prefix);
     }

@@ -153,9 +153,9 @@ private:
             shape = Shape{0, channels, img.height, img.width};
         } else if (img.height != shape.h || img.width != shape.w) {
             throw dataset_error("Loader: images of one batch differ in size after preprocessing ('" +
-                                paths.front().string() + "' is " + std::to_string(shape.w) + "x" +
-                                std::to_string(shape.h) + ", '" + path.string() + "' is " + std::to_string(img.width) +
-                                "x" + std::to_string(img.height) + " with preprocess mode '" + options_.mode +
+                                printable(paths.front().string()) + "' is " + std::to_string(shape.w) + "x" +
+                                std::to_string(shape.h) + ", '" + printable(path.string()) + "' is " + std::to_string(img.width) +
+                                "x" + std::to_string(img.height) + " with preprocess mode '" + printable(options_.mode) +
                                 "'): use batch_size 1, or a mode that crops to one size");
         }
         const auto chw = to_chw(img);

@@ -65,7 +65,7 @@ inline const std::vector<std::string>& preprocess_modes() {
 inline void check_options(const PreprocessOptions& o) {
     const auto& modes = preprocess_modes();
     if (std::find(modes.begin(), modes.end(), o.mode) == modes.end()) {
-        throw std::invalid_argument("preprocess: unknown mode '" + o.mode + "' (valid: " + join(modes) + ")");
+        throw std::invalid_argument("preprocess: unknown mode '" + printable(o.mode) + "' (valid: " + join(modes) + ")");
     }
     const bool resizes = o.mode == "resize_and_crop" || o.mode.starts_with("scale_width");
     const bool crops = o.mode.ends_with("crop");
@@ -134,14 +134,14 @@ inline void check_sizes(const PreprocessOptions& o, const std::string& networks)
 }
 
 // Width and height that preprocess() gives for an input of this size; throws image_error naming
-// `source` and both sizes when the crop does not fit. With probe_image, checks a whole dataset
+// `source` (printable()) and both sizes when the crop does not fit. With probe_image, checks a whole dataset
 // from the files' headers before training starts.
 inline std::pair<int, int> output_size(int width, int height, const PreprocessOptions& o, const std::string& source) {
     check_options(o);
     const auto [w, h] = resized_size(width, height, o);
     if (!o.mode.ends_with("crop")) return {w, h};
     if (w < o.crop_size || h < o.crop_size) {
-        std::string why = "'" + source + "' is " + preprocess_detail::size_text(width, height);
+        std::string why = "'" + printable(source) + "' is " + preprocess_detail::size_text(width, height);
         if (w != width || h != height) why += " (" + preprocess_detail::size_text(w, h) + " after " + o.mode + ")";
         throw image_error("preprocess: " + why + ", smaller than the crop of " +
                                     preprocess_detail::size_text(o.crop_size, o.crop_size) +

@@ -10,7 +10,8 @@
 //                                                 fingerprint, and the trainer's own strings (info.*)
 //
 // Loading checks the whole file against the model before changing anything in it, so a wrong or
-// damaged file leaves the model as it was. Saving replaces the file atomically, so a failed save
+// damaged file leaves the model as it was. Its errors show the file's name and what the file holds
+// (tensor names, metadata) as printable() does (core/text.hpp). Saving replaces the file atomically, so a failed save
 // leaves the previous checkpoint as it was.
 //
 // Not saved: Dropout's per-layer call counters (a model with use_dropout resumes with fresh masks,
@@ -304,20 +305,22 @@ void compare(const std::map<std::string, safetensors::TensorInfo>& in_file, cons
     for (const auto& [name, dims] : expected) {
         known[name] = true;
         auto it = in_file.find(name);
+        const std::string shown = printable(name);
         if (it == in_file.end()) {
-            p.add(Problems::missing, "missing: " + name + " " + dims_string(dims), name);
+            p.add(Problems::missing, "missing: " + shown + " " + dims_string(dims), name);
         } else if (it->second.shape != dims) {
-            p.add(Problems::shape, name + ": shape " + dims_string(it->second.shape) + " in the file, " + dims_string(dims) +
+            p.add(Problems::shape, shown + ": shape " + dims_string(it->second.shape) + " in the file, " + dims_string(dims) +
                                " in the model", name);
         } else if (it->second.dtype != dtype) {
-            p.add(Problems::dtype, name + ": dtype " + it->second.dtype + " in the file, " + dtype + " expected", name);
+            p.add(Problems::dtype, shown + ": dtype " + printable(it->second.dtype) + " in the file, " + dtype + " expected", name);
         }
     }
     std::vector<std::pair<std::size_t, std::string>> extra;  // by position in the file: its writer's order
     for (const auto& [name, info] : in_file)
         if (considered(name) && !known.count(name)) extra.push_back({info.begin, name});
     std::sort(extra.begin(), extra.end());
-    for (const auto& [at, name] : extra) p.add(Problems::unexpected, "unexpected: " + name + " " + dims_string(in_file.at(name).shape), name);
+    for (const auto& [at, name] : extra)
+        p.add(Problems::unexpected, "unexpected: " + printable(name) + " " + dims_string(in_file.at(name).shape), name);
 }
 
 // The first part of each tensor name ("G_A.", "optimizer."), for a hint when nothing matched.
@@ -328,11 +331,11 @@ inline std::string name_prefixes(const std::map<std::string, safetensors::Tensor
         seen[dot == std::string::npos ? name : name.substr(0, dot + 1)]++;
     }
     std::string s;
-    for (const auto& [p, n] : seen) s += (s.empty() ? "" : ", ") + p;
+    for (const auto& [p, n] : seen) s += (s.empty() ? "" : ", ") + printable(p);
     return s;
 }
 
-// The file must be one of ours, and not from a newer version.
+// The file must be one of ours, and not from a newer version. `where`: the file's name, printable().
 inline void check_format(const std::map<std::string, std::string>& meta, const std::string& where, bool require_checkpoint) {
     auto f = meta.find("format");
     if (f == meta.end()) {
@@ -341,7 +344,7 @@ inline void check_format(const std::map<std::string, std::string>& meta, const s
         return;  // load_network also takes plain safetensors files, e.g. weights converted from PyTorch
     }
     if (f->second != checkpoint_format && f->second != network_format)
-        throw checkpoint_error(where + ": unknown format '" + f->second + "'");
+        throw checkpoint_error(where + ": unknown format '" + printable(f->second) + "'");
     if (require_checkpoint && f->second != checkpoint_format)
         throw checkpoint_error(where + ": holds one network (written by save_network), not a training checkpoint; "
                                        "load it with load_network");
@@ -352,10 +355,11 @@ inline void check_format(const std::map<std::string, std::string>& meta, const s
     if (version > checkpoint_format_version)
         throw checkpoint_error(where + ": written in checkpoint format " + std::to_string(version) +
                                " by a newer version; this build reads format " + std::to_string(checkpoint_format_version));
-    if (version < 1) throw checkpoint_error(where + ": bad format_version " + v->second);
+    if (version < 1) throw checkpoint_error(where + ": bad format_version " + printable(v->second));
 }
 
-// Reads metadata values, each checked: a damaged entry is an error naming the file and the key.
+// Reads metadata values, each checked: a damaged entry is an error naming the file (`where`,
+// printable()) and the key.
 class MetaReader {
 public:
     MetaReader(const std::map<std::string, std::string>& meta, std::string where) : meta_(meta), where_(std::move(where)) {}
@@ -370,7 +374,7 @@ public:
         const std::string& s = text(key);
         T v{};
         if (!parse_number(s, v))
-            throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not a number: '" + s + "'");
+            throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not a number: '" + printable(s) + "'");
         return v;
     }
     // An ImagePool's engine state, checked by reading it into an engine of the same type.
@@ -400,7 +404,7 @@ template <class Net>
 void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::string& prefix) {
     using B = typename Network<Net>::backend;
     using T = typename B::scalar;
-    const std::string& where = file.path();
+    const std::string where = printable(file.path());
     check_format(file.metadata(), where, false);
     std::vector<Slot<B>> slots;
     add_network(slots, net, prefix);
@@ -410,7 +414,7 @@ void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::str
     auto considered = [&](const std::string& name) { return is_network_tensor(name, prefix); };
     const bool any = std::any_of(file.tensors().begin(), file.tensors().end(), [&](const auto& t) { return considered(t.first); });
     if (!any && !expected.empty())
-        throw checkpoint_error(where + ": no tensor name begins with '" + prefix + "'; the file's names begin with: " +
+        throw checkpoint_error(where + ": no tensor name begins with '" + printable(prefix) + "'; the file's names begin with: " +
                                name_prefixes(file.tensors()));
     Problems p;
     compare(file.tensors(), expected, safetensors::dtype_of<T>(), considered, p);
@@ -482,7 +486,7 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
     namespace cd = checkpoint_detail;
     using B = typename Model::backend;
     using T = typename B::scalar;
-    const std::string where = path.string();
+    const std::string where = printable(path.string());
     auto file = cd::open(path);
     cd::check_format(file.metadata(), where, true);
     const cd::MetaReader meta(file.metadata(), where);
@@ -504,7 +508,7 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
         const std::string name = pools_from + own_name;
         const long count = meta.get<long>(cd::pool_key(name, "count"));
         if (count < 0 || count > std::max(0, pool.capacity()))
-            throw checkpoint_error(where + ": pool " + name + " holds " + std::to_string(count) +
+            throw checkpoint_error(where + ": pool " + printable(name) + " holds " + std::to_string(count) +
                                    " images in the file, but this model's pool holds at most " +
                                    std::to_string(std::max(0, pool.capacity())));
         pools.push_back({name, &pool, static_cast<std::size_t>(count), meta.rng_state(cd::pool_key(name, "rng")), {}});
@@ -513,7 +517,7 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
         const auto it = file.tensors().find(first);
         cd::Dims dims = it != file.tensors().end() ? it->second.shape : cd::Dims{};
         if (count > 0 && it != file.tensors().end() && (dims.size() != 4 || dims[0] != 1))
-            problems.add(cd::Problems::shape, first + ": shape " + cd::dims_string(dims) + " in the file, expected [1, C, H, W]",
+            problems.add(cd::Problems::shape, printable(first) + ": shape " + cd::dims_string(dims) + " in the file, expected [1, C, H, W]",
                          first);
         for (long k = 0; k < count; ++k) expected.push_back({cd::pool_key(name, std::to_string(k)), dims});
     });

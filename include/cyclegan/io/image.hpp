@@ -209,9 +209,10 @@ struct ImageInfo {
 
 namespace image_detail {
 
+// 'the/path' in messages, as printable() shows it.
 inline std::string quoted(const std::filesystem::path& p) {
     std::string out = "'";  // appended piecewise: GCC 12 -O3 warns (wrongly) on "'" + s + "'"
-    out += p.string();
+    out += printable(p.string());
     out += '\'';
     return out;
 }
@@ -441,7 +442,9 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     TIFFOpenOptionsFree(options);
     TIFF* tif = handle.get();
     auto fail = [&](const std::string& why) {
-        return decode_error(path, bytes.size(), "a TIFF", why + (source.message.empty() ? "" : " (" + source.message + ")"));
+        // libtiff's messages quote the file's name and may quote what the file holds
+        return decode_error(path, bytes.size(), "a TIFF",
+                            printable(why) + (source.message.empty() ? "" : " (" + printable(source.message) + ")"));
     };
     if (!tif) throw fail("not a readable TIFF");
     std::uint32_t w = 0, h = 0;
@@ -790,7 +793,8 @@ inline void write_image(const std::filesystem::path& path, const Image& img) {
     else if (ext == ".jpg" || ext == ".jpeg")
         ok = stbi_write_jpg_to_func(append, &encoded, img.width, img.height, img.channels, img.pixels.data(), 95);
     else
-        throw image_error(where + ": unsupported extension '" + path.extension().string() + "' (use .png, .jpg or .jpeg)");
+        throw image_error(where + ": unsupported extension '" + printable(path.extension().string()) +
+                          "' (use .png, .jpg or .jpeg)");
     if (!ok || encoded.empty()) throw image_error(where + ": encoding failed");
     try {
         write_file_atomically(path, encoded);

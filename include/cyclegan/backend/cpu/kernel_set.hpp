@@ -16,6 +16,7 @@
 
 #include "../../core/choice.hpp"
 #include "../../core/precision.hpp"
+#include "../../core/text.hpp"
 
 // The x86 kernel sets exist where GCC or Clang compile for x86-64, nvcc's host side included (every
 // translation unit must see the same definitions); other compilers get the portable code only.
@@ -88,7 +89,7 @@ inline CpuKernels parse_cpu_kernels(std::string_view name, const std::string& wh
                                             std::string(name) + " kernels; it can run: " + available_list());
             return c.value;
         }
-    throw std::invalid_argument(what + "=" + std::string(name) + " is not a kernel set; use " + join(choice_names(cpu_kernel_choices)));
+    throw std::invalid_argument(what + "=" + printable(name) + " is not a kernel set; use " + join(choice_names(cpu_kernel_choices)));
 }
 
 inline std::atomic<int>& kernel_choice() {
