@@ -139,10 +139,9 @@ private:
 
 // What a rank's dataset is, in a line: its sizes and a hash of its file names.
 inline std::string dataset_fingerprint(const UnalignedDataset& d) {
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the names, in order
+    std::uint64_t h = fnv1a_basis;  // over the names, in order
     for (const auto* side : {&d.A, &d.B})
-        for (const auto& p : *side)
-            for (const char c : p.filename().string() + "/") h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        for (const auto& p : *side) h = fnv1a(p.filename().string() + "/", h);
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
     return std::to_string(d.A.size()) + " images in A, " + std::to_string(d.B.size()) + " in B (names " + hex + ")";
