@@ -195,7 +195,7 @@ public:
           loss_log_(run_dir_ / "loss_log.csv"),
           // Each rank's pools draw from their own seed (rank 0's is the single process's); the
           // weights are rank 0's.
-          pool_seed_(o.seed ^ (static_cast<std::uint64_t>(rank_) * 0x9E3779B97F4A7C15ull)),
+          pool_seed_(stream_seed(o.seed, static_cast<std::uint64_t>(rank_))),
           model_(dev, o.model.generator(), o.model.discriminator(),
                  {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
                   .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed_},
@@ -252,9 +252,9 @@ private:
         const bool saved_here =
             rank_ == 0 || safetensors::LazyFile::open(from).metadata().count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
         progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
-        if (!saved_here) {
-            model_.fake_A_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 1);
-            model_.fake_B_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 2);
+        if (!saved_here) {  // the pools as constructed, not rank 0's
+            model_.fake_A_pool.reset();
+            model_.fake_B_pool.reset();
         }
         check_same_model(progress_.info, o_.model, from);
         schedule_.restore(progress_.schedule);

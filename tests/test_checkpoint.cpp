@@ -22,6 +22,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -550,6 +551,50 @@ TEST_CASE("training resumed from a checkpoint is bit-identical to training that 
             }
         }
     }
+}
+
+// `bytes` (a safetensors file) with one metadata entry's value replaced.
+std::string with_metadata(const fs::path& path, const std::string& key, const std::string& value) {
+    const auto file = safetensors::LazyFile::open(path);
+    auto meta = file.metadata();
+    meta.at(key) = value;
+    std::vector<std::pair<std::size_t, safetensors::TensorDecl>> decls;
+    for (const auto& [name, info] : file.tensors()) decls.push_back({info.begin, {name, info.dtype, info.shape}});
+    std::sort(decls.begin(), decls.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<safetensors::TensorDecl> ordered;
+    for (const auto& d : decls) ordered.push_back(d.second);
+    const std::string bytes = read_bytes(path);
+    std::uint64_t header_len = 0;
+    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+    return safetensors::serialize_header(ordered, meta) + bytes.substr(8 + header_len);
+}
+
+TEST_CASE("a pool's random state: checked on load, and a pool saved as std::mt19937_64's state (earlier versions) still loads") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "pools.safetensors";
+    Model m(dev, g_instance, d_instance, small_pools);
+    train(m, dev, 3);
+    save_checkpoint(path, m, some_progress());
+    const auto old_state = dir / "old.safetensors";
+    std::mt19937_64 engine(5 * 2 + 1);  // what earlier versions saved: the engine's state as text
+    for (int i = 0; i < 7; ++i) engine();
+    std::ostringstream text;
+    text << engine;
+    write_bytes(old_state, with_metadata(path, "pool.fake_A.rng", text.str()));
+
+    Model loaded(dev, g_instance, d_instance, other_seeds);
+    load_checkpoint(old_state, loaded);
+    CHECK(loaded.fake_A_pool.images().size() == 3);
+    CHECK(loaded.fake_A_pool.rng_state() == "counter " + std::to_string(engine()) + " 0");  // keyed by its next output
+
+    const auto bad = dir / "bad.safetensors";
+    write_bytes(bad, with_metadata(path, "pool.fake_B.rng", "counter 12 x"));
+    Model target(dev, g_instance, d_instance, other_seeds);
+    const Snapshot before = snapshot(target);
+    const std::string msg = message_of([&] { load_checkpoint(bad, target); });
+    CHECK(msg == bad.string() + ": metadata entry 'pool.fake_B.rng' is not an image pool's random state");
+    CHECK(snapshot(target) == before);
 }
 
 TEST_CASE("a truncated or corrupted checkpoint is refused by name and the model is untouched") {

@@ -23,7 +23,6 @@
 #include <locale>
 #include <map>
 #include <set>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -373,13 +372,11 @@ public:
             throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not a number: '" + s + "'");
         return v;
     }
-    // An ImagePool's engine state, checked by reading it into an engine of the same type.
+    // An ImagePool's random state, checked as the pool reads it.
     const std::string& rng_state(const std::string& key) const {
         const std::string& s = text(key);
-        std::istringstream is(s);
-        std::mt19937_64 probe;
-        is >> probe;
-        if (!is) throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not a random engine state");
+        if (!image_pool_detail::parse_state(s))
+            throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not an image pool's random state");
         return s;
     }
 

@@ -13,6 +13,7 @@
 
 #include "../core/image_pool.hpp"
 #include "../core/network.hpp"
+#include "../core/random.hpp"
 #include "../distributed/communicator.hpp"
 #include "../losses/gan_loss.hpp"
 #include "../losses/pixel_loss.hpp"
@@ -29,7 +30,7 @@ struct CycleGANOptions {
     double lambda_identity = 0.5;   // identity loss weight, times lambda_A / lambda_B
     int pool_size = 50;             // 0: no history, discriminators see the newest fakes only
     InitOptions init{};             // normal(0, 0.02) by default
-    std::uint64_t seed = 0;         // image pools
+    std::uint64_t seed = 0;         // image pools (each draws from random_key(seed, {hash of its name}))
 };
 
 // The eight losses the reference reports, in its order.
@@ -86,7 +87,8 @@ public:
           D_B(network(dev, Discriminator(d_for(d, g.input_nc)), o.init, 3)),
           opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
           opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
-          fake_A_pool(o.pool_size, o.seed * 2 + 1), fake_B_pool(o.pool_size, o.seed * 2 + 2) {
+          fake_A_pool(o.pool_size, random_key(o.seed, {fnv1a("fake_A")})),
+          fake_B_pool(o.pool_size, random_key(o.seed, {fnv1a("fake_B")})) {
         // G_A(B) only makes sense when both domains have the same channels (the reference asserts it).
         if (o.lambda_identity > 0 && g.input_nc != g.output_nc)
             throw std::invalid_argument("CycleGAN: the identity loss needs input_nc == output_nc (got " +
@@ -204,7 +206,7 @@ private:
     // Network k of the four, initialised from its own stream of the seed.
     template <class N>
     static Network<N> network(B& dev, N net, InitOptions init, std::uint64_t k) {
-        init.seed = init.seed * 4 + k;
+        init.seed = sub_seed(init.seed, k, 4);
         const std::string prefix = net.prefix();
         return Network<N>(dev, std::move(net), prefix, init);
     }
