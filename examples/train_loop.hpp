@@ -163,22 +163,6 @@ void check_same_on_every_rank(Comm& comm, const std::string& what) {
                                  " (every rank must read the same --dataroot, with the same options)");
 }
 
-// Each rank's pools saved beside rank 0's under "rank<r>.": all ranks call it (the pools are
-// gathered at rank 0); rank 0 gets them, the others an empty list.
-template <class B, class Model, class Comm>
-std::vector<std::unique_ptr<ImagePool<B>>> gather_pools(B& dev, Model& model, Comm& comm) {
-    std::vector<std::unique_ptr<ImagePool<B>>> out;
-    if (comm.size() == 1) return out;
-    for (auto* pool : {&model.fake_A_pool, &model.fake_B_pool}) {
-        const auto all = comm.gather_bytes(pool->to_bytes(dev), 0);
-        for (std::size_t r = 1; r < all.size(); ++r) {
-            out.push_back(std::make_unique<ImagePool<B>>(pool->capacity()));
-            out.back()->from_bytes(dev, all[r]);
-        }
-    }
-    return out;
-}
-
 // One run of cyclegan-train on this rank of `comm` (SingleProcess, or MPI's ranks): each rank
 // trains on its share of every batch; rank 0 alone prints, logs and saves. The run in order:
 // the constructor (sizes checked, model built), resume or start_fresh, open_data, then per epoch
@@ -248,14 +232,7 @@ private:
     // pools; a rank the saved run did not have starts with empty ones.
     void resume() {
         const fs::path from = run_dir_ / (o_.epoch + ".safetensors");
-        const std::string own_pools = "rank" + std::to_string(rank_) + ".";
-        const bool saved_here =
-            rank_ == 0 || safetensors::LazyFile::open(from).metadata().count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
-        progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
-        if (!saved_here) {  // the pools as constructed, not rank 0's
-            model_.fake_A_pool.reset();
-            model_.fake_B_pool.reset();
-        }
+        progress_ = load_checkpoint(from, model_, comm_);
         check_same_model(progress_.info, o_.model, from);
         schedule_.restore(progress_.schedule);
         model_.set_lr(schedule_.lr());
@@ -384,14 +361,8 @@ private:
 
     // Every rank calls it (its pools go to rank 0, which writes).
     void save(const fs::path& path) {
-        const auto others = gather_pools(dev_, model_, comm_);
-        if (!lead_) return;
-        std::vector<NamedPool<B>> more;
-        const std::size_t per_pool = others.size() / 2;
-        for (std::size_t k = 0; k < others.size(); ++k)
-            more.push_back({"rank" + std::to_string(k % per_pool + 1) + (k < per_pool ? ".fake_A" : ".fake_B"), others[k].get()});
         progress_.schedule = schedule_.save();
-        save_checkpoint(path, model_, progress_, more);
+        save_checkpoint(path, model_, progress_, comm_);
     }
 
     // The schedule's step, the checkpoints, and at rank 0 the epoch's image grid, report and line.
