@@ -140,10 +140,9 @@ private:
 
 // What a rank's dataset is, in a line: its sizes and a hash of its file names.
 inline std::string dataset_fingerprint(const UnalignedDataset& d) {
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the names, in order
+    std::uint64_t h = fnv1a_basis;  // over the names, in order
     for (const auto* side : {&d.A, &d.B})
-        for (const auto& p : *side)
-            for (const char c : p.filename().string() + "/") h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        for (const auto& p : *side) h = fnv1a(p.filename().string() + "/", h);
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
     return std::to_string(d.A.size()) + " images in A, " + std::to_string(d.B.size()) + " in B (names " + hex + ")";
@@ -165,22 +164,6 @@ void check_same_on_every_rank(Comm& comm, const std::string& what) {
                                  " (every rank must read the same --dataroot, with the same options)");
 }
 
-// Each rank's pools saved beside rank 0's under "rank<r>.": all ranks call it (the pools are
-// gathered at rank 0); rank 0 gets them, the others an empty list.
-template <class B, class Model, class Comm>
-std::vector<std::unique_ptr<ImagePool<B>>> gather_pools(B& dev, Model& model, Comm& comm) {
-    std::vector<std::unique_ptr<ImagePool<B>>> out;
-    if (comm.size() == 1) return out;
-    for (auto* pool : {&model.fake_A_pool, &model.fake_B_pool}) {
-        const auto all = comm.gather_bytes(pool->to_bytes(dev), 0);
-        for (std::size_t r = 1; r < all.size(); ++r) {
-            out.push_back(std::make_unique<ImagePool<B>>(pool->capacity()));
-            out.back()->from_bytes(dev, all[r]);
-        }
-    }
-    return out;
-}
-
 // One run of cyclegan-train on this rank of `comm` (SingleProcess, or MPI's ranks): each rank
 // trains on its share of every batch; rank 0 alone prints, logs and saves. The run in order:
 // the constructor (sizes checked, model built), resume or start_fresh, open_data, then per epoch
@@ -197,7 +180,7 @@ public:
           loss_log_(run_dir_ / "loss_log.csv"),
           // Each rank's pools draw from their own seed (rank 0's is the single process's); the
           // weights are rank 0's.
-          pool_seed_(o.seed ^ (static_cast<std::uint64_t>(rank_) * 0x9E3779B97F4A7C15ull)),
+          pool_seed_(stream_seed(o.seed, static_cast<std::uint64_t>(rank_))),
           model_(dev, o.model.generator(), o.model.discriminator(),
                  {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
                   .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed_},
@@ -253,14 +236,7 @@ private:
     // pools; a rank the saved run did not have starts with empty ones.
     void resume() {
         const fs::path from = run_dir_ / (o_.epoch + ".safetensors");
-        const std::string own_pools = "rank" + std::to_string(rank_) + ".";
-        const bool saved_here =
-            rank_ == 0 || safetensors::LazyFile::open(from).metadata().count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
-        progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
-        if (!saved_here) {
-            model_.fake_A_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 1);
-            model_.fake_B_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 2);
-        }
+        progress_ = load_checkpoint(from, model_, comm_);
         check_same_model(progress_.info, o_.model, from);
         schedule_.restore(progress_.schedule);
         model_.set_lr(schedule_.lr());
@@ -391,14 +367,8 @@ private:
 
     // Every rank calls it (its pools go to rank 0, which writes).
     void save(const fs::path& path) {
-        const auto others = gather_pools(dev_, model_, comm_);
-        if (!lead_) return;
-        std::vector<NamedPool<B>> more;
-        const std::size_t per_pool = others.size() / 2;
-        for (std::size_t k = 0; k < others.size(); ++k)
-            more.push_back({"rank" + std::to_string(k % per_pool + 1) + (k < per_pool ? ".fake_A" : ".fake_B"), others[k].get()});
         progress_.schedule = schedule_.save();
-        save_checkpoint(path, model_, progress_, more);
+        save_checkpoint(path, model_, progress_, comm_);
     }
 
     // The schedule's step, the checkpoints, and at rank 0 the epoch's image grid, report and line.

@@ -23,6 +23,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -551,6 +552,195 @@ TEST_CASE("training resumed from a checkpoint is bit-identical to training that 
             }
         }
     }
+}
+
+// The ranks of a distributed run, played by one process: rank 0's gather_bytes returns its own
+// bytes and, after them, the bytes that `others` hold for that call (ranks 1, 2, ...).
+struct PlayedRanks {
+    int rank_ = 0, size_ = 1;
+    std::vector<std::vector<std::string>> others;  // per gather_bytes call, in call order
+    std::size_t calls = 0;
+    int rank() const { return rank_; }
+    int size() const { return size_; }
+    std::vector<std::string> gather_bytes(const std::string& mine, int root) {
+        REQUIRE(root == 0);
+        std::vector<std::string> all{mine};
+        for (const auto& b : others.at(calls++)) all.push_back(b);
+        return all;
+    }
+};
+
+// A file's tensor names in the file's order (by offset).
+std::vector<std::string> names_in_order(const fs::path& path) {
+    const auto file = safetensors::LazyFile::open(path);
+    std::vector<std::pair<std::size_t, std::string>> at;
+    for (const auto& [name, info] : file.tensors()) at.push_back({info.begin, name});
+    std::sort(at.begin(), at.end());
+    std::vector<std::string> names;
+    for (const auto& [offset, name] : at) names.push_back(name);
+    return names;
+}
+
+// `bytes` (a safetensors file) with one metadata entry's value replaced.
+std::string with_metadata(const fs::path& path, const std::string& key, const std::string& value) {
+    const auto file = safetensors::LazyFile::open(path);
+    auto meta = file.metadata();
+    meta.at(key) = value;
+    std::vector<std::pair<std::size_t, safetensors::TensorDecl>> decls;
+    for (const auto& [name, info] : file.tensors()) decls.push_back({info.begin, {name, info.dtype, info.shape}});
+    std::sort(decls.begin(), decls.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<safetensors::TensorDecl> ordered;
+    for (const auto& d : decls) ordered.push_back(d.second);
+    const std::string bytes = read_bytes(path);
+    std::uint64_t header_len = 0;
+    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+    return safetensors::serialize_header(ordered, meta) + bytes.substr(8 + header_len);
+}
+
+TEST_CASE("every rank's pools: saved beside rank 0's, each rank loads its own and resumes exactly, a new rank starts empty") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "ranks.safetensors";
+    // Three ranks' models: the same weights, pools of their own (seeds as cyclegan-train gives them).
+    auto rank_model = [&](int r) {
+        return std::make_unique<Model>(dev, g_instance, d_instance,
+                                       CycleGANOptions{.pool_size = 3, .seed = stream_seed(5, static_cast<std::uint64_t>(r))});
+    };
+    std::vector<std::unique_ptr<Model>> ranks;
+    for (int r = 0; r < 3; ++r) {
+        ranks.push_back(rank_model(r));
+        train(*ranks.back(), dev, 3, 100 + 20 * static_cast<std::uint64_t>(r));  // pools full, and swapped
+    }
+    REQUIRE(ranks[1]->fake_A_pool.rng_state() != ranks[2]->fake_A_pool.rng_state());
+    PlayedRanks comm{.rank_ = 0, .size_ = 3, .others = {}};
+    for (auto pool : {&Model::fake_A_pool, &Model::fake_B_pool})
+        comm.others.push_back({((*ranks[1]).*pool).to_bytes(dev), ((*ranks[2]).*pool).to_bytes(dev)});
+    save_checkpoint(path, *ranks[0], some_progress(), comm);
+    CHECK(comm.calls == 2);
+
+    // The file's layout, which earlier versions wrote too: rank 0's pools, then the others', pool by pool.
+    std::vector<std::string> pools;
+    for (const auto& name : names_in_order(path))
+        if (name.starts_with("pool.")) pools.push_back(name);
+    std::vector<std::string> expected;
+    for (const char* name : {"fake_A.", "fake_B.", "rank1.fake_A.", "rank2.fake_A.", "rank1.fake_B.", "rank2.fake_B."})
+        for (int k = 0; k < 3; ++k) expected.push_back("pool." + std::string(name) + std::to_string(k));
+    CHECK(pools == expected);
+    const auto meta = safetensors::LazyFile::open(path).metadata();
+    CHECK(meta.at("pool.rank2.fake_B.count") == "3");
+    CHECK(meta.at("pool.rank2.fake_B.rng") == ranks[2]->fake_B_pool.rng_state());
+
+    // Each rank loads its own pools, and then steps exactly as the rank that saved them.
+    const Snapshot saved = snapshot(*ranks[0]);
+    for (int r = 0; r < 3; ++r) {
+        CAPTURE(r);
+        auto loaded = rank_model(r == 0 ? 1 : 0);  // another rank's pool streams until loaded
+        PlayedRanks as_rank{.rank_ = r, .size_ = 3, .others = {}};
+        load_checkpoint(path, *loaded, as_rank);
+        Snapshot want = snapshot(*ranks[r]), got = snapshot(*loaded);
+        for (auto* s : {&want, &got})  // weights and optimizers are rank 0's
+            std::erase_if(s->tensors, [](const auto& t) { return !t.first.starts_with("pool."); });
+        CHECK(got == want);
+        const auto x = random_images(dev, 2, 900), y = random_images(dev, 2, 901);
+        CHECK(loaded->fake_A_pool.query(dev, x).to_host(dev) == ranks[r]->fake_A_pool.query(dev, x).to_host(dev));
+        CHECK(loaded->fake_B_pool.query(dev, y).to_host(dev) == ranks[r]->fake_B_pool.query(dev, y).to_host(dev));
+    }
+
+    SUBCASE("a rank the saved run did not have starts with empty pools, drawing as a fresh one") {
+        auto fresh = rank_model(3), loaded = rank_model(3);
+        train(*loaded, dev, 3);
+        REQUIRE(loaded->fake_A_pool.images().size() == 3);
+        PlayedRanks as_rank{.rank_ = 3, .size_ = 4, .others = {}};
+        load_checkpoint(path, *loaded, as_rank);
+        CHECK(loaded->fake_A_pool.images().empty());
+        CHECK(loaded->fake_B_pool.images().empty());
+        CHECK(loaded->fake_A_pool.rng_state() == fresh->fake_A_pool.rng_state());
+        CHECK(snapshot(*loaded).tensors.at("G_A.model.1.weight") == snapshot(*ranks[0]).tensors.at("G_A.model.1.weight"));
+    }
+    SUBCASE("a single process reads rank 0's pools and skips the others'") {
+        auto one = rank_model(1);
+        load_checkpoint(path, *one);
+        CHECK(snapshot(*one) == saved);
+    }
+}
+
+TEST_CASE("a pool's random state: checked on load, and a pool saved as std::mt19937_64's state (earlier versions) still loads") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "pools.safetensors";
+    Model m(dev, g_instance, d_instance, small_pools);
+    train(m, dev, 3);
+    save_checkpoint(path, m, some_progress());
+    const auto old_state = dir / "old.safetensors";
+    std::mt19937_64 engine(5 * 2 + 1);  // what earlier versions saved: the engine's state as text
+    for (int i = 0; i < 7; ++i) engine();
+    std::ostringstream text;
+    text << engine;
+    write_bytes(old_state, with_metadata(path, "pool.fake_A.rng", text.str()));
+
+    Model loaded(dev, g_instance, d_instance, other_seeds);
+    load_checkpoint(old_state, loaded);
+    CHECK(loaded.fake_A_pool.images().size() == 3);
+    CHECK(loaded.fake_A_pool.rng_state() == "counter " + std::to_string(engine()) + " 0");  // keyed by its next output
+
+    const auto bad = dir / "bad.safetensors";
+    write_bytes(bad, with_metadata(path, "pool.fake_B.rng", "counter 12 x"));
+    Model target(dev, g_instance, d_instance, other_seeds);
+    const Snapshot before = snapshot(target);
+    const std::string msg = message_of([&] { load_checkpoint(bad, target); });
+    CHECK(msg == bad.string() + ": metadata entry 'pool.fake_B.rng' is not an image pool's random state");
+    CHECK(snapshot(target) == before);
+}
+
+// A model of one network and no pools: naming its state is all it takes to be checkpointed,
+// broadcast and scheduled, as a second model type (CUT) does.
+struct OneNetworkModel {
+    using backend = cpu;
+    static constexpr std::array networks{"G"};
+    static constexpr std::array<const char*, 0> pools{};
+
+    OneNetworkModel(cpu& dev, std::uint64_t seed)
+        : dev_(&dev), G(dev, Gen(g_instance), Gen(g_instance).prefix(), {.seed = seed}), opt_G(dev, G.parameter_count()) {}
+    cpu& device() { return *dev_; }
+    template <class F>
+    void for_each_network(F&& f) { visit_named(networks, f, G); }
+    template <class F>
+    void for_each_optimizer(F&& f) { visit_named(networks, f, opt_G); }
+    template <class F>
+    void for_each_pool(F&& f) { visit_named(pools, f); }
+
+    cpu* dev_;
+    Network<Gen> G;
+    Adam::State<cpu> opt_G;
+};
+
+TEST_CASE("a model names its state once: another model type checkpoints, broadcasts and sets its learning rate by its list") {
+    static_assert(TrainableModel<Model>);
+    static_assert(TrainableModel<OneNetworkModel>);
+    static_assert(!TrainableModel<Gen>);
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "one.safetensors";
+    OneNetworkModel m(dev, 1), other(dev, 2);
+    set_lr(m, 1.5e-4);
+    CHECK(m.opt_G.lr() == 1.5e-4);
+    dev.fill(m.G.gradients().data(), m.G.gradients().numel(), 0.25f);
+    m.opt_G.step(m.G.parameters(), m.G.gradients());
+    save_checkpoint(path, m, some_progress());
+
+    std::vector<std::string> names = names_in_order(path);
+    CHECK(names.front() == "G.model.1.weight");
+    CHECK(std::count_if(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("optimizer.G."); }) == 2);
+    CHECK(std::none_of(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("pool."); }));
+    REQUIRE(other.G.parameters().to_host(dev) != m.G.parameters().to_host(dev));
+    const TrainingProgress p = load_checkpoint(path, other);
+    CHECK(p.epoch == some_progress().epoch);
+    CHECK(other.G.parameters().to_host(dev) == m.G.parameters().to_host(dev));
+    CHECK(other.opt_G.steps() == 1);
+    CHECK(other.opt_G.lr() == 1.5e-4);
+    SingleProcess alone;
+    broadcast_weights(other, alone);  // one rank: its own weights stay
+    CHECK(other.G.parameters().to_host(dev) == m.G.parameters().to_host(dev));
 }
 
 TEST_CASE("a truncated or corrupted checkpoint is refused by name and the model is untouched") {

@@ -222,6 +222,39 @@ TEST_CASE("missing, truncated and corrupt files throw image_error naming the fil
     }
 }
 
+TEST_CASE("the most pixels an image may claim is a run-time setting: larger headers are refused in every format") {
+    TempDir dir;
+    CHECK(max_image_pixels() == std::uint64_t(1) << 28);
+    struct Restore {  // the setting is the process's: the other tests see the default again
+        ~Restore() { set_max_image_pixels(std::uint64_t(1) << 28); }
+    } restore;
+    const Image img = pattern(120, 90, 3);
+    write_image(dir / "a.png", img);
+    REQUIRE(stbi_write_bmp((dir / "a.bmp").c_str(), img.width, img.height, 3, img.pixels.data()));
+    write_all(dir / "a.ppm", "P6\n120 90\n255\n" + std::string(img.pixels.begin(), img.pixels.end()));
+    const char* files[] = {"a.png", "a.bmp", "a.ppm"};
+
+    set_max_image_pixels(120 * 90);  // exactly the image: read
+    CHECK(max_image_pixels() == 120 * 90);
+    for (const char* f : files) CHECK(read_image(dir / f, 3) == img);
+    set_max_image_pixels(120 * 90 - 1);  // one pixel less: refused by name, before decoding
+    for (const char* f : files) {
+        CAPTURE(f);
+        const auto what = error_of([&] { read_image(dir / f, 3); });
+        CHECK(contains(what, (dir / f).string()));
+        CHECK(contains(what, "its header says 120x90, empty or over 10799 pixels"));
+    }
+    // A setting that cannot work is refused and leaves the setting as it was.
+    for (const std::uint64_t nonsense : {std::uint64_t(0), (std::uint64_t(1) << 48) + 1}) {
+        CAPTURE(nonsense);
+        CHECK_THROWS_AS(set_max_image_pixels(nonsense), std::invalid_argument);
+        CHECK(max_image_pixels() == 120 * 90 - 1);
+    }
+    CHECK(contains(error_of([&] { set_max_image_pixels(0); }), "set_max_image_pixels: the limit must be between 1 and 2^48"));
+    set_max_image_pixels(std::uint64_t(1) << 48);
+    CHECK(read_image(dir / "a.png", 3) == img);
+}
+
 TEST_CASE("write_image: an unwritable target throws image_error naming it and leaves nothing behind") {
     TempDir dir;
     const Image img = pattern(4, 4, 3);

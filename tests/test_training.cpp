@@ -6,6 +6,7 @@
 #include <cyclegan/data/shapes.hpp>
 
 #include <chrono>
+#include <random>
 #include <cstdio>
 #include <set>
 #include <sstream>
@@ -120,6 +121,52 @@ TEST_CASE("the image pool keeps a history of 50 and swaps half of the time") {
     c.set_rng_state(a.rng_state());
     c.images() = a.images();
     for (int i = 0; i < 10; ++i) CHECK(a.query(dev, image(float(i))).to_host(dev) == c.query(dev, image(float(i))).to_host(dev));
+}
+
+TEST_CASE("the image pool's draws are a counter-based stream: pinned, saved as two numbers, restarted by reset") {
+    cpu dev;
+    auto image = [&](float v) { return Tensor<cpu>::full(dev, {1, 1, 1, 1}, v); };
+    auto outputs = [&](ImagePool<cpu>& pool) {
+        std::vector<float> out;
+        for (int i = 0; i < 24; ++i) out.push_back(pool.query(dev, image(float(i))).to_host(dev)[0]);
+        return out;
+    };
+    // A pool of 4 with key 7: four images fill it, then each query returns its image (the word's
+    // uniform <= 1/2) or swaps it for stored image random_below(next word, 4). Any toolchain gives these.
+    ImagePool<cpu> pool(4, 7);
+    const std::vector<float> expected = {0, 1, 2, 3, 4, 5, 3, 7, 8, 9, 10, 11, 12, 13, 2, 14, 6, 17, 0, 1, 20, 21, 19, 23};
+    CHECK(outputs(pool) == expected);
+    RandomStream words{7, 0};
+    std::vector<float> stored{0, 1, 2, 3}, by_hand{0, 1, 2, 3};
+    for (int i = 4; i < 24; ++i) {
+        float out = float(i);
+        if (uniform01(words()) > 0.5) {
+            const auto k = random_below(words(), 4);
+            std::swap(out, stored[k]);
+        }
+        by_hand.push_back(out);
+    }
+    CHECK(by_hand == expected);
+    CHECK(pool.rng_state() == "counter 7 " + std::to_string(words.position));
+
+    pool.reset();
+    CHECK(pool.images().empty());
+    CHECK(outputs(pool) == expected);
+
+    ImagePool<cpu> copy(4, 0);
+    copy.set_rng_state("counter 7 0");
+    CHECK(outputs(copy) == expected);
+    for (const char* bad : {"", "counter", "counter 7", "counter 7 x", "counter -1 0", "counter 7 0 1", "seven"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(copy.set_rng_state(bad), std::invalid_argument);
+    }
+    // Earlier versions saved std::mt19937_64's state: such a pool continues from a stream keyed by
+    // that engine's next output.
+    std::mt19937_64 engine(11);
+    std::ostringstream text;
+    text << engine;
+    copy.set_rng_state(text.str());
+    CHECK(copy.rng_state() == "counter " + std::to_string(engine()) + " 0");
 }
 
 TEST_CASE("learning-rate schedules") {

@@ -24,6 +24,7 @@
 #include "io/image.hpp"
 #include "io/image_tensor.hpp"
 #include "models/any_model.hpp"
+#include "models/cycle_gan.hpp"
 
 namespace cyclegan {
 
@@ -55,15 +56,19 @@ public:
     static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
         auto file = safetensors::LazyFile::open(path);
         const std::string where = printable(path.string());
-        // A CycleGAN's file names each network's tensors by its role (G_A., D_B., optimizer. ...).
+        // A CycleGAN's file names each network's tensors by its name in the model (G_A., D_B.,
+        // optimizer. ...; CycleGANNames).
+        std::vector<std::string> roles{checkpoint_detail::optimizer_prefix, checkpoint_detail::pool_prefix};
+        for (const char* network : CycleGANNames::networks) roles.push_back(std::string(network) + ".");
         bool cyclegan_file = false;
         for (const auto& [name, info] : file.tensors())
-            for (const char* role : {"G_A.", "G_B.", "D_A.", "D_B.", "optimizer.", "pool."})
+            for (const std::string& role : roles)
                 if (name.starts_with(role)) cyclegan_file = true;
-        const std::string prefix = !cyclegan_file ? "" : direction == Direction::AtoB ? "G_A." : "G_B.";
+        const std::string generator = CycleGANNames::networks[direction == Direction::AtoB ? 0 : 1];
+        const std::string prefix = cyclegan_file ? generator + "." : "";
         const auto dims = network_tensors(file, prefix);
         if (dims.empty() && cyclegan_file)
-            throw std::runtime_error(where + ": holds no " + prefix.substr(0, 3) + " generator for direction " +
+            throw std::runtime_error(where + ": holds no " + generator + " generator for direction " +
                                      choice_name(direction_choices, direction) + " (its tensors' names begin with " +
                                      checkpoint_detail::name_prefixes(file.tensors()) + ")");
         if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
@@ -72,8 +77,8 @@ public:
         AnyGeneratorOptions options;
         if (record.count(record_keys::netG)) {
             options = generator_options_from_record(record, path.string());
-            // A CycleGAN's record is of the A to B direction; G_B maps B to A.
-            if (prefix == "G_B.") std::swap(options.input_nc, options.output_nc);
+            // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
+            if (cyclegan_file && direction == Direction::BtoA) std::swap(options.input_nc, options.output_nc);
         } else {
             options = AnyGenerator<B>::infer_options(dims, path.string());
         }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../core/choice.hpp"
+#include "../core/random.hpp"
 #include "../io/image.hpp"
 #include "preprocess.hpp"
 

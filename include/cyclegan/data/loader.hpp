@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "../core/random.hpp"
 #include "../core/tensor.hpp"
 #include "../distributed/communicator.hpp"
 #include "../io/image.hpp"

@@ -2,45 +2,23 @@
 // The reference's preprocessing (data/base_dataset.py get_transform) on an 8-bit image: resize,
 // scale the width, random crop, random horizontal flip, or only round the sides to a multiple of 4.
 //
-// Randomness is counter-based: every random choice is a hash of a caller-given key, so the same
-// key gives the same crop and flip on any thread, in any order, after any restart, with no
-// generator state to carry or save.
+// Randomness is counter-based (core/random.hpp): every random choice is a hash of a caller-given
+// key, so the same key gives the same crop and flip on any thread, in any order, after any
+// restart, with no generator state to carry or save.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "../core/choice.hpp"
+#include "../core/random.hpp"
 #include "../core/size_rule.hpp"
 #include "../io/image.hpp"
 
 namespace cyclegan {
-
-// ---- counter-based randomness -------------------------------------------------------------
-
-// splitmix64's output function: a bijection of 64-bit words whose outputs for consecutive
-// inputs pass statistical tests (Steele, Lea, Flood 2014).
-constexpr std::uint64_t splitmix64(std::uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-// One random word from a seed and a list of counters: hash(seed, a, b, ...). Chained, so (1, 2)
-// and (2, 1) differ.
-constexpr std::uint64_t random_key(std::uint64_t seed, std::initializer_list<std::uint64_t> counters) {
-    std::uint64_t h = splitmix64(seed);
-    for (std::uint64_t c : counters) h = splitmix64(h ^ c);
-    return h;
-}
-
-// A value in [0, n) from a random word (n > 0). The modulo's bias is below n / 2^64.
-constexpr std::uint64_t random_below(std::uint64_t word, std::uint64_t n) { return word % n; }
 
 // ---- options ------------------------------------------------------------------------------
 

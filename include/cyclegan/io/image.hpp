@@ -9,6 +9,7 @@
 // so before this header (this header then uses that copy and its implementation, which that
 // program provides).
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -79,13 +80,28 @@
 #pragma GCC diagnostic pop
 #endif
 
-// The most pixels an image may claim: larger headers are refused before anything is decoded. The
-// fuzz harness lowers it (it runs each input under AddressSanitizer with a time limit).
-#ifndef CYCLEGAN_MAX_IMAGE_PIXELS
-#define CYCLEGAN_MAX_IMAGE_PIXELS (std::uint64_t(1) << 28)
+#ifdef CYCLEGAN_MAX_IMAGE_PIXELS
+#error "CYCLEGAN_MAX_IMAGE_PIXELS is a run-time setting now: call cyclegan::set_max_image_pixels(n) instead"
 #endif
 
 namespace cyclegan {
+
+namespace image_detail {
+inline std::atomic<std::uint64_t> max_pixels_setting{std::uint64_t(1) << 28};  // one for the program
+}  // namespace image_detail
+
+// The most pixels an image may claim (2^28 by default, 16384 x 16384): larger headers are refused
+// before anything is decoded. Like the CPU's tuning (cpu::set_tuning) it is the process's, read by
+// every decode; the fuzz harness lowers it, since it runs each input under AddressSanitizer with a
+// time limit. Throws std::invalid_argument for 0 (no image) or more than 2^48 (no header can
+// claim more: each side is at most 2^24).
+inline std::uint64_t max_image_pixels() { return image_detail::max_pixels_setting.load(std::memory_order_relaxed); }
+inline void set_max_image_pixels(std::uint64_t pixels) {
+    if (pixels == 0 || pixels > (std::uint64_t(1) << 48))
+        throw std::invalid_argument("set_max_image_pixels: the limit must be between 1 and 2^48 pixels, got " +
+                                    std::to_string(pixels));
+    image_detail::max_pixels_setting.store(pixels, std::memory_order_relaxed);
+}
 
 // An image file could not be read or written; the message names the file and the reason.
 struct image_error : std::runtime_error {
@@ -285,13 +301,14 @@ inline image_error decode_error(const std::filesystem::path& path, std::size_t s
                        "): " + why);
 }
 
-// Refuses a header of more than CYCLEGAN_MAX_IMAGE_PIXELS pixels (or an empty one) before any is
+// Refuses a header of more than max_image_pixels() pixels (or an empty one) before any is
 // decoded: every decoder calls it with the size its header claims.
 inline void check_pixel_count(const std::filesystem::path& path, std::size_t size, const std::string& kind,
                               std::uint64_t w, std::uint64_t h) {
-    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > CYCLEGAN_MAX_IMAGE_PIXELS)
+    const std::uint64_t most = max_image_pixels();
+    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > most)
         throw decode_error(path, size, kind, "its header says " + std::to_string(w) + "x" + std::to_string(h) +
-                                                 ", empty or over " + std::to_string(CYCLEGAN_MAX_IMAGE_PIXELS) + " pixels");
+                                                 ", empty or over " + std::to_string(most) + " pixels");
 }
 
 inline void check_channels(int channels, const char* who) {
