@@ -132,10 +132,19 @@ public:
     static std::string prefix_of(const std::string& netG) {
         return with_generator_type<B>(netG, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
     }
-    // The image sides this generator takes (core/size_rule.hpp).
-    SizeRule size_rule() const { return size_rule_of(options_.netG); }
+    // The image sides this generator takes (core/size_rule.hpp), derived from its layers.
+    SizeRule size_rule() const { return derive_size_rule(*this, Output::same_size); }
+    // The same for the generator `netG` names with the reference's options (instance norm, reflect
+    // padding: the strictest), derived once per name.
     static SizeRule size_rule_of(const std::string& netG) {
-        return with_generator_type<B>(netG, [](auto type) { return decltype(type)::type::size_rule; });
+        static const std::map<std::string, SizeRule> rules = [] {
+            std::map<std::string, SizeRule> out;
+            for_each_generator<B>([&](const char* name, auto type) {
+                out[name] = derive_size_rule(typename decltype(type)::type(GeneratorOptions{.ngf = 1}), Output::same_size);
+            });
+            return out;
+        }();
+        return with_generator_type<B>(netG, [&](auto) { return rules.at(netG); });
     }
     const std::string& name() const { return options_.netG; }
     const Options& options() const { return options_; }
@@ -247,14 +256,11 @@ public:
     explicit AnyDiscriminator(const Options& o)
         : AnyLayer<B>(build(o)), prefix_(with_discriminator_type<B>(o, [](auto type) {
               return std::string(decltype(type)::type::state_dict_prefix);
-          })),
-          size_rule_(size_rule_of(o)) {}
+          })) {}
 
-    // The image sides this discriminator takes (core/size_rule.hpp).
-    SizeRule size_rule() const { return size_rule_; }
-    static SizeRule size_rule_of(const Options& o) {
-        return with_discriminator_type<B>(o, [](auto type) { return decltype(type)::type::size_rule; });
-    }
+    // The image sides this discriminator takes (core/size_rule.hpp), derived from its layers.
+    SizeRule size_rule() const { return derive_size_rule(*this); }
+    static SizeRule size_rule_of(const Options& o) { return AnyDiscriminator(o).size_rule(); }
 
     std::string prefix() const { return prefix_; }
 
@@ -264,7 +270,6 @@ private:
         return with_discriminator_type<B>(o, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(d)); });
     }
     std::string prefix_;
-    SizeRule size_rule_;
 };
 
 }  // namespace cyclegan
