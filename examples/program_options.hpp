@@ -23,9 +23,10 @@ inline void add_cpu_options(CLI::App& app, int& threads, std::string& kernels, s
         ->check(CLI::IsMember(sets))
         ->capture_default_str();
     app.add_option("--precision", precision,
-                   "arithmetic of the convolutions: f32; bf16 (bf16 operands, float sums: faster on CPUs with "
-                   "AVX512_BF16, the same numbers but slower elsewhere); auto (bf16 where this CPU has AVX512_BF16, "
-                   "as OpenVINO does, else f32)")
+                   "arithmetic of the convolutions: f32; bf16 (bf16 operands, float sums: faster where the kernel "
+                   "set is avx512_bf16, the default on AMD CPUs with AVX512_BF16; the same numbers, not faster, "
+                   "elsewhere); auto (bf16 where the kernel set in use multiplies bf16 natively, as OpenVINO "
+                   "takes bf16 by default where a CPU has it; else f32)")
         ->check(CLI::IsMember({"f32", "bf16", "auto"}))
         ->capture_default_str();
 }
@@ -41,7 +42,7 @@ inline cyclegan::cpu start_cpu(int threads, const std::string& kernels, const st
     const bool native = cpu_kernels() == CpuKernels::avx512_bf16;
     const char* how = dev.precision() == Precision::f32 ? ""
                       : native ? " (native: AVX512_BF16)"
-                               : " (emulated: this kernel set has no bf16 instructions, so it is slower than f32)";
+                               : " (emulated: bf16 operands on float arithmetic, not faster than f32 on this kernel set)";
     if (say) std::printf("cpu: %d threads, %s kernels, %s%s\n", dev.threads(), to_string(cpu_kernels()), to_string(dev.precision()), how);
     std::fflush(stdout);
     return dev;
