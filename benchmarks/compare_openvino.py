@@ -23,6 +23,8 @@ The Python needs torch, onnx, openvino and onnxruntime (pip install torch onnx o
 ORT's MLAS follows the CPU only), to compare our AVX2 kernels on an AVX-512 machine.
 """
 import argparse
+import array
+import math
 import os
 import statistics
 import subprocess
@@ -68,7 +70,8 @@ def child(peer, folder, size, runs, threads):
         if peer == "openvino_f32":
             config["INFERENCE_PRECISION_HINT"] = "f32"
         compiled = core.compile_model(model, "CPU", config)
-        print(f"precision {compiled.get_property('INFERENCE_PRECISION_HINT')}", flush=True)
+        hint = compiled.get_property("INFERENCE_PRECISION_HINT")
+        print(f"precision {hint.get_type_name() if hasattr(hint, 'get_type_name') else hint}", flush=True)
         request = compiled.create_infer_request()
         step = lambda: request.infer({"x": x})[compiled.output(0)]
     else:
@@ -82,13 +85,19 @@ def child(peer, folder, size, runs, threads):
     np.asarray(step(), dtype=np.float32).tofile(os.path.join(folder, f"y_{peer}.raw"))
 
 
+def read_floats(path):
+    values = array.array("f")
+    with open(path, "rb") as f:
+        values.frombytes(f.read())
+    return values
+
+
 def deviation(folder, name):
     """How far an output is from PyTorch's float32 one: mean and max levels of 255, relative RMS."""
-    import numpy as np
-    ref = np.fromfile(os.path.join(folder, "y32.raw"), dtype=np.float32).astype(np.float64)
-    y = np.fromfile(os.path.join(folder, name), dtype=np.float32).astype(np.float64)
-    levels = np.abs(y - ref) * 127.5
-    return levels.mean(), levels.max(), np.sqrt(((y - ref) ** 2).sum() / (ref ** 2).sum())
+    ref, y = read_floats(os.path.join(folder, "y32.raw")), read_floats(os.path.join(folder, name))
+    levels = [abs(a - b) * 127.5 for a, b in zip(y, ref)]
+    rms = math.sqrt(sum((a - b) ** 2 for a, b in zip(y, ref)) / sum(b * b for b in ref))
+    return sum(levels) / len(levels), max(levels), rms
 
 
 def main():

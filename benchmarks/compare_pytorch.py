@@ -20,6 +20,8 @@ from its own float32 output (levels of 255, relative RMS).
           openblas=build-openblas/benchmarks/cyclegan-bench --python /path/to/venv/bin/python --what infer
 """
 import argparse
+import array
+import math
 import os
 import resource
 import statistics
@@ -160,11 +162,15 @@ def pytorch_child(what, size, runs, threads, precision="f32", dump=None):
 
 def moved(f32_file, other_file):
     """How far an output moved from the float32 one: mean and max levels of 255, relative RMS."""
-    import numpy as np
-    ref = np.fromfile(f32_file, dtype=np.float32).astype(np.float64)
-    y = np.fromfile(other_file, dtype=np.float32).astype(np.float64)
-    levels = np.abs(y - ref) * 127.5
-    return f"{levels.mean():5.2f} levels mean, {levels.max():5.1f} max, relative RMS {np.sqrt(((y - ref) ** 2).sum() / (ref ** 2).sum()):.2e}"
+    def read(path):
+        values = array.array("f")
+        with open(path, "rb") as f:
+            values.frombytes(f.read())
+        return values
+    ref, y = read(f32_file), read(other_file)
+    levels = [abs(a - b) * 127.5 for a, b in zip(y, ref)]
+    rms = math.sqrt(sum((a - b) ** 2 for a, b in zip(y, ref)) / sum(b * b for b in ref))
+    return f"{sum(levels) / len(levels):5.2f} levels mean, {max(levels):5.1f} max, relative RMS {rms:.2e}"
 
 
 def parse(out):

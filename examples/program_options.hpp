@@ -24,9 +24,9 @@ inline void add_cpu_options(CLI::App& app, int& threads, std::string& kernels, s
         ->capture_default_str();
     app.add_option("--precision", precision,
                    "arithmetic of the convolutions: f32; bf16 (bf16 operands, float sums: faster where the kernel "
-                   "set is avx512_bf16, the default on AMD CPUs with AVX512_BF16; the same numbers, not faster, "
-                   "elsewhere); auto (bf16 where the kernel set in use multiplies bf16 natively, as OpenVINO "
-                   "takes bf16 by default where a CPU has it; else f32)")
+                   "set multiplies bf16 natively, amx_bf16 on Intel CPUs with AMX or avx512_bf16 on AMD CPUs with "
+                   "AVX512_BF16; the same numbers, not faster, elsewhere); auto (bf16 where the kernel set in use "
+                   "multiplies bf16 natively, as OpenVINO takes bf16 by default where a CPU has it; else f32)")
         ->check(CLI::IsMember({"f32", "bf16", "auto"}))
         ->capture_default_str();
 }
@@ -39,10 +39,10 @@ inline cyclegan::cpu start_cpu(int threads, const std::string& kernels, const st
     if (kernels != "auto") set_cpu_kernels(cpu_detail::parse_cpu_kernels(kernels, "--cpu-kernels"));
     cpu dev(threads);
     dev.set_precision(precision == "auto" ? preferred_precision() : parse_choice(precision_choices, precision, "--precision"));
-    const bool native = cpu_kernels() == CpuKernels::avx512_bf16;
-    const char* how = dev.precision() == Precision::f32 ? ""
-                      : native ? " (native: AVX512_BF16)"
-                               : " (emulated: bf16 operands on float arithmetic, not faster than f32 on this kernel set)";
+    const char* how = dev.precision() == Precision::f32                ? ""
+                      : cpu_kernels() == CpuKernels::amx_bf16    ? " (native: AMX)"
+                      : cpu_kernels() == CpuKernels::avx512_bf16 ? " (native: AVX512_BF16)"
+                                                                  : " (emulated: bf16 operands on float arithmetic, not faster than f32 here)";
     if (say) std::printf("cpu: %d threads, %s kernels, %s%s\n", dev.threads(), to_string(cpu_kernels()), to_string(dev.precision()), how);
     std::fflush(stdout);
     return dev;
