@@ -207,13 +207,13 @@ TEST_CASE("the kernel set is the one asked for") {
 
 #if CYCLEGAN_X86_KERNELS
 namespace {
-// The vector roundings of the kernel sets, and the hardware's, on 16 values at a time (each target
-// a superset of its kernel set's region in simd_kernels.hpp, so the kernels' functions inline).
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))) void round_avx512(
+// The vector roundings of the kernel sets, and the hardware's, on 16 values at a time (each with its
+// kernel set's region's target from simd_kernels.hpp, so the kernels' functions inline).
+__attribute__((target(CYCLEGAN_AVX512_TARGET))) void round_avx512(
     const float* in, float* out) {
     _mm512_storeu_ps(out, cpu_detail::avx512::Simd::round_bf16(_mm512_loadu_ps(in)));
 }
-__attribute__((target("avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))) void round_avx2(const float* in, float* out) {
+__attribute__((target(CYCLEGAN_AVX2_TARGET))) void round_avx2(const float* in, float* out) {
     for (int h = 0; h < 16; h += 8) _mm256_storeu_ps(out + h, cpu_detail::avx2::Simd::round_bf16(_mm256_loadu_ps(in + h)));
 }
 __attribute__((target("avx512f,avx512bf16,avx512vl"))) void round_vcvtneps2bf16(const float* in, float* out) {

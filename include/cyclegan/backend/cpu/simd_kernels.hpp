@@ -43,12 +43,18 @@
 // avx512bf16, amx-tile and amx-bf16 are in the target for gemm_bf16.inl's and gemm_amx.inl's
 // intrinsics only: compilers emit their instructions for nothing else (no code here has a bf16
 // type), and those kernels run on avx512_bf16 and amx_bf16 CPUs only.
+// The regions' targets, named once: code outside a region that calls its inline functions (the
+// kernel tests) needs the same target, or a superset, for them to inline.
+#define CYCLEGAN_AVX512_TARGET "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,amx-tile,amx-bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"
+#define CYCLEGAN_AVX2_TARGET "avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"
+// GCC's `#pragma GCC target` expands no macros; through _Pragma the target's name is expanded first.
+#define CYCLEGAN_DETAIL_PRAGMA(text) _Pragma(#text)
+#define CYCLEGAN_DETAIL_GCC_TARGET(...) CYCLEGAN_DETAIL_PRAGMA(GCC target(__VA_ARGS__))
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,amx-tile,amx-bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))), \
-                             apply_to = function)
+#pragma clang attribute push(__attribute__((target(CYCLEGAN_AVX512_TARGET))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,amx-tile,amx-bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt,prefer-vector-width=512")
+CYCLEGAN_DETAIL_GCC_TARGET(CYCLEGAN_AVX512_TARGET, "prefer-vector-width=512")
 #endif
 namespace cyclegan::cpu_detail::avx512 {
 #include "simd/avx512.inl"
@@ -63,10 +69,10 @@ namespace cyclegan::cpu_detail::avx512 {
 #endif
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target(CYCLEGAN_AVX2_TARGET))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt")
+CYCLEGAN_DETAIL_GCC_TARGET(CYCLEGAN_AVX2_TARGET)
 #endif
 namespace cyclegan::cpu_detail::avx2 {
 #include "simd/avx2.inl"
