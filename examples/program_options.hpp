@@ -6,14 +6,34 @@
 #include <cyclegan/cyclegan.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
 #include <string>
 
+// Checks a number on the command line against the library's range for it (core/option_range.hpp),
+// before any work: "--lr: -0.0002 is out of range: it must be a number >= 0". CLI11 names the option.
+inline CLI::Validator in_range(const cyclegan::OptionRange& range) {
+    return CLI::Validator(
+        [range](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            if (text.empty() || end != text.c_str() + text.size())
+                return "'" + text + "' is not a number: it must be " + range.describe();
+            if (!range.contains(v)) return text + " is out of range: it must be " + range.describe();
+            return "";
+        },
+        range.describe());
+}
+
+// Ranges of the programs' own options, which no library type takes.
+inline constexpr cyclegan::OptionRange seed_range{.min = 0, .integer = true};  // any std::uint64_t
+inline constexpr cyclegan::OptionRange positive_count_range{.min = 1, .integer = true};
+
 // --threads and --cpu-kernels, which both programs take.
 inline void add_cpu_options(CLI::App& app, int& threads, std::string& kernels) {
-    app.add_option("--threads", threads, "CPU threads (0: every core)")->capture_default_str();
+    app.add_option("--threads", threads, "CPU threads (0: every core)")->check(in_range(cyclegan::cpu::threads_range))->capture_default_str();
     app.add_option("--cpu-kernels", kernels,
                    "CPU kernel set: auto (the fastest this CPU runs), avx512, avx2 or generic; "
                    "also CYCLEGAN_CPU_KERNELS in the environment")
@@ -72,14 +92,15 @@ struct ModelChoice {
 inline void add_model_options(CLI::App& app, ModelChoice& m) {
     app.add_option("--netG", m.netG, "generator")->check(CLI::IsMember(cyclegan::generator_names()))->capture_default_str();
     app.add_option("--netD", m.netD, "discriminator")->check(CLI::IsMember(cyclegan::discriminator_names()))->capture_default_str();
-    app.add_option("--n-layers-D", m.n_layers_D, "layers of the n_layers discriminator")->check(CLI::Range(1, 5))->capture_default_str();
-    app.add_option("--ngf", m.ngf, "generator filters in the first layer")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--ndf", m.ndf, "discriminator filters in the first layer")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--n-layers-D", m.n_layers_D, "layers of the n_layers discriminator")
+        ->check(in_range(cyclegan::AnyDiscriminatorOptions::n_layers_range))->capture_default_str();
+    app.add_option("--ngf", m.ngf, "generator filters in the first layer")->check(in_range(cyclegan::GeneratorOptions::filters_range))->capture_default_str();
+    app.add_option("--ndf", m.ndf, "discriminator filters in the first layer")->check(in_range(cyclegan::GeneratorOptions::filters_range))->capture_default_str();
     app.add_option("--input-nc", m.input_nc, "channels of domain A (1 gray, 3 RGB, 4 RGBA)")->check(CLI::IsMember({1, 3, 4}))->capture_default_str();
     app.add_option("--output-nc", m.output_nc, "channels of domain B")->check(CLI::IsMember({1, 3, 4}))->capture_default_str();
     app.add_option("--norm", m.norm, "normalisation")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::norm_choices)))->capture_default_str();
     app.add_option("--init-type", m.init_type, "weight initialisation")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::init_type_choices)))->capture_default_str();
-    app.add_option("--init-gain", m.init_gain, "scale of the initialisation")->capture_default_str();
+    app.add_option("--init-gain", m.init_gain, "scale of the initialisation")->check(in_range(cyclegan::InitOptions::gain_range))->capture_default_str();
     app.add_option("--padding-type", m.padding, "padding in the residual blocks")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::padding_choices)))->capture_default_str();
     app.add_option("--upsample", m.upsample, "generator upsampling: transposed convolution, or resize + convolution")
         ->check(CLI::IsMember(cyclegan::choice_names(cyclegan::upsample_choices)))->capture_default_str();

@@ -3,10 +3,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "support/gradcheck.hpp"
 #include "support/parity.hpp"
+#include <cyclegan/data/preprocess.hpp>
 #include <cyclegan/data/shapes.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -146,6 +148,60 @@ TEST_CASE("Adam and SGD refuse a buffer of another size") {
     auto p = Tensor<cpu>::zeros(dev, {1, 1, 1, 5});
     CHECK_THROWS_AS(adam.step(p, p), std::invalid_argument);
     CHECK_THROWS_AS(SGD::State<cpu>(dev, 4, {.momentum = 0, .nesterov = true}), std::invalid_argument);
+}
+
+TEST_CASE("options out of their ranges are refused before any work, naming the option and its range") {
+    using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>>;
+    cpu dev(1);
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    auto refused = [](auto&& make, const std::string& name, const std::string& range) {
+        CAPTURE(name);
+        std::string what;
+        try {
+            make();
+        } catch (const std::invalid_argument& e) {
+            what = e.what();
+        }
+        INFO(what);
+        CHECK(what.find(name + " is ") != std::string::npos);
+        CHECK(what.find("it must be " + range) != std::string::npos);
+    };
+    const auto g = ResnetGenerator<cpu, 1>::Options{.ngf = 2};
+    const auto d = PatchDiscriminator<cpu, 1>::Options{.ndf = 2};
+    // The model: its own options and its optimizer's, each at a value the reports tried.
+    refused([&] { Model(dev, g, d, {.lambda_A = -10}); }, "lambda_A", "a number >= 0");
+    refused([&] { Model(dev, g, d, {.lambda_B = nan}); }, "lambda_B", "a number >= 0");
+    refused([&] { Model(dev, g, d, {.lambda_identity = -0.5}); }, "lambda_identity", "a number >= 0");
+    refused([&] { Model(dev, g, d, {.pool_size = -1}); }, "pool_size", "an integer >= 0");
+    refused([&] { Model(dev, g, d, {.init = {.gain = inf}}); }, "gain", "a number >= 0");
+    refused([&] { Model(dev, g, d, {}, {.lr = -0.0002}); }, "lr", "a number >= 0");
+    refused([&] { Model(dev, g, d, {}, {.lr = nan}); }, "lr", "a number >= 0");
+    refused([&] { Model(dev, g, d, {}, {.beta1 = 1.5}); }, "beta1", "a number in [0, 1)");
+    refused([&] { Model(dev, g, d, {}, {.beta2 = 1}); }, "beta2", "a number in [0, 1)");
+    refused([&] { Model(dev, g, d, {}, {.eps = -1e-8}); }, "eps", "a number >= 0");
+    refused([&] { Model(dev, {.ngf = 0}, d); }, "ngf", "an integer from 1 to 16777216");
+    refused([&] { Model(dev, g, {.ndf = -4}); }, "ndf", "an integer from 1 to 16777216");
+    refused([&] { SGD::State<cpu>(dev, 4, {.lr = -1}); }, "lr", "a number >= 0");
+    refused([&] { SGD::State<cpu>(dev, 4, {.momentum = -0.9}); }, "momentum", "a number >= 0");
+    refused([&] { SGD::State<cpu>(dev, 4, {.weight_decay = -0.1}); }, "weight_decay", "a number >= 0");
+    Adam::State<cpu> adam(dev, 4);
+    refused([&] { adam.set_lr(-1); }, "lr", "a number >= 0");
+    CHECK(adam.lr() == 2e-4);  // unchanged
+    // Schedules, networks chosen by name, preprocessing, the device.
+    refused([&] { LrSchedule(-0.1); }, "base_lr", "a number >= 0");
+    refused([&] { LrSchedule(0.1, {.n_epochs = -1}); }, "n_epochs", "an integer >= 0");
+    refused([&] { LrSchedule(0.1, {.n_epochs_decay = -3}); }, "n_epochs_decay", "an integer >= 0");
+    refused([&] { LrSchedule(0.1, {.policy = LrPolicy::cosine, .n_epochs = 0}); }, "n_epochs", "an integer >= 1");
+    refused([&] { LrSchedule(0.1, {.policy = LrPolicy::step, .lr_decay_iters = 0}); }, "lr_decay_iters", "an integer >= 1");
+    refused([&] { LrSchedule(0.1, {.policy = LrPolicy::plateau, .plateau_factor = 1}); }, "plateau_factor", "a number in [0, 1)");
+    refused([&] { AnyDiscriminator<cpu>({{.ndf = 2}, "n_layers", 6}); }, "n_layers_D", "an integer from 1 to 5");
+    refused([&] { check_options(PreprocessOptions{.load_size = 100000}); }, "load_size", "an integer from 1 to 16384");
+    refused([&] { check_options(PreprocessOptions{.crop_size = 0}); }, "crop_size", "an integer from 1 to 16384");
+    refused([&] { cpu(-1); }, "threads", "an integer from 0 to 1024");
+    // The edges of each range are taken.
+    CHECK_NOTHROW(Model(dev, g, d, {.lambda_A = 0, .lambda_B = 0, .lambda_identity = 0, .pool_size = 0, .init = {.gain = 0}},
+                        {.lr = 0, .beta1 = 0, .beta2 = 0, .eps = 0}));
+    CHECK_NOTHROW(LrSchedule(0, {.n_epochs = 0, .n_epochs_decay = 0}));
 }
 
 TEST_CASE("a variant in one alias: 4 residual blocks, a 2-layer PatchGAN, hinge loss, SGD") {

@@ -422,6 +422,97 @@ class Programs(TempFolderCase):
         self.assertTrue(any(n.endswith("_fake.png") for n in os.listdir(os.path.join(out, "images"))))
 
 
+class Options(TempFolderCase):
+    """Every numeric option of every program: values out of its range are refused before any
+    work, naming the option and the range (the library's, core/option_range.hpp); the range's own
+    edges are taken."""
+
+    # program -> option -> (values refused, the range the message gives, values taken)
+    TABLE = {
+        "cyclegan-train": {
+            "--n-layers-D": (["0", "6", "2.5"], "an integer from 1 to 5", ["1", "5"]),
+            "--ngf": (["0", "-1", "16777217", "abc"], "an integer from 1 to 16777216", ["1"]),
+            "--ndf": (["0", "-8"], "an integer from 1 to 16777216", ["1"]),
+            "--input-nc": (["2", "0", "5"], "not in {1,3,4}", ["1", "4"]),
+            "--output-nc": (["2", "-3"], "not in {1,3,4}", ["1", "4"]),
+            "--init-gain": (["-0.02", "nan", "inf"], "a number >= 0", ["0"]),
+            "--lambda-A": (["-10", "nan"], "a number >= 0", ["0"]),
+            "--lambda-B": (["-1", "-inf"], "a number >= 0", ["0"]),
+            "--lambda-identity": (["-0.5"], "a number >= 0", ["0"]),
+            "--pool-size": (["-1", "1.5"], "an integer >= 0", ["0"]),
+            "--lr": (["-0.0002", "nan", "inf", "1e999"], "a number >= 0", ["0", "1e30"]),
+            "--beta1": (["1.5", "1", "-0.1"], "a number in [0, 1)", ["0", "0.999"]),
+            "--n-epochs": (["-1", "1.5"], "an integer >= 0", ["0"]),
+            "--n-epochs-decay": (["-3"], "an integer >= 0", ["0"]),
+            "--lr-decay-iters": (["0", "-5"], "an integer >= 1", ["1"]),
+            "--load-size": (["0", "100000"], "an integer from 1 to 16384", ["16384"]),
+            "--crop-size": (["0", "20000"], "an integer from 1 to 16384", ["1"]),
+            "--max-dataset-size": (["0", "-1"], "an integer >= 1", ["1"]),
+            "--batch-size": (["0", "-2"], "an integer >= 1", ["1"]),
+            "--save-epoch-freq": (["-1"], "an integer >= 0", ["0"]),
+            "--seed": (["-1", "1.5"], "an integer >= 0", ["0", "18446744073709551615"]),
+            "--threads": (["-1", "5000"], "an integer from 0 to 1024", ["0", "1024"]),
+        },
+        "cyclegan-translate": {
+            "--threads": (["-1", "100000"], "an integer from 0 to 1024", ["0"]),
+        },
+        "cyclegan-demo-data": {
+            "--train": (["0", "-1"], "an integer >= 1", ["1"]),
+            "--test": (["0"], "an integer >= 1", ["1"]),
+            "--size": (["7", "1025"], "an integer from 8 to 1024", ["8"]),
+            "--seed": (["-1", "4294967296"], "an integer from 0 to 4294967295", ["4294967295"]),
+        },
+    }
+
+    def command(self, program, option, value, out):
+        """The program with `option value` and everything else valid but a missing input, so
+        that a value it takes fails later, on the input, and writes nothing."""
+        missing = os.path.join(self.tmp, "no_such_input")
+        if program == "cyclegan-train":
+            return [tool(program), "--dataroot", missing, "--checkpoints-dir", out, *SMALL, option, value]
+        if program == "cyclegan-translate":
+            return [tool(program), "--checkpoint", os.path.join(missing, "x.safetensors"), "--output", out, option, value,
+                    missing]
+        return [tool(program), "--out", out, "--train", "1", "--test", "1", "--size", "8", option, value]
+
+    def numeric_options(self, program):
+        """The options whose value --help gives as a number (INT, UINT, FLOAT)."""
+        import re
+        return set(re.findall(r"^\s+(--[\w-]+)(?:,[\w-]+)* (?:INT|UINT|FLOAT)\b", run(tool(program), "--help").stdout, re.M))
+
+    def test_every_numeric_option_is_in_the_table(self):
+        for program, options in self.TABLE.items():
+            self.assertEqual(self.numeric_options(program), set(options), program)
+
+    def test_out_of_range_values_are_refused_before_any_work(self):
+        for program, options in self.TABLE.items():
+            for option, (refused, range_text, taken) in options.items():
+                for value in refused:
+                    with self.subTest(program=program, option=option, value=value):
+                        out = os.path.join(self.tmp, "out")
+                        shutil.rmtree(out, ignore_errors=True)
+                        p = run(*self.command(program, option, value, out), check=False)
+                        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+                        self.assertIn(option + ": ", p.stderr)
+                        self.assertIn(range_text, p.stderr)
+                        self.assertFalse(os.path.exists(out), "wrote before refusing")
+                for value in taken:  # the edges: past the command line (the run fails later, on its missing input)
+                    with self.subTest(program=program, option=option, value=value):
+                        out = os.path.join(self.tmp, "out")
+                        shutil.rmtree(out, ignore_errors=True)
+                        p = run(*self.command(program, option, value, out), check=program == "cyclegan-demo-data")
+                        self.assertNotIn("Run with --help", p.stderr)
+                        self.assertNotIn(range_text, p.stderr)
+
+    def test_shapes_demo_arguments(self):
+        for args, fragment in ((["-3"], "steps is -3; it must be an integer from 1 to"),
+                               (["abc"], "steps 'abc' is not a number"),
+                               (["10", "-1"], "threads is -1; it must be an integer from 0 to 1024")):
+            p = run(tool("cyclegan-shapes-demo"), *args, check=False)
+            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+            self.assertIn(fragment, p.stderr)
+
+
 def has_gpu():
     """An NVIDIA GPU with a working driver is present (nvidia-smi lists one)."""
     try:

@@ -85,7 +85,9 @@ public:
     }
 
     // Re-initialises every parameter and buffer, in declaration order, from one seeded stream.
+    // Throws std::invalid_argument for a gain out of range (InitOptions::check).
     void init(const InitOptions& o) {
+        o.check();
         std::mt19937_64 rng(o.seed);
         for (auto& t : named_) {
             const auto values = initial_values<scalar>(t.spec, o, rng);

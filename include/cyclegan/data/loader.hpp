@@ -31,6 +31,9 @@
 
 namespace cyclegan {
 
+// Images per step (per rank, in a distributed run).
+inline constexpr OptionRange batch_size_range{.min = 1, .integer = true};
+
 template <class Backend>
 class Loader {
 public:
@@ -59,7 +62,7 @@ public:
         for (int c : {channels_A, channels_B})
             if (c != 1 && c != 3 && c != 4)
                 throw std::invalid_argument("Loader: channels must be 1, 3 or 4, got " + std::to_string(c));
-        if (batch_size < 1) throw std::invalid_argument("Loader: batch_size must be at least 1, got " + std::to_string(batch_size));
+        check_option("Loader", "batch_size", batch_size, batch_size_range);
         if (start_index < 0) throw std::invalid_argument("Loader: start_index must be >= 0, got " + std::to_string(start_index));
         if (prefetch_ < 1) prefetch_ = 1;
         worker_ = std::thread([this, start_epoch, start_index] { run(start_epoch, start_index); });

@@ -193,6 +193,8 @@ private:
 struct AnyDiscriminatorOptions : DiscriminatorOptions {
     std::string netD = "basic";  // one of discriminator_names(): basic (70x70 PatchGAN) | n_layers | pixel
     int n_layers_D = 3;          // for n_layers: 1 to 5
+
+    static constexpr OptionRange n_layers_range{.min = 1, .max = 5, .integer = true};
 };
 
 // f(name, n_layers_D, std::type_identity<Discriminator>) for each discriminator --netD names (with
@@ -233,7 +235,10 @@ auto with_discriminator_type(const AnyDiscriminatorOptions& o, F&& f) {
     });
     if (!named)
         throw std::invalid_argument("unknown discriminator '" + o.netD + "' (" + join(discriminator_names()) + ")");
-    if (!out) throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
+    if (!out) {
+        check_option("discriminator", "n_layers_D", o.n_layers_D, AnyDiscriminatorOptions::n_layers_range);
+        throw std::logic_error("with_discriminator_type: no type for n_layers_D " + std::to_string(o.n_layers_D));
+    }
     return std::move(*out);
 }
 

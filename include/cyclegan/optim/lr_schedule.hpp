@@ -8,6 +8,8 @@
 #include <string>
 
 #include "../core/choice.hpp"
+#include "../core/option_range.hpp"
+#include "optimizer.hpp"
 
 namespace cyclegan {
 
@@ -27,6 +29,26 @@ struct LrScheduleOptions {
     double gamma = 0.1;        // step: multiply by this
     double plateau_factor = 0.2, plateau_threshold = 0.01;
     int plateau_patience = 5;
+
+    static constexpr OptionRange epochs_range{.min = 0, .integer = true};            // n_epochs, n_epochs_decay
+    static constexpr OptionRange decay_iters_range{.min = 1, .integer = true};       // lr_decay_iters
+    static constexpr OptionRange epoch_count_range{.min = 1, .integer = true};
+    static constexpr OptionRange factor_range{.min = 0, .max = 1, .max_open = true};  // plateau_factor (PyTorch: < 1)
+    static constexpr OptionRange non_negative_range{.min = 0};                        // gamma, plateau_threshold
+    static constexpr OptionRange patience_range{.min = 0, .integer = true};
+    // Throws std::invalid_argument naming the first option out of its range (cosine: n_epochs >= 1,
+    // its period).
+    void check() const {
+        const char* who = "LrSchedule";
+        check_option(who, "n_epochs", n_epochs, policy == LrPolicy::cosine ? OptionRange{.min = 1, .integer = true} : epochs_range);
+        check_option(who, "n_epochs_decay", n_epochs_decay, epochs_range);
+        check_option(who, "epoch_count", epoch_count, epoch_count_range);
+        check_option(who, "lr_decay_iters", lr_decay_iters, decay_iters_range);
+        check_option(who, "gamma", gamma, non_negative_range);
+        check_option(who, "plateau_factor", plateau_factor, factor_range);
+        check_option(who, "plateau_threshold", plateau_threshold, non_negative_range);
+        check_option(who, "plateau_patience", plateau_patience, patience_range);
+    }
 };
 
 class LrSchedule {
@@ -38,9 +60,11 @@ public:
         int bad_epochs;
     };
 
+    // Throws std::invalid_argument for a base_lr outside learning_rate_range, or options out of
+    // their ranges (LrScheduleOptions::check).
     LrSchedule(double base_lr, LrScheduleOptions o = {}) : base_(base_lr), o_(o), s_{0, base_lr, std::numeric_limits<double>::infinity(), 0} {
-        if (o.policy == LrPolicy::cosine && o.n_epochs <= 0) throw std::invalid_argument("cosine schedule needs n_epochs > 0");
-        if (o.policy == LrPolicy::step && o.lr_decay_iters <= 0) throw std::invalid_argument("step schedule needs lr_decay_iters > 0");
+        check_option("LrSchedule", "base_lr", base_lr, learning_rate_range);
+        o.check();
     }
 
     double lr() const { return s_.lr; }
