@@ -191,7 +191,7 @@ public:
 
     // Sizes the networks cannot take are refused before anything is written.
     Trainer(B& dev, const TrainOptions& o, Comm& comm)
-        : dev_(dev), o_(o), comm_(comm), rank_(comm.rank()), ranks_(comm.size()), lead_(rank_ == 0),
+        : dev_(dev), o_(checked(o)), comm_(comm), rank_(comm.rank()), ranks_(comm.size()), lead_(rank_ == 0),
           pre_(preprocessing(o)), run_dir_(fs::path(o.checkpoints_dir) / o.name), web_(run_dir_ / "web"),
           loss_log_(run_dir_ / "loss_log.csv"),
           // Each rank's pools draw from their own seed (rank 0's is the single process's); the
@@ -234,6 +234,15 @@ public:
     }
 
 private:
+    // What no option's range alone can say, before anything is built or written.
+    static const TrainOptions& checked(const TrainOptions& o) {
+        if (o.n_epochs + o.n_epochs_decay < 1)
+            throw std::invalid_argument("--n-epochs " + std::to_string(o.n_epochs) + " --n-epochs-decay " +
+                                        std::to_string(o.n_epochs_decay) +
+                                        ": no epoch to train (a run trains --n-epochs + --n-epochs-decay epochs); give at least 1");
+        return o;
+    }
+
     static PreprocessOptions preprocessing(const TrainOptions& o) {
         PreprocessOptions pre = o.preprocess;
         pre.flip = !o.no_flip;
@@ -253,6 +262,12 @@ private:
         const bool saved_here =
             rank_ == 0 || safetensors::LazyFile::open(from).metadata().count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
         progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
+        if (progress_.epoch > epochs_)  // before anything is written: the run's files stay as they are
+            throw std::invalid_argument(from.string() + " continues at epoch " + std::to_string(progress_.epoch) +
+                                        ", but --n-epochs " + std::to_string(o_.n_epochs) + " --n-epochs-decay " +
+                                        std::to_string(o_.n_epochs_decay) + " end the run after epoch " +
+                                        std::to_string(epochs_) +
+                                        ": nothing is left to train; raise --n-epochs or --n-epochs-decay to train further");
         if (!saved_here) {
             model_.fake_A_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 1);
             model_.fake_B_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 2);

@@ -2,6 +2,7 @@
 Every bad input must give a clear message naming the file and the problem, a non-zero exit, and
 lose nothing already saved. Run by ctest: python3 test_programs.py BIN_DIR"""
 import os
+import re
 import shutil
 import signal
 import struct
@@ -420,6 +421,53 @@ class Programs(TempFolderCase):
                 "--output", out, os.path.join(self.data, "testA"), check=False)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertTrue(any(n.endswith("_fake.png") for n in os.listdir(os.path.join(out, "images"))))
+
+
+class Resume(TempFolderCase):
+    """What a resumed run does with its options: epoch counts that leave nothing to train are refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = demo_data(os.path.join(cls.tmp, "shapes"), 2, 1)
+
+    def train(self, name, *extra, check=True):
+        # one image per epoch: one step each
+        return run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", self.ckpt, "--name", name, *SMALL,
+                   "--max-dataset-size", "1", *extra, check=check)
+
+    def setUp(self):
+        self.ckpt = os.path.join(self.tmp, "ckpt")
+        os.makedirs(self.ckpt, exist_ok=True)
+
+    def log(self, name):
+        return os.path.join(self.ckpt, name, "loss_log.csv")
+
+    def test_epoch_counts_that_leave_nothing_to_train_are_refused(self):
+        p = self.train("nothing", "--n-epochs", "0", "--n-epochs-decay", "0", check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("--n-epochs 0 --n-epochs-decay 0: no epoch to train", p.stderr)
+        self.assertNotIn("done:", p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.ckpt, "nothing")))  # nothing written
+        # A finished run resumed with no more epochs: refused, its files as they were.
+        p = self.train("finished", "--n-epochs", "2", "--n-epochs-decay", "0")
+        latest = os.path.join(self.ckpt, "finished", "latest.safetensors")
+        done = re.search(r"done: checkpoint (.*)\nreport: (.*)\n", p.stdout)  # what "done" names exists
+        self.assertTrue(os.path.isfile(done.group(1)) and os.path.isfile(done.group(2)), p.stdout)
+        files = {}
+        for n in ("latest.safetensors", "loss_log.csv"):
+            with open(os.path.join(self.ckpt, "finished", n), "rb") as f:
+                files[n] = f.read()
+        for epochs in (["--n-epochs", "2"], ["--n-epochs", "1"]):
+            p = self.train("finished", *epochs, "--n-epochs-decay", "0", "--continue-train", check=False)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn(f"{latest} continues at epoch 3, but --n-epochs {epochs[1]} --n-epochs-decay 0 end the run after "
+                          f"epoch {epochs[1]}: nothing is left to train; raise --n-epochs or --n-epochs-decay", p.stderr)
+            self.assertNotIn("done:", p.stdout)
+            for n, content in files.items():
+                with open(os.path.join(self.ckpt, "finished", n), "rb") as f:
+                    self.assertEqual(f.read(), content, n)
+
 
 
 class Options(TempFolderCase):
