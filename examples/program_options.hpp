@@ -80,14 +80,47 @@ struct ModelChoice {
                 .seed = seed};
     }
 
-    // What a checkpoint records, so that translation needs no options repeated: the generator's
-    // record (the library's, which Translator reads) and the discriminator's options.
+    // What a checkpoint records, so that translation needs no options repeated and a resumed run
+    // is checked against it: the model kind, the generator's record (the library's, which
+    // Translator reads) and the discriminator's options.
     std::map<std::string, std::string> describe() const {
         auto record = cyclegan::generator_record(generator());
-        record.insert({{"netD", netD}, {"n_layers_D", std::to_string(n_layers_D)}, {"ndf", std::to_string(ndf)}});
+        record.insert({{"model", "cycle_gan"}, {"netD", netD}, {"n_layers_D", std::to_string(n_layers_D)}, {"ndf", std::to_string(ndf)}});
         return record;
     }
 };
+
+// The command-line option of each key describe() records, as add_model_options names them.
+inline std::string option_flag(const std::string& key) {
+    static const std::map<std::string, std::string> flags = {
+        {"netG", "--netG"},         {"ngf", "--ngf"},       {"input_nc", "--input-nc"}, {"output_nc", "--output-nc"},
+        {"norm", "--norm"},         {"padding", "--padding-type"}, {"upsample", "--upsample"}, {"dropout", "--dropout"},
+        {"netD", "--netD"},         {"n_layers_D", "--n-layers-D"}, {"ndf", "--ndf"}};
+    const auto it = flags.find(key);
+    return it == flags.end() ? key : it->second;
+}
+
+// "--netG resnet_6blocks" (or "--no-dropout"): how a command line gives a recorded value.
+inline std::string option_text(const std::string& key, const std::string& value) {
+    if (key == "dropout") return value == "0" ? "--no-dropout" : "--dropout";
+    return option_flag(key) + " " + value;
+}
+
+// One line per option that a checkpoint records otherwise than the command line says:
+// "--netG: the checkpoint has resnet_6blocks, the command line says resnet_9blocks".
+inline std::string describe_differences(const std::vector<cyclegan::RecordDifference>& differences) {
+    std::string s;
+    for (const auto& d : differences) {
+        if (d.key == "model")
+            s += "\n  the checkpoint holds a " + d.in_file + " model, this program trains " + d.asked;
+        else if (d.key == "dropout")
+            s += "\n  --dropout: the checkpoint has " + option_text(d.key, d.in_file) + ", the command line says " +
+                 option_text(d.key, d.asked);
+        else
+            s += "\n  " + option_flag(d.key) + ": the checkpoint has " + d.in_file + ", the command line says " + d.asked;
+    }
+    return s;
+}
 
 inline void add_model_options(CLI::App& app, ModelChoice& m) {
     app.add_option("--netG", m.netG, "generator")->check(CLI::IsMember(cyclegan::generator_names()))->capture_default_str();
@@ -107,13 +140,18 @@ inline void add_model_options(CLI::App& app, ModelChoice& m) {
     app.add_flag("--no-dropout,!--dropout", m.no_dropout, "no dropout in the generator (the default for CycleGAN)");
 }
 
-// A resumed run must build the same networks as the checkpoint's.
+// A resumed run must build the same networks as the checkpoint's: std::runtime_error naming each
+// architecture option that differs (from the checkpoint's info.* record, before any tensor is
+// read) and what to do.
 inline void check_same_model(const std::map<std::string, std::string>& saved, const ModelChoice& now,
                              const std::filesystem::path& source) {
-    for (const auto& [key, value] : now.describe()) {
-        auto it = saved.find(key);
-        if (it != saved.end() && it->second != value)
-            throw std::runtime_error(source.string() + ": the checkpoint was trained with --" + key + " " + it->second +
-                                     ", this run asks for " + value);
-    }
+    const auto differences = cyclegan::record_differences(saved, now.describe());
+    if (differences.empty()) return;
+    std::string theirs;
+    for (const auto& d : differences)
+        if (d.key != "model") theirs += (theirs.empty() ? "" : " ") + option_text(d.key, d.in_file);
+    throw std::runtime_error(source.string() + ": the checkpoint was trained with other architecture options than this "
+                             "command line's:" + describe_differences(differences) +
+                             (theirs.empty() ? "\n" : "\nresume with the checkpoint's (" + theirs + "), or ") +
+                             "train a new model under another --name");
 }

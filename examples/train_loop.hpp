@@ -259,8 +259,10 @@ private:
     void resume() {
         const fs::path from = run_dir_ / (o_.epoch + ".safetensors");
         const std::string own_pools = "rank" + std::to_string(rank_) + ".";
-        const bool saved_here =
-            rank_ == 0 || safetensors::LazyFile::open(from).metadata().count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
+        const auto metadata = checkpoint_detail::open(from).metadata();
+        const bool saved_here = rank_ == 0 || metadata.count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
+        // The architecture options first, by name: a tensor-by-tensor list would not say which.
+        check_same_model(checkpoint_detail::info_entries(metadata), o_.model, from);
         progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
         if (progress_.epoch > epochs_)  // before anything is written: the run's files stay as they are
             throw std::invalid_argument(from.string() + " continues at epoch " + std::to_string(progress_.epoch) +
@@ -272,7 +274,6 @@ private:
             model_.fake_A_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 1);
             model_.fake_B_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 2);
         }
-        check_same_model(progress_.info, o_.model, from);
         schedule_.restore(progress_.schedule);
         model_.set_lr(schedule_.lr());
         // The epochs' grids so far, for the report.

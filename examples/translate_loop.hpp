@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "program_options.hpp"
@@ -23,6 +24,9 @@ struct TranslateOptions {
     std::string checkpoint, checkpoints_dir = "./checkpoints", name, epoch = "latest", direction = "AtoB",
         output = "./results";
     std::vector<std::string> inputs;
+    // Architecture options given on the command line (record keys: netG, ngf, ...), as the
+    // reference's test.py needs them: checked against the checkpoint's, never used to build.
+    std::map<std::string, std::string> architecture;
     int threads = 0;
     std::string cpu_kernels = "auto", device = "cpu";
 };
@@ -35,6 +39,14 @@ int translate(B& dev, const TranslateOptions& o) {
     // The architecture from the checkpoint's own record; only the needed generator's tensors.
     Translator<B> translator = Translator<B>::load(dev, ckpt, parse_direction(o.direction));
     const int output_nc = translator.output_channels();
+    if (!o.architecture.empty()) {
+        auto record = checkpoint_detail::info_entries(safetensors::LazyFile::open(ckpt).metadata());
+        if (!record.count(record_keys::netG)) record = generator_record(translator.options());  // recognised by its tensors
+        if (const auto differences = record_differences(record, o.architecture); !differences.empty())
+            throw std::runtime_error(ckpt.string() + ": the checkpoint's generator is not the one this command line "
+                                     "describes:" + describe_differences(differences) +
+                                     "\nleave these options out: the checkpoint records its architecture");
+    }
 
     // The inputs: files as given, folders expanded (non-image files skipped with a warning).
     std::vector<fs::path> files;

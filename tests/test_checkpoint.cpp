@@ -324,6 +324,35 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         CHECK(message([&] { generator_options_from_record(record, "future.safetensors"); }).find("future.safetensors: unknown norm 'group'") !=
               std::string::npos);
     }
+    {  // a record that disagrees with the tensors (converted with wrong options): the options named
+        using AnyModel = CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>>;
+        AnyGeneratorOptions g{{.ngf = 2}, "resnet_6blocks"};
+        AnyDiscriminatorOptions d;
+        d.ndf = 2;
+        AnyModel model(dev, g, d, {.pool_size = 0});
+        TrainingProgress progress;
+        progress.info = generator_record(g);
+        progress.info["netG"] = "resnet_9blocks", progress.info["ngf"] = "4", progress.info["input_nc"] = "1";
+        progress.info["padding"] = "replicate";  // the tensors cannot tell reflect from replicate: not listed
+        save_checkpoint(dir / "wrong_record.safetensors", model, progress);
+        for (const Direction direction : {Direction::AtoB, Direction::BtoA}) {
+            const auto what = message([&] { Translator<cpu>::load(dev, dir / "wrong_record.safetensors", direction); });
+            INFO(what);
+            CHECK(what.rfind((dir / "wrong_record.safetensors").string() + ": records another generator than its tensors hold:", 0) == 0);
+            CHECK(what.find("netG: the file records resnet_9blocks, its tensors are of resnet_6blocks") != std::string::npos);
+            CHECK(what.find("ngf: the file records 4, its tensors are of 2") != std::string::npos);
+            CHECK(what.find("input_nc: the file records 1, its tensors are of 3") != std::string::npos);
+            CHECK(what.find("padding") == std::string::npos);
+        }
+        progress.info = generator_record(g);
+        progress.info["model"] = "cut";
+        save_checkpoint(dir / "other_model.safetensors", model, progress);
+        CHECK(message([&] { Translator<cpu>::load(dev, dir / "other_model.safetensors"); })
+                  .find("other_model.safetensors: holds a cut model; Translator runs a CycleGAN's generators") != std::string::npos);
+        progress.info["model"] = "cycle_gan";
+        save_checkpoint(dir / "this_model.safetensors", model, progress);
+        CHECK(Translator<cpu>::load(dev, dir / "this_model.safetensors").options().netG == "resnet_6blocks");
+    }
     const auto text = read_bytes(dir / "unet_128.safetensors");
     write_bytes(dir / "cut.safetensors", text.substr(0, text.size() / 2));
     CHECK(message([&] { Translator<cpu>::load(dev, dir / "cut.safetensors", Direction::AtoB); }).find("cut.safetensors") !=

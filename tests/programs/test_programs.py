@@ -365,7 +365,7 @@ class Programs(TempFolderCase):
             good = f.read()
         # Another architecture: refused, with the differences named; nothing overwritten.
         p = self.train(self.data, ckpt, "--continue-train", "--ngf", "8", "--n-epochs", "2", check=False)
-        self.assert_fails(p, latest, "shape")
+        self.assert_fails(p, latest, "--ngf: the checkpoint has 4, the command line says 8")
         with open(latest, "rb") as f:
             self.assertEqual(f.read(), good)
         # Truncated: refused by training and by translation.
@@ -424,7 +424,8 @@ class Programs(TempFolderCase):
 
 
 class Resume(TempFolderCase):
-    """What a resumed run does with its options: epoch counts that leave nothing to train are refused."""
+    """What a resumed run does with its options: architecture options that differ are refused by
+    name, and epoch counts that leave nothing to train are refused."""
 
     @classmethod
     def setUpClass(cls):
@@ -468,6 +469,88 @@ class Resume(TempFolderCase):
                 with open(os.path.join(self.ckpt, "finished", n), "rb") as f:
                     self.assertEqual(f.read(), content, n)
 
+    # Each architecture option, changed on resume: (the base run's options, the change, the line naming it).
+    ARCHITECTURE = [
+        ([], ["--netG", "resnet_9blocks"], "--netG: the checkpoint has resnet_6blocks, the command line says resnet_9blocks"),
+        ([], ["--netD", "pixel"], "--netD: the checkpoint has basic, the command line says pixel"),
+        ([], ["--ngf", "8"], "--ngf: the checkpoint has 4, the command line says 8"),
+        ([], ["--ndf", "2"], "--ndf: the checkpoint has 4, the command line says 2"),
+        (["--netD", "n_layers", "--n-layers-D", "2"], ["--netD", "n_layers", "--n-layers-D", "3"],
+         "--n-layers-D: the checkpoint has 2, the command line says 3"),
+        ([], ["--norm", "batch"], "--norm: the checkpoint has instance, the command line says batch"),
+        (["--lambda-identity", "0"], ["--lambda-identity", "0", "--input-nc", "1"],
+         "--input-nc: the checkpoint has 3, the command line says 1"),
+        (["--lambda-identity", "0"], ["--lambda-identity", "0", "--output-nc", "4"],
+         "--output-nc: the checkpoint has 3, the command line says 4"),
+        ([], ["--padding-type", "zero"], "--padding-type: the checkpoint has reflect, the command line says zero"),
+        ([], ["--upsample", "resize_conv"], "--upsample: the checkpoint has transposed, the command line says resize_conv"),
+        ([], ["--dropout"], "--dropout: the checkpoint has --no-dropout, the command line says --dropout"),
+    ]
+
+    def test_other_architecture_options_are_named_on_resume(self):
+        bases = {}
+        for base, change, line in self.ARCHITECTURE:
+            with self.subTest(change=change):
+                name = "_".join(["arch"] + base).replace("-", "")
+                if name not in bases:
+                    self.train(name, "--n-epochs", "1", "--n-epochs-decay", "0", *base)
+                    with open(os.path.join(self.ckpt, name, "latest.safetensors"), "rb") as f:
+                        bases[name] = f.read()
+                p = self.train(name, "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", *base, *change, check=False)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                latest = os.path.join(self.ckpt, name, "latest.safetensors")
+                self.assertIn(f"{latest}: the checkpoint was trained with other architecture options than this command line's",
+                              p.stderr)
+                self.assertIn(line, p.stderr)
+                self.assertEqual(p.stderr.count("the checkpoint has"), 1, p.stderr)  # that option alone
+                self.assertIn("resume with the checkpoint's (", p.stderr)
+                self.assertIn("or train a new model under another --name", p.stderr)
+                self.assertNotIn("missing:", p.stderr)  # no tensor list
+                with open(latest, "rb") as f:
+                    self.assertEqual(f.read(), bases[name])
+        # A checkpoint of another model kind.
+        other = os.path.join(self.ckpt, "other_kind")
+        shutil.copytree(os.path.join(self.ckpt, "arch"), other)
+        set_metadata(os.path.join(other, "latest.safetensors"), {"info.model": "cut"})
+        p = self.train("other_kind", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("the checkpoint holds a cut model, this program trains cycle_gan", p.stderr)
+
+    def test_translate_checks_architecture_options_against_the_checkpoint(self):
+        self.train("for_translate", "--n-epochs", "1", "--n-epochs-decay", "0")
+        latest = os.path.join(self.ckpt, "for_translate", "latest.safetensors")
+        translate = [tool("cyclegan-translate"), "--checkpoint", latest, "--threads", "1", os.path.join(self.data, "testA")]
+        out = os.path.join(self.tmp, "translated")
+        # As the reference's test.py is run: the options repeated, and right, change nothing.
+        run(*translate, "--output", out, "--netG", "resnet_6blocks", "--ngf", "4", "--norm", "instance", "--no-dropout")
+        self.assertTrue(os.path.exists(os.path.join(out, "index.html")))
+        for option, line in ((["--netG", "resnet_9blocks"], "--netG: the checkpoint has resnet_6blocks, the command line says resnet_9blocks"),
+                             (["--ngf", "64"], "--ngf: the checkpoint has 4, the command line says 64"),
+                             (["--norm", "batch"], "--norm: the checkpoint has instance, the command line says batch"),
+                             (["--input-nc", "1"], "--input-nc: the checkpoint has 3, the command line says 1"),
+                             (["--dropout"], "--dropout: the checkpoint has --no-dropout, the command line says --dropout")):
+            with self.subTest(option=option):
+                wrong = os.path.join(self.tmp, "translated_wrong")
+                p = run(*translate, "--output", wrong, *option, check=False)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertIn(f"{latest}: the checkpoint's generator is not the one this command line describes", p.stderr)
+                self.assertIn(line, p.stderr)
+                self.assertIn("leave these options out: the checkpoint records its architecture", p.stderr)
+                self.assertFalse(os.path.exists(wrong))
+
+
+def set_metadata(path, changes):
+    """Rewrites a safetensors file's metadata entries (its tensors' bytes stay as they are)."""
+    import json
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    header["__metadata__"].update(changes)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + data[8 + n:])
 
 
 class Options(TempFolderCase):
@@ -503,6 +586,9 @@ class Options(TempFolderCase):
         },
         "cyclegan-translate": {
             "--threads": (["-1", "100000"], "an integer from 0 to 1024", ["0"]),
+            "--ngf": (["0"], "an integer from 1 to 16777216", ["1"]),  # checked against the checkpoint
+            "--input-nc": (["2"], "not in {1,3,4}", ["1"]),
+            "--output-nc": (["0"], "not in {1,3,4}", ["4"]),
         },
         "cyclegan-demo-data": {
             "--train": (["0", "-1"], "an integer >= 1", ["1"]),

@@ -120,6 +120,30 @@ inline AnyGeneratorOptions generator_options_from_record(const std::map<std::str
     return g;
 }
 
+// One option that a file records with another value than the one asked for.
+struct RecordDifference {
+    std::string key, in_file, asked;
+};
+
+// The keys of `asked` that `in_file` records with another value, in `asked`'s order. A key the
+// file does not record is not compared (a file written before it was recorded), nor n_layers_D
+// unless both sides say netD n_layers (other discriminators ignore it).
+inline std::vector<RecordDifference> record_differences(const std::map<std::string, std::string>& in_file,
+                                                         const std::map<std::string, std::string>& asked) {
+    auto value = [](const std::map<std::string, std::string>& m, const char* key) {
+        const auto it = m.find(key);
+        return it == m.end() ? std::string() : it->second;
+    };
+    std::vector<RecordDifference> out;
+    for (const auto& [key, wanted] : asked) {
+        const auto it = in_file.find(key);
+        if (it == in_file.end() || it->second == wanted) continue;
+        if (key == "n_layers_D" && (value(in_file, "netD") != "n_layers" || value(asked, "netD") != "n_layers")) continue;
+        out.push_back({key, it->second, wanted});
+    }
+    return out;
+}
+
 template <class B>
 class AnyGenerator : public AnyLayer<B> {
 public:
