@@ -14,11 +14,15 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 #include "program_options.hpp"
@@ -109,6 +113,36 @@ struct TrainOptions {
     std::string cpu_kernels = "auto", device = "cpu";
     bool quiet = false;
 };
+
+// The options that shape training but not the networks, as a checkpoint records them (info.<key>),
+// so that a resumed run can say which of them its command line changes: key, option, value.
+struct RecordedOption {
+    const char *key, *flag;
+    std::string value;
+};
+inline std::vector<RecordedOption> training_record(const TrainOptions& o) {
+    auto number = [](auto v) { return checkpoint_detail::number(v); };  // reads back to the same bits
+    auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
+    return {{"lr", "--lr", number(o.lr)},
+            {"beta1", "--beta1", number(o.beta1)},
+            {"lr_policy", "--lr-policy", o.lr_policy},
+            {"n_epochs", "--n-epochs", number(o.n_epochs)},
+            {"n_epochs_decay", "--n-epochs-decay", number(o.n_epochs_decay)},
+            {"lr_decay_iters", "--lr-decay-iters", number(o.lr_decay_iters)},
+            {"gan_mode", "--gan-mode", o.gan_mode},
+            {"lambda_A", "--lambda-A", number(o.lambda_A)},
+            {"lambda_B", "--lambda-B", number(o.lambda_B)},
+            {"lambda_identity", "--lambda-identity", number(o.lambda_identity)},
+            {"pool_size", "--pool-size", number(o.pool_size)},
+            {"batch_size", "--batch-size", number(o.batch_size)},
+            {"preprocess", "--preprocess", o.preprocess.mode},
+            {"load_size", "--load-size", number(o.preprocess.load_size)},
+            {"crop_size", "--crop-size", number(o.preprocess.crop_size)},
+            {"no_flip", "--no-flip", flag(o.no_flip)},
+            {"serial_batches", "--serial-batches", flag(o.serial_batches)},
+            {"max_dataset_size", "--max-dataset-size", number(o.max_dataset_size)},
+            {"seed", "--seed", number(o.seed)}};
+}
 
 inline std::string clock_text(double seconds) {
     const long s = static_cast<long>(seconds);
@@ -218,7 +252,7 @@ public:
         else
             start_fresh();
         progress_.info = o_.model.describe();
-        progress_.info["gan_mode"] = o_.gan_mode;
+        for (const auto& r : training_record(o_)) progress_.info[r.key] = r.value;
         progress_.info["ranks"] = std::to_string(ranks_);
         open_data();
         catch_signals();
@@ -261,8 +295,16 @@ private:
         const std::string own_pools = "rank" + std::to_string(rank_) + ".";
         const auto metadata = checkpoint_detail::open(from).metadata();
         const bool saved_here = rank_ == 0 || metadata.count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
+        const auto recorded = checkpoint_detail::info_entries(metadata);
         // The architecture options first, by name: a tensor-by-tensor list would not say which.
-        check_same_model(checkpoint_detail::info_entries(metadata), o_.model, from);
+        check_same_model(recorded, o_.model, from);
+        for (const char* pool : {"fake_A", "fake_B"})
+            if (const auto it = metadata.find(checkpoint_detail::pool_key(rank_ == 0 ? pool : own_pools + pool, "count"));
+                saved_here && it != metadata.end() && std::atol(it->second.c_str()) > o_.pool_size)
+                throw std::invalid_argument("--pool-size " + std::to_string(o_.pool_size) + ": the checkpoint's pools hold " +
+                                            it->second + " images each (" + from.string() +
+                                            "), and a pool cannot shrink on resume; resume with --pool-size " + it->second +
+                                            " or more");
         progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
         if (progress_.epoch > epochs_)  // before anything is written: the run's files stay as they are
             throw std::invalid_argument(from.string() + " continues at epoch " + std::to_string(progress_.epoch) +
@@ -274,6 +316,8 @@ private:
             model_.fake_A_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 1);
             model_.fake_B_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 2);
         }
+        // Every epoch's rate follows this run's options (--lr, the epochs, the policy) from the
+        // first resumed step; unchanged options give the saved rate, to the bit.
         schedule_.restore(progress_.schedule);
         model_.set_lr(schedule_.lr());
         // The epochs' grids so far, for the report.
@@ -291,6 +335,21 @@ private:
             std::printf("note: saved by %d process%s, resumed by %d: the weights and optimizer state continue, but a "
                         "step now takes %d x --batch-size images, so the data order (and the steps) change\n",
                         before, before == 1 ? "" : "es", ranks_, ranks_);
+        auto shown = [](const std::string& value) {  // 2e-04 as 0.0002; names and integers as they are
+            double v = 0;
+            return value.find_first_of(".e") != std::string::npos && checkpoint_detail::parse_number(value, v)
+                       ? OptionRange::text(v)
+                       : value;
+        };
+        for (const auto& r : training_record(o_))
+            if (const auto it = recorded.find(r.key); it != recorded.end() && it->second != r.value)
+                std::printf("note: %s: the checkpoint has %s, the command line says %s; this run uses %s\n", r.flag,
+                            shown(it->second).c_str(), shown(r.value).c_str(), shown(r.value).c_str());
+        if (schedule_.lr() != progress_.schedule.lr)
+            std::printf("note: epoch %d trains at lr %g, where the checkpoint's options gave %g: every epoch's rate "
+                        "follows this command line's options\n",
+                        progress_.epoch, schedule_.lr(), progress_.schedule.lr);
+        std::fflush(stdout);
     }
 
     void start_fresh() {
@@ -416,6 +475,7 @@ private:
     void end_epoch(int epoch) {
         StopWatchdog::Paused epoch_files(*watchdog_);
         if (lead_) write_grid(epoch);
+        const double trained_at = model_.lr();
         schedule_.step();
         model_.set_lr(schedule_.lr());
         progress_.epoch = epoch + 1;
@@ -425,7 +485,7 @@ private:
         if (lead_) {
             const auto log_rows = report::read_loss_log(loss_log_);
             report::write_training_report(web_, o_.name, log_rows, grids_, progress_.info);
-            print_epoch_line(epoch, log_rows.back());
+            print_epoch_line(epoch, trained_at, log_rows.back());
         }
         comm_.barrier();
     }
@@ -447,13 +507,15 @@ private:
         grids_.push_back({epoch, grid_name(epoch)});
     }
 
-    void print_epoch_line(int epoch, const report::LossRecord& last) const {
+    // The epoch's rate, and the next one's where the schedule changes it.
+    void print_epoch_line(int epoch, double lr, const report::LossRecord& last) const {
         auto loss = [&](const char* name) {
             const auto& names = CycleGANLosses::names;
             return last.losses[static_cast<std::size_t>(std::find(names.begin(), names.end(), std::string_view(name)) - names.begin())];
         };
-        std::printf("epoch %d/%d done: iteration %ld, lr %.3g, G_A %.3f D_A %.3f cycle_A %.3f G_B %.3f D_B %.3f cycle_B %.3f\n",
-                    epoch, epochs_, progress_.iteration, model_.lr(), loss("G_A"), loss("D_A"), loss("cycle_A"), loss("G_B"),
+        const std::string next = epoch < epochs_ && model_.lr() != lr ? " (next " + OptionRange::text(model_.lr()) + ")" : "";
+        std::printf("epoch %d/%d done: iteration %ld, lr %.3g%s, G_A %.3f D_A %.3f cycle_A %.3f G_B %.3f D_B %.3f cycle_B %.3f\n",
+                    epoch, epochs_, progress_.iteration, lr, next.c_str(), loss("G_A"), loss("D_A"), loss("cycle_A"), loss("G_B"),
                     loss("D_B"), loss("cycle_B"));
         std::fflush(stdout);
     }

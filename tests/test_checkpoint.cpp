@@ -118,7 +118,7 @@ TrainingProgress some_progress() {
     p.epoch = 3;
     p.iteration = 1234567890123L;
     p.epoch_index = 17;
-    p.schedule = {2, 1.5e-4 / 3, std::numeric_limits<double>::infinity(), 4};
+    p.schedule = {2, 1.5e-4 / 3, std::numeric_limits<double>::infinity(), 4, 2e-4 / 3};
     p.info = {{"name", "horse2zebra"}, {"quoted", "a \"b\" \\ c\nd\te"}, {"unicode", "z\xc3\xa9" "bra"}, {"empty", ""}};
     return p;
 }
@@ -525,7 +525,18 @@ TEST_CASE("a checkpoint round trip restores every tensor, optimizer state, pool 
         CHECK(loaded.schedule.lr == saved.schedule.lr);  // exact: the text round-trips the bits
         CHECK(loaded.schedule.best == saved.schedule.best);
         CHECK(loaded.schedule.bad_epochs == saved.schedule.bad_epochs);
+        CHECK(loaded.schedule.base_lr == saved.schedule.base_lr);
         CHECK(loaded.info == saved.info);
+
+        // A checkpoint written before the schedule recorded its base rate loads, the base unknown.
+        std::string older = read_bytes(path);
+        const auto at = older.find("\"schedule.base_lr\"");
+        REQUIRE(at != std::string::npos);
+        older.replace(at, 18, "\"schedule.base_xx\"");  // same length: the header stays valid
+        write_bytes(dir / "older.safetensors", older);
+        const TrainingProgress old_progress = load_checkpoint(dir / "older.safetensors", fresh);
+        CHECK(std::isnan(old_progress.schedule.base_lr));
+        CHECK(old_progress.schedule.lr == saved.schedule.lr);
 
         // Every network tensor is in the file under its prefixed state_dict name with PyTorch's dims.
         const auto file = safetensors::LazyFile::open(path);

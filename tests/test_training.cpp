@@ -142,6 +142,82 @@ TEST_CASE("learning-rate schedules") {
     CHECK_THROWS_AS(plateau.step(), std::invalid_argument);
 }
 
+TEST_CASE("a restored schedule continues to the bit; under other options, their rate from its first epoch") {
+    const std::pair<const char*, LrScheduleOptions> policies[] = {
+        {"linear", {.policy = LrPolicy::linear, .n_epochs = 3, .n_epochs_decay = 4}},
+        {"step", {.policy = LrPolicy::step, .lr_decay_iters = 2}},
+        {"cosine", {.policy = LrPolicy::cosine, .n_epochs = 5}},
+        {"plateau", {.policy = LrPolicy::plateau, .plateau_patience = 1}},
+    };
+    for (const auto& p : policies) {
+        INFO(p.first);
+        const LrScheduleOptions& o = p.second;
+        LrSchedule whole(2e-4, o);
+        std::vector<double> rates;  // the rate of epochs 1 .. 9
+        std::vector<LrSchedule::Saved> saved;
+        for (int e = 0; e < 9; ++e) {
+            rates.push_back(whole.lr());
+            saved.push_back(whole.save());
+            whole.step(0.0);  // the reference's constant metric for plateau
+        }
+        for (int cut = 0; cut < 9; ++cut) {
+            CAPTURE(cut);
+            LrSchedule resumed(2e-4, o);
+            resumed.restore(saved[cut]);
+            CHECK(resumed.epochs_done() == cut);
+            for (int e = cut; e < 9; ++e) {
+                CHECK(resumed.lr() == rates[e]);  // exactly
+                resumed.step(0.0);
+            }
+        }
+        // A new base rate: from the first resumed epoch, the rate those options give.
+        LrSchedule halved(1e-4, o);
+        halved.restore(saved[4]);
+        CHECK(halved.lr() == doctest::Approx(rates[4] / 2).epsilon(1e-12));
+        CHECK(halved.save().base_lr == 1e-4);
+    }
+    // A finished linear run extended (the reported cases, against the reference's lambda_rule):
+    // 1 epoch at 2e-4 and no decay, then --n-epochs 2: epoch 2 at 2e-4, not 0.
+    LrSchedule one(2e-4, {.n_epochs = 1, .n_epochs_decay = 0});
+    one.step();
+    CHECK(one.lr() == 0);
+    LrSchedule two(2e-4, {.n_epochs = 2, .n_epochs_decay = 0});
+    two.restore(one.save());
+    CHECK(two.lr() == 2e-4);
+    // --n-epochs 1 --n-epochs-decay 1 for 2 epochs, then --n-epochs-decay 3: 2e-4, 1e-4, 1e-4, 5e-5.
+    LrSchedule short_decay(2e-4, {.n_epochs = 1, .n_epochs_decay = 1});
+    std::vector<double> seen;
+    for (int e = 0; e < 2; ++e) seen.push_back(short_decay.lr()), short_decay.step();
+    LrSchedule long_decay(2e-4, {.n_epochs = 1, .n_epochs_decay = 3});
+    long_decay.restore(short_decay.save());
+    for (int e = 2; e < 4; ++e) seen.push_back(long_decay.lr()), long_decay.step();
+    const std::vector<double> reference{2e-4, 1e-4, 1e-4, 5e-5};
+    for (int e = 0; e < 4; ++e) CHECK(seen[e] == doctest::Approx(reference[e]).epsilon(1e-12));
+    // Plateau keeps its reductions under a new base; a checkpoint without a base keeps its rate.
+    LrSchedule plateau(0.1, {.policy = LrPolicy::plateau, .plateau_patience = 0});
+    for (int e = 0; e < 3; ++e) plateau.step(0.0);  // best at epoch 1, then a reduction each epoch: 0.1 * 0.2^2
+    CHECK(plateau.lr() == doctest::Approx(0.004));
+    LrSchedule rebased(0.05, {.policy = LrPolicy::plateau, .plateau_patience = 0});
+    rebased.restore(plateau.save());
+    CHECK(rebased.lr() == doctest::Approx(0.002));
+    auto unknown = plateau.save();
+    unknown.base_lr = std::numeric_limits<double>::quiet_NaN();
+    rebased.restore(unknown);
+    CHECK(rebased.lr() == plateau.lr());
+    // Past its end the reference's linear rule turns negative (so does torch's LambdaLR with it),
+    // and an optimizer refuses that rate rather than train backwards.
+    LrSchedule ended(2e-4, {.n_epochs = 1, .n_epochs_decay = 1});
+    for (int e = 0; e < 2; ++e) ended.step();
+    CHECK(ended.lr() == 0);  // the end of a run of n_epochs + n_epochs_decay epochs: exactly 0
+    for (int e = 2; e < 5; ++e) ended.step();
+    CHECK(ended.lr() == doctest::Approx(-3e-4));
+    cpu dev(1);
+    Adam::State<cpu> adam(dev, 1);
+    CHECK_THROWS_AS(adam.set_lr(ended.lr()), std::invalid_argument);
+    // n_epochs 0: the reference's first epoch is already decayed, d / (d + 1) of the base.
+    CHECK(LrSchedule(2e-4, {.n_epochs = 0, .n_epochs_decay = 3}).lr() == doctest::Approx(1.5e-4));
+}
+
 TEST_CASE("Adam and SGD refuse a buffer of another size") {
     cpu dev;
     Adam::State<cpu> adam(dev, 4);

@@ -423,9 +423,43 @@ class Programs(TempFolderCase):
         self.assertTrue(any(n.endswith("_fake.png") for n in os.listdir(os.path.join(out, "images"))))
 
 
+def lr_by_epoch(csv):
+    """{epoch: the learning rates its rows logged}."""
+    rates = {}
+    with open(csv) as f:
+        next(f)
+        for line in f:
+            cells = line.strip().split(",")
+            rates.setdefault(int(cells[0]), set()).add(float(cells[10]))
+    return rates
+
+
+def reference_rates(policy, epochs, lr=2e-4, n_epochs=1, n_epochs_decay=0, lr_decay_iters=50):
+    """The rate of each epoch as the reference's get_scheduler gives it, by torch.optim's own
+    schedulers (Debian's python3-torch), stepped once per epoch; plateau with the constant metric
+    its CycleGAN passes."""
+    import torch
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=lr)
+    if policy == "linear":
+        s = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0 - max(0, e + 1 - n_epochs) / float(n_epochs_decay + 1))
+    elif policy == "step":
+        s = torch.optim.lr_scheduler.StepLR(opt, step_size=lr_decay_iters, gamma=0.1)
+    elif policy == "cosine":
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_epochs, eta_min=0)
+    else:
+        s = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.2, threshold=0.01, patience=5)
+    rates = []
+    for _ in range(epochs):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()  # (no gradient: nothing changes, but the scheduler sees the order it expects)
+        s.step(0) if policy == "plateau" else s.step()
+    return rates
+
+
 class Resume(TempFolderCase):
-    """What a resumed run does with its options: architecture options that differ are refused by
-    name, and epoch counts that leave nothing to train are refused."""
+    """What a resumed run does with its options: every epoch's rate follows them from the first
+    resumed step, changed options are named, architecture options that differ are refused by name,
+    and epoch counts that leave nothing to train are refused."""
 
     @classmethod
     def setUpClass(cls):
@@ -443,6 +477,37 @@ class Resume(TempFolderCase):
 
     def log(self, name):
         return os.path.join(self.ckpt, name, "loss_log.csv")
+
+    def assert_rates(self, name, expected):
+        rates = lr_by_epoch(self.log(name))
+        self.assertEqual(sorted(rates), list(range(1, len(expected) + 1)))
+        for epoch, want in enumerate(expected, 1):
+            self.assertEqual(len(rates[epoch]), 1, f"epoch {epoch}: {rates[epoch]}")
+            self.assertAlmostEqual(rates[epoch].pop() / 2e-4, want / 2e-4, places=5, msg=f"epoch {epoch}")
+
+    def test_an_extended_run_trains_at_the_rate_its_options_give(self):
+        # The reported cases: a finished constant run extended by an epoch; a decay lengthened.
+        self.train("extended", "--n-epochs", "1", "--n-epochs-decay", "0")
+        p = self.train("extended", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train")
+        self.assertIn("note: --n-epochs: the checkpoint has 1, the command line says 2", p.stdout)
+        self.assertIn("note: epoch 2 trains at lr 0.0002, where the checkpoint's options gave 0", p.stdout)
+        self.assert_rates("extended", reference_rates("linear", 2, n_epochs=2))
+        self.train("decay", "--n-epochs", "1", "--n-epochs-decay", "1")
+        self.train("decay", "--n-epochs", "1", "--n-epochs-decay", "3", "--continue-train")
+        self.assert_rates("decay", [2e-4, 1e-4, 1e-4, 5e-5])  # epochs 1-2 by the first options, 3-4 by the second
+        self.assert_rates("decay", reference_rates("linear", 2, n_epochs=1, n_epochs_decay=1) +
+                          reference_rates("linear", 4, n_epochs=1, n_epochs_decay=3)[2:])
+
+    def test_a_new_lr_on_resume_is_used_from_the_first_resumed_step(self):
+        self.train("new_lr", "--n-epochs", "3", "--n-epochs-decay", "0", "--save-epoch-freq", "1")
+        p = self.train("new_lr", "--n-epochs", "3", "--n-epochs-decay", "0", "--continue-train", "--epoch", "1", "--lr",
+                       "0.0001")
+        self.assertIn("note: --lr: the checkpoint has 0.0002, the command line says 0.0001", p.stdout)
+        self.assert_rates("new_lr", [2e-4, 1e-4, 1e-4])
+        # Two epochs only, resumed after the first: the new rate is that of the second.
+        self.train("new_lr_2", "--n-epochs", "2", "--n-epochs-decay", "0", "--save-epoch-freq", "1")
+        self.train("new_lr_2", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", "--epoch", "1", "--lr", "5e-5")
+        self.assert_rates("new_lr_2", [2e-4, 5e-5])
 
     def test_epoch_counts_that_leave_nothing_to_train_are_refused(self):
         p = self.train("nothing", "--n-epochs", "0", "--n-epochs-decay", "0", check=False)
