@@ -476,7 +476,7 @@ private:
         StopWatchdog::Paused epoch_files(*watchdog_);
         if (lead_) write_grid(epoch);
         const double trained_at = model_.lr();
-        schedule_.step();
+        schedule_.step(0.0);  // plateau's metric: the reference's CycleGAN passes a constant 0 (BaseModel.metric)
         model_.set_lr(schedule_.lr());
         progress_.epoch = epoch + 1;
         progress_.epoch_index = 0;

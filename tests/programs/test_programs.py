@@ -509,6 +509,27 @@ class Resume(TempFolderCase):
         self.train("new_lr_2", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", "--epoch", "1", "--lr", "5e-5")
         self.assert_rates("new_lr_2", [2e-4, 5e-5])
 
+    def test_every_policy_resumes_exactly_at_the_reference_rates(self):
+        args = ["--n-epochs", "3", "--n-epochs-decay", "5", "--lr-decay-iters", "2", "--save-epoch-freq", "1"]
+        for policy in ("linear", "step", "cosine", "plateau"):
+            with self.subTest(policy=policy):
+                whole = f"whole_{policy}"
+                p = self.train(whole, "--lr-policy", policy, *args)
+                self.assertIn("epoch 8/8 done", p.stdout)
+                expected = reference_rates(policy, 8, n_epochs=3, n_epochs_decay=5, lr_decay_iters=2)
+                self.assert_rates(whole, expected)
+                if policy == "plateau":  # the constant metric stops improving: the rate drops after patience + 1 epochs
+                    self.assertEqual(expected[6:], [2e-4, 2e-4 * 0.2])
+                # The same run resumed after epoch 4 (the folder copied): the same log, to the digit.
+                split = f"split_{policy}"
+                shutil.copytree(os.path.join(self.ckpt, whole), os.path.join(self.ckpt, split))
+                p = self.train(split, "--lr-policy", policy, *args, "--continue-train", "--epoch", "4")
+                self.assertNotIn("note:", p.stdout)  # nothing changed
+                with open(self.log(whole)) as a, open(self.log(split)) as b:
+                    whole_rows, split_rows = a.read().splitlines(), b.read().splitlines()
+                strip = lambda rows: [row.rsplit(",", 1)[0] for row in rows]  # all but the seconds
+                self.assertEqual(strip(split_rows), strip(whole_rows))
+
     def test_epoch_counts_that_leave_nothing_to_train_are_refused(self):
         p = self.train("nothing", "--n-epochs", "0", "--n-epochs-decay", "0", check=False)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
