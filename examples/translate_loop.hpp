@@ -8,6 +8,7 @@
 #include <cyclegan/translator.hpp>
 #include <cyclegan/report/html_report.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -48,13 +49,32 @@ int translate(B& dev, const TranslateOptions& o) {
                                      "\nleave these options out: the checkpoint records its architecture");
     }
 
-    // The inputs: files as given, folders expanded (non-image files skipped with a warning).
+    // The inputs: files as given, folders expanded (non-image files skipped with a warning). A
+    // folder's walk leaves out this command's own output folder, which it may contain (--output
+    // DIR DIR): run again, it would translate its earlier results.
+    const fs::path own_output = fs::weakly_canonical(fs::path(o.output) / "images");
+    auto is_own_output = [&](const fs::path& p) {
+        const fs::path c = fs::weakly_canonical(p);
+        return std::mismatch(own_output.begin(), own_output.end(), c.begin(), c.end()).first == own_output.end();
+    };
     std::vector<fs::path> files;
     for (const auto& in : o.inputs) {
         if (fs::is_directory(in)) {
             std::vector<std::string> warnings;
-            for (auto& p : list_images(in, &warnings)) files.push_back(p);
+            std::size_t own = 0, kept = 0;
+            for (auto& p : list_images(in, &warnings)) {
+                if (is_own_output(p))
+                    ++own;
+                else
+                    files.push_back(p), ++kept;
+            }
             for (auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+            if (own && !kept)
+                throw std::runtime_error("'" + in + "': its images are all in " + own_output.string() +
+                                         ", this command's output folder; give another --output, or the images to translate");
+            if (own)
+                std::fprintf(stderr, "warning: in '%s': skipped %zu images in %s, this command's output folder\n", in.c_str(),
+                             own, own_output.c_str());
         } else if (fs::exists(in)) {
             files.push_back(in);
         } else {

@@ -315,6 +315,29 @@ class Programs(TempFolderCase):
         self.assertFalse(os.path.exists(os.path.join(out, "images", "cut_fake.png")))
         self.assertTrue(os.path.exists(os.path.join(out, "index.html")))
 
+    def test_translate_never_reads_its_own_output(self):
+        # --output inside (or equal to) an input folder: run again and again, the results are the
+        # inputs' alone, never translations of earlier results.
+        ckpt = self.dir("ckpt_own_output")
+        self.train(self.data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "0")
+        latest = os.path.join(ckpt, "run", "latest.safetensors")
+        for inside in ("", "results"):
+            folder = self.dir("own_output")
+            for k in range(3):
+                png(os.path.join(folder, f"a{k}.png"), 12, 8, value=40 * k)
+            output = os.path.join(folder, inside)
+            for attempt in range(3):
+                p = run(tool("cyclegan-translate"), "--checkpoint", latest, "--output", output, "--threads", "1", folder)
+                self.assertIn("translated 3 of 3", p.stdout)
+                if attempt:
+                    self.assertIn("this command's output folder", p.stderr)
+                self.assertEqual(sorted(os.listdir(os.path.join(output, "images"))),
+                                 sorted(f"a{k}_{kind}.png" for k in range(3) for kind in ("real", "fake")))
+        # The output folder given as the input: nothing of its own to translate.
+        p = run(tool("cyclegan-translate"), "--checkpoint", latest, "--output", output, os.path.join(output, "images"),
+                check=False)
+        self.assert_fails(p, "this command's output folder")
+
     # ---- bad input: a clear message, a non-zero exit ------------------------------------------
 
     def assert_fails(self, p, *fragments):
