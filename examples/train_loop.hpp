@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -231,10 +232,7 @@ public:
           // Each rank's pools draw from their own seed (rank 0's is the single process's); the
           // weights are rank 0's.
           pool_seed_(o.seed ^ (static_cast<std::uint64_t>(rank_) * 0x9E3779B97F4A7C15ull)),
-          model_(dev, o.model.generator(), o.model.discriminator(),
-                 {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
-                  .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed_},
-                 {.lr = o.lr, .beta1 = o.beta1}),
+          model_(build_model(dev, o, pool_seed_)),
           schedule_(o.lr, {.policy = parse_lr_policy(o.lr_policy), .n_epochs = o.n_epochs,
                            .n_epochs_decay = o.n_epochs_decay, .lr_decay_iters = o.lr_decay_iters}),
           epochs_(o.n_epochs + o.n_epochs_decay), bar_(!o.quiet && lead_) {
@@ -275,6 +273,39 @@ private:
                                         std::to_string(o.n_epochs_decay) +
                                         ": no epoch to train (a run trains --n-epochs + --n-epochs-decay epochs); give at least 1");
         return o;
+    }
+
+    // The four networks and their optimizers. Networks too large to hold, or to allocate, are
+    // refused with their sizes and the options that set them.
+    static Model build_model(B& dev, const TrainOptions& o, std::uint64_t pool_seed) {
+        try {
+            return Model(dev, o.model.generator(), o.model.discriminator(),
+                         {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
+                          .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed},
+                         {.lr = o.lr, .beta1 = o.beta1});
+        } catch (const std::bad_alloc& e) {
+            throw std::runtime_error("out of memory building the networks" + sizes_of_networks(o) + ": " +
+                                     (out_of_memory::detail(e).empty() ? "std::bad_alloc" : out_of_memory::detail(e)) +
+                                     "; use a smaller --ngf or --ndf");
+        } catch (const std::length_error&) {  // Network: over the values one tensor holds
+            throw std::runtime_error("the networks are too large" + sizes_of_networks(o) + ": a network holds at most " +
+                                     std::to_string(std::numeric_limits<int>::max()) + " parameters; use a smaller --ngf or --ndf");
+        }
+    }
+    // " (--ngf 64 --ndf 64: 11378179 parameters per generator, 2764737 per discriminator, 0.7 GiB
+    // as the weights, gradients and Adam's two moments of all four)", counted without allocating.
+    static std::string sizes_of_networks(const TrainOptions& o) {
+        auto count = [](auto net) {
+            double n = 0;
+            net.parameters([&](const ParamSpec& s, Tensor<B>&, Tensor<B>*) { n += double(s.numel()); }, "");
+            return n;
+        };
+        const double g = count(AnyGenerator<B>(o.model.generator())), d = count(AnyDiscriminator<B>(o.model.discriminator()));
+        char counts[96];
+        std::snprintf(counts, sizeof counts, "%.4g parameters per generator, %.4g per discriminator", g, d);
+        return " (--ngf " + std::to_string(o.model.ngf) + " --ndf " + std::to_string(o.model.ndf) + ": " + counts + ", " +
+               bytes_text(4 * 2 * (g + d) * sizeof(typename B::scalar)) +
+               " as the weights, gradients and Adam's two moments of all four)";
     }
 
     static PreprocessOptions preprocessing(const TrainOptions& o) {
@@ -395,8 +426,8 @@ private:
     // The epoch's steps. Returns 0 when the epoch ran to its end, else the program's exit code:
     // 3 after a loss that is not finite, 130 when interrupted (saved first).
     int run_epoch(int epoch) {
-        while (auto batch = loader_->next()) {
-            const CycleGANLosses losses = model_.train_step(batch->A, batch->B, comm_, batch->weight());
+        while (auto batch = next_batch()) {
+            const CycleGANLosses losses = step(*batch);
             ++steps_this_run_;
             watchdog_->beat();
             progress_.iteration += batch->count_all;
@@ -421,6 +452,35 @@ private:
         }
         bar_.end_line();
         return 0;
+    }
+
+    // Running out of memory names what was being done, at which sizes, and what to change.
+    std::optional<typename Loader<B>::Batch> next_batch() {
+        try {
+            return loader_->next();
+        } catch (const std::bad_alloc& e) {  // the loader's out_of_memory names the file and the sizes
+            throw std::runtime_error(std::string(e.what()) + "; use smaller images, a smaller --load-size, or --preprocess "
+                                                             "crop (which does not resize)");
+        }
+    }
+    CycleGANLosses step(const typename Loader<B>::Batch& batch) {
+        try {
+            return model_.train_step(batch.A, batch.B, comm_, batch.weight());
+        } catch (const std::bad_alloc& e) {
+            const std::string detail = out_of_memory::detail(e);
+            // What sets the images' size: the crop, the width scale_width gives, or the files.
+            const std::string size = pre_.mode.ends_with("crop") ? "--crop-size " + std::to_string(o_.preprocess.crop_size)
+                                     : pre_.mode == "none"       ? "--preprocess none"
+                                                                 : "--preprocess " + pre_.mode + " --load-size " +
+                                                                 std::to_string(o_.preprocess.load_size);
+            const std::string smaller = pre_.mode.ends_with("crop") ? "a smaller --crop-size"
+                                        : pre_.mode == "none"       ? "smaller images, a mode that crops (--preprocess crop)"
+                                                                    : "a smaller --load-size";
+            throw std::runtime_error("out of memory in a training step on images of " + to_string(batch.A.shape()) +
+                                     " (--batch-size " + std::to_string(o_.batch_size) + ", " + size + ")" +
+                                     (detail.empty() ? "" : ": " + detail) + "; use " + smaller +
+                                     ", a smaller --batch-size, or a smaller --ngf");
+        }
     }
 
     // The losses are all ranks': every rank stops at the same step.

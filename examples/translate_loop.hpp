@@ -88,10 +88,15 @@ int translate(B& dev, const TranslateOptions& o) {
     std::vector<std::string> failures;  // one bad file does not stop the others
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
     for (const auto& path : files) {
+        std::string size;  // "16000x16000: 2.9 GiB as the generator's input, ...", once decoded
         try {
             // Decoded once, with alpha: the network sees the model's channels, and a file's own
             // transparency stays on the output (and on the input shown beside it).
             const Image rgba = read_image(path, 4);
+            const double pixels = double(rgba.width) * rgba.height, floats = sizeof(typename B::scalar);
+            size = std::to_string(rgba.width) + "x" + std::to_string(rgba.height) + ": " +
+                   bytes_text(pixels * translator.input_channels() * floats) + " as the generator's input, " +
+                   bytes_text(pixels * translator.options().ngf * floats) + " for each of its first layers' outputs";
             const Image fake = translator(rgba);  // any size: padded to what the generator takes, cropped back
             Image real = convert_channels(rgba, translator.input_channels());
             if (fake.channels != output_nc && real.channels % 2 == 1) real = with_alpha(real, rgba);
@@ -101,6 +106,11 @@ int translate(B& dev, const TranslateOptions& o) {
             write_image(out_dir / "images" / (stem + "_fake.png"), fake);
             used.insert(stem);
             pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
+        } catch (const std::bad_alloc& e) {  // the generator's activations grow with the image's pixels
+            const std::string detail = out_of_memory::detail(e);
+            failures.push_back(path.string() + (size.empty() ? "" : " (" + size + ")") + ": out of memory " +
+                               (size.empty() ? "decoding it" : "translating it") + (detail.empty() ? "" : ": " + detail) +
+                               "; translate a smaller copy of it (resized, or cut in tiles)");
         } catch (const std::exception& e) {
             std::string what = e.what();
             if (what.find(path.string()) == std::string::npos) what = path.string() + ": " + what;

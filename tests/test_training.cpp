@@ -280,6 +280,26 @@ TEST_CASE("options out of their ranges are refused before any work, naming the o
     CHECK_NOTHROW(LrSchedule(0, {.n_epochs = 0, .n_epochs_decay = 0}));
 }
 
+TEST_CASE("memory that cannot be had is refused saying for what and how much") {
+    cpu dev(1);
+    // 2^40 floats: more than any machine here has, so the allocation fails without a limit.
+    std::string what;
+    try {
+        Tensor<cpu> t(dev, Shape{1024, 1024, 1024, 1024});
+    } catch (const std::bad_alloc& e) {  // out_of_memory is one, for code that catches that
+        what = e.what();
+        CHECK(out_of_memory::detail(e) == what);
+    }
+    CHECK(what == "cannot allocate 4.0 TiB for a tensor of [1024, 1024, 1024, 1024]");
+    CHECK(out_of_memory::detail(std::bad_alloc()).empty());
+    CHECK(bytes_text(512) == "512 B");
+    CHECK(bytes_text(3.8 * 1024 * 1024 * 1024) == "3.8 GiB");
+    // A network of more values than one flat tensor holds is refused before any allocation.
+    using Wide = ResnetGenerator<cpu, 1>;
+    CHECK_THROWS_WITH_AS(Network<Wide>(dev, Wide({.ngf = 100000}), "model"),
+                         doctest::Contains("more than one tensor holds (2147483647)"), std::length_error);
+}
+
 TEST_CASE("a variant in one alias: 4 residual blocks, a 2-layer PatchGAN, hinge loss, SGD") {
     using Model = CycleGAN<ResnetGenerator<cpu, 4>, PatchDiscriminator<cpu, 2>, HingeGAN, SGD>;
     cpu dev;

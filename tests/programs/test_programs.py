@@ -648,6 +648,71 @@ class Resume(TempFolderCase):
                 self.assertFalse(os.path.exists(wrong))
 
 
+class Memory(TempFolderCase):
+    """Out of memory (under an address-space limit, as a container's or `ulimit -v`'s): the error
+    says what was being allocated, how much, for which file or option, and what to change."""
+
+    LIMIT = 4 << 30  # bytes of address space: room for the programs and their libraries, not for these sizes
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = demo_data(os.path.join(cls.tmp, "shapes"), 1, 1)
+
+    def limited(self, *args):
+        import resource
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS, (self.LIMIT, self.LIMIT))
+        p = subprocess.run([str(a) for a in args], capture_output=True, text=True, preexec_fn=limit, timeout=600)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)  # an error, not a crash
+        self.assertNotIn("terminate called", p.stderr)
+        self.assertNotRegex(p.stderr, r"error: (std::)?bad_alloc")
+        return p.stderr
+
+    def train(self, dataroot, *extra):
+        return self.limited(tool("cyclegan-train"), "--dataroot", dataroot, "--checkpoints-dir", self.dir("ckpt"), *SMALL,
+                            "--n-epochs", "1", "--n-epochs-decay", "0", *extra)
+
+    def test_networks_too_large(self):
+        err = self.train(self.data, "--ngf", "800")  # 1.2e9 parameters per generator: 36 GiB to train
+        for part in ("out of memory building the networks", "--ngf 800", "parameters per generator", "36.4 GiB",
+                     "cannot allocate 4.6 GiB for a tensor of [1, 1, 1, 1221401603]", "use a smaller --ngf or --ndf"):
+            self.assertIn(part, err)
+        err = self.train(self.data, "--ngf", "1000000")  # more than a tensor holds, whatever the memory
+        self.assertIn("the networks are too large (--ngf 1000000", err)
+        self.assertIn("a network holds at most 2147483647 parameters; use a smaller --ngf or --ndf", err)
+
+    def test_images_too_large_to_load_or_train(self):
+        err = self.train(self.data, "--load-size", "16384", "--crop-size", "16384")
+        self.assertIn("out of memory reading '" + os.path.join(self.data, "train"), err)
+        self.assertIn("(32x32, resized to 16384x16384 by preprocess resize_and_crop at load_size 16384", err)
+        self.assertIn("use smaller images, a smaller --load-size, or --preprocess crop", err)
+        big = self.dir("big")
+        for domain in ("trainA", "trainB"):
+            os.makedirs(os.path.join(big, domain))
+            png(os.path.join(big, domain, "big.png"), 4096, 4096, channels=1)
+        err = self.train(big, "--preprocess", "none")
+        self.assertIn("out of memory in a training step on images of [1, 3, 4096, 4096] (--batch-size 1, --preprocess none)",
+                      err)
+        self.assertRegex(err, r"cannot allocate [\d.]+ [MG]iB for a tensor of \[")
+        self.assertIn("use smaller images, a mode that crops (--preprocess crop), a smaller --batch-size", err)
+
+    def test_an_image_too_large_to_translate(self):
+        ckpt = self.dir("ckpt_translate")
+        run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", ckpt, "--name", "run", *SMALL, "--n-epochs",
+            "1", "--n-epochs-decay", "0")
+        huge = os.path.join(self.tmp, "huge16k.png")
+        png(huge, 16000, 16000, channels=1)
+        small = os.path.join(self.tmp, "small.png")
+        png(small, 20, 10)
+        err = self.limited(tool("cyclegan-translate"), "--checkpoint", os.path.join(ckpt, "run", "latest.safetensors"),
+                           "--output", self.dir("out"), "--threads", "1", huge, small)
+        self.assertIn("1 of 2 images could not be translated", err)
+        self.assertIn(f"{huge} (16000x16000: 2.9 GiB as the generator's input, 3.8 GiB for each of its first layers' "
+                      "outputs): out of memory translating it", err)
+        self.assertIn("translate a smaller copy of it", err)
+
+
 def set_metadata(path, changes):
     """Rewrites a safetensors file's metadata entries (its tensors' bytes stay as they are)."""
     import json
