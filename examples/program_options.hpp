@@ -109,15 +109,20 @@ inline std::string option_text(const std::string& key, const std::string& value)
 // One line per option that a checkpoint records otherwise than the command line says:
 // "--netG: the checkpoint has resnet_6blocks, the command line says resnet_9blocks".
 inline std::string describe_differences(const std::vector<cyclegan::RecordDifference>& differences) {
-    std::string s;
+    std::string s;  // (appended piecewise: GCC 12 warns, wrongly, on "literal" + a temporary string)
     for (const auto& d : differences) {
-        if (d.key == "model")
-            s += "\n  the checkpoint holds a " + d.in_file + " model, this program trains " + d.asked;
-        else if (d.key == "dropout")
-            s += "\n  --dropout: the checkpoint has " + option_text(d.key, d.in_file) + ", the command line says " +
-                 option_text(d.key, d.asked);
-        else
-            s += "\n  " + option_flag(d.key) + ": the checkpoint has " + d.in_file + ", the command line says " + d.asked;
+        if (d.key == "model") {
+            s += "\n  the checkpoint holds a ";
+            s += d.in_file + " model, this program trains " + d.asked;
+            continue;
+        }
+        const bool dropout = d.key == "dropout";
+        s += "\n  ";
+        s += option_flag(d.key);
+        s += ": the checkpoint has ";
+        s += dropout ? option_text(d.key, d.in_file) : d.in_file;
+        s += ", the command line says ";
+        s += dropout ? option_text(d.key, d.asked) : d.asked;
     }
     return s;
 }
@@ -147,11 +152,17 @@ inline void check_same_model(const std::map<std::string, std::string>& saved, co
                              const std::filesystem::path& source) {
     const auto differences = cyclegan::record_differences(saved, now.describe());
     if (differences.empty()) return;
-    std::string theirs;
+    std::string theirs;  // (appended piecewise: GCC 12 warns, wrongly, on "literal" + a temporary string)
     for (const auto& d : differences)
-        if (d.key != "model") theirs += (theirs.empty() ? "" : " ") + option_text(d.key, d.in_file);
-    throw std::runtime_error(source.string() + ": the checkpoint was trained with other architecture options than this "
-                             "command line's:" + describe_differences(differences) +
-                             (theirs.empty() ? "\n" : "\nresume with the checkpoint's (" + theirs + "), or ") +
-                             "train a new model under another --name");
+        if (d.key != "model") {
+            if (!theirs.empty()) theirs += ' ';
+            theirs += option_text(d.key, d.in_file);
+        }
+    std::string message = source.string();
+    message += ": the checkpoint was trained with other architecture options than this command line's:";
+    message += describe_differences(differences);
+    if (!theirs.empty()) message += "\nresume with the checkpoint's (" + theirs + "), or ";
+    else message += "\n";
+    message += "train a new model under another --name";
+    throw std::runtime_error(message);
 }
