@@ -3,7 +3,9 @@
 // the generator's inference, or single layers, at one image size. Prints one line per measurement:
 //   <what> <size> median_ms <m> min_ms <m> steps <n> peak_rss_mb <m> gflops <g>
 // (gflops is "-" where no FLOP count is defined, as for normalisation). --what peak measures the
-// machine's FP32 FMA throughput, the ceiling the other GFLOP/s figures are measured against.
+// machine's FP32 FMA throughput, the ceiling the other GFLOP/s figures are measured against, and
+// with --precision bf16 on an AVX512_BF16 CPU that of VDPBF16PS. --precision f32|bf16 sets the
+// device's (core/precision.hpp).
 #include <cyclegan/cyclegan.hpp>
 #if CYCLEGAN_X86_KERNELS
 #include <immintrin.h>
@@ -146,15 +148,31 @@ __attribute__((target("avx2,fma"))) double fma_chains_avx2() {
     if (sink == 42.f) std::puts("");
     return 2.0 * 8 * kChains * kIters;
 }
+// VDPBF16PS: 32 multiply-adds per instruction.
+__attribute__((target("avx512f,avx512bf16"))) double dpbf16_chains() {
+    __m512 acc[kChains];
+    const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x3f7f3f7f)), b = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x3a833a83));
+    for (auto& v : acc) v = _mm512_set1_ps(1.f);
+    for (int i = 0; i < kIters; ++i)
+        for (auto& v : acc) v = _mm512_dpbf16_ps(v, a, b);
+    float lanes[16], sink = 0;
+    for (auto& v : acc) _mm512_storeu_ps(lanes, v), sink += lanes[0];
+    if (sink == 42.f) std::puts("");
+    return 2.0 * 32 * kChains * kIters;
+}
 #endif
 
-double peak_gflop_per_call() {
+double peak_gflop_per_call(Precision precision) {
     double flop = 0;
 #if CYCLEGAN_X86_KERNELS
     const CpuKernels set = cpu_kernels();
+    const bool paired = precision == Precision::bf16 && set == CpuKernels::avx512_bf16;
 #pragma omp parallel reduction(+ : flop)
-    flop += set == CpuKernels::avx512 ? fma_chains_avx512() : set == CpuKernels::avx2 ? fma_chains_avx2() : 0;
+    flop += paired ? dpbf16_chains()
+            : set == CpuKernels::avx512 || set == CpuKernels::avx512_bf16 ? fma_chains_avx512()
+            : set == CpuKernels::avx2 ? fma_chains_avx2() : 0;
 #endif
+    (void)precision;
     return flop / 1e9;
 }
 
@@ -163,15 +181,18 @@ double peak_gflop_per_call() {
 int main(int argc, char** argv) {
     std::string what = "train";
     int size = 128, runs = 5, threads = 0;
+    Precision precision = Precision::f32;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--what")) what = argv[i + 1];
         else if (!std::strcmp(argv[i], "--size")) size = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--cpu-kernels")) set_cpu_kernels(cpu_detail::parse_cpu_kernels(argv[i + 1], "--cpu-kernels"));
+        else if (!std::strcmp(argv[i], "--precision")) precision = parse_choice(precision_choices, argv[i + 1], "--precision");
     }
     cpu dev(threads);
-    std::fprintf(stderr, "cpu: %d threads, %s kernels\n", dev.threads(), to_string(cpu_kernels()));
+    dev.set_precision(precision);
+    std::fprintf(stderr, "cpu: %d threads, %s kernels, %s\n", dev.threads(), to_string(cpu_kernels()), to_string(precision));
     std::vector<float> a(3 * size * size), b(a.size());
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.01f * i), b[i] = std::cos(0.013f * i);
     auto A = Tensor<cpu>::from_host(dev, {1, 3, size, size}, a), B = Tensor<cpu>::from_host(dev, {1, 3, size, size}, b);
@@ -201,9 +222,10 @@ int main(int argc, char** argv) {
     } else if (what == "layers") {
         time_layers(dev, size, runs);
     } else if (what == "peak") {
-        const double gflop = peak_gflop_per_call();
+        const double gflop = peak_gflop_per_call(precision);
         if (gflop == 0) return std::fprintf(stderr, "--what peak needs the avx2 or avx512 kernel set\n"), 2;
-        report("peak_fp32", 0, time_runs(1, runs, [] { (void)peak_gflop_per_call(); }), gflop);
+        const bool paired = precision == Precision::bf16 && cpu_kernels() == CpuKernels::avx512_bf16;
+        report(paired ? "peak_bf16" : "peak_fp32", 0, time_runs(1, runs, [&] { (void)peak_gflop_per_call(precision); }), gflop);
     } else {
         std::fprintf(stderr, "unknown --what %s (train, infer, conv3x3, layers, peak)\n", what.c_str());
         return 2;

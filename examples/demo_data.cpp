@@ -46,9 +46,9 @@ int main(int argc, char** argv) {
                 }
             }
         }
-        std::printf("wrote %d + %d images per domain (%dx%d) to %s\n", train, test, size, size, out.c_str());
+        std::printf("wrote %d + %d images per domain (%dx%d) to %s\n", train, test, size, size, cyclegan::printable(out).c_str());
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
+        std::fprintf(stderr, "error: %s\n", cyclegan::printable_error(e).c_str());
         return 1;
     }
     return 0;

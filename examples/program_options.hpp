@@ -11,6 +11,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 // Checks a number on the command line against the library's range for it (core/option_range.hpp),
 // before any work: "--lr: -0.0002 is out of range: it must be a number >= 0". CLI11 names the option.
@@ -31,24 +32,47 @@ inline CLI::Validator in_range(const cyclegan::OptionRange& range) {
 inline constexpr cyclegan::OptionRange seed_range{.min = 0, .integer = true};  // any std::uint64_t
 inline constexpr cyclegan::OptionRange positive_count_range{.min = 1, .integer = true};
 
-// --threads and --cpu-kernels, which both programs take.
-inline void add_cpu_options(CLI::App& app, int& threads, std::string& kernels) {
+// --threads, --cpu-kernels and --precision, which both programs take.
+inline void add_cpu_options(CLI::App& app, int& threads, std::string& kernels, std::string& precision) {
     app.add_option("--threads", threads, "CPU threads (0: every core)")->check(in_range(cyclegan::cpu::threads_range))->capture_default_str();
+    std::vector<std::string> sets{"auto"};
+    for (const auto& name : cyclegan::choice_names(cyclegan::cpu_kernel_choices)) sets.push_back(name);
     app.add_option("--cpu-kernels", kernels,
-                   "CPU kernel set: auto (the fastest this CPU runs), avx512, avx2 or generic; "
-                   "also CYCLEGAN_CPU_KERNELS in the environment")
-        ->check(CLI::IsMember({"auto", "avx512", "avx2", "generic"}))
+                   "CPU kernel set: auto (the fastest this CPU runs), " + cyclegan::join(cyclegan::choice_names(cyclegan::cpu_kernel_choices)) +
+                       "; also CYCLEGAN_CPU_KERNELS in the environment")
+        ->check(CLI::IsMember(sets))
+        ->capture_default_str();
+    app.add_option("--precision", precision,
+                   "arithmetic of the convolutions: f32; bf16 (bf16 operands, float sums: faster on CPUs with "
+                   "AVX512_BF16, the same numbers but slower elsewhere); auto (bf16 where this CPU has AVX512_BF16, "
+                   "as OpenVINO does, else f32)")
+        ->check(CLI::IsMember({"f32", "bf16", "auto"}))
         ->capture_default_str();
 }
 
-// The CPU device for --threads and --cpu-kernels, after saying on standard output what it runs.
-// Throws std::invalid_argument naming the option if this CPU cannot run the kernel set asked for.
-inline cyclegan::cpu start_cpu(int threads, const std::string& kernels, bool say = true) {
-    if (kernels != "auto") cyclegan::set_cpu_kernels(cyclegan::cpu_detail::parse_cpu_kernels(kernels, "--cpu-kernels"));
-    cyclegan::cpu dev(threads);
-    if (say) std::printf("cpu: %d threads, %s kernels\n", dev.threads(), cyclegan::to_string(cyclegan::cpu_kernels()));
+// The CPU device for --threads, --cpu-kernels and --precision, after saying on standard output what
+// it runs. Throws std::invalid_argument naming the option if this CPU cannot run the kernel set
+// asked for.
+inline cyclegan::cpu start_cpu(int threads, const std::string& kernels, const std::string& precision, bool say = true) {
+    using namespace cyclegan;
+    if (kernels != "auto") set_cpu_kernels(cpu_detail::parse_cpu_kernels(kernels, "--cpu-kernels"));
+    cpu dev(threads);
+    dev.set_precision(precision == "auto" ? preferred_precision() : parse_choice(precision_choices, precision, "--precision"));
+    const bool native = cpu_kernels() == CpuKernels::avx512_bf16;
+    const char* how = dev.precision() == Precision::f32 ? ""
+                      : native ? " (native: AVX512_BF16)"
+                               : " (emulated: this kernel set has no bf16 instructions, so it is slower than f32)";
+    if (say) std::printf("cpu: %d threads, %s kernels, %s%s\n", dev.threads(), to_string(cpu_kernels()), to_string(dev.precision()), how);
     std::fflush(stdout);
     return dev;
+}
+
+// --precision with --device cuda: the GPU backend computes in f32 (its bf16 comes with the GPU
+// issue); auto means f32 there. Throws std::invalid_argument for bf16.
+inline void check_gpu_precision(const std::string& precision) {
+    if (precision == "bf16")
+        throw std::invalid_argument("--precision bf16: the GPU backend computes in f32 for now; use --precision f32 (or auto) "
+                                    "with --device cuda, or --device cpu");
 }
 
 struct ModelChoice {
@@ -100,10 +124,11 @@ inline std::string option_flag(const std::string& key) {
     return it == flags.end() ? key : it->second;
 }
 
-// "--netG resnet_6blocks" (or "--no-dropout"): how a command line gives a recorded value.
+// "--netG resnet_6blocks" (or "--no-dropout"): how a command line gives a recorded value, which
+// may come from a file (printable()).
 inline std::string option_text(const std::string& key, const std::string& value) {
     if (key == "dropout") return value == "0" ? "--no-dropout" : "--dropout";
-    return option_flag(key) + " " + value;
+    return option_flag(key) + " " + cyclegan::printable(value);
 }
 
 // One line per option that a checkpoint records otherwise than the command line says:
@@ -113,14 +138,14 @@ inline std::string describe_differences(const std::vector<cyclegan::RecordDiffer
     for (const auto& d : differences) {
         if (d.key == "model") {
             s += "\n  the checkpoint holds a ";
-            s += d.in_file + " model, this program trains " + d.asked;
+            s += cyclegan::printable(d.in_file) + " model, this program trains " + d.asked;
             continue;
         }
         const bool dropout = d.key == "dropout";
         s += "\n  ";
         s += option_flag(d.key);
         s += ": the checkpoint has ";
-        s += dropout ? option_text(d.key, d.in_file) : d.in_file;
+        s += dropout ? option_text(d.key, d.in_file) : cyclegan::printable(d.in_file);  // the file's: printable
         s += ", the command line says ";
         s += dropout ? option_text(d.key, d.asked) : d.asked;
     }
@@ -158,7 +183,7 @@ inline void check_same_model(const std::map<std::string, std::string>& saved, co
             if (!theirs.empty()) theirs += ' ';
             theirs += option_text(d.key, d.in_file);
         }
-    std::string message = source.string();
+    std::string message = cyclegan::printable(source.string());
     message += ": the checkpoint was trained with other architecture options than this command line's:";
     message += describe_differences(differences);
     if (!theirs.empty()) message += "\nresume with the checkpoint's (" + theirs + "), or ";

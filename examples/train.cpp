@@ -24,6 +24,7 @@ template <class Comm>
 int run(const TrainOptions& o, Comm& comm) {
     try {
         if (o.device == "cuda") {
+            check_gpu_precision(o.precision);
 #if CYCLEGAN_PROGRAMS_HAVE_CUDA
             return train_on_cuda(o, comm);
 #else
@@ -31,14 +32,14 @@ int run(const TrainOptions& o, Comm& comm) {
                                      "and cuDNN are installed); use --device cpu");
 #endif
         }
-        cpu dev = start_cpu(o.threads, o.cpu_kernels, comm.rank() == 0);
+        cpu dev = start_cpu(o.threads, o.cpu_kernels, o.precision, comm.rank() == 0);
         return train_with(dev, o, comm);
     } catch (const std::exception& e) {
         if (comm.size() == 1) {
-            std::fprintf(stderr, "\nerror: %s\n", e.what());
+            std::fprintf(stderr, "\nerror: %s\n", printable_error(e).c_str());
             return 1;
         }
-        std::fprintf(stderr, "\nerror: rank %d of %d: %s\n", comm.rank(), comm.size(), e.what());
+        std::fprintf(stderr, "\nerror: rank %d of %d: %s\n", comm.rank(), comm.size(), printable_error(e).c_str());
         std::fflush(stderr);
         comm.abort(1);  // the other ranks would wait for this one in their next all-reduce
     }
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
     app.add_option("--save-epoch-freq", o.save_epoch_freq, "keep a numbered checkpoint every this many epochs (0: only latest)")
         ->check(in_range(cyclegan::OptionRange{.min = 0, .integer = true}))->capture_default_str();
     app.add_option("--seed", o.seed, "seed of every random choice (weights, data order, crops, pools)")->check(in_range(seed_range))->capture_default_str();
-    add_cpu_options(app, o.threads, o.cpu_kernels);
+    add_cpu_options(app, o.threads, o.cpu_kernels, o.precision);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     app.add_flag("--quiet", o.quiet, "no progress bar");
     CLI11_PARSE(app, argc, argv);
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
         try {
             comm.emplace(&argc, &argv);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "error: %s\n", e.what());
+            std::fprintf(stderr, "error: %s\n", printable_error(e).c_str());
             return 1;
         }
         return run(o, *comm);

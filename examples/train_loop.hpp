@@ -112,6 +112,7 @@ struct TrainOptions {
     std::uint64_t seed = 0;
     int threads = 0;
     std::string cpu_kernels = "auto", device = "cpu";
+    std::string precision = "f32";  // f32, bf16 or auto (program_options.hpp)
     bool quiet = false;
 };
 
@@ -174,10 +175,9 @@ private:
 
 // What a rank's dataset is, in a line: its sizes and a hash of its file names.
 inline std::string dataset_fingerprint(const UnalignedDataset& d) {
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the names, in order
+    std::uint64_t h = fnv1a_basis;  // over the names, in order
     for (const auto* side : {&d.A, &d.B})
-        for (const auto& p : *side)
-            for (const char c : p.filename().string() + "/") h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        for (const auto& p : *side) h = fnv1a(p.filename().string() + "/", h);
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
     return std::to_string(d.A.size()) + " images in A, " + std::to_string(d.B.size()) + " in B (names " + hex + ")";
@@ -199,22 +199,6 @@ void check_same_on_every_rank(Comm& comm, const std::string& what) {
                                  " (every rank must read the same --dataroot, with the same options)");
 }
 
-// Each rank's pools saved beside rank 0's under "rank<r>.": all ranks call it (the pools are
-// gathered at rank 0); rank 0 gets them, the others an empty list.
-template <class B, class Model, class Comm>
-std::vector<std::unique_ptr<ImagePool<B>>> gather_pools(B& dev, Model& model, Comm& comm) {
-    std::vector<std::unique_ptr<ImagePool<B>>> out;
-    if (comm.size() == 1) return out;
-    for (auto* pool : {&model.fake_A_pool, &model.fake_B_pool}) {
-        const auto all = comm.gather_bytes(pool->to_bytes(dev), 0);
-        for (std::size_t r = 1; r < all.size(); ++r) {
-            out.push_back(std::make_unique<ImagePool<B>>(pool->capacity()));
-            out.back()->from_bytes(dev, all[r]);
-        }
-    }
-    return out;
-}
-
 // One run of cyclegan-train on this rank of `comm` (SingleProcess, or MPI's ranks): each rank
 // trains on its share of every batch; rank 0 alone prints, logs and saves. The run in order:
 // the constructor (sizes checked, model built), resume or start_fresh, open_data, then per epoch
@@ -231,7 +215,7 @@ public:
           loss_log_(run_dir_ / "loss_log.csv"),
           // Each rank's pools draw from their own seed (rank 0's is the single process's); the
           // weights are rank 0's.
-          pool_seed_(o.seed ^ (static_cast<std::uint64_t>(rank_) * 0x9E3779B97F4A7C15ull)),
+          pool_seed_(stream_seed(o.seed, static_cast<std::uint64_t>(rank_))),
           model_(build_model(dev, o, pool_seed_)),
           schedule_(o.lr, {.policy = parse_lr_policy(o.lr_policy), .n_epochs = o.n_epochs,
                            .n_epochs_decay = o.n_epochs_decay, .lr_decay_iters = o.lr_decay_iters}),
@@ -241,7 +225,9 @@ public:
         // Our own temporaries that a killed run left (a checkpoint's size each), never others' files.
         std::size_t stale = 0;
         for (const auto& folder : {run_dir_, web_, web_ / "images"}) stale += remove_stale_temporary_files(folder);
-        if (stale) std::printf("removed %zu temporary files left by an interrupted run in %s\n", stale, run_dir_.c_str());
+        if (stale)
+            std::printf("removed %zu temporary files left by an interrupted run in %s\n", stale,
+                        printable(run_dir_.string()).c_str());
     }
 
     int run() {
@@ -261,7 +247,8 @@ public:
             end_epoch(epoch);
         }
         if (lead_)
-            std::printf("done: checkpoint %s\nreport: %s\n", latest().c_str(), (web_ / "index.html").c_str());
+            std::printf("done: checkpoint %s\nreport: %s\n", printable(latest().string()).c_str(),
+                        printable((web_ / "index.html").string()).c_str());
         return 0;
     }
 
@@ -323,30 +310,25 @@ private:
     // pools; a rank the saved run did not have starts with empty ones.
     void resume() {
         const fs::path from = run_dir_ / (o_.epoch + ".safetensors");
-        const std::string own_pools = "rank" + std::to_string(rank_) + ".";
         const auto metadata = checkpoint_detail::open(from).metadata();
-        const bool saved_here = rank_ == 0 || metadata.count(checkpoint_detail::pool_key(own_pools + "fake_A", "count"));
         const auto recorded = checkpoint_detail::info_entries(metadata);
         // The architecture options first, by name: a tensor-by-tensor list would not say which.
         check_same_model(recorded, o_.model, from);
-        for (const char* pool : {"fake_A", "fake_B"})
-            if (const auto it = metadata.find(checkpoint_detail::pool_key(rank_ == 0 ? pool : own_pools + pool, "count"));
-                saved_here && it != metadata.end() && std::atol(it->second.c_str()) > o_.pool_size)
+        model_.for_each_pool([&](const std::string& name, ImagePool<B>&) {
+            const auto it = metadata.find(checkpoint_detail::pool_key(checkpoint_detail::rank_pool_name(rank_, name), "count"));
+            if (it != metadata.end() && std::atol(it->second.c_str()) > o_.pool_size)
                 throw std::invalid_argument("--pool-size " + std::to_string(o_.pool_size) + ": the checkpoint's pools hold " +
-                                            it->second + " images each (" + from.string() +
-                                            "), and a pool cannot shrink on resume; resume with --pool-size " + it->second +
-                                            " or more");
-        progress_ = load_checkpoint(from, model_, rank_ == 0 ? "" : saved_here ? own_pools : "");
+                                            printable(it->second) + " images each (" + printable(from.string()) +
+                                            "), and a pool cannot shrink on resume; resume with --pool-size " +
+                                            printable(it->second) + " or more");
+        });
+        progress_ = load_checkpoint(from, model_, comm_);
         if (progress_.epoch > epochs_)  // before anything is written: the run's files stay as they are
-            throw std::invalid_argument(from.string() + " continues at epoch " + std::to_string(progress_.epoch) +
+            throw std::invalid_argument(printable(from.string()) + " continues at epoch " + std::to_string(progress_.epoch) +
                                         ", but --n-epochs " + std::to_string(o_.n_epochs) + " --n-epochs-decay " +
                                         std::to_string(o_.n_epochs_decay) + " end the run after epoch " +
                                         std::to_string(epochs_) +
                                         ": nothing is left to train; raise --n-epochs or --n-epochs-decay to train further");
-        if (!saved_here) {
-            model_.fake_A_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 1);
-            model_.fake_B_pool = ImagePool<B>(o_.pool_size, pool_seed_ * 2 + 2);
-        }
         // Every epoch's rate follows this run's options (--lr, the epochs, the policy) from the
         // first resumed step; unchanged options give the saved rate, to the bit.
         schedule_.restore(progress_.schedule);
@@ -359,7 +341,8 @@ private:
         // A resumed run's clock continues from the log.
         if (const auto rows = report::read_loss_log(loss_log_); progress_.iteration > 0 && !rows.empty())
             seconds_before_ = rows.back().seconds;
-        std::printf("resuming from %s: epoch %d, iteration %ld\n", from.c_str(), progress_.epoch, progress_.iteration);
+        std::printf("resuming from %s: epoch %d, iteration %ld\n", printable(from.string()).c_str(), progress_.epoch,
+                    progress_.iteration);
         const auto saved_ranks = progress_.info.find("ranks");
         const int before = saved_ranks == progress_.info.end() ? 1 : std::atoi(saved_ranks->second.c_str());
         if (before != ranks_)
@@ -375,7 +358,7 @@ private:
         for (const auto& r : training_record(o_))
             if (const auto it = recorded.find(r.key); it != recorded.end() && it->second != r.value)
                 std::printf("note: %s: the checkpoint has %s, the command line says %s; this run uses %s\n", r.flag,
-                            shown(it->second).c_str(), shown(r.value).c_str(), shown(r.value).c_str());
+                            printable(shown(it->second)).c_str(), shown(r.value).c_str(), shown(r.value).c_str());
         if (schedule_.lr() != progress_.schedule.lr)
             std::printf("note: epoch %d trains at lr %g, where the checkpoint's options gave %g: every epoch's rate "
                         "follows this command line's options\n",
@@ -446,7 +429,7 @@ private:
                 }
                 if (lead_)
                     std::printf("interrupted: saved %s at iteration %ld; resume with --continue-train\n",
-                                latest().c_str(), progress_.iteration);
+                                printable(latest().string()).c_str(), progress_.iteration);
                 return 130;
             }
         }
@@ -489,7 +472,8 @@ private:
             if (!std::isfinite(losses.values()[k])) {
                 bar_.end_line();
                 if (lead_) {
-                    const std::string last_good = fs::exists(latest()) ? latest().string() : "(none saved yet)";
+                    std::error_code ec;
+                    const std::string last_good = fs::exists(latest(), ec) ? printable(latest().string()) : "(none saved yet)";
                     std::fprintf(stderr,
                                  "error: loss %s is %g at iteration %ld (epoch %d); training stopped. "
                                  "The last good checkpoint is %s\n",
@@ -520,14 +504,8 @@ private:
 
     // Every rank calls it (its pools go to rank 0, which writes).
     void save(const fs::path& path) {
-        const auto others = gather_pools(dev_, model_, comm_);
-        if (!lead_) return;
-        std::vector<NamedPool<B>> more;
-        const std::size_t per_pool = others.size() / 2;
-        for (std::size_t k = 0; k < others.size(); ++k)
-            more.push_back({"rank" + std::to_string(k % per_pool + 1) + (k < per_pool ? ".fake_A" : ".fake_B"), others[k].get()});
         progress_.schedule = schedule_.save();
-        save_checkpoint(path, model_, progress_, more);
+        save_checkpoint(path, model_, progress_, comm_);
     }
 
     // The schedule's step, the checkpoints, and at rank 0 the epoch's image grid, report and line.

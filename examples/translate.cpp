@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     app.add_option("--epoch", o.epoch, "latest or an epoch number")->capture_default_str();
     app.add_option("--direction", o.direction, "AtoB runs G_A, BtoA runs G_B")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::direction_choices)))->capture_default_str();
     app.add_option("--output", o.output, "folder for the results and index.html")->capture_default_str();
-    add_cpu_options(app, o.threads, o.cpu_kernels);
+    add_cpu_options(app, o.threads, o.cpu_kernels, o.precision);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     // The generator's options as cyclegan-train takes them (and the reference's test.py needs):
     // the checkpoint records the architecture, so these only check that it is the one meant.
@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
 
     try {
         if (o.device == "cuda") {
+            check_gpu_precision(o.precision);
 #if CYCLEGAN_PROGRAMS_HAVE_CUDA
             return translate_on_cuda(o);
 #else
@@ -56,11 +57,11 @@ int main(int argc, char** argv) {
                                      "and cuDNN are installed); use --device cpu");
 #endif
         } else {
-            cpu dev = start_cpu(o.threads, o.cpu_kernels);
+            cpu dev = start_cpu(o.threads, o.cpu_kernels, o.precision);
             return translate(dev, o);
         }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
+        std::fprintf(stderr, "error: %s\n", cyclegan::printable_error(e).c_str());
         return 1;
     }
     return 0;

@@ -30,6 +30,7 @@ struct TranslateOptions {
     std::map<std::string, std::string> architecture;
     int threads = 0;
     std::string cpu_kernels = "auto", device = "cpu";
+    std::string precision = "f32";  // f32, bf16 or auto (program_options.hpp)
 };
 
 template <class B>
@@ -44,7 +45,7 @@ int translate(B& dev, const TranslateOptions& o) {
         auto record = checkpoint_detail::info_entries(safetensors::LazyFile::open(ckpt).metadata());
         if (!record.count(record_keys::netG)) record = generator_record(translator.options());  // recognised by its tensors
         if (const auto differences = record_differences(record, o.architecture); !differences.empty())
-            throw std::runtime_error(ckpt.string() + ": the checkpoint's generator is not the one this command line "
+            throw std::runtime_error(printable(ckpt.string()) + ": the checkpoint's generator is not the one this command line "
                                      "describes:" + describe_differences(differences) +
                                      "\nleave these options out: the checkpoint records its architecture");
     }
@@ -70,15 +71,15 @@ int translate(B& dev, const TranslateOptions& o) {
             }
             for (auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
             if (own && !kept)
-                throw std::runtime_error("'" + in + "': its images are all in " + own_output.string() +
+                throw std::runtime_error("'" + printable(in) + "': its images are all in " + printable(own_output.string()) +
                                          ", this command's output folder; give another --output, or the images to translate");
             if (own)
-                std::fprintf(stderr, "warning: in '%s': skipped %zu images in %s, this command's output folder\n", in.c_str(),
-                             own, own_output.c_str());
+                std::fprintf(stderr, "warning: in '%s': skipped %zu images in %s, this command's output folder\n",
+                             printable(in).c_str(), own, printable(own_output.string()).c_str());
         } else if (fs::exists(in)) {
             files.push_back(in);
         } else {
-            throw std::runtime_error(in + ": no such file or folder");
+            throw std::runtime_error(printable(in) + ": no such file or folder");
         }
     }
     const fs::path out_dir(o.output);
@@ -108,19 +109,22 @@ int translate(B& dev, const TranslateOptions& o) {
             pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
         } catch (const std::bad_alloc& e) {  // the generator's activations grow with the image's pixels
             const std::string detail = out_of_memory::detail(e);
-            failures.push_back(path.string() + (size.empty() ? "" : " (" + size + ")") + ": out of memory " +
+            failures.push_back(printable(path.string()) + (size.empty() ? "" : " (" + size + ")") + ": out of memory " +
                                (size.empty() ? "decoding it" : "translating it") + (detail.empty() ? "" : ": " + detail) +
                                "; translate a smaller copy of it (resized, or cut in tiles)");
         } catch (const std::exception& e) {
-            std::string what = e.what();
-            if (what.find(path.string()) == std::string::npos) what = path.string() + ": " + what;
+            std::string what = printable_error(e);
+            if (const std::string shown = printable(path.string()); what.find(shown) == std::string::npos)
+                what = shown + ": " + what;
             failures.push_back(what);
         }
     }
     if (!pairs.empty())
         report::write_translation_report(out_dir / "index.html", "CycleGAN " + o.direction + ": " + ckpt.string(), pairs);
-    std::printf("translated %zu of %zu images %s with %s", pairs.size(), files.size(), o.direction.c_str(), ckpt.c_str());
-    if (!pairs.empty()) std::printf("; results in %s", (out_dir / "index.html").c_str());
+    // Names from the command line, a folder or a file are printed as printable() shows them.
+    std::printf("translated %zu of %zu images %s with %s", pairs.size(), files.size(), o.direction.c_str(),
+                printable(ckpt.string()).c_str());
+    if (!pairs.empty()) std::printf("; results in %s", printable((out_dir / "index.html").string()).c_str());
     std::printf("\n");
     if (failures.empty()) return 0;
     std::fflush(stdout);

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
         auto G = Translator<cpu>::load(dev, argv[1], Direction::AtoB);  // the architecture is in the file
         write_image(argv[3], G(read_image(argv[2], 4)));                // any size and channels; alpha kept
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
+        std::fprintf(stderr, "error: %s\n", cyclegan::printable_error(e).c_str());  // paths as printable() shows them
         return 1;
     }
     return 0;

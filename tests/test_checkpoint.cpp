@@ -2,6 +2,7 @@
 // bit-identical to training that never stopped, damaged or foreign files are refused by name with
 // the model untouched, failed saves keep the previous file, and Python can read what we write.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/raw_text.hpp"
 #include "support/temp_dir.hpp"
 #include <doctest/doctest.h>
 
@@ -22,6 +23,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -592,6 +594,195 @@ TEST_CASE("training resumed from a checkpoint is bit-identical to training that 
     }
 }
 
+// The ranks of a distributed run, played by one process: rank 0's gather_bytes returns its own
+// bytes and, after them, the bytes that `others` hold for that call (ranks 1, 2, ...).
+struct PlayedRanks {
+    int rank_ = 0, size_ = 1;
+    std::vector<std::vector<std::string>> others;  // per gather_bytes call, in call order
+    std::size_t calls = 0;
+    int rank() const { return rank_; }
+    int size() const { return size_; }
+    std::vector<std::string> gather_bytes(const std::string& mine, int root) {
+        REQUIRE(root == 0);
+        std::vector<std::string> all{mine};
+        for (const auto& b : others.at(calls++)) all.push_back(b);
+        return all;
+    }
+};
+
+// A file's tensor names in the file's order (by offset).
+std::vector<std::string> names_in_order(const fs::path& path) {
+    const auto file = safetensors::LazyFile::open(path);
+    std::vector<std::pair<std::size_t, std::string>> at;
+    for (const auto& [name, info] : file.tensors()) at.push_back({info.begin, name});
+    std::sort(at.begin(), at.end());
+    std::vector<std::string> names;
+    for (const auto& [offset, name] : at) names.push_back(name);
+    return names;
+}
+
+// `bytes` (a safetensors file) with one metadata entry's value replaced.
+std::string with_metadata(const fs::path& path, const std::string& key, const std::string& value) {
+    const auto file = safetensors::LazyFile::open(path);
+    auto meta = file.metadata();
+    meta.at(key) = value;
+    std::vector<std::pair<std::size_t, safetensors::TensorDecl>> decls;
+    for (const auto& [name, info] : file.tensors()) decls.push_back({info.begin, {name, info.dtype, info.shape}});
+    std::sort(decls.begin(), decls.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<safetensors::TensorDecl> ordered;
+    for (const auto& d : decls) ordered.push_back(d.second);
+    const std::string bytes = read_bytes(path);
+    std::uint64_t header_len = 0;
+    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+    return safetensors::serialize_header(ordered, meta) + bytes.substr(8 + header_len);
+}
+
+TEST_CASE("every rank's pools: saved beside rank 0's, each rank loads its own and resumes exactly, a new rank starts empty") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "ranks.safetensors";
+    // Three ranks' models: the same weights, pools of their own (seeds as cyclegan-train gives them).
+    auto rank_model = [&](int r) {
+        return std::make_unique<Model>(dev, g_instance, d_instance,
+                                       CycleGANOptions{.pool_size = 3, .seed = stream_seed(5, static_cast<std::uint64_t>(r))});
+    };
+    std::vector<std::unique_ptr<Model>> ranks;
+    for (int r = 0; r < 3; ++r) {
+        ranks.push_back(rank_model(r));
+        train(*ranks.back(), dev, 3, 100 + 20 * static_cast<std::uint64_t>(r));  // pools full, and swapped
+    }
+    REQUIRE(ranks[1]->fake_A_pool.rng_state() != ranks[2]->fake_A_pool.rng_state());
+    PlayedRanks comm{.rank_ = 0, .size_ = 3, .others = {}};
+    for (auto pool : {&Model::fake_A_pool, &Model::fake_B_pool})
+        comm.others.push_back({((*ranks[1]).*pool).to_bytes(dev), ((*ranks[2]).*pool).to_bytes(dev)});
+    save_checkpoint(path, *ranks[0], some_progress(), comm);
+    CHECK(comm.calls == 2);
+
+    // The file's layout, which earlier versions wrote too: rank 0's pools, then the others', pool by pool.
+    std::vector<std::string> pools;
+    for (const auto& name : names_in_order(path))
+        if (name.starts_with("pool.")) pools.push_back(name);
+    std::vector<std::string> expected;
+    for (const char* name : {"fake_A.", "fake_B.", "rank1.fake_A.", "rank2.fake_A.", "rank1.fake_B.", "rank2.fake_B."})
+        for (int k = 0; k < 3; ++k) expected.push_back("pool." + std::string(name) + std::to_string(k));
+    CHECK(pools == expected);
+    const auto meta = safetensors::LazyFile::open(path).metadata();
+    CHECK(meta.at("pool.rank2.fake_B.count") == "3");
+    CHECK(meta.at("pool.rank2.fake_B.rng") == ranks[2]->fake_B_pool.rng_state());
+
+    // Each rank loads its own pools, and then steps exactly as the rank that saved them.
+    const Snapshot saved = snapshot(*ranks[0]);
+    for (int r = 0; r < 3; ++r) {
+        CAPTURE(r);
+        auto loaded = rank_model(r == 0 ? 1 : 0);  // another rank's pool streams until loaded
+        PlayedRanks as_rank{.rank_ = r, .size_ = 3, .others = {}};
+        load_checkpoint(path, *loaded, as_rank);
+        Snapshot want = snapshot(*ranks[r]), got = snapshot(*loaded);
+        for (auto* s : {&want, &got})  // weights and optimizers are rank 0's
+            std::erase_if(s->tensors, [](const auto& t) { return !t.first.starts_with("pool."); });
+        CHECK(got == want);
+        const auto x = random_images(dev, 2, 900), y = random_images(dev, 2, 901);
+        CHECK(loaded->fake_A_pool.query(dev, x).to_host(dev) == ranks[r]->fake_A_pool.query(dev, x).to_host(dev));
+        CHECK(loaded->fake_B_pool.query(dev, y).to_host(dev) == ranks[r]->fake_B_pool.query(dev, y).to_host(dev));
+    }
+
+    SUBCASE("a rank the saved run did not have starts with empty pools, drawing as a fresh one") {
+        auto fresh = rank_model(3), loaded = rank_model(3);
+        train(*loaded, dev, 3);
+        REQUIRE(loaded->fake_A_pool.images().size() == 3);
+        PlayedRanks as_rank{.rank_ = 3, .size_ = 4, .others = {}};
+        load_checkpoint(path, *loaded, as_rank);
+        CHECK(loaded->fake_A_pool.images().empty());
+        CHECK(loaded->fake_B_pool.images().empty());
+        CHECK(loaded->fake_A_pool.rng_state() == fresh->fake_A_pool.rng_state());
+        CHECK(snapshot(*loaded).tensors.at("G_A.model.1.weight") == snapshot(*ranks[0]).tensors.at("G_A.model.1.weight"));
+    }
+    SUBCASE("a single process reads rank 0's pools and skips the others'") {
+        auto one = rank_model(1);
+        load_checkpoint(path, *one);
+        CHECK(snapshot(*one) == saved);
+    }
+}
+
+TEST_CASE("a pool's random state: checked on load, and a pool saved as std::mt19937_64's state (earlier versions) still loads") {
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "pools.safetensors";
+    Model m(dev, g_instance, d_instance, small_pools);
+    train(m, dev, 3);
+    save_checkpoint(path, m, some_progress());
+    const auto old_state = dir / "old.safetensors";
+    std::mt19937_64 engine(5 * 2 + 1);  // what earlier versions saved: the engine's state as text
+    for (int i = 0; i < 7; ++i) engine();
+    std::ostringstream text;
+    text << engine;
+    write_bytes(old_state, with_metadata(path, "pool.fake_A.rng", text.str()));
+
+    Model loaded(dev, g_instance, d_instance, other_seeds);
+    load_checkpoint(old_state, loaded);
+    CHECK(loaded.fake_A_pool.images().size() == 3);
+    CHECK(loaded.fake_A_pool.rng_state() == "counter " + std::to_string(engine()) + " 0");  // keyed by its next output
+
+    const auto bad = dir / "bad.safetensors";
+    write_bytes(bad, with_metadata(path, "pool.fake_B.rng", "counter 12 x"));
+    Model target(dev, g_instance, d_instance, other_seeds);
+    const Snapshot before = snapshot(target);
+    const std::string msg = message_of([&] { load_checkpoint(bad, target); });
+    CHECK(msg == bad.string() + ": metadata entry 'pool.fake_B.rng' is not an image pool's random state");
+    CHECK(snapshot(target) == before);
+}
+
+// A model of one network and no pools: naming its state is all it takes to be checkpointed,
+// broadcast and scheduled, as a second model type (CUT) does.
+struct OneNetworkModel {
+    using backend = cpu;
+    static constexpr std::array networks{"G"};
+    static constexpr std::array<const char*, 0> pools{};
+
+    OneNetworkModel(cpu& dev, std::uint64_t seed)
+        : dev_(&dev), G(dev, Gen(g_instance), Gen(g_instance).prefix(), {.seed = seed}), opt_G(dev, G.parameter_count()) {}
+    cpu& device() { return *dev_; }
+    template <class F>
+    void for_each_network(F&& f) { visit_named(networks, f, G); }
+    template <class F>
+    void for_each_optimizer(F&& f) { visit_named(networks, f, opt_G); }
+    template <class F>
+    void for_each_pool(F&& f) { visit_named(pools, f); }
+
+    cpu* dev_;
+    Network<Gen> G;
+    Adam::State<cpu> opt_G;
+};
+
+TEST_CASE("a model names its state once: another model type checkpoints, broadcasts and sets its learning rate by its list") {
+    static_assert(TrainableModel<Model>);
+    static_assert(TrainableModel<OneNetworkModel>);
+    static_assert(!TrainableModel<Gen>);
+    cpu dev;
+    TempDir dir;
+    const auto path = dir / "one.safetensors";
+    OneNetworkModel m(dev, 1), other(dev, 2);
+    set_lr(m, 1.5e-4);
+    CHECK(m.opt_G.lr() == 1.5e-4);
+    dev.fill(m.G.gradients().data(), m.G.gradients().numel(), 0.25f);
+    m.opt_G.step(m.G.parameters(), m.G.gradients());
+    save_checkpoint(path, m, some_progress());
+
+    std::vector<std::string> names = names_in_order(path);
+    CHECK(names.front() == "G.model.1.weight");
+    CHECK(std::count_if(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("optimizer.G."); }) == 2);
+    CHECK(std::none_of(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("pool."); }));
+    REQUIRE(other.G.parameters().to_host(dev) != m.G.parameters().to_host(dev));
+    const TrainingProgress p = load_checkpoint(path, other);
+    CHECK(p.epoch == some_progress().epoch);
+    CHECK(other.G.parameters().to_host(dev) == m.G.parameters().to_host(dev));
+    CHECK(other.opt_G.steps() == 1);
+    CHECK(other.opt_G.lr() == 1.5e-4);
+    SingleProcess alone;
+    broadcast_weights(other, alone);  // one rank: its own weights stay
+    CHECK(other.G.parameters().to_host(dev) == m.G.parameters().to_host(dev));
+}
+
 TEST_CASE("a truncated or corrupted checkpoint is refused by name and the model is untouched") {
     cpu dev;
     TempDir dir;
@@ -892,4 +1083,174 @@ TEST_CASE("the file is safetensors that Python reads with json and struct") {
     CHECK(got.rfind("F32 [4] ", 0) == 0);
     CHECK(std::stod(got.substr(8)) == static_cast<double>(first));
     CHECK(got.find(" True 3 " + std::to_string(file.tensors().size()) + "\n") != std::string::npos);
+}
+
+// ---- text from files: printable() (core/text.hpp) ---------------------------------------------
+
+TEST_CASE("printable: control characters and direction marks escaped, UTF-8 kept, long text cut in the middle") {
+    using test::has_raw_control;
+    CHECK(printable("checkpoints/z\xc3\xa9" "bra \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80/x#1 'q'.png") ==
+          "checkpoints/z\xc3\xa9" "bra \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80/x#1 'q'.png");
+    CHECK(printable("resnet_\x1b[2J\x1b]0;OWNED\x07" "evil") == "resnet_\\x1b[2J\\x1b]0;OWNED\\x07evil");
+    CHECK(printable(std::string("a\0b\n\t\r\x7f", 7)) == "a\\x00b\\x0a\\x09\\x0d\\x7f");
+    CHECK(printable("\xc2\x9b" "31m \xc2\x85 \xc2\xa0") == "\\u009b31m \\u0085 \xc2\xa0");  // C1 escaped; NBSP is a character
+    CHECK(printable("abc\xe2\x80\xae" "gnp.exe \xe2\x81\xa6 \xe2\x80\xa8 \xe2\x80\x8f") == "abc\\u202egnp.exe \\u2066 \\u2028 \\u200f");
+    CHECK(printable("\xff\xfe x") == "\\xff\\xfe x");
+    CHECK(printable("\xc0\x80") == "\\xc0\\x80");          // overlong NUL
+    CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
+    CHECK(printable("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
+    CHECK(printable("caf\xc3") == "caf\\xc3");             // a character cut off
+    CHECK(printable("\x80" "a") == "\\x80a");              // a stray continuation byte
+    CHECK(printable(test::evil) == test::evil_shown);
+    // Backslashes stay: text made printable once passes through another layer unchanged.
+    CHECK(printable("C:\\data\\x1b") == "C:\\data\\x1b");
+    CHECK(printable(printable(test::evil)) == printable(test::evil));
+
+    // Long text keeps its first and last max_length / 2 characters: a path keeps its file name.
+    const std::string path = "/data/" + std::string(1000, 'd') + "/last_name.png";
+    const std::string shown = printable(path);
+    CHECK(shown.rfind("/data/ddd", 0) == 0);
+    CHECK(shown.ends_with("dd/last_name.png"));
+    CHECK(shown.find("[... " + std::to_string(path.size() - printable_max_length) + " characters cut ...]") != std::string::npos);
+    CHECK(shown.size() == printable_max_length + std::string("[... 764 characters cut ...]").size());
+    CHECK(printable(std::string(printable_max_length, 'x')) == std::string(printable_max_length, 'x'));  // at the cap: whole
+    CHECK(printable("abcdefgh", 4) == "ab[... 4 characters cut ...]gh");
+    // Escapes count as one character each and are never split; nor are UTF-8 characters.
+    const std::string escapes = printable(std::string(300, '\x1b'));
+    CHECK_FALSE(has_raw_control(escapes));
+    CHECK(escapes.find("[... 44 characters cut ...]") != std::string::npos);
+    CHECK(escapes.rfind("\\x1b", 0) == 0);
+    CHECK(escapes.ends_with("\\x1b"));
+    std::string accents;
+    for (int i = 0; i < 301; ++i) accents += "\xc3\xa9";
+    const std::string cut = printable(accents);
+    CHECK_FALSE(has_raw_control(cut));
+    CHECK(cut.find("[... 45 characters cut ...]") != std::string::npos);
+    // The oracle itself: it sees what printable() removes.
+    CHECK(has_raw_control(test::evil));
+    CHECK(has_raw_control("\xe2\x80\xae"));
+    CHECK_FALSE(has_raw_control(test::evil_shown));
+}
+
+TEST_CASE("printable_error: a filesystem_error's paths made printable") {
+    const std::string bad = "out/" + std::string(test::evil);
+    const fs::filesystem_error e("cannot create directories", fs::path(bad), std::make_error_code(std::errc::permission_denied));
+    REQUIRE(test::has_raw_control(e.what()));  // the standard library's message holds the path raw
+    const std::string shown = printable_error(e);
+    CHECK_FALSE(test::has_raw_control(shown));
+    CHECK(shown.find("out/" + std::string(test::evil_shown)) != std::string::npos);
+    CHECK(shown.find("cannot create directories") != std::string::npos);
+    CHECK(printable_error(std::runtime_error("plain")) == "plain");
+}
+
+namespace {
+
+// A safetensors file written byte by byte: its JSON header as given, then `data_bytes` zero bytes.
+void write_raw_safetensors(const fs::path& path, const std::string& header, std::size_t data_bytes) {
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+    write_bytes(path, out + header + std::string(data_bytes, '\0'));
+}
+
+// The message of what `f` throws: it must throw, name `expected` (as printable() shows it), and
+// hold no raw control character but the line breaks of the library's own lists.
+void check_message(const std::function<void()>& f, const std::string& expected) {
+    std::string what = message_of(f);
+    INFO(printable(what, 4000));
+    CHECK_FALSE(what.empty());
+    what.erase(std::remove(what.begin(), what.end(), '\n'), what.end());
+    CHECK_FALSE(test::has_raw_control(what));
+    CHECK(what.find(expected) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("text from a file reaches no message raw: metadata, tensor names, file names") {
+    cpu dev;
+    TempDir dir;
+    const std::string evil(test::evil), shown(test::evil_shown);
+    const safetensors::Entry weight{"model.1.weight", {1}, {0.5f}};
+
+    SUBCASE("the recorded architecture (info.netG and the others)") {
+        std::map<std::string, std::string> meta = {{"format", "cyclegan.network"}, {"format_version", "1"},
+            {"info.netG", "resnet_" + evil}, {"info.ngf", "4"}, {"info.input_nc", "3"}, {"info.output_nc", "3"},
+            {"info.norm", "instance"}, {"info.padding", "reflect"}, {"info.upsample", "transposed"}, {"info.dropout", "0"}};
+        const auto path = dir / "netG.safetensors";
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { Translator<cpu>::load(dev, path); }, "the generator 'resnet_" + shown + "' is not one this library knows");
+        meta["info.netG"] = "resnet_6blocks";
+        meta["info.ngf"] = evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { Translator<cpu>::load(dev, path); }, "the recorded 'ngf' is '" + shown + "', not a number");
+        meta["info.ngf"] = "4";
+        meta["info.norm"] = evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { Translator<cpu>::load(dev, path); }, "unknown norm '" + shown + "'");
+        // Metadata the checkpoint reader checks.
+        meta["format"] = evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        Network<Gen> g(dev, Gen(g_instance), Gen(g_instance).prefix());
+        check_message([&] { load_network(path, g); }, "unknown format '" + shown + "'");
+        meta["format"] = "cyclegan.network";
+        meta["format_version"] = "-" + evil;
+        write_bytes(path, safetensors::serialize({weight}, meta));
+        check_message([&] { load_network(path, g); }, "format_version");
+    }
+    SUBCASE("tensor names and dtypes in the header") {
+        const auto path = dir / "names.safetensors";
+        const std::string json_evil = "\\u001b[2J\\u001b]0;OWNED\\u0007evil\xc2\x9b" "31m\xe2\x80\xae" "gnp\xff";  // evil, as JSON
+        write_raw_safetensors(path, "{\"G_A." + json_evil + "\":{\"dtype\":\"Q" + json_evil + "\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+        check_message([&] { safetensors::LazyFile::open(path); }, "tensor 'G_A." + shown + "' has unknown dtype Q" + shown);
+        write_raw_safetensors(path, "{\"" + json_evil + "\":{\"dtype\":\"F32\",\"shape\":[1],\"" + json_evil + "\":[0,4]}}", 4);
+        check_message([&] { safetensors::LazyFile::open(path); }, "has unknown field '" + shown + "'");
+        write_raw_safetensors(path, "{\"" + json_evil + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"" +
+                                        json_evil + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8);
+        check_message([&] { safetensors::LazyFile::open(path); }, "tensor '" + shown + "' appears twice");
+
+        // A checkpoint with one tensor more than the model's: listed by name.
+        Model m(dev, g_instance, d_instance, small_pools);
+        const auto ck = dir / "extra.safetensors";
+        save_checkpoint(ck, m, {});
+        const auto file = safetensors::LazyFile::open(ck);
+        std::vector<safetensors::Entry> entries;
+        for (const auto& [name, info] : file.tensors()) {
+            const auto v = file.values<float>(name);
+            entries.push_back({name, info.shape, v});
+        }
+        entries.push_back({"G_A." + evil, {1}, {1.0f}});
+        write_bytes(ck, safetensors::serialize(entries, file.metadata()));
+        check_message([&] { load_checkpoint(ck, m); }, "unexpected: G_A." + shown + " [1]");
+        Network<Gen> g(dev, Gen(g_instance), Gen(g_instance).prefix());
+        check_message([&] { load_network(ck, g, "G_A."); }, "unexpected: G_A." + shown + " [1]");
+        check_message([&] { load_network(ck, g, evil); }, "no tensor name begins with '" + shown + "'");
+
+        // Names that are no generator's, in a file without a record; and the hint of the prefixes.
+        const auto plain = dir / "plain.safetensors";
+        write_bytes(plain, safetensors::serialize({{evil + ".weight", {1}, {0.5f}}}));
+        check_message([&] { Translator<cpu>::load(dev, plain); }, "its 1 tensors (" + shown + ".weight, ...) are not those");
+        check_message([&] { load_network(plain, g); }, "whose names begin with: " + shown);
+        // A very long name is cut, not printed whole.
+        const std::string long_name = std::string(5000, 'n') + evil;
+        write_bytes(plain, safetensors::serialize({{long_name, {1}, {0.5f}}}));
+        const std::string what = message_of([&] { Translator<cpu>::load(dev, plain); });
+        CHECK_FALSE(test::has_raw_control(what));
+        CHECK(what.find("characters cut") != std::string::npos);
+        CHECK(what.size() < 1500);
+    }
+    SUBCASE("file names") {
+        const fs::path missing = dir / ("ckpt_" + evil + ".safetensors");
+        const std::string missing_shown = printable(missing.string());
+        Model m(dev, g_instance, d_instance, small_pools);
+        check_message([&] { safetensors::LazyFile::open(missing); }, missing_shown + ": no such file");
+        check_message([&] { Translator<cpu>::load(dev, missing); }, missing_shown + ": no such file");
+        check_message([&] { load_checkpoint(missing, m); }, missing_shown + ": no such file");
+        write_bytes(missing, "tiny");  // now present, and too short
+        check_message([&] { load_checkpoint(missing, m); }, missing_shown + ": too short");
+        save_checkpoint(missing, m, {});  // a good one under that name, then a model it does not fit
+        Model other(dev, GeneratorOptions{.ngf = 8}, d_instance, small_pools);
+        check_message([&] { load_checkpoint(missing, other); }, missing_shown + ": written for another architecture");
+        check_message([&] { save_checkpoint(dir / ("no_folder_" + evil) / "x.safetensors", m, {}); },
+                      printable((dir / ("no_folder_" + evil) / "x.safetensors").string()) + ": cannot create a temporary file in " +
+                          printable((dir / ("no_folder_" + evil)).string()));
+    }
 }

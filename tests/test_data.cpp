@@ -1,6 +1,7 @@
 // Image files, preprocessing, dataset folders and the background loader: against files written
 // here, by hand-computed sizes and pixels, and against an uninterrupted run for resumption.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/raw_text.hpp"
 #include "support/temp_dir.hpp"
 #include <doctest/doctest.h>
 
@@ -9,6 +10,7 @@
 #include <cyclegan/data/loader.hpp>
 #include <cyclegan/data/preprocess.hpp>
 #include <cyclegan/io/image.hpp>
+#include <cyclegan/report/html_report.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -296,6 +298,39 @@ TEST_CASE("missing, truncated and corrupt files throw image_error naming the fil
         write_all(dir / "empty.png", "");
         CHECK(contains(error_of([&] { read_image(dir / "empty.png", 3); }), "empty file"));
     }
+}
+
+TEST_CASE("the most pixels an image may claim is a run-time setting: larger headers are refused in every format") {
+    TempDir dir;
+    CHECK(max_image_pixels() == std::uint64_t(1) << 28);
+    struct Restore {  // the setting is the process's: the other tests see the default again
+        ~Restore() { set_max_image_pixels(std::uint64_t(1) << 28); }
+    } restore;
+    const Image img = pattern(120, 90, 3);
+    write_image(dir / "a.png", img);
+    REQUIRE(stbi_write_bmp((dir / "a.bmp").c_str(), img.width, img.height, 3, img.pixels.data()));
+    write_all(dir / "a.ppm", "P6\n120 90\n255\n" + std::string(img.pixels.begin(), img.pixels.end()));
+    const char* files[] = {"a.png", "a.bmp", "a.ppm"};
+
+    set_max_image_pixels(120 * 90);  // exactly the image: read
+    CHECK(max_image_pixels() == 120 * 90);
+    for (const char* f : files) CHECK(read_image(dir / f, 3) == img);
+    set_max_image_pixels(120 * 90 - 1);  // one pixel less: refused by name, before decoding
+    for (const char* f : files) {
+        CAPTURE(f);
+        const auto what = error_of([&] { read_image(dir / f, 3); });
+        CHECK(contains(what, (dir / f).string()));
+        CHECK(contains(what, "its header says 120x90, empty or over 10799 pixels"));
+    }
+    // A setting that cannot work is refused and leaves the setting as it was.
+    for (const std::uint64_t nonsense : {std::uint64_t(0), (std::uint64_t(1) << 48) + 1}) {
+        CAPTURE(nonsense);
+        CHECK_THROWS_AS(set_max_image_pixels(nonsense), std::invalid_argument);
+        CHECK(max_image_pixels() == 120 * 90 - 1);
+    }
+    CHECK(contains(error_of([&] { set_max_image_pixels(0); }), "set_max_image_pixels: the limit must be between 1 and 2^48"));
+    set_max_image_pixels(std::uint64_t(1) << 48);
+    CHECK(read_image(dir / "a.png", 3) == img);
 }
 
 TEST_CASE("write_image: an unwritable target throws image_error naming it and leaves nothing behind") {
@@ -698,6 +733,124 @@ TEST_CASE("validate_images names every bad file, and images too small for the cr
     CHECK(contains(small, "30x20"));
     const PreprocessOptions crop_fits{.mode = "crop", .crop_size = 20};
     CHECK_NOTHROW(validate_images({dir / "a.png"}, &crop_fits));
+}
+
+TEST_CASE("file names reach no message raw: images, dataset folders, preprocessing") {
+    TempDir dir;
+    const std::string evil(test::evil);
+    auto check = [](const std::string& what, const std::string& expected) {
+        INFO(printable(what, 4000));
+        CHECK_FALSE(test::has_raw_control(what));
+        CHECK(contains(what, expected));
+    };
+    const fs::path missing = dir / ("photo_" + evil + ".png");
+    const std::string shown = printable(missing.string());
+    check(error_of([&] { read_image(missing, 3); }), shown + "': no such file");
+    check(error_of([&] { probe_image(missing); }), shown + "': no such file");
+    write_all(missing, "\x89PNG\r\n\x1a\n but no more");
+    check(error_of([&] { read_image(missing, 3); }), "cannot decode '" + shown + "'");
+    check(error_of([&] { write_image(dir / ("out." + evil), pattern(2, 2, 3)); }),
+          "unsupported extension '" + printable("." + evil) + "'");
+    check(error_of([&] { write_image(dir / ("no_folder_" + evil) / "x.png", pattern(2, 2, 3)); }),
+          printable((dir / ("no_folder_" + evil) / "x.png").string()));
+    check(error_of([&] { validate_images({missing}); }), shown);
+    const PreprocessOptions crop{.mode = "crop", .crop_size = 8};
+    check(error_of([&] { preprocess(pattern(4, 4, 3), crop, 1, missing.string()); }), "'" + shown + "' is 4x4");
+
+    // Folders: missing, empty but for files that are not images, and a dataroot.
+    const fs::path folder = dir / ("data_" + evil);
+    check(error_of([&] { list_images(folder); }), "'" + printable(folder.string()) + "' does not exist");
+    check(error_of([&] { UnalignedDataset{folder}; }), "'" + printable(folder.string()) + "' does not exist");
+    fs::create_directories(folder);
+    write_all(folder / ("notes_" + evil + ".txt"), "x");
+    write_all(folder / ("." + evil), "x");
+    check(error_of([&] { list_images(folder); }), "skipped 1 hidden (" + printable("." + evil) + "), 1 not images by name (" +
+                                                      printable("notes_" + evil + ".txt") + ")");
+    write_image(folder / "a.png", pattern(4, 4, 3));
+    std::vector<std::string> warnings;
+    CHECK(list_images(folder, &warnings).size() == 1);
+    REQUIRE(warnings.size() == 1);
+    check(warnings[0], "in '" + printable(folder.string()) + "': skipped 1 hidden");
+}
+
+namespace {
+
+// A relative URL path decoded as a browser does for a file: %XX to the byte, everything else as is.
+std::string percent_decoded(const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+std::string without_newlines(std::string s) {
+    s.erase(std::remove(s.begin(), s.end(), '\n'), s.end());
+    return s;
+}
+
+// Every src="..." of an XHTML page, with the XML entities undone.
+std::vector<std::string> image_sources(const std::string& page) {
+    std::vector<std::string> out;
+    for (std::size_t at = page.find("src=\""); at != std::string::npos; at = page.find("src=\"", at + 1)) {
+        const std::size_t begin = at + 5, end = page.find('"', begin);
+        std::string v = page.substr(begin, end - begin);
+        for (const auto& [entity, c] : {std::pair<std::string, std::string>{"&quot;", "\""}, {"&apos;", "'"}, {"&lt;", "<"},
+                                        {"&gt;", ">"}, {"&amp;", "&"}})
+            for (std::size_t k = v.find(entity); k != std::string::npos; k = v.find(entity, k + 1)) v.replace(k, entity.size(), c);
+        out.push_back(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the pages: image paths percent-encoded and XML-escaped, text printable") {
+    CHECK(report::url_path("images/x#1 ?%&\"'<>\xc3\xa9:\xff.png") ==
+          "images/x%231%20%3F%25%26%22%27%3C%3E%C3%A9%3A%FF.png");
+    CHECK(report::url_path("images/a-b_c.d~e/f.png") == "images/a-b_c.d~e/f.png");  // unreserved and '/' stay
+    TempDir dir;
+    fs::create_directories(dir / "images");
+    std::vector<report::TranslationPair> pairs;
+    const std::vector<std::string> names = {"x#1", "q?a", "p%41", "a&b", "say \"hi\"", "it's", "<img onerror=alert(1)>",
+                                            "two  spaces", "z\xc3\xa9" "bra \xe6\x9d\xb1\xe4\xba\xac", "esc" + std::string(test::evil)};
+    for (const auto& n : names) {
+        write_image(dir / "images" / (n + "_real.png"), pattern(2, 2, 3));
+        write_image(dir / "images" / (n + "_fake.png"), pattern(2, 2, 3));
+        pairs.push_back({"images/" + n + "_real.png", "images/" + n + "_fake.png", n + ".png"});
+    }
+    const std::string title = "CycleGAN AtoB: /checkpoints/" + std::string(400, 'd') + std::string(test::evil) + "/latest.safetensors";
+    report::write_translation_report(dir / "index.html", title, pairs);
+    const std::string page = read_all(dir / "index.html");
+    CHECK_FALSE(test::has_raw_control(without_newlines(page)));  // the page's own line breaks aside, nothing raw
+    CHECK_FALSE(contains(page, "<img onerror"));
+    CHECK(contains(page, "&lt;img onerror=alert(1)&gt;.png"));
+    CHECK(contains(page, report::xml_escape(printable("esc" + std::string(test::evil) + ".png"))));
+    CHECK(contains(page, "overflow-wrap:anywhere"));  // a long title wraps
+    const auto sources = image_sources(page);
+    REQUIRE(sources.size() == 2 * names.size());
+    for (const auto& src : sources) {
+        CAPTURE(src);
+        CHECK(src.find_first_of("#? \"'<>&") == std::string::npos);  // URL syntax and markup all encoded
+        CHECK(fs::exists(dir / percent_decoded(src)));
+    }
+
+    // The training report: its grids' paths the same way, and the options' values printable.
+    report::write_training_report(dir.path, "run " + std::string(test::evil), {}, {{1, "images/x#1_real.png"}},
+                                  {{"netG", "resnet_" + std::string(test::evil)}});
+    const std::string training = read_all(dir / "index.html");
+    CHECK_FALSE(test::has_raw_control(without_newlines(training)));
+    CHECK(contains(training, "netG=resnet_" + report::xml_escape(std::string(test::evil_shown))));
+    const auto grids = image_sources(training);
+    REQUIRE(grids.size() == 1);
+    CHECK(grids[0] == "images/x%231_real.png");
+    CHECK(fs::exists(dir / percent_decoded(grids[0])));
 }
 
 TEST_CASE("shuffled_index is a permutation of [0, n), and the key changes it") {

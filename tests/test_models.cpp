@@ -8,6 +8,8 @@
 
 #include <cyclegan/io/image_tensor.hpp>
 
+#include <array>
+
 using namespace cyclegan;
 using test::gradcheck;
 using test::random_tensor;
@@ -194,6 +196,56 @@ TEST_CASE("U-Net gradients match finite differences (the skip carries the LeakyR
 }
 
 TEST_SUITE("parity") {
+    TEST_CASE("bf16 moves a generator's forward and backward from f32 no more than PyTorch's CPU autocast does") {
+        // The reference's generator (2 blocks, ngf 16: Winograd runs in the blocks) with its N(0, 0.02)
+        // weights on a photograph-like image; the loss sum(y * r). tests/fixtures/models_bf16.py
+        // recorded how far torch.autocast("cpu", bfloat16) moves y, dx and the weight gradients from
+        // float32 (relative RMS): our bf16 must move each no more than 1.5x that, and must move it (a
+        // result within float's rounding of f32 means bf16 did not run). The written 8-bit pixels stay
+        // within 1 level of 255 on average and 8 at most (issue 25's target).
+        cpu dev;
+        const auto f = test::load_fixture("generator_autocast_bf16");
+        auto g = make<ResnetGenerator<cpu, 2>>(dev, {.ngf = 16});
+        for (const auto& t : g.named_tensors()) {
+            const auto v = f.values<float>(t.spec.name);
+            dev.upload(v.data(), t.value.data(), v.size());
+        }
+        const auto x = test::fixture_tensor(dev, f, "x"), r = test::fixture_tensor(dev, f, "r");
+        auto run = [&](Precision p) {
+            dev.set_precision(p);
+            typename Network<ResnetGenerator<cpu, 2>>::Context ctx;
+            g.zero_grad();
+            const auto y = g.forward(x, ctx);
+            Tensor<cpu> dx;
+            g.backward(ctx, r, &dx);
+            dev.set_precision(Precision::f32);
+            return std::array{y.to_host(dev), dx.to_host(dev), g.gradients().to_host(dev)};
+        };
+        const auto f32 = run(Precision::f32), bf16 = run(Precision::bf16);
+        auto relative = [](const std::vector<float>& a, const std::vector<float>& b) {
+            double diff = 0, norm = 0;
+            for (std::size_t k = 0; k < a.size(); ++k) diff += (double(a[k]) - b[k]) * (double(a[k]) - b[k]), norm += double(b[k]) * b[k];
+            return std::sqrt(diff / norm);
+        };
+        const char* names[] = {"y", "dx", "grad"};
+        for (int i = 0; i < 3; ++i) {
+            const double ours = relative(bf16[i], f32[i]), torch = f.values<double>(std::string("deviation.") + names[i]).at(0);
+            MESSAGE(names[i] << ": bf16 against f32, ours " << ours << ", PyTorch's autocast " << torch << " (relative RMS)");
+            CHECK(ours <= 1.5 * torch);
+            CHECK(ours > 1e-4);
+        }
+        double mean = 0, most = 0;
+        for (std::size_t k = 0; k < f32[0].size(); ++k) {
+            const double levels = std::abs(double(bf16[0][k]) - f32[0][k]) * 127.5;
+            mean += levels, most = std::max(most, levels);
+        }
+        mean /= f32[0].size();
+        MESSAGE("output: ours " << mean << " levels of 255 on average, " << most << " at most; PyTorch's autocast "
+                << f.values<double>("levels.mean").at(0) << " and " << f.values<double>("levels.max").at(0));
+        CHECK(mean <= 1.0);
+        CHECK(most <= 8.0);
+    }
+
     TEST_CASE("ResnetGenerator equals the reference's") {
         cpu64 dev;  // float64 fixtures: the same architecture, to 1e-6
         SUBCASE("instance norm, reflect, batch 2") {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -309,13 +310,13 @@ TEST_CASE("activations keep only their output when the derivative follows from i
 
 TEST_CASE("Dropout's random function is SplitMix64, and its masks are pinned") {
     // Published SplitMix64 outputs for seed 0: a port (the GPU backend) must reproduce them.
-    static_assert(dropout_detail::splitmix64(0) == 0xe220a8397b1dcdafULL);
-    CHECK(dropout_detail::splitmix64(0) == 0xe220a8397b1dcdafULL);
-    CHECK(dropout_detail::mix64(2 * dropout_detail::golden_gamma) == 0x6e789e6aa1b965f4ULL);
-    CHECK(dropout_detail::mix64(3 * dropout_detail::golden_gamma) == 0x06c45d188009454fULL);
-    // dropout_uniform(key, i) is the i-th output of SplitMix64 from state key, top 53 bits.
-    CHECK(dropout_uniform(0, 0) == double(0xe220a8397b1dcdafULL >> 11) * 0x1.0p-53);
-    CHECK(dropout_uniform(0, 2) == double(0x06c45d188009454fULL >> 11) * 0x1.0p-53);
+    static_assert(splitmix64(0) == 0xe220a8397b1dcdafULL);
+    CHECK(splitmix64(0) == 0xe220a8397b1dcdafULL);
+    CHECK(mix64(2 * golden_gamma) == 0x6e789e6aa1b965f4ULL);
+    CHECK(mix64(3 * golden_gamma) == 0x06c45d188009454fULL);
+    // random_uniform(key, i) is the i-th output of SplitMix64 from state key, top 53 bits.
+    CHECK(random_uniform(0, 0) == double(0xe220a8397b1dcdafULL >> 11) * 0x1.0p-53);
+    CHECK(random_uniform(0, 2) == double(0x06c45d188009454fULL >> 11) * 0x1.0p-53);
 
     // The first 48 elements of call 0 and call 1 of seed 1234 (no salt), p = 0.5, 1 = kept.
     // Any backend must draw exactly these.
@@ -344,12 +345,55 @@ TEST_CASE("Dropout's random function is SplitMix64, and its masks are pinned") {
     double sum = 0;
     bool in_range = true;
     for (std::uint64_t i = 0; i < n; ++i) {
-        const double u = dropout_uniform(key, i);
+        const double u = random_uniform(key, i);
         in_range = in_range && u >= 0.0 && u < 1.0;
         sum += u;
     }
     CHECK(in_range);
     CHECK(std::abs(sum / double(n) - 0.5) < 5 * std::sqrt(1.0 / 12.0 / double(n)));
+}
+
+TEST_CASE("core/random.hpp: keys, streams, FNV-1a and the seed rules") {
+    // FNV-1a's published 64-bit test vectors; a list of texts hashes as their concatenation.
+    static_assert(fnv1a("") == 0xcbf29ce484222325ULL);
+    CHECK(fnv1a("a") == 0xaf63dc4c8601ec8cULL);
+    CHECK(fnv1a("foobar") == 0x85944171f73967e8ULL);
+    CHECK(fnv1a("bar", fnv1a("foo")) == fnv1a("foobar"));
+    CHECK(dropout_name_hash("model.10") == fnv1a("model.10"));
+    CHECK(dropout_name_hash("") == 0);
+
+    // Dropout's key is random_key's; counters are ordered.
+    CHECK(dropout_key(5, 6, 7) == random_key(5, {6, 7}));
+    CHECK(random_key(5, {6, 7}) != random_key(5, {7, 6}));
+    CHECK(random_key(5, {}) == splitmix64(5));
+
+    // A stream's words are random_word's, the first of key 0 SplitMix64's first output.
+    RandomStream words{42, 0};
+    for (std::uint64_t i = 0; i < 5; ++i) CHECK(words() == random_word(42, i));
+    CHECK(words.position == 5);
+    CHECK(random_word(0, 0) == 0xe220a8397b1dcdafULL);
+    CHECK(uniform01(~0ULL) < 1.0);
+    CHECK(uniform01(0) == 0.0);
+
+    // Seeds of sub-streams: the initialisers' numbering, and a run's ranks (rank 0's is the seed).
+    static_assert(sub_seed(3, 2, 4) == 14);
+    CHECK(stream_seed(9, 0) == 9);
+    std::set<std::uint64_t> seeds;
+    for (std::uint64_t r = 0; r < 1000; ++r) seeds.insert(stream_seed(9, r));
+    CHECK(seeds.size() == 1000);
+
+    // random_normal: N(mean, stddev) from two words per draw, the moments within 5 standard errors.
+    RandomStream source{3, 0};
+    const int n = 200000;
+    double sum = 0, squares = 0;
+    for (int i = 0; i < n; ++i) {
+        const double x = random_normal(source, 2.0, 0.5);
+        sum += x;
+        squares += (x - 2.0) * (x - 2.0);
+    }
+    CHECK(source.position == 2 * std::uint64_t(n));
+    CHECK(std::abs(sum / n - 2.0) < 5 * 0.5 / std::sqrt(double(n)));
+    CHECK(std::abs(squares / n - 0.25) < 5 * 0.25 * std::sqrt(2.0 / n));
 }
 
 TEST_CASE("Dropout in training drops about p of the elements and scales the rest by 1/(1-p)") {

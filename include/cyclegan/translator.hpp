@@ -25,6 +25,7 @@
 #include "io/image.hpp"
 #include "io/image_tensor.hpp"
 #include "models/any_model.hpp"
+#include "models/cycle_gan.hpp"
 
 namespace cyclegan {
 
@@ -49,34 +50,41 @@ public:
     //   with its own names, "model.1.weight"): that generator, whatever `direction` says.
     // The architecture is the file's record (`info.*`); a file without one is recognised by its
     // tensors' names and dims (AnyGenerator::infer_options). Throws std::runtime_error,
-    // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file: missing or
-    // truncated, no generator for that direction, another model kind than a CycleGAN, an
-    // architecture the library does not know, tensors of another shape (naming the recorded
-    // options that differ from the tensors', where the tensors are a generator's it knows).
+    // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file (its name
+    // and what it holds shown as printable() shows them): missing or truncated, no generator for
+    // that direction, another model kind than a CycleGAN, an architecture the library does not
+    // know, tensors of another shape (naming the recorded options that differ from the tensors',
+    // where the tensors are a generator's it knows).
     static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
         auto file = safetensors::LazyFile::open(path);
-        const std::string where = path.string();
-        // A CycleGAN's file names each network's tensors by its role (G_A., D_B., optimizer. ...).
+        const std::string where = printable(path.string());
+        // A CycleGAN's file names each network's tensors by its name in the model (G_A., D_B.,
+        // optimizer. ...; CycleGANNames).
+        std::vector<std::string> roles{checkpoint_detail::optimizer_prefix, checkpoint_detail::pool_prefix};
+        for (const char* network : CycleGANNames::networks) roles.push_back(std::string(network) + ".");
         bool cyclegan_file = false;
         for (const auto& [name, info] : file.tensors())
-            for (const char* role : {"G_A.", "G_B.", "D_A.", "D_B.", "optimizer.", "pool."})
+            for (const std::string& role : roles)
                 if (name.starts_with(role)) cyclegan_file = true;
-        const std::string prefix = !cyclegan_file ? "" : direction == Direction::AtoB ? "G_A." : "G_B.";
+        const std::string generator = CycleGANNames::networks[direction == Direction::AtoB ? 0 : 1];
+        const std::string prefix = cyclegan_file ? generator + "." : "";
         const auto dims = network_tensors(file, prefix);
         if (dims.empty() && cyclegan_file)
-            throw std::runtime_error(where + ": holds no " + prefix.substr(0, 3) + " generator for direction " +
+            throw std::runtime_error(where + ": holds no " + generator + " generator for direction " +
                                      choice_name(direction_choices, direction) + " (its tensors' names begin with " +
                                      checkpoint_detail::name_prefixes(file.tensors()) + ")");
         if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
 
         const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
         if (const auto model = record.find("model"); model != record.end() && model->second != "cycle_gan")
-            throw std::runtime_error(where + ": holds a " + model->second + " model; Translator runs a CycleGAN's generators");
+            throw std::runtime_error(where + ": holds a " + printable(model->second) + " model; Translator runs a CycleGAN's generators");
         AnyGeneratorOptions options;
-        if (!record.count(record_keys::netG)) return Translator(dev, file, AnyGenerator<B>::infer_options(dims, where), prefix);
-        options = generator_options_from_record(record, where);
-        // A CycleGAN's record is of the A to B direction; G_B maps B to A.
-        if (prefix == "G_B.") std::swap(options.input_nc, options.output_nc);
+        if (!record.count(record_keys::netG))
+            return Translator(dev, file, AnyGenerator<B>::infer_options(dims, path.string()), prefix);
+        options = generator_options_from_record(record, path.string());
+        // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
+        const bool reversed = cyclegan_file && direction == Direction::BtoA;
+        if (reversed) std::swap(options.input_nc, options.output_nc);
         try {
             return Translator(dev, file, options, prefix);
         } catch (const checkpoint_error&) {
@@ -85,16 +93,16 @@ public:
             const std::exception_ptr tensors_differ = std::current_exception();
             AnyGeneratorOptions found;
             try {
-                found = AnyGenerator<B>::infer_options(dims, where);
+                found = AnyGenerator<B>::infer_options(dims, path.string());
             } catch (const std::invalid_argument&) {
                 std::rethrow_exception(tensors_differ);  // not a generator this library knows: the tensor list says more
             }
-            if (prefix == "G_B.") std::swap(found.input_nc, found.output_nc);  // in the record's direction
+            if (reversed) std::swap(found.input_nc, found.output_nc);  // in the record's direction
             std::string lines;
             for (const auto& d : record_differences(record, generator_record(found))) {
                 if (d.key == record_keys::padding && d.in_file != "zero" && d.asked != "zero") continue;  // tensors cannot tell
                 if (d.key == record_keys::dropout && !found.netG.starts_with("resnet")) continue;
-                lines += "\n  " + d.key + ": the file records " + d.in_file + ", its tensors are of " + d.asked;
+                lines += "\n  " + d.key + ": the file records " + printable(d.in_file) + ", its tensors are of " + d.asked;
             }
             if (lines.empty()) throw;
             throw checkpoint_error(where + ": records another generator than its tensors hold:" + lines +

@@ -9,6 +9,9 @@
 #else
 #include <cyclegan/backend/cpu/cpu.hpp>  // the backend type, but not its kernels
 #endif
+#if defined(CASE_checkpoint_not_a_model)
+#include <cyclegan/io/checkpoint.hpp>
+#endif
 
 using namespace cyclegan;
 
@@ -39,6 +42,9 @@ int main() {
     AnyLayer<cpu> s = ReLU<cpu64>{};
 #elif defined(CASE_any_layer_not_a_layer)
     AnyLayer<cpu> s = NoContext{};
+#elif defined(CASE_checkpoint_not_a_model)
+    NoContext s;  // names no state: no for_each_network, ...
+    save_checkpoint("model.safetensors", s, {});
 #elif defined(CASE_missing_kernels)
     Network<Conv2d<cpu>> s(dev, Conv2d<cpu>(1, 1, 1));
     auto x = Tensor<cpu>::zeros(dev, Shape{1, 1, 1, 1});

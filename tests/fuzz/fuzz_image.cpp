@@ -1,9 +1,6 @@
 // libFuzzer harness: decode_image on any bytes, into 1, 3 and 4 channels (scripts/fuzz.sh). A
 // refusal is an image_error; anything else (a crash, a sanitizer report, another exception) is a
 // finding. Seeds: the corpus tests/images/test_images.py writes.
-// Images of at most 4 million pixels: larger ones are valid but take longer than a fuzz step
-// should under AddressSanitizer.
-#define CYCLEGAN_MAX_IMAGE_PIXELS (std::uint64_t(1) << 22)
 #include <cstdint>
 
 #include <cyclegan/io/image.hpp>
@@ -11,6 +8,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
+
+// Images of at most 4 million pixels: larger ones are valid but take longer than a fuzz step
+// should under AddressSanitizer.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    cyclegan::set_max_image_pixels(std::uint64_t(1) << 22);
+    return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::vector<unsigned char> bytes(data, data + size);

@@ -2,7 +2,11 @@
 turns the reference's saved state_dicts into our format, and cyclegan-translate must then produce
 the image the reference's test mode would, within 1/255 per pixel. And back: our checkpoints
 convert to .pth files that the reference's networks load strictly and that give the same images.
-Run by ctest: python3 test_convert.py BIN_DIR"""
+A .pth file from a stranger is data: one that would run code when unpickled is refused, and the
+code does not run, under this torch's weights-only loader and under the converter's own
+restricted reader (for torches without one).
+Run by ctest: python3 test_convert.py BIN_DIR [--python=PYTHON: run this file under that Python
+instead, e.g. one with PyPI's torch; exits 77 (skipped) when PYTHON is empty]"""
 import os
 import shutil
 import subprocess
@@ -167,6 +171,170 @@ class Convert(unittest.TestCase):
         self.assertLessEqual(diff.max(), 1)
 
 
+class Payload:
+    """What a malicious .pth holds: unpickling it runs a shell command (here, it makes `marker`)."""
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+# What a file name or a tensor name holds to attack a terminal (as in test_programs.py): clear the
+# screen, set the window title, a C1 CSI, a right-to-left override, a byte that is not UTF-8.
+EVIL = "\x1b[2J\x1b]0;OWNED\x07evil\u009b31m\u202egnp\udcff"
+EVIL_SHOWN = "\\x1b[2J\\x1b]0;OWNED\\x07evil\\u009b31m\\u202egnp\\xff"
+ACTS = set(range(0x20)) | set(range(0x7F, 0xA0)) | {0x200E, 0x200F} | set(range(0x2028, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def raw_controls(output):
+    """Characters of `output` (bytes) a terminal acts on, line breaks aside, or bytes not UTF-8."""
+    try:
+        text = output.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return [f"a byte that is not UTF-8 at {e.start}"]
+    return [f"U+{ord(c):04X} at {i}" for i, c in enumerate(text) if ord(c) in ACTS and c != "\n"]
+
+
+CONVERTER = os.path.join(HERE, "..", "..", "tools", "convert_reference.py")
+
+
+class FilesFromStrangers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="cyclegan_strangers_")
+        cls.net = ResnetGenerator(3, 3, 4, "batch", False, 6)
+        print(f"torch {torch.__version__}, weights_only: {convert_reference.torch_has_weights_only()}")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def convert(self, pth, out):
+        """The converter as a person runs it: its exit code and its error output (bytes)."""
+        p = subprocess.run([sys.executable, CONVERTER, "to-cyclegan", "--G-A", pth, "--out", out], capture_output=True)
+        return p.returncode, p.stderr
+
+    def malicious_files(self):
+        """(name, path, marker) for each way a .pth can carry code: a payload among a state_dict's
+        tensors (zip and legacy formats, pickle protocols 2 and 4), a payload as the whole file, a
+        pickled nn.Module (its classes), and a TorchScript archive."""
+        files = []
+        for proto in (2, 4):
+            for zipped in (True, False):
+                name = f"payload_p{proto}_{'zip' if zipped else 'legacy'}"
+                marker = self.path(name + ".PWNED")
+                state = dict(self.net.state_dict())
+                state["model.1.weight"] = Payload(marker)
+                torch.save(state, self.path(name + ".pth"), pickle_protocol=proto, _use_new_zipfile_serialization=zipped)
+                files.append((name, self.path(name + ".pth"), marker))
+        marker = self.path("whole.PWNED")
+        torch.save(Payload(marker), self.path("whole.pth"))
+        files.append(("whole", self.path("whole.pth"), marker))
+        torch.save(self.net, self.path("module.pth"))
+        files.append(("module", self.path("module.pth"), None))
+        torch.jit.script(torch.nn.Conv2d(1, 1, 1)).save(self.path("script.pth"))
+        files.append(("torchscript", self.path("script.pth"), None))
+        return files
+
+    def test_the_payloads_are_real(self):
+        # Loaded as torch.load loads by default before PyTorch 2.6, each payload runs: the files
+        # below are real attacks, so their refusal means something.
+        for name, pth, marker in self.malicious_files():
+            if marker is None:
+                continue
+            extra = {"weights_only": False} if convert_reference.torch_has_weights_only() else {}
+            try:
+                torch.load(pth, map_location="cpu", **extra)
+            except Exception:
+                pass  # loading goes wrong after the command has run
+            self.assertTrue(os.path.exists(marker), name)
+            os.remove(marker)
+
+    def test_a_pth_that_would_run_code_is_refused_and_nothing_runs(self):
+        for name, pth, marker in self.malicious_files():
+            with self.subTest(name):
+                out = self.path(name + ".safetensors")
+                code, err = self.convert(pth, out)
+                self.assertEqual(code, 1, err)
+                self.assertIn(b"refused: the file holds more than tensors", err)
+                self.assertIn(b"runs no code from a file", err)
+                self.assertFalse(os.path.exists(out))
+                if marker:
+                    self.assertFalse(os.path.exists(marker), "the payload ran")
+                # The reader for torches without weights_only, forced: the same refusal.
+                with self.assertRaisesRegex(convert_reference.ConversionError, "refused: the file holds more than tensors"):
+                    convert_reference.load_pth(pth, restricted=True)
+                if marker:
+                    self.assertFalse(os.path.exists(marker), "the payload ran in the restricted reader")
+
+    def test_state_dicts_load_through_both_readers(self):
+        # What torch.save writes for a state_dict: zip and legacy, protocols 2 and 4, Parameters.
+        state = self.net.state_dict()
+        cases = [("zip", state, {}), ("legacy", state, {"_use_new_zipfile_serialization": False}),
+                 ("protocol4", state, {"pickle_protocol": 4}),
+                 ("parameters", {k: torch.nn.Parameter(v) if v.is_floating_point() else v for k, v in state.items()}, {})]
+        for name, obj, options in cases:
+            pth = self.path(f"good_{name}.pth")
+            torch.save(obj, pth, **options)
+            for restricted in (False, True):
+                if name == "protocol4" and not restricted:
+                    continue  # torch's weights-only loader reads protocol 2, which torch.save writes by default
+                with self.subTest(name=name, restricted=restricted):
+                    got = convert_reference.load_pth(pth, restricted=restricted)
+                    self.assertEqual(sorted(got), sorted(state))
+                    for k, v in state.items():
+                        self.assertTrue(torch.equal(got[k], v), k)
+        out = self.path("good.safetensors")
+        code, err = self.convert(self.path("good_legacy.pth"), out)
+        self.assertEqual(code, 0, err)
+        self.assertTrue(os.path.exists(out))
+
+    def test_names_from_files_are_printed_escaped(self):
+        # The converter's rule is the library's: the same text for the same name.
+        self.assertEqual(convert_reference.printable(EVIL), EVIL_SHOWN)
+        self.assertEqual(convert_reference.printable("z\u00e9bra \u6771\u4eac/x#1 'q'.png"), "z\u00e9bra \u6771\u4eac/x#1 'q'.png")
+        self.assertEqual(convert_reference.printable("abcdefgh", 4), "ab[... 4 characters cut ...]gh")
+        long = "/data/" + "d" * 1000 + "/last.pth"
+        shown = convert_reference.printable(long)
+        self.assertTrue(shown.startswith("/data/ddd") and shown.endswith("d/last.pth"), shown)
+        self.assertIn(f"[... {len(long) - 256} characters cut ...]", shown)
+        missing = self.path("model_" + EVIL + ".safetensors")
+        p = subprocess.run([os.fsencode(a) for a in (os.path.join(BIN, "cyclegan-translate-one"), missing, "x.png", "y.png")],
+                           capture_output=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(os.fsencode(convert_reference.printable(missing)) + b": no such file", p.stderr)
+
+        # A damaged .pth whose name holds escape sequences; a safetensors file whose tensor name does.
+        bad = self.path("cut_" + EVIL + ".pth")
+        with open(bad, "wb") as f:
+            f.write(b"PK\x03\x04 not much of a zip")
+        code, err = self.convert(bad, self.path("never.safetensors"))
+        self.assertEqual(code, 1)
+        self.assertEqual(raw_controls(err), [], err)
+        self.assertIn(os.fsencode(convert_reference.printable(bad)) + b": not a readable PyTorch file", err)
+        odd = self.path("odd.safetensors")
+        convert_reference.write_safetensors(odd, {"G_A." + EVIL.replace("\udcff", "\u00ff"): torch.zeros(2)})
+        with open(odd, "rb") as f:
+            raw = f.read()
+        with open(odd, "wb") as f:
+            f.write(raw.replace(b'"F32"', b'"F16"'))
+        p = subprocess.run([sys.executable, CONVERTER, "to-reference", odd, "--out", self.path("ref")], capture_output=True)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(raw_controls(p.stderr), [], p.stderr)
+        self.assertIn(("tensor 'G_A." + EVIL_SHOWN.replace("\\xff", "\u00ff") + "' is F16").encode(), p.stderr)
+
+
 if __name__ == "__main__":
     BIN = sys.argv.pop(1)
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--python="):
+        other = sys.argv.pop(1)[len("--python="):]
+        if not other:
+            print("SKIPPED: no second torch given (configure with -DCYCLEGAN_PYPI_TORCH_PYTHON=/path/to/python, a Python "
+                  "with PyPI's torch, numpy and Pillow)")
+            sys.exit(77)
+        sys.exit(subprocess.run([other, os.path.abspath(__file__), BIN, *sys.argv[1:]]).returncode)
     unittest.main(verbosity=2)

@@ -446,6 +446,186 @@ class Programs(TempFolderCase):
         self.assertTrue(any(n.endswith("_fake.png") for n in os.listdir(os.path.join(out, "images"))))
 
 
+# ---- text from files: what reaches a terminal and a page --------------------------------------
+
+# What a file name or a checkpoint's metadata holds to attack a terminal: clear the screen, set the
+# window title (OSC ... BEL), a C1 CSI, a right-to-left override, a byte that is not UTF-8 (as
+# Python passes it in a file name).
+EVIL = "\x1b[2J\x1b]0;OWNED\x07evil\u009b31m\u202egnp\udcff"
+EVIL_SHOWN = "\\x1b[2J\\x1b]0;OWNED\\x07evil\\u009b31m\\u202egnp\\xff"  # as printable() shows it
+# The same in a file's JSON (metadata, tensor names), which holds characters, not bytes: y-umlaut for the byte.
+EVIL_TEXT, EVIL_TEXT_SHOWN = EVIL.replace("\udcff", "\u00ff"), EVIL_SHOWN.replace("\\xff", "\u00ff")
+ACTS = set(range(0x20)) | set(range(0x7F, 0xA0)) | {0x200E, 0x200F} | set(range(0x2028, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def raw_controls(output):
+    """What in a program's output (bytes) a terminal would act on: characters of ACTS other than
+    the line breaks the program prints itself, and bytes that are not UTF-8."""
+    try:
+        text = output.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return [f"a byte that is not UTF-8 at {e.start}: {output[max(0, e.start - 20):e.start + 5]!r}"]
+    return [f"U+{ord(c):04X} at {i}: {text[max(0, i - 20):i + 5]!r}" for i, c in enumerate(text) if ord(c) in ACTS and c != "\n"]
+
+
+def run_bytes(*args):
+    """A program's exit code, stdout and stderr as bytes (its output may not be UTF-8)."""
+    p = subprocess.run([os.fsencode(a) for a in args], capture_output=True, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def rewrite_safetensors(src, dst, meta=None, extra=None):
+    """A copy of a safetensors file with metadata entries replaced and F32 tensors added (name ->
+    list of floats), written with json as any writer would."""
+    import json
+    with open(src, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header, data = json.loads(raw[8:8 + n]), raw[8 + n:]
+    header["__metadata__"].update(meta or {})
+    for name, values in (extra or {}).items():
+        header[name] = {"dtype": "F32", "shape": [len(values)], "data_offsets": [len(data), len(data) + 4 * len(values)]}
+        data += struct.pack(f"<{len(values)}f", *values)
+    text = json.dumps(header).encode()
+    with open(dst, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + data)
+
+
+def page_links(page):
+    """Each <img src> of an XHTML page, as a browser opens it: resolved against the page's file URL,
+    the query and fragment cut off, percent-escapes decoded to bytes; with the file that names."""
+    import pathlib
+    import urllib.parse
+    base = pathlib.Path(os.path.abspath(page)).as_uri()
+    out = []
+    for img in ET.parse(page).getroot().iter("{http://www.w3.org/1999/xhtml}img"):
+        url = urllib.parse.urlparse(urllib.parse.urljoin(base, img.get("src")))
+        out.append((img.get("src"), urllib.parse.unquote_to_bytes(url.path)))
+    return out
+
+
+# File names that URL syntax, HTML or a terminal would misread, for the pages' test.
+ODD_NAMES = ["x#1", "q?a", "p%41", "a&b", 'say "hi"', "it's", "<img src=x onerror=alert(1)>", "two  spaces",
+             "z\u00e9bra \u6771\u4eac", "esc" + EVIL]
+
+
+class NamesFromFiles(TempFolderCase):
+    """Names from files (a checkpoint's metadata and tensor names, file and folder names) reach the
+    terminal as printable() shows them, and the pages link to files of any name."""
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = demo_data(os.path.join(cls.tmp, "shapes"), 2, 1)
+        ckpt = os.path.join(cls.tmp, "ckpt")
+        run(tool("cyclegan-train"), "--dataroot", cls.data, "--checkpoints-dir", ckpt, "--name", "run", *SMALL,
+            "--n-epochs", "1", "--n-epochs-decay", "0")
+        cls.model = os.path.join(ckpt, "run", "latest.safetensors")
+
+    def assert_clean(self, output):
+        self.assertEqual(raw_controls(output), [], output)
+
+    def test_metadata_tensor_names_and_file_names_are_escaped(self):
+        # The issue's checkpoint: info.netG with escape sequences.
+        evil_model = os.path.join(self.tmp, "netG.safetensors")
+        rewrite_safetensors(self.model, evil_model, meta={"info.netG": "resnet_" + EVIL_TEXT})
+        code, out, err = run_bytes(tool("cyclegan-translate"), "--checkpoint", evil_model, "--output",
+                                   os.path.join(self.tmp, "o1"), os.path.join(self.data, "testA"))
+        self.assertNotEqual(code, 0)
+        self.assert_clean(out + err)
+        self.assertIn(("the generator 'resnet_" + EVIL_TEXT_SHOWN + "' is not one this library knows").encode(), err)
+        # A tensor whose name holds them: listed, escaped, by translation and by a resumed training.
+        extra = os.path.join(self.tmp, "extra_ckpt", "run", "latest.safetensors")
+        os.makedirs(os.path.dirname(extra))
+        rewrite_safetensors(self.model, extra, extra={"G_A." + EVIL_TEXT: [1.0]})
+        shown = ("unexpected: G_A." + EVIL_TEXT_SHOWN + " [1]").encode()
+        code, out, err = run_bytes(tool("cyclegan-translate"), "--checkpoint", extra, "--output", os.path.join(self.tmp, "o2"),
+                                   os.path.join(self.data, "testA"))
+        self.assertNotEqual(code, 0)
+        self.assert_clean(out + err)
+        self.assertIn(shown, err)
+        code, out, err = run_bytes(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir",
+                                   os.path.join(self.tmp, "extra_ckpt"), "--name", "run", *SMALL, "--continue-train")
+        self.assertNotEqual(code, 0)
+        self.assert_clean(out + err)
+        self.assertIn(shown, err)
+
+        # File and folder names: a missing input, a damaged one, a file that is no image, and the
+        # checkpoint and output folders, in every line the programs print.
+        folder = self.dir("in_" + EVIL)
+        png(os.path.join(folder, "good.png"), 8, 8)
+        with open(os.path.join(folder, "bad_" + EVIL + ".png"), "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n and then nothing")
+        with open(os.path.join(folder, "notes_" + EVIL + ".txt"), "w") as f:
+            f.write("x")
+        model_copy = os.path.join(self.dir("models_" + EVIL), "m.safetensors")
+        shutil.copy(self.model, model_copy)
+        code, out, err = run_bytes(tool("cyclegan-translate"), "--checkpoint", model_copy, "--output",
+                                   os.path.join(self.tmp, "out_" + EVIL), folder, os.path.join(self.tmp, "missing_" + EVIL + ".png"))
+        self.assertNotEqual(code, 0)
+        self.assert_clean(out + err)
+        self.assertIn(("missing_" + EVIL_SHOWN + ".png: no such file or folder").encode(), err)
+        code, out, err = run_bytes(tool("cyclegan-translate"), "--checkpoint", model_copy, "--output",
+                                   os.path.join(self.tmp, "out_" + EVIL), folder)
+        self.assertEqual(code, 1)
+        self.assert_clean(out + err)
+        self.assertIn(("bad_" + EVIL_SHOWN + ".png").encode(), err)
+        self.assertIn(("notes_" + EVIL_SHOWN + ".txt").encode(), err)  # the warning of what was skipped
+        self.assertIn(("models_" + EVIL_SHOWN + "/m.safetensors").encode(), out)
+        self.assertIn(("out_" + EVIL_SHOWN + "/index.html").encode(), out)
+        code, out, err = run_bytes(tool("cyclegan-translate-one"), os.path.join(self.tmp, "none_" + EVIL), folder, "x.png")
+        self.assertNotEqual(code, 0)
+        self.assert_clean(out + err)
+        self.assertIn(("none_" + EVIL_SHOWN + ": no such file").encode(), err)
+        # Training: a dataset whose folder and files have such names, and a checkpoints folder.
+        data = self.dir("data_" + EVIL)
+        shutil.copytree(os.path.join(self.data, "trainA"), os.path.join(data, "trainA"))
+        shutil.copytree(os.path.join(self.data, "trainB"), os.path.join(data, "trainB"))
+        with open(os.path.join(data, "trainA", "notes_" + EVIL + ".txt"), "w") as f:
+            f.write("x")
+        with open(os.path.join(data, "trainB", "cut_" + EVIL + ".png"), "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n and then nothing")
+        code, out, err = run_bytes(tool("cyclegan-train"), "--dataroot", data, "--checkpoints-dir",
+                                   os.path.join(self.tmp, "ck_" + EVIL), *SMALL, "--n-epochs", "1", "--n-epochs-decay", "0")
+        self.assertNotEqual(code, 0)
+        self.assert_clean(out + err)
+        self.assertIn(("notes_" + EVIL_SHOWN + ".txt").encode(), err)
+        self.assertIn(("cut_" + EVIL_SHOWN + ".png").encode(), err)
+        os.remove(os.path.join(data, "trainB", "cut_" + EVIL + ".png"))
+        code, out, err = run_bytes(tool("cyclegan-train"), "--dataroot", data, "--checkpoints-dir",
+                                   os.path.join(self.tmp, "ck_" + EVIL), *SMALL, "--n-epochs", "1", "--n-epochs-decay", "0")
+        self.assertEqual(code, 0, err)
+        self.assert_clean(out + err)
+        self.assertIn(("ck_" + EVIL_SHOWN + "/experiment/latest.safetensors").encode(), out)
+
+    def check_page(self, page, expected_images):
+        """The page parses as XML, each image it shows opens (as a browser resolves its link), and
+        its text holds no raw control character."""
+        links = page_links(page)
+        self.assertEqual(len(links), expected_images)
+        for src, path in links:
+            self.assertTrue(os.path.exists(path), f"{src} -> {path!r}")
+        with open(page, "rb") as f:
+            self.assert_clean(f.read())
+
+    def test_page_links_open_the_files_of_any_name(self):
+        inputs = self.dir("odd names")
+        for name in ODD_NAMES:
+            png(os.path.join(inputs, name + ".png"), 6, 4)
+        out = os.path.join(self.tmp, "results #1 ?%&\u00e9")
+        code, _, err = run_bytes(tool("cyclegan-translate"), "--checkpoint", self.model, "--output", out, "--threads", "1", inputs)
+        self.assertEqual(code, 0, err)
+        page = os.path.join(out, "index.html")
+        self.check_page(page, 2 * len(ODD_NAMES))
+        labels = [td.text for td in ET.parse(page).getroot().iter("{http://www.w3.org/1999/xhtml}td") if td.text]
+        self.assertEqual(sorted(labels), sorted(n.replace(EVIL, EVIL_SHOWN) + ".png" for n in ODD_NAMES))
+        # The training report: its grids, under a run whose name and folder are as odd.
+        name = "run #1 ?%&\"'<> \u00e9"
+        ckpt = os.path.join(self.tmp, "ck #2 ?")
+        run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", ckpt, "--name", name, *SMALL,
+            "--n-epochs", "2", "--n-epochs-decay", "0")
+        self.check_page(os.path.join(ckpt, name, "web", "index.html"), 2)
+
+
 def lr_by_epoch(csv):
     """{epoch: the learning rates its rows logged}."""
     rates = {}
@@ -620,10 +800,25 @@ class Resume(TempFolderCase):
         # A checkpoint of another model kind.
         other = os.path.join(self.ckpt, "other_kind")
         shutil.copytree(os.path.join(self.ckpt, "arch"), other)
-        set_metadata(os.path.join(other, "latest.safetensors"), {"info.model": "cut"})
+        latest = os.path.join(other, "latest.safetensors")
+        rewrite_safetensors(latest, latest, meta={"info.model": "cut"})
         p = self.train("other_kind", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", check=False)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("the checkpoint holds a cut model, this program trains cycle_gan", p.stderr)
+
+    def test_a_record_from_the_file_is_shown_printable(self):
+        self.train("evil_record", "--n-epochs", "1", "--n-epochs-decay", "0")
+        latest = os.path.join(self.ckpt, "evil_record", "latest.safetensors")
+        rewrite_safetensors(latest, latest, meta={"info.netG": "resnet_" + EVIL_TEXT, "info.lr": EVIL_TEXT})
+        run_dir = os.path.join(self.ckpt, "evil_record")
+        code, out, err = run_bytes(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", self.ckpt,
+                                   "--name", "evil_record", *SMALL, "--max-dataset-size", "1", "--n-epochs", "2",
+                                   "--n-epochs-decay", "0", "--continue-train")
+        self.assertEqual(code, 1)
+        self.assertEqual(raw_controls(out + err), [], out + err)
+        self.assertIn(("--netG: the checkpoint has resnet_" + EVIL_TEXT_SHOWN + ", the command line says resnet_6blocks").encode(),
+                      err)
+        self.assertTrue(os.path.isdir(run_dir))
 
     def test_translate_checks_architecture_options_against_the_checkpoint(self):
         self.train("for_translate", "--n-epochs", "1", "--n-epochs-decay", "0")
@@ -711,20 +906,6 @@ class Memory(TempFolderCase):
         self.assertIn(f"{huge} (16000x16000: 2.9 GiB as the generator's input, 3.8 GiB for each of its first layers' "
                       "outputs): out of memory translating it", err)
         self.assertIn("translate a smaller copy of it", err)
-
-
-def set_metadata(path, changes):
-    """Rewrites a safetensors file's metadata entries (its tensors' bytes stay as they are)."""
-    import json
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    header["__metadata__"].update(changes)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + data[8 + n:])
 
 
 class Options(TempFolderCase):

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "text.hpp"
+
 namespace cyclegan {
 
 // One entry of a table: the name the programs accept (the reference's spelling) and its value.
@@ -24,20 +26,13 @@ std::vector<std::string> choice_names(const Choice<E> (&table)[N]) {
     return out;
 }
 
-// "instance, batch, none": names (strings or C strings) joined for messages.
-template <class Names = std::vector<std::string>>
-std::string join(const Names& names, const std::string& separator = ", ") {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : separator) + std::string(n);
-    return out;
-}
-
-// The value named `s`; throws std::invalid_argument "unknown <what> 's' (the names)".
+// The value named `s`; throws std::invalid_argument "unknown <what> 's' (the names)", with `s` as
+// printable() shows it (it may come from a file).
 template <class E, std::size_t N>
 E parse_choice(const Choice<E> (&table)[N], const std::string& s, const char* what) {
     for (const auto& c : table)
         if (s == c.name) return c.value;
-    throw std::invalid_argument("unknown " + std::string(what) + " '" + s + "' (" + join(choice_names(table)) + ")");
+    throw std::invalid_argument("unknown " + std::string(what) + " '" + printable(s) + "' (" + join(choice_names(table)) + ")");
 }
 
 template <class E, std::size_t N>

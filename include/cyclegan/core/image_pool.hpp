@@ -3,23 +3,63 @@
 // they do not forget earlier generator modes (Shrivastava et al.). For each image of a batch:
 // while the pool fills, store it and return it; afterwards, with probability 1/2 return it, else
 // swap it for a stored image chosen uniformly and return that one.
+//
+// The draws are a counter-based stream (core/random.hpp), so the pool's random state is two
+// numbers (its key and how many words it has drawn) and every toolchain draws alike.
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
-#include <stdexcept>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "concepts.hpp"
+#include "random.hpp"
 
 namespace cyclegan {
+
+namespace image_pool_detail {
+
+inline constexpr const char* stream_tag = "counter";
+
+// A pool's random state as text, for checkpoints: "counter <key> <position>" in decimal.
+inline std::string state_text(const RandomStream& s) {
+    return std::string(stream_tag) + " " + std::to_string(s.key) + " " + std::to_string(s.position);
+}
+
+// The state from its text; nothing when the text is not one. A pool saved before the draws were
+// counter-based holds std::mt19937_64's text instead: it continues from a stream keyed by that
+// engine's next output (its old draws cannot be continued; the new ones are as random).
+inline std::optional<RandomStream> parse_state(const std::string& text) {
+    const std::string tag = std::string(stream_tag) + " ";
+    if (text.starts_with(tag)) {
+        RandomStream s;
+        const char* at = text.data() + tag.size();
+        const char* end = text.data() + text.size();
+        auto r = std::from_chars(at, end, s.key);
+        if (r.ec != std::errc() || r.ptr == end || *r.ptr != ' ') return std::nullopt;
+        r = std::from_chars(r.ptr + 1, end, s.position);
+        if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
+        return s;
+    }
+    std::istringstream is(text);
+    std::mt19937_64 engine;
+    if (!(is >> engine)) return std::nullopt;
+    return RandomStream{engine(), 0};
+}
+
+}  // namespace image_pool_detail
 
 template <class B>
 class ImagePool {
 public:
-    explicit ImagePool(int pool_size = 50, std::uint64_t seed = 0) : size_(pool_size), rng_(seed) {}
+    // A pool of `pool_size` images (0 or less: none, queries pass through) that draws from the
+    // stream `key` (a model derives each pool's from its seed and the pool's name).
+    explicit ImagePool(int pool_size = 50, std::uint64_t key = 0) : size_(pool_size), rng_{key, 0} {}
 
     Tensor<B> query(B& dev, const Tensor<B>& images) {
         if (size_ <= 0) return images;
@@ -30,8 +70,8 @@ public:
             Tensor<B> chosen = img;
             if (static_cast<int>(pool_.size()) < size_) {
                 pool_.push_back(img.clone(dev));
-            } else if (uniform_(rng_) > 0.5) {
-                const auto k = std::uniform_int_distribution<int>(0, size_ - 1)(rng_);
+            } else if (uniform01(rng_()) > 0.5) {
+                const auto k = static_cast<std::size_t>(random_below(rng_(), static_cast<std::uint64_t>(size_)));
                 chosen = pool_[k];
                 pool_[k] = img.clone(dev);
             }
@@ -47,16 +87,19 @@ public:
     const std::vector<Tensor<B>>& images() const { return pool_; }
     std::vector<Tensor<B>>& images() { return pool_; }
 
-    // The random engine's state as text (std::mt19937_64's stream format), for checkpoints.
-    std::string rng_state() const {
-        std::ostringstream os;
-        os << rng_;
-        return os.str();
+    // Empty again, and the stream back at its first word: the pool as it was constructed.
+    void reset() {
+        pool_.clear();
+        rng_.position = 0;
     }
+
+    // The random state as text (image_pool_detail::state_text), for checkpoints; set_rng_state
+    // throws std::invalid_argument for text that is not one.
+    std::string rng_state() const { return image_pool_detail::state_text(rng_); }
     void set_rng_state(const std::string& s) {
-        std::istringstream is(s);
-        is >> rng_;
-        if (!is) throw std::invalid_argument("ImagePool: bad random state");
+        const auto state = image_pool_detail::parse_state(s);
+        if (!state) throw std::invalid_argument("ImagePool: bad random state '" + s.substr(0, 40) + "'");
+        rng_ = *state;
     }
 
     // The whole pool (random state and images) as bytes, to move it between processes (a
@@ -108,8 +151,7 @@ public:
 
 private:
     int size_;
-    std::mt19937_64 rng_;
-    std::uniform_real_distribution<double> uniform_{0.0, 1.0};
+    RandomStream rng_;
     std::vector<Tensor<B>> pool_;
 };
 

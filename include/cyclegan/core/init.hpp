@@ -1,7 +1,10 @@
 #pragma once
 // Weight initialisers, as the reference implementation's init_weights applies them: conv weights
 // by the chosen rule, norm weights N(1, gain), biases zero. They fill host memory; the Network
-// uploads the result, so every backend starts from the same numbers for the same seed.
+// uploads the result, so every backend starts from the same numbers for the same seed. Normal
+// draws are core/random.hpp's random_normal on std::mt19937_64's words: unlike
+// std::normal_distribution, whose algorithm each standard library chooses, they give the same
+// weights with every toolchain.
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -11,6 +14,7 @@
 #include "choice.hpp"
 #include "option_range.hpp"
 #include "parameters.hpp"
+#include "random.hpp"
 
 namespace cyclegan {
 
@@ -31,30 +35,13 @@ struct InitOptions {
 
 namespace init_detail {
 
-// N(mean, stddev) by Box-Muller on mt19937_64's bits: unlike std::normal_distribution, whose
-// algorithm each standard library chooses, it gives the same weights with every toolchain.
-class Normal {
-public:
-    Normal(double mean, double stddev) : mean_(mean), stddev_(stddev) {}
-    double operator()(std::mt19937_64& rng) const {
-        const double u1 = 1.0 - uniform(rng);  // (0, 1]: log stays finite
-        const double u2 = uniform(rng);
-        return mean_ + stddev_ * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * u2);
-    }
-
-private:
-    static double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
-    double mean_, stddev_;
-};
-
 // Rows of an r x c matrix made orthonormal (or columns, when r > c), from a Gaussian draw,
 // by modified Gram-Schmidt with re-orthogonalisation, in double precision.
 inline std::vector<double> orthogonal(int rows, int cols, std::mt19937_64& rng) {
     const bool tall = rows > cols;
     const int k = tall ? cols : rows, len = tall ? rows : cols;  // k vectors of length len
-    Normal normal(0.0, 1.0);
     std::vector<double> v(static_cast<std::size_t>(k) * len);
-    for (auto& e : v) e = normal(rng);
+    for (auto& e : v) e = random_normal(rng, 0.0, 1.0);
     for (int i = 0; i < k; ++i) {
         double* vi = &v[static_cast<std::size_t>(i) * len];
         for (int pass = 0; pass < 2; ++pass)
@@ -112,8 +99,7 @@ std::vector<T> initial_values(const ParamSpec& p, const InitOptions& o, std::mt1
                 }
             }
     }
-    init_detail::Normal d(mean, stddev);
-    for (auto& e : out) e = static_cast<T>(d(rng));
+    for (auto& e : out) e = static_cast<T>(random_normal(rng, mean, stddev));
     return out;
 }
 

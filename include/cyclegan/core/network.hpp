@@ -109,7 +109,7 @@ public:
     const NamedTensor<B>& find(const std::string& name) const {
         for (auto& t : named_)
             if (t.spec.name == name) return t;
-        throw std::out_of_range("Network: no parameter named '" + name + "'");
+        throw std::out_of_range("Network: no parameter named '" + printable(name) + "'");
     }
 
     Net& net() { return net_; }

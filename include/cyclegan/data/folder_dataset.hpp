@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../core/choice.hpp"
+#include "../core/random.hpp"
 #include "../io/image.hpp"
 #include "preprocess.hpp"
 
@@ -30,9 +31,10 @@ inline bool is_image_file(const std::filesystem::path& p) {
 
 namespace dataset_detail {
 
-// "4 hidden (.DS_Store, ._a.png, .git/, ...)": a count and the first few names.
+// "4 hidden (.DS_Store, ._a.png, .git/, ...)": a count and the first few names, printable().
 inline std::string some_names(const std::vector<std::string>& names, const char* kind) {
-    const std::vector<std::string> first(names.begin(), names.begin() + std::min<std::size_t>(names.size(), 3));
+    std::vector<std::string> first;
+    for (std::size_t i = 0; i < names.size() && i < 3; ++i) first.push_back(printable(names[i]));
     return std::to_string(names.size()) + " " + kind + " (" + join(first) + (names.size() > 3 ? ", ...)" : ")");
 }
 
@@ -43,12 +45,12 @@ inline std::string some_names(const std::vector<std::string>& names, const char*
 // .DS_Store, macOS's ._* companions, .ipynb_checkpoints/, .git/) are skipped, and so are files
 // whose extension is not an image's (Thumbs.db, notes.txt); when `warnings` is given it gets one
 // line saying what was skipped. Throws dataset_error naming the folder when it is missing, is not
-// a folder, or holds no image.
+// a folder, or holds no image. Messages show names as printable() does.
 inline std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir,
                                                       std::vector<std::string>* warnings = nullptr,
                                                       std::size_t max_dataset_size = SIZE_MAX) {
     namespace fs = std::filesystem;
-    const std::string where = "'" + dir.string() + "'";
+    const std::string where = "'" + printable(dir.string()) + "'";
     if (max_dataset_size == 0) throw std::invalid_argument("list_images: max_dataset_size must be at least 1");
     std::error_code ec;
     if (!fs::exists(dir, ec)) throw dataset_error("dataset folder " + where + " does not exist");
@@ -179,9 +181,10 @@ struct UnalignedDataset {
 
     // <dataroot>/<phase><side>; dataset_error naming dataroot when it is not a folder.
     static std::filesystem::path phase_dir(const std::filesystem::path& dataroot, const DatasetOptions& o, const char* side) {
-        if (!std::filesystem::is_directory(dataroot))
-            throw dataset_error("dataset folder '" + dataroot.string() + "' does not exist (expected " + o.phase + "A/ and " +
-                                o.phase + "B/ in it)");
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dataroot, ec))
+            throw dataset_error("dataset folder '" + printable(dataroot.string()) + "' does not exist (expected " +
+                                printable(o.phase) + "A/ and " + printable(o.phase) + "B/ in it)");
         return dataroot / (o.phase + side);
     }
 

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "../core/random.hpp"
 #include "../core/tensor.hpp"
 #include "../distributed/communicator.hpp"
 #include "../io/image.hpp"
@@ -160,13 +161,13 @@ private:
                 // 8-bit pixels as decoded and resized, then floats as the network takes them
                 const double bytes = (double(info.width) * info.height + double(rw) * rh + 4.0 * w * h) * channels;
                 sizes = " (" + std::to_string(info.width) + "x" + std::to_string(info.height) + ", resized to " +
-                        std::to_string(rw) + "x" + std::to_string(rh) + " by preprocess " + options_.mode + " at load_size " +
+                        std::to_string(rw) + "x" + std::to_string(rh) + " by preprocess " + printable(options_.mode) + " at load_size " +
                         std::to_string(options_.load_size) + ", then " + std::to_string(w) + "x" + std::to_string(h) +
                         ": " + bytes_text(bytes) + " in all)";
             } catch (const std::exception&) {
             }
             const std::string detail = out_of_memory::detail(e);
-            throw out_of_memory("out of memory reading '" + path.string() + "'" + sizes + (detail.empty() ? "" : ": " + detail));
+            throw out_of_memory("out of memory reading '" + printable(path.string()) + "'" + sizes + (detail.empty() ? "" : ": " + detail));
         }
     }
     void append_image(Host& h, const std::filesystem::path& path, int channels, std::uint64_t key, bool side_B) {
@@ -178,9 +179,9 @@ private:
             shape = Shape{0, channels, img.height, img.width};
         } else if (img.height != shape.h || img.width != shape.w) {
             throw dataset_error("Loader: images of one batch differ in size after preprocessing ('" +
-                                paths.front().string() + "' is " + std::to_string(shape.w) + "x" +
-                                std::to_string(shape.h) + ", '" + path.string() + "' is " + std::to_string(img.width) +
-                                "x" + std::to_string(img.height) + " with preprocess mode '" + options_.mode +
+                                printable(paths.front().string()) + "' is " + std::to_string(shape.w) + "x" +
+                                std::to_string(shape.h) + ", '" + printable(path.string()) + "' is " + std::to_string(img.width) +
+                                "x" + std::to_string(img.height) + " with preprocess mode '" + printable(options_.mode) +
                                 "'): use batch_size 1, or a mode that crops to one size");
         }
         const auto chw = to_chw(img);

@@ -2,13 +2,12 @@
 // The reference's preprocessing (data/base_dataset.py get_transform) on an 8-bit image: resize,
 // scale the width, random crop, random horizontal flip, or only round the sides to a multiple of 4.
 //
-// Randomness is counter-based: every random choice is a hash of a caller-given key, so the same
-// key gives the same crop and flip on any thread, in any order, after any restart, with no
-// generator state to carry or save.
+// Randomness is counter-based (core/random.hpp): every random choice is a hash of a caller-given
+// key, so the same key gives the same crop and flip on any thread, in any order, after any
+// restart, with no generator state to carry or save.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -16,32 +15,11 @@
 
 #include "../core/choice.hpp"
 #include "../core/option_range.hpp"
+#include "../core/random.hpp"
 #include "../core/size_rule.hpp"
 #include "../io/image.hpp"
 
 namespace cyclegan {
-
-// ---- counter-based randomness -------------------------------------------------------------
-
-// splitmix64's output function: a bijection of 64-bit words whose outputs for consecutive
-// inputs pass statistical tests (Steele, Lea, Flood 2014).
-constexpr std::uint64_t splitmix64(std::uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-// One random word from a seed and a list of counters: hash(seed, a, b, ...). Chained, so (1, 2)
-// and (2, 1) differ.
-constexpr std::uint64_t random_key(std::uint64_t seed, std::initializer_list<std::uint64_t> counters) {
-    std::uint64_t h = splitmix64(seed);
-    for (std::uint64_t c : counters) h = splitmix64(h ^ c);
-    return h;
-}
-
-// A value in [0, n) from a random word (n > 0). The modulo's bias is below n / 2^64.
-constexpr std::uint64_t random_below(std::uint64_t word, std::uint64_t n) { return word % n; }
 
 // ---- options ------------------------------------------------------------------------------
 
@@ -57,8 +35,8 @@ struct PreprocessOptions {
     SizeRule sizes{4, 4};
 
     // load_size and crop_size: a square of at most 16384 = 2^14 pixels a side holds the 2^28 pixels
-    // an image may have (CYCLEGAN_MAX_IMAGE_PIXELS's default), so no option resizes past what a
-    // file may hold.
+    // an image may have (max_image_pixels()'s default), so no option resizes past what a file may
+    // hold by default.
     static constexpr OptionRange size_range{.min = 1, .max = 1 << 14, .integer = true};
 };
 
@@ -72,7 +50,7 @@ inline const std::vector<std::string>& preprocess_modes() {
 inline void check_options(const PreprocessOptions& o) {
     const auto& modes = preprocess_modes();
     if (std::find(modes.begin(), modes.end(), o.mode) == modes.end()) {
-        throw std::invalid_argument("preprocess: unknown mode '" + o.mode + "' (valid: " + join(modes) + ")");
+        throw std::invalid_argument("preprocess: unknown mode '" + printable(o.mode) + "' (valid: " + join(modes) + ")");
     }
     const bool resizes = o.mode == "resize_and_crop" || o.mode.starts_with("scale_width");
     const bool crops = o.mode.ends_with("crop");
@@ -139,14 +117,14 @@ inline void check_sizes(const PreprocessOptions& o, const std::string& networks)
 }
 
 // Width and height that preprocess() gives for an input of this size; throws image_error naming
-// `source` and both sizes when the crop does not fit. With probe_image, checks a whole dataset
+// `source` (printable()) and both sizes when the crop does not fit. With probe_image, checks a whole dataset
 // from the files' headers before training starts.
 inline std::pair<int, int> output_size(int width, int height, const PreprocessOptions& o, const std::string& source) {
     check_options(o);
     const auto [w, h] = resized_size(width, height, o);
     if (!o.mode.ends_with("crop")) return {w, h};
     if (w < o.crop_size || h < o.crop_size) {
-        std::string why = "'" + source + "' is " + preprocess_detail::size_text(width, height);
+        std::string why = "'" + printable(source) + "' is " + preprocess_detail::size_text(width, height);
         if (w != width || h != height) why += " (" + preprocess_detail::size_text(w, h) + " after " + o.mode + ")";
         throw image_error("preprocess: " + why + ", smaller than the crop of " +
                                     preprocess_detail::size_text(o.crop_size, o.crop_size) +

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/text.hpp"
+
 namespace cyclegan {
 
 // A file could not be written; the message names the file and the system's reason.
@@ -27,7 +29,7 @@ struct io_error : std::runtime_error {
 namespace atomic_file_detail {
 
 [[noreturn]] inline void fail(const std::filesystem::path& target, const std::string& what, int err) {
-    throw io_error(target.string() + ": " + what + ": " + std::strerror(err));
+    throw io_error(printable(target.string()) + ": " + what + ": " + std::strerror(err));
 }
 
 // fail() with errno when a system call failed; errno is read before anything else can change it.
@@ -58,7 +60,7 @@ struct TempFile {
 
 }  // namespace atomic_file_detail
 
-// Replaces (or creates) `path` with `bytes`. On failure throws io_error naming `path` and the
+// Replaces (or creates) `path` with `bytes`. On failure throws io_error naming `path` (printable()) and the
 // reason, removes the temporary file, and leaves any previous file at `path` as it was.
 inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
     using atomic_file_detail::fail, atomic_file_detail::fail_if;
@@ -85,7 +87,7 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
             tmp.fd = fd;
             tmp.path = candidate;
         } else if (const int err = errno; err != EEXIST || attempt >= 100) {
-            fail(path, "cannot create a temporary file in " + folder.string(), err);
+            fail(path, "cannot create a temporary file in " + printable(folder.string()), err);
         }
     }
 

@@ -1,16 +1,19 @@
 #pragma once
-// Resumable checkpoints: one safetensors file with everything a CycleGAN's training depends on,
-// so that training resumed from it continues exactly as if it had never stopped.
+// Resumable checkpoints: one safetensors file with everything a model's training depends on, so
+// that training resumed from it continues exactly as if it had never stopped. The model names its
+// state (models/model_state.hpp); for a CycleGAN:
 //
 //   G_A.<state_dict name>, G_B.*, D_A.*, D_B.*   every parameter and buffer, PyTorch's names and dims
 //   optimizer.G_A.exp_avg, ...                    each optimizer's state, flat [n]
 //   pool.fake_A.<k>, pool.fake_B.<k>              the image pools' images, [1, C, H, W]
+//   pool.rank1.fake_A.<k>, ...                    a distributed run's other ranks' pools
 //   __metadata__                                  format and version, progress, schedule, optimizer
 //                                                 steps and lr, pool random states, an architecture
 //                                                 fingerprint, and the trainer's own strings (info.*)
 //
 // Loading checks the whole file against the model before changing anything in it, so a wrong or
-// damaged file leaves the model as it was. Saving replaces the file atomically, so a failed save
+// damaged file leaves the model as it was. Its errors show the file's name and what the file holds
+// (tensor names, metadata) as printable() does (core/text.hpp). Saving replaces the file atomically, so a failed save
 // leaves the previous checkpoint as it was.
 //
 // Not saved: Dropout's per-layer call counters (a model with use_dropout resumes with fresh masks,
@@ -22,8 +25,8 @@
 #include <limits>
 #include <locale>
 #include <map>
+#include <memory>
 #include <set>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -33,6 +36,8 @@
 
 #include "../core/image_pool.hpp"
 #include "../core/network.hpp"
+#include "../distributed/communicator.hpp"
+#include "../models/model_state.hpp"
 #include "../optim/lr_schedule.hpp"
 #include "atomic_file.hpp"
 #include "safetensors.hpp"
@@ -125,29 +130,6 @@ void add_network(std::vector<Slot<B>>& out, Network<Net>& net, const std::string
         out.push_back({prefix + t.spec.name, Dims(t.spec.dims.begin(), t.spec.dims.end()), t.value, &net.device()});
 }
 
-// The four networks, in the file's order, with their prefixes.
-template <class Model, class F>
-void for_each_network(Model& m, F&& f) {
-    f("G_A", m.G_A);
-    f("G_B", m.G_B);
-    f("D_A", m.D_A);
-    f("D_B", m.D_B);
-}
-
-template <class Model, class F>
-void for_each_optimizer(Model& m, F&& f) {
-    f("G_A", m.opt_G_A);
-    f("G_B", m.opt_G_B);
-    f("D_A", m.opt_D_A);
-    f("D_B", m.opt_D_B);
-}
-
-template <class Model, class F>
-void for_each_pool(Model& m, F&& f) {
-    f("fake_A", m.fake_A_pool);
-    f("fake_B", m.fake_B_pool);
-}
-
 // Each metadata field of the progress, once, for saving and loading: its key and its value.
 template <class Progress, class F>  // Progress: TrainingProgress, const or not
 void for_each_progress_field(Progress& p, F&& f) {
@@ -168,6 +150,11 @@ inline bool optional_progress_field(const std::string& key) { return key == "sch
 inline constexpr const char *optimizer_prefix = "optimizer.", *pool_prefix = "pool.";
 inline std::string optimizer_key(const std::string& name, const char* field) { return optimizer_prefix + name + "." + field; }
 inline std::string pool_key(const std::string& name, const std::string& field) { return pool_prefix + name + "." + field; }
+// The name a pool of rank `rank` of a distributed run is saved under: its own on rank 0 ("fake_A"),
+// "rank<r>.fake_A" on the others.
+inline std::string rank_pool_name(int rank, const std::string& name) {
+    return rank == 0 ? name : "rank" + std::to_string(rank) + "." + name;
+}
 inline constexpr const char* info_prefix = "info.";
 
 // The info.* entries of a file's metadata, without the prefix.
@@ -183,8 +170,8 @@ inline std::map<std::string, std::string> info_entries(const std::map<std::strin
 template <class Model, class B = typename Model::backend>
 std::vector<Slot<B>> model_slots(Model& m) {
     std::vector<Slot<B>> slots;
-    for_each_network(m, [&](const std::string& name, auto& net) { add_network(slots, net, name + "."); });
-    for_each_optimizer(m, [&](const std::string& name, auto& opt) {
+    m.for_each_network([&](const std::string& name, auto& net) { add_network(slots, net, name + "."); });
+    m.for_each_optimizer([&](const std::string& name, auto& opt) {
         for (const auto& t : opt.tensors())
             slots.push_back({optimizer_key(name, t.name.c_str()), Dims{static_cast<std::int64_t>(t.tensor->numel())},
                              *t.tensor, &m.device()});
@@ -307,20 +294,22 @@ void compare(const std::map<std::string, safetensors::TensorInfo>& in_file, cons
     for (const auto& [name, dims] : expected) {
         known[name] = true;
         auto it = in_file.find(name);
+        const std::string shown = printable(name);
         if (it == in_file.end()) {
-            p.add(Problems::missing, "missing: " + name + " " + dims_string(dims), name);
+            p.add(Problems::missing, "missing: " + shown + " " + dims_string(dims), name);
         } else if (it->second.shape != dims) {
-            p.add(Problems::shape, name + ": shape " + dims_string(it->second.shape) + " in the file, " + dims_string(dims) +
+            p.add(Problems::shape, shown + ": shape " + dims_string(it->second.shape) + " in the file, " + dims_string(dims) +
                                " in the model", name);
         } else if (it->second.dtype != dtype) {
-            p.add(Problems::dtype, name + ": dtype " + it->second.dtype + " in the file, " + dtype + " expected", name);
+            p.add(Problems::dtype, shown + ": dtype " + printable(it->second.dtype) + " in the file, " + dtype + " expected", name);
         }
     }
     std::vector<std::pair<std::size_t, std::string>> extra;  // by position in the file: its writer's order
     for (const auto& [name, info] : in_file)
         if (considered(name) && !known.count(name)) extra.push_back({info.begin, name});
     std::sort(extra.begin(), extra.end());
-    for (const auto& [at, name] : extra) p.add(Problems::unexpected, "unexpected: " + name + " " + dims_string(in_file.at(name).shape), name);
+    for (const auto& [at, name] : extra)
+        p.add(Problems::unexpected, "unexpected: " + printable(name) + " " + dims_string(in_file.at(name).shape), name);
 }
 
 // The first part of each tensor name ("G_A.", "optimizer."), for a hint when nothing matched.
@@ -331,11 +320,11 @@ inline std::string name_prefixes(const std::map<std::string, safetensors::Tensor
         seen[dot == std::string::npos ? name : name.substr(0, dot + 1)]++;
     }
     std::string s;
-    for (const auto& [p, n] : seen) s += (s.empty() ? "" : ", ") + p;
+    for (const auto& [p, n] : seen) s += (s.empty() ? "" : ", ") + printable(p);
     return s;
 }
 
-// The file must be one of ours, and not from a newer version.
+// The file must be one of ours, and not from a newer version. `where`: the file's name, printable().
 inline void check_format(const std::map<std::string, std::string>& meta, const std::string& where, bool require_checkpoint) {
     auto f = meta.find("format");
     if (f == meta.end()) {
@@ -344,7 +333,7 @@ inline void check_format(const std::map<std::string, std::string>& meta, const s
         return;  // load_network also takes plain safetensors files, e.g. weights converted from PyTorch
     }
     if (f->second != checkpoint_format && f->second != network_format)
-        throw checkpoint_error(where + ": unknown format '" + f->second + "'");
+        throw checkpoint_error(where + ": unknown format '" + printable(f->second) + "'");
     if (require_checkpoint && f->second != checkpoint_format)
         throw checkpoint_error(where + ": holds one network (written by save_network), not a training checkpoint; "
                                        "load it with load_network");
@@ -355,10 +344,11 @@ inline void check_format(const std::map<std::string, std::string>& meta, const s
     if (version > checkpoint_format_version)
         throw checkpoint_error(where + ": written in checkpoint format " + std::to_string(version) +
                                " by a newer version; this build reads format " + std::to_string(checkpoint_format_version));
-    if (version < 1) throw checkpoint_error(where + ": bad format_version " + v->second);
+    if (version < 1) throw checkpoint_error(where + ": bad format_version " + printable(v->second));
 }
 
-// Reads metadata values, each checked: a damaged entry is an error naming the file and the key.
+// Reads metadata values, each checked: a damaged entry is an error naming the file (`where`,
+// printable()) and the key.
 class MetaReader {
 public:
     MetaReader(const std::map<std::string, std::string>& meta, std::string where) : meta_(meta), where_(std::move(where)) {}
@@ -373,16 +363,14 @@ public:
         const std::string& s = text(key);
         T v{};
         if (!parse_number(s, v))
-            throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not a number: '" + s + "'");
+            throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not a number: '" + printable(s) + "'");
         return v;
     }
-    // An ImagePool's engine state, checked by reading it into an engine of the same type.
+    // An ImagePool's random state, checked as the pool reads it.
     const std::string& rng_state(const std::string& key) const {
         const std::string& s = text(key);
-        std::istringstream is(s);
-        std::mt19937_64 probe;
-        is >> probe;
-        if (!is) throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not a random engine state");
+        if (!image_pool_detail::parse_state(s))
+            throw checkpoint_error(where_ + ": metadata entry '" + key + "' is not an image pool's random state");
         return s;
     }
 
@@ -403,7 +391,7 @@ template <class Net>
 void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::string& prefix) {
     using B = typename Network<Net>::backend;
     using T = typename B::scalar;
-    const std::string& where = file.path();
+    const std::string where = printable(file.path());
     check_format(file.metadata(), where, false);
     std::vector<Slot<B>> slots;
     add_network(slots, net, prefix);
@@ -413,7 +401,7 @@ void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::str
     auto considered = [&](const std::string& name) { return is_network_tensor(name, prefix); };
     const bool any = std::any_of(file.tensors().begin(), file.tensors().end(), [&](const auto& t) { return considered(t.first); });
     if (!any && !expected.empty())
-        throw checkpoint_error(where + ": no tensor name begins with '" + prefix + "'; the file's names begin with: " +
+        throw checkpoint_error(where + ": no tensor name begins with '" + printable(prefix) + "'; the file's names begin with: " +
                                name_prefixes(file.tensors()));
     Problems p;
     compare(file.tensors(), expected, safetensors::dtype_of<T>(), considered, p);
@@ -431,8 +419,6 @@ void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::str
     net.zero_grad();
 }
 
-}  // namespace checkpoint_detail
-
 // An image pool saved beside the model's own, under its name ("rank1.fake_A": another rank's).
 template <class B>
 struct NamedPool {
@@ -440,61 +426,64 @@ struct NamedPool {
     const ImagePool<B>* pool;
 };
 
-// Writes everything training depends on to `path`, replacing any previous file atomically.
-// Model: a CycleGAN, or any type with its members G_A, G_B, D_A, D_B, opt_G_A..opt_D_B,
-// fake_A_pool, fake_B_pool and device(). `more_pools` are written too (a distributed run's other
-// ranks' pools), each as pool.<name>.*.
+// The model's backend, once the model is checked: a type that does not name its state fails
+// here, with this sentence as the first error.
 template <class Model>
-void save_checkpoint(const std::filesystem::path& path, Model& model, const TrainingProgress& progress,
-                     const std::vector<NamedPool<typename Model::backend>>& more_pools = {}) {
-    namespace cd = checkpoint_detail;
-    using B = typename Model::backend;
-    auto slots = cd::model_slots(model);
+struct checked_model {
+    static_assert(TrainableModel<Model>,
+                  "checkpoints: the model must name its state: for_each_network, for_each_optimizer, for_each_pool, "
+                  "a `backend` type and device() (models/model_state.hpp; see CycleGAN)");
+    using backend = typename Model::backend;
+};
+
+// The file of save_checkpoint, with `more_pools` (other ranks') after the model's own.
+template <class Model, class B>
+void save(const std::filesystem::path& path, Model& model, const TrainingProgress& progress,
+          const std::vector<NamedPool<B>>& more_pools) {
+    auto slots = model_slots(model);
     std::map<std::string, std::string> meta;
-    meta["format"] = cd::checkpoint_format;
+    meta["format"] = checkpoint_format;
     meta["format_version"] = std::to_string(checkpoint_format_version);
-    meta["architecture"] = cd::fingerprint(slots);
-    cd::for_each_progress_field(progress, [&](const char* key, const auto& value) { meta[key] = cd::number(value); });
-    for (const auto& [k, v] : progress.info) meta[cd::info_prefix + k] = v;
-    cd::for_each_optimizer(model, [&](const std::string& name, auto& opt) {
-        meta[cd::optimizer_key(name, "steps")] = cd::number(static_cast<long>(opt.steps()));
-        meta[cd::optimizer_key(name, "lr")] = cd::number(static_cast<double>(opt.lr()));
+    meta["architecture"] = fingerprint(slots);
+    for_each_progress_field(progress, [&](const char* key, const auto& value) { meta[key] = number(value); });
+    for (const auto& [k, v] : progress.info) meta[info_prefix + k] = v;
+    model.for_each_optimizer([&](const std::string& name, auto& opt) {
+        meta[optimizer_key(name, "steps")] = number(static_cast<long>(opt.steps()));
+        meta[optimizer_key(name, "lr")] = number(static_cast<double>(opt.lr()));
     });
     auto add_pool = [&](const std::string& name, const ImagePool<B>& pool) {
         const auto& images = pool.images();
         for (std::size_t k = 0; k < images.size(); ++k) {
             const Shape s = images[k].shape();
-            slots.push_back(cd::Slot<B>{cd::pool_key(name, std::to_string(k)), cd::Dims{s.n, s.c, s.h, s.w}, images[k],
-                                        &model.device()});
+            slots.push_back(Slot<B>{pool_key(name, std::to_string(k)), Dims{s.n, s.c, s.h, s.w}, images[k], &model.device()});
         }
-        meta[cd::pool_key(name, "count")] = std::to_string(images.size());
-        meta[cd::pool_key(name, "rng")] = pool.rng_state();
+        meta[pool_key(name, "count")] = std::to_string(images.size());
+        meta[pool_key(name, "rng")] = pool.rng_state();
     };
-    cd::for_each_pool(model, add_pool);
+    model.for_each_pool(add_pool);
     for (const auto& p : more_pools) add_pool(p.name, *p.pool);
-    write_file_atomically(path, cd::serialize(slots, meta));
+    write_file_atomically(path, serialize(slots, meta));
 }
 
-// Restores the model from a checkpoint and returns the progress saved with it. Checks the whole
-// file first (every tensor present with the model's dims and dtype, nothing unknown, metadata
-// readable); on any problem throws checkpoint_error naming the file and the differences, and the
-// model is left as it was. The model's pools are read from pool.<pools>fake_A / fake_B ("" for
-// the model's own, "rank1." for another rank's saved beside them); other pools are skipped.
-template <class Model>
-TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model, const std::string& pools_from = "") {
-    namespace cd = checkpoint_detail;
-    using B = typename Model::backend;
+// The loading of load_checkpoint for rank `rank` of a run: its pools are pool.<rank_pool_name>.*;
+// when the file has none of them (a rank the saved run did not have), they start empty.
+template <class Model, class B>
+TrainingProgress load(const std::filesystem::path& path, Model& model, int rank) {
     using T = typename B::scalar;
-    const std::string where = path.string();
-    auto file = cd::open(path);
-    cd::check_format(file.metadata(), where, true);
-    const cd::MetaReader meta(file.metadata(), where);
+    const std::string where = printable(path.string());
+    auto file = open(path);
+    check_format(file.metadata(), where, true);
+    const MetaReader meta(file.metadata(), where);
+    bool pools_saved = rank == 0;
+    model.for_each_pool([&](const std::string& name, ImagePool<B>&) {
+        pools_saved = pools_saved || file.metadata().count(pool_key(rank_pool_name(rank, name), "count"));
+    });
 
     // 1. Every tensor the model fixes, and the pools' images, against the file's header.
-    auto slots = cd::model_slots(model);
-    cd::Expected expected;
+    auto slots = model_slots(model);
+    Expected expected;
     for (const auto& s : slots) expected.push_back({s.name, s.dims});
-    cd::Problems problems;
+    Problems problems;
     struct PoolPlan {
         std::string name;
         ImagePool<B>* pool;
@@ -503,75 +492,75 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
         std::vector<std::vector<T>> images;
     };
     std::vector<PoolPlan> pools;
-    cd::for_each_pool(model, [&](const std::string& own_name, ImagePool<B>& pool) {
-        const std::string name = pools_from + own_name;
-        const long count = meta.get<long>(cd::pool_key(name, "count"));
+    if (pools_saved) model.for_each_pool([&](const std::string& own_name, ImagePool<B>& pool) {
+        const std::string name = rank_pool_name(rank, own_name);
+        const long count = meta.get<long>(pool_key(name, "count"));
         if (count < 0 || count > std::max(0, pool.capacity()))
-            throw checkpoint_error(where + ": pool " + name + " holds " + std::to_string(count) +
+            throw checkpoint_error(where + ": pool " + printable(name) + " holds " + std::to_string(count) +
                                    " images in the file, but this model's pool holds at most " +
                                    std::to_string(std::max(0, pool.capacity())));
-        pools.push_back({name, &pool, static_cast<std::size_t>(count), meta.rng_state(cd::pool_key(name, "rng")), {}});
+        pools.push_back({name, &pool, static_cast<std::size_t>(count), meta.rng_state(pool_key(name, "rng")), {}});
         // Image shapes are the data's, not the model's: any [1, C, H, W], the same for the whole pool.
-        const std::string first = cd::pool_key(name, "0");
+        const std::string first = pool_key(name, "0");
         const auto it = file.tensors().find(first);
-        cd::Dims dims = it != file.tensors().end() ? it->second.shape : cd::Dims{};
+        Dims dims = it != file.tensors().end() ? it->second.shape : Dims{};
         if (count > 0 && it != file.tensors().end() && (dims.size() != 4 || dims[0] != 1))
-            problems.add(cd::Problems::shape, first + ": shape " + cd::dims_string(dims) + " in the file, expected [1, C, H, W]",
-                         first);
-        for (long k = 0; k < count; ++k) expected.push_back({cd::pool_key(name, std::to_string(k)), dims});
+            problems.add(Problems::shape, printable(first) + ": shape " + dims_string(dims) + " in the file, expected [1, C, H, W]", first);
+        for (long k = 0; k < count; ++k) expected.push_back({pool_key(name, std::to_string(k)), dims});
     });
     // Every tensor but the pools not read (other ranks').
     std::set<std::string> read_pools;
-    for (const auto& p : pools) read_pools.insert(cd::pool_key(p.name, ""));
+    for (const auto& p : pools) read_pools.insert(pool_key(p.name, ""));
     auto considered = [&](const std::string& name) {
-        if (!name.starts_with(cd::pool_prefix)) return true;
+        if (!name.starts_with(pool_prefix)) return true;
         return std::any_of(read_pools.begin(), read_pools.end(), [&](const std::string& p) { return name.starts_with(p); });
     };
-    cd::compare(file.tensors(), expected, safetensors::dtype_of<T>(), considered, problems);
+    compare(file.tensors(), expected, safetensors::dtype_of<T>(), considered, problems);
     if (!problems.empty()) throw checkpoint_error(problems.report(where));
 
     // 2. The metadata.
     TrainingProgress progress;
-    cd::for_each_progress_field(progress, [&](const char* key, auto& value) {
+    for_each_progress_field(progress, [&](const char* key, auto& value) {
         using V = std::remove_cvref_t<decltype(value)>;
         if constexpr (std::is_floating_point_v<V>)
-            if (cd::optional_progress_field(key) && !file.metadata().count(key)) {
+            if (optional_progress_field(key) && !file.metadata().count(key)) {
                 value = std::numeric_limits<V>::quiet_NaN();
                 return;
             }
         value = meta.get<V>(key);
     });
-    progress.info = cd::info_entries(file.metadata());
+    progress.info = info_entries(file.metadata());
     struct OptPlan {
         long steps;
         double lr;
     };
     std::vector<OptPlan> opts;
-    cd::for_each_optimizer(model, [&](const std::string& name, auto&) {
-        opts.push_back({meta.get<long>(cd::optimizer_key(name, "steps")), meta.get<double>(cd::optimizer_key(name, "lr"))});
+    model.for_each_optimizer([&](const std::string& name, auto&) {
+        opts.push_back({meta.get<long>(optimizer_key(name, "steps")), meta.get<double>(optimizer_key(name, "lr"))});
     });
 
     // 3. Every value into host memory: a read error here still leaves the model untouched.
     std::vector<std::vector<T>> values;
-    for (const auto& s : slots) values.push_back(cd::wrap_read([&] { return file.values<T>(s.name); }));
+    for (const auto& s : slots) values.push_back(wrap_read([&] { return file.values<T>(s.name); }));
     for (auto& p : pools)
         for (std::size_t k = 0; k < p.count; ++k)
-            p.images.push_back(cd::wrap_read([&] { return file.values<T>(cd::pool_key(p.name, std::to_string(k))); }));
+            p.images.push_back(wrap_read([&] { return file.values<T>(pool_key(p.name, std::to_string(k))); }));
 
     // 4. Into the model; nothing below depends on the file any more.
     for (std::size_t i = 0; i < slots.size(); ++i)
         if (!values[i].empty()) slots[i].dev->upload(values[i].data(), slots[i].tensor.data(), values[i].size());
-    cd::for_each_network(model, [](const std::string&, auto& net) { net.zero_grad(); });
+    model.for_each_network([](const std::string&, auto& net) { net.zero_grad(); });
     std::size_t o = 0;
-    cd::for_each_optimizer(model, [&](const std::string&, auto& opt) {
+    model.for_each_optimizer([&](const std::string&, auto& opt) {
         opt.set_steps(opts[o].steps);
         opt.set_lr(opts[o].lr);
         ++o;
     });
+    if (!pools_saved) model.for_each_pool([](const std::string&, ImagePool<B>& pool) { pool.reset(); });
     for (auto& p : pools) {
         std::vector<Tensor<B>> images;
         for (std::size_t k = 0; k < p.count; ++k) {
-            const auto& d = file.info(cd::pool_key(p.name, std::to_string(k))).shape;
+            const auto& d = file.info(pool_key(p.name, std::to_string(k))).shape;
             const Shape s{static_cast<int>(d[0]), static_cast<int>(d[1]), static_cast<int>(d[2]), static_cast<int>(d[3])};
             images.push_back(Tensor<B>::from_host(model.device(), s, p.images[k]));
         }
@@ -579,6 +568,63 @@ TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model
         p.pool->set_rng_state(p.rng);
     }
     return progress;
+}
+
+}  // namespace checkpoint_detail
+
+// Writes everything training depends on to `path`, replacing any previous file atomically: the
+// state the model names (a TrainableModel, models/model_state.hpp; a CycleGAN) and `progress`.
+template <class Model>
+void save_checkpoint(const std::filesystem::path& path, Model& model, const TrainingProgress& progress) {
+    using B = typename checkpoint_detail::checked_model<Model>::backend;
+    checkpoint_detail::save(path, model, progress, std::vector<checkpoint_detail::NamedPool<B>>{});
+}
+
+// The same for a distributed run: every rank of `comm` calls it; the pools of every rank are
+// gathered at rank 0 (comm.gather_bytes), which writes the file, each other rank's as
+// pool.rank<r>.<name>.* beside its own.
+template <class Model, class Comm>
+void save_checkpoint(const std::filesystem::path& path, Model& model, const TrainingProgress& progress, Comm& comm) {
+    namespace cd = checkpoint_detail;
+    using B = typename cd::checked_model<Model>::backend;
+    static_assert(requires(Comm& c, const std::string& bytes) {
+        { c.rank() } -> std::convertible_to<int>;
+        { c.gather_bytes(bytes, 0) } -> std::convertible_to<std::vector<std::string>>;
+    }, "save_checkpoint: the communicator must have rank(), size() and gather_bytes(bytes, root) (see SingleProcess)");
+    std::vector<std::unique_ptr<ImagePool<B>>> others;
+    std::vector<cd::NamedPool<B>> more;
+    if (comm.size() > 1)
+        model.for_each_pool([&](const std::string& name, ImagePool<B>& pool) {
+            const auto all = comm.gather_bytes(pool.to_bytes(model.device()), 0);  // empty but at rank 0
+            for (std::size_t r = 1; r < all.size(); ++r) {
+                others.push_back(std::make_unique<ImagePool<B>>(pool.capacity()));
+                others.back()->from_bytes(model.device(), all[r]);
+                more.push_back({cd::rank_pool_name(static_cast<int>(r), name), others.back().get()});
+            }
+        });
+    if (comm.rank() == 0) cd::save(path, model, progress, more);
+}
+
+// Restores the model from a checkpoint and returns the progress saved with it. Checks the whole
+// file first (every tensor present with the model's dims and dtype, nothing unknown, metadata
+// readable); on any problem throws checkpoint_error naming the file and the differences, and the
+// model is left as it was. The pools are the model's own (pool.<name>.*); other ranks' are skipped.
+template <class Model>
+TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model) {
+    using B = typename checkpoint_detail::checked_model<Model>::backend;
+    return checkpoint_detail::load<Model, B>(path, model, 0);
+}
+
+// The same on rank r of a distributed run (every rank reads the file): rank 0 takes the model's
+// own pools, rank r the pool.rank<r>.* ones that save_checkpoint wrote for it; a rank the saved
+// run did not have starts with empty pools.
+template <class Model, class Comm>
+TrainingProgress load_checkpoint(const std::filesystem::path& path, Model& model, Comm& comm) {
+    using B = typename checkpoint_detail::checked_model<Model>::backend;
+    static_assert(requires(const Comm& c) {
+        { c.rank() } -> std::convertible_to<int>;
+    }, "load_checkpoint: the third argument is the communicator whose rank() picks the pools (see SingleProcess)");
+    return checkpoint_detail::load<Model, B>(path, model, comm.rank());
 }
 
 // Writes one network's parameters and buffers under `prefix` + state_dict name ("G_A." or "" for

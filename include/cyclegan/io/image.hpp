@@ -9,6 +9,7 @@
 // so before this header (this header then uses that copy and its implementation, which that
 // program provides).
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -79,13 +80,28 @@
 #pragma GCC diagnostic pop
 #endif
 
-// The most pixels an image may claim: larger headers are refused before anything is decoded. The
-// fuzz harness lowers it (it runs each input under AddressSanitizer with a time limit).
-#ifndef CYCLEGAN_MAX_IMAGE_PIXELS
-#define CYCLEGAN_MAX_IMAGE_PIXELS (std::uint64_t(1) << 28)
+#ifdef CYCLEGAN_MAX_IMAGE_PIXELS
+#error "CYCLEGAN_MAX_IMAGE_PIXELS is a run-time setting now: call cyclegan::set_max_image_pixels(n) instead"
 #endif
 
 namespace cyclegan {
+
+namespace image_detail {
+inline std::atomic<std::uint64_t> max_pixels_setting{std::uint64_t(1) << 28};  // one for the program
+}  // namespace image_detail
+
+// The most pixels an image may claim (2^28 by default, 16384 x 16384): larger headers are refused
+// before anything is decoded. Like the CPU's tuning (cpu::set_tuning) it is the process's, read by
+// every decode; the fuzz harness lowers it, since it runs each input under AddressSanitizer with a
+// time limit. Throws std::invalid_argument for 0 (no image) or more than 2^48 (no header can
+// claim more: each side is at most 2^24).
+inline std::uint64_t max_image_pixels() { return image_detail::max_pixels_setting.load(std::memory_order_relaxed); }
+inline void set_max_image_pixels(std::uint64_t pixels) {
+    if (pixels == 0 || pixels > (std::uint64_t(1) << 48))
+        throw std::invalid_argument("set_max_image_pixels: the limit must be between 1 and 2^48 pixels, got " +
+                                    std::to_string(pixels));
+    image_detail::max_pixels_setting.store(pixels, std::memory_order_relaxed);
+}
 
 // An image file could not be read or written; the message names the file and the reason.
 struct image_error : std::runtime_error {
@@ -209,9 +225,10 @@ struct ImageInfo {
 
 namespace image_detail {
 
+// 'the/path' in messages, as printable() shows it.
 inline std::string quoted(const std::filesystem::path& p) {
     std::string out = "'";  // appended piecewise: GCC 12 -O3 warns (wrongly) on "'" + s + "'"
-    out += p.string();
+    out += printable(p.string());
     out += '\'';
     return out;
 }
@@ -284,13 +301,14 @@ inline image_error decode_error(const std::filesystem::path& path, std::size_t s
                        "): " + why);
 }
 
-// Refuses a header of more than CYCLEGAN_MAX_IMAGE_PIXELS pixels (or an empty one) before any is
+// Refuses a header of more than max_image_pixels() pixels (or an empty one) before any is
 // decoded: every decoder calls it with the size its header claims.
 inline void check_pixel_count(const std::filesystem::path& path, std::size_t size, const std::string& kind,
                               std::uint64_t w, std::uint64_t h) {
-    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > CYCLEGAN_MAX_IMAGE_PIXELS)
+    const std::uint64_t most = max_image_pixels();
+    if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24) || w * h > most)
         throw decode_error(path, size, kind, "its header says " + std::to_string(w) + "x" + std::to_string(h) +
-                                                 ", empty or over " + std::to_string(CYCLEGAN_MAX_IMAGE_PIXELS) + " pixels");
+                                                 ", empty or over " + std::to_string(most) + " pixels");
 }
 
 inline void check_channels(int channels, const char* who) {
@@ -441,7 +459,9 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     TIFFOpenOptionsFree(options);
     TIFF* tif = handle.get();
     auto fail = [&](const std::string& why) {
-        return decode_error(path, bytes.size(), "a TIFF", why + (source.message.empty() ? "" : " (" + source.message + ")"));
+        // libtiff's messages quote the file's name and may quote what the file holds
+        return decode_error(path, bytes.size(), "a TIFF",
+                            printable(why) + (source.message.empty() ? "" : " (" + printable(source.message) + ")"));
     };
     if (!tif) throw fail("not a readable TIFF");
     std::uint32_t w = 0, h = 0;
@@ -875,7 +895,8 @@ inline void write_image(const std::filesystem::path& path, const Image& img) {
     else if (ext == ".jpg" || ext == ".jpeg")
         ok = stbi_write_jpg_to_func(append, &encoded, img.width, img.height, img.channels, img.pixels.data(), 95);
     else
-        throw image_error(where + ": unsupported extension '" + path.extension().string() + "' (use .png, .jpg or .jpeg)");
+        throw image_error(where + ": unsupported extension '" + printable(path.extension().string()) +
+                          "' (use .png, .jpg or .jpeg)");
     if (!ok || encoded.empty()) throw image_error(where + ": encoding failed");
     try {
         write_file_atomically(path, encoded);

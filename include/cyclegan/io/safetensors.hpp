@@ -2,7 +2,8 @@
 // Reading and writing the safetensors format (https://huggingface.co/docs/safetensors):
 //   8 bytes little-endian header length, a JSON header naming each tensor's dtype, shape and byte
 //   range, then the raw little-endian data. Python reads it with `safetensors` or by hand.
-// The JSON here is the small subset the format uses; every error names the file and the problem.
+// The JSON here is the small subset the format uses; every error names the file and the problem,
+// with the file's name and every string from the file as printable() shows them.
 #include <bit>
 #include <cctype>
 #include <charconv>
@@ -19,7 +20,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "../core/choice.hpp"
+#include "../core/text.hpp"
 
 namespace cyclegan::safetensors {
 
@@ -57,6 +58,7 @@ namespace detail {
 // Recursive-descent reader for the JSON that safetensors headers contain.
 class HeaderParser {
 public:
+    // where: the file's name, already printable().
     HeaderParser(std::string_view text, std::string where) : s_(text), where_(std::move(where)) {}
 
     void parse(std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& meta) {
@@ -70,7 +72,7 @@ public:
                     meta[k] = string();
                 });
             } else {
-                if (tensors.count(key)) fail("tensor '" + key + "' appears twice");
+                if (tensors.count(key)) fail("tensor '" + printable(key) + "' appears twice");
                 tensors[key] = tensor(key);
             }
         });
@@ -88,7 +90,8 @@ private:
         expect(close);
     }
 
-    TensorInfo tensor(const std::string& name) {
+    TensorInfo tensor(const std::string& key) {
+        const std::string name = printable(key);  // for messages
         TensorInfo t;
         bool has_dtype = false, has_shape = false, has_offsets = false;
         list('{', '}', false, [&] {
@@ -107,7 +110,7 @@ private:
                 t.begin = static_cast<std::size_t>(o[0]);
                 t.end = static_cast<std::size_t>(o[1]);
                 has_offsets = true;
-            } else fail("tensor '" + name + "' has unknown field '" + k + "'");
+            } else fail("tensor '" + name + "' has unknown field '" + printable(k) + "'");
         });
         if (!has_dtype || !has_shape || !has_offsets)
             fail("tensor '" + name + "' lacks dtype, shape or data_offsets");
@@ -125,7 +128,7 @@ private:
             std::int64_t v = 0;
             const auto r = std::from_chars(s_.data() + start, s_.data() + i_, v);
             if (r.ec != std::errc() || r.ptr != s_.data() + i_)
-                fail("bad integer '" + std::string(s_.substr(start, i_ - start)) + "'");
+                fail("bad integer '" + printable(s_.substr(start, i_ - start)) + "'");
             out.push_back(v);
         });
         return out;
@@ -198,13 +201,14 @@ inline std::string json_string(const std::string& s) {
 // Why `path` cannot be opened for reading, as an exception naming it.
 inline format_error open_error(const std::filesystem::path& path) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return format_error(path.string() + ": no such file");
-    if (std::filesystem::is_directory(path, ec)) return format_error(path.string() + ": is a folder, not a safetensors file");
-    return format_error(path.string() + ": cannot open for reading (permission denied?)");
+    const std::string where = printable(path.string());
+    if (!std::filesystem::exists(path, ec)) return format_error(where + ": no such file");
+    if (std::filesystem::is_directory(path, ec)) return format_error(where + ": is a folder, not a safetensors file");
+    return format_error(where + ": cannot open for reading (permission denied?)");
 }
 
 // Reads the length prefix and the JSON header of a file of `size` bytes open at its start; leaves
-// the stream at the data section and returns where it begins.
+// the stream at the data section and returns where it begins. `where`: the file's name, printable().
 inline std::size_t read_header(std::istream& in, std::size_t size, const std::string& where,
                                std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& meta) {
     if (size < 8) throw format_error(where + ": too short to be a safetensors file (" + std::to_string(size) + " bytes)");
@@ -228,9 +232,10 @@ inline std::size_t read_header(std::istream& in, std::size_t size, const std::st
 // Every tensor's dtype is known and its byte range lies inside a data section of `data_size` bytes
 // and fits its shape: a truncated file fails here, before any data is read.
 inline void check_ranges(const std::map<std::string, TensorInfo>& tensors, std::size_t data_size, const std::string& where) {
-    for (auto& [name, t] : tensors) {
+    for (auto& [key, t] : tensors) {
+        const std::string name = printable(key);
         const std::size_t es = dtype_size(t.dtype);
-        if (es == 0) throw format_error(where + ": tensor '" + name + "' has unknown dtype " + t.dtype);
+        if (es == 0) throw format_error(where + ": tensor '" + name + "' has unknown dtype " + printable(t.dtype));
         if (t.end > data_size)
             throw format_error(where + ": tensor '" + name + "' ends at byte " + std::to_string(t.end) +
                                " but the data section has " + std::to_string(data_size) + " (truncated?)");
@@ -240,7 +245,7 @@ inline void check_ranges(const std::map<std::string, TensorInfo>& tensors, std::
     }
 }
 
-// Little-endian F32 / F64 / I64 bytes -> T.
+// Little-endian F32 / F64 / I64 bytes -> T. `where` is printable(), `name` is as in the file.
 template <class T>
 std::vector<T> convert(const unsigned char* p, const TensorInfo& t, const std::string& where, const std::string& name) {
     static_assert(std::endian::native == std::endian::little, "safetensors: big-endian hosts are not supported");
@@ -251,7 +256,9 @@ std::vector<T> convert(const unsigned char* p, const TensorInfo& t, const std::s
     if (t.dtype == "F32") read_as(float{});
     else if (t.dtype == "F64") read_as(double{});
     else if (t.dtype == "I64") read_as(std::int64_t{});
-    else throw format_error(where + ": tensor '" + name + "' has dtype " + t.dtype + ", expected F32, F64 or I64");
+    else
+        throw format_error(where + ": tensor '" + printable(name) + "' has dtype " + printable(t.dtype) +
+                           ", expected F32, F64 or I64");
     return out;
 }
 
@@ -274,6 +281,7 @@ public:
     static LazyFile open(const std::filesystem::path& path) {
         LazyFile f;
         f.path_ = path.string();
+        f.where_ = printable(f.path_);
         std::error_code ec;
         if (std::filesystem::is_directory(path, ec)) throw detail::open_error(path);
         f.in_.open(path, std::ios::binary);
@@ -281,21 +289,21 @@ public:
         f.in_.seekg(0, std::ios::end);
         const auto size = static_cast<std::size_t>(f.in_.tellg());
         f.in_.seekg(0);
-        f.data_start_ = detail::read_header(f.in_, size, f.path_, f.tensors_, f.metadata_);
+        f.data_start_ = detail::read_header(f.in_, size, f.where_, f.tensors_, f.metadata_);
         f.bytes_read_ = f.data_start_;
-        detail::check_ranges(f.tensors_, size - f.data_start_, f.path_);
+        detail::check_ranges(f.tensors_, size - f.data_start_, f.where_);
         return f;
     }
 
     bool contains(const std::string& name) const { return tensors_.count(name) > 0; }
     const TensorInfo& info(const std::string& name) const {
         auto it = tensors_.find(name);
-        if (it == tensors_.end()) throw format_error(path_ + ": no tensor named '" + name + "'");
+        if (it == tensors_.end()) throw format_error(where_ + ": no tensor named '" + printable(name) + "'");
         return it->second;
     }
     const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
-    const std::string& path() const { return path_; }
+    const std::string& path() const { return path_; }  // as given: printable() it for messages
 
     // The tensor's raw bytes (little-endian, its dtype), read from disk now.
     std::vector<unsigned char> bytes(const std::string& name) const {
@@ -304,7 +312,7 @@ public:
         in_.clear();
         in_.seekg(static_cast<std::streamoff>(data_start_ + t.begin));
         in_.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
-        if (!in_) throw format_error(path_ + ": cannot read tensor '" + name + "' (file changed or truncated?)");
+        if (!in_) throw format_error(where_ + ": cannot read tensor '" + printable(name) + "' (file changed or truncated?)");
         bytes_read_ += out.size();
         return out;
     }
@@ -313,14 +321,14 @@ public:
     template <class T>
     std::vector<T> values(const std::string& name) const {
         const auto b = bytes(name);
-        return detail::convert<T>(b.data(), info(name), path_, name);
+        return detail::convert<T>(b.data(), info(name), where_, name);
     }
 
     // Header plus tensor bytes read so far: what loading touched.
     std::size_t bytes_read() const { return bytes_read_; }
 
 private:
-    std::string path_;
+    std::string path_, where_;  // the path as given, and as messages show it
     mutable std::ifstream in_;  // reading a tensor moves the stream, not what the file holds
     std::size_t data_start_ = 0;
     mutable std::size_t bytes_read_ = 0;
@@ -346,7 +354,8 @@ inline std::string serialize_header(const std::vector<TensorDecl>& decls, const 
     if (!metadata.empty()) entries.push_back("\"__metadata__\":{" + join(meta, ",") + "}");
     std::size_t offset = 0;
     for (const auto& d : decls) {
-        if (dtype_size(d.dtype) == 0) throw format_error("safetensors: tensor '" + d.name + "' has unknown dtype " + d.dtype);
+        if (dtype_size(d.dtype) == 0)
+            throw format_error("safetensors: tensor '" + printable(d.name) + "' has unknown dtype " + printable(d.dtype));
         std::vector<std::string> dims;
         for (const std::int64_t n : d.shape) dims.push_back(std::to_string(n));
         entries.push_back(detail::json_string(d.name) + ":{\"dtype\":" + detail::json_string(d.dtype) + ",\"shape\":[" +
@@ -375,7 +384,7 @@ inline std::string serialize(const std::vector<Entry>& entries, const std::map<s
     for (const auto& e : entries) {
         decls.push_back({e.name, "F32", e.shape});
         if (decls.back().bytes() != e.values.size() * 4)
-            throw format_error("safetensors: tensor '" + e.name + "' has " + std::to_string(e.values.size()) +
+            throw format_error("safetensors: tensor '" + printable(e.name) + "' has " + std::to_string(e.values.size()) +
                                " values for its shape");
     }
     std::string out = serialize_header(decls, metadata);

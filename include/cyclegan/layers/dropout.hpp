@@ -8,17 +8,15 @@
 #include <string>
 
 #include "../core/concepts.hpp"
+#include "../core/random.hpp"
 #include "../ops/dropout.hpp"
 #include "bind_check.hpp"
 
 namespace cyclegan {
 
-// FNV-1a, to turn a layer's state_dict path into its stream salt.
+// A layer's stream salt: FNV-1a of its state_dict path.
 inline std::uint64_t dropout_name_hash(const std::string& name) {
-    if (name.empty()) return 0;  // a lone layer and a Network<Dropout> named "" draw alike
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (unsigned char ch : name) h = (h ^ ch) * 0x100000001b3ULL;
-    return h;
+    return name.empty() ? 0 : fnv1a(name);  // a lone layer and a Network<Dropout> named "" draw alike
 }
 
 template <class B>

@@ -52,7 +52,7 @@ auto with_generator_type(const std::string& netG, F&& f) {
     for_each_generator<B>([&](const char* name, auto type) {
         if (!out && netG == name) out.emplace(f(type));
     });
-    if (!out) throw std::invalid_argument("unknown generator '" + netG + "' (" + join(generator_names()) + ")");
+    if (!out) throw std::invalid_argument("unknown generator '" + printable(netG) + "' (" + join(generator_names()) + ")");
     return std::move(*out);
 }
 
@@ -78,11 +78,12 @@ inline std::map<std::string, std::string> generator_record(const AnyGeneratorOpt
 }
 
 // A generator's options from the architecture a checkpoint records (generator_record's keys), as
-// cyclegan-train, save_network and tools/convert_reference.py write them. `source` names the file
+// cyclegan-train, save_network and tools/convert_reference.py write them. `file` names the file
 // in errors: std::runtime_error for a missing key, std::invalid_argument for a value the library
-// does not know.
+// does not know (the file's name and values shown as printable() shows them).
 inline AnyGeneratorOptions generator_options_from_record(const std::map<std::string, std::string>& record,
-                                                         const std::string& source) {
+                                                         const std::string& file) {
+    const std::string source = printable(file);
     auto get = [&](const char* key) {
         const auto it = record.find(key);
         if (it == record.end())
@@ -95,7 +96,7 @@ inline AnyGeneratorOptions generator_options_from_record(const std::map<std::str
         try {
             return std::stoi(v);
         } catch (const std::exception&) {
-            throw std::invalid_argument(source + ": the recorded '" + key + "' is '" + v + "', not a number");
+            throw std::invalid_argument(source + ": the recorded '" + key + "' is '" + printable(v) + "', not a number");
         }
     };
     namespace k = record_keys;
@@ -104,7 +105,7 @@ inline AnyGeneratorOptions generator_options_from_record(const std::map<std::str
         g.netG = get(k::netG);
         const auto& known = generator_names();
         if (std::find(known.begin(), known.end(), g.netG) == known.end())
-            throw std::invalid_argument("the generator '" + g.netG + "' is not one this library knows (" +
+            throw std::invalid_argument("the generator '" + printable(g.netG) + "' is not one this library knows (" +
                                         join(known) + ")");
         g.ngf = number(k::ngf);
         g.input_nc = number(k::input_nc);
@@ -171,7 +172,8 @@ public:
     // ResNet's dropout; the first tensor's dims give ngf and the input channels, the last's the
     // output channels. What names cannot tell is taken as the reference's: reflect (not replicate)
     // padding, and no dropout in a U-Net (which only matters in training). Throws
-    // std::invalid_argument naming `source` when no generator has these names.
+    // std::invalid_argument naming `source` (and some of the names, printable()) when no generator
+    // has these names.
     static Options infer_options(const std::map<std::string, std::vector<std::int64_t>>& tensors,
                                  const std::string& source) {
         for (const auto& netG : generator_names())
@@ -200,8 +202,8 @@ public:
                         }
         std::string names;
         for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
-            names += (names.empty() ? "" : ", ") + it->first;
-        throw std::invalid_argument(source + ": records no architecture, and its " + std::to_string(tensors.size()) +
+            names += (names.empty() ? "" : ", ") + printable(it->first);
+        throw std::invalid_argument(printable(source) + ": records no architecture, and its " + std::to_string(tensors.size()) +
                                     " tensors (" + names + ", ...) are not those of any generator this library knows (" +
                                     join(generator_names()) + ")");
     }
@@ -258,7 +260,7 @@ auto with_discriminator_type(const AnyDiscriminatorOptions& o, F&& f) {
         if (layers == 0 || layers == o.n_layers_D) out.emplace(f(type));
     });
     if (!named)
-        throw std::invalid_argument("unknown discriminator '" + o.netD + "' (" + join(discriminator_names()) + ")");
+        throw std::invalid_argument("unknown discriminator '" + printable(o.netD) + "' (" + join(discriminator_names()) + ")");
     if (!out) {
         check_option("discriminator", "n_layers_D", o.n_layers_D, AnyDiscriminatorOptions::n_layers_range);
         throw std::logic_error("with_discriminator_type: no type for n_layers_D " + std::to_string(o.n_layers_D));

@@ -14,11 +14,13 @@
 #include "../core/image_pool.hpp"
 #include "../core/network.hpp"
 #include "../core/option_range.hpp"
+#include "../core/random.hpp"
 #include "../distributed/communicator.hpp"
 #include "../losses/gan_loss.hpp"
 #include "../losses/pixel_loss.hpp"
 #include "../optim/adam.hpp"
 #include "../optim/optimizer.hpp"
+#include "model_state.hpp"
 #include "patch_discriminator.hpp"
 #include "resnet_generator.hpp"
 
@@ -30,7 +32,7 @@ struct CycleGANOptions {
     double lambda_identity = 0.5;   // identity loss weight, times lambda_A / lambda_B
     int pool_size = 50;             // 0: no history, discriminators see the newest fakes only
     InitOptions init{};             // normal(0, 0.02) by default
-    std::uint64_t seed = 0;         // image pools
+    std::uint64_t seed = 0;         // image pools (each draws from random_key(seed, {hash of its name}))
 
     static constexpr OptionRange loss_weight_range{.min = 0};                // the lambdas
     static constexpr OptionRange pool_size_range{.min = 0, .integer = true};
@@ -42,6 +44,15 @@ struct CycleGANOptions {
         check_option("CycleGAN", "pool_size", pool_size, pool_size_range);
         init.check();
     }
+};
+
+// CycleGAN's state as its files name it (models/model_state.hpp), readable without a model: the
+// translator picks a generator by these names.
+struct CycleGANNames {
+    // networks[0] translates A to B, networks[1] B to A; D_A judges domain B, D_B domain A. Each
+    // optimizer is named as the network it steps.
+    static constexpr std::array networks{"G_A", "G_B", "D_A", "D_B"};
+    static constexpr std::array pools{"fake_A", "fake_B"};  // G_B's fakes (for D_B), G_A's (for D_A)
 };
 
 // The eight losses the reference reports, in its order.
@@ -99,8 +110,10 @@ public:
           D_A(network(dev, Discriminator(d_for(d, g.output_nc)), o.init, 2)),
           D_B(network(dev, Discriminator(d_for(d, g.input_nc)), o.init, 3)),
           opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
-          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
-          fake_A_pool(o.pool_size, o.seed * 2 + 1), fake_B_pool(o.pool_size, o.seed * 2 + 2) {
+          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt) {
+        for_each_pool([&](const char* name, ImagePool<B>& pool) {
+            pool = ImagePool<B>(o.pool_size, random_key(o.seed, {fnv1a(name)}));
+        });
         // G_A(B) only makes sense when both domains have the same channels (the reference asserts it).
         if (o.lambda_identity > 0 && g.input_nc != g.output_nc)
             throw std::invalid_argument("CycleGAN: the identity loss needs input_nc == output_nc (got " +
@@ -180,16 +193,18 @@ public:
         return L;
     }
 
-    // Every rank's weights and buffers (of all four networks) become rank `root`'s: the start of
-    // a distributed run, so that all ranks begin where one does.
+    // The model's state, named once (models/model_state.hpp): what checkpoints, broadcast_weights,
+    // set_lr, the translator and every rank's pools read.
+    template <class F>
+    void for_each_network(F&& f) { visit_named(CycleGANNames::networks, f, G_A, G_B, D_A, D_B); }
+    template <class F>
+    void for_each_optimizer(F&& f) { visit_named(CycleGANNames::networks, f, opt_G_A, opt_G_B, opt_D_A, opt_D_B); }
+    template <class F>
+    void for_each_pool(F&& f) { visit_named(CycleGANNames::pools, f, fake_A_pool, fake_B_pool); }
+
+    // Every rank's weights and buffers become rank `root`'s (cyclegan::broadcast_weights).
     template <class Comm>
-    void broadcast_weights(Comm& comm, int root = 0) {
-        std::vector<Tensor<B>*> bucket;
-        for (auto* t : {&G_A.parameters(), &G_B.parameters(), &D_A.parameters(), &D_B.parameters(), &G_A.buffers(),
-                        &G_B.buffers(), &D_A.buffers(), &D_B.buffers()})
-            if (!t->empty()) bucket.push_back(t);
-        comm.broadcast(*dev_, std::span<Tensor<B>* const>(bucket), root);
-    }
+    void broadcast_weights(Comm& comm, int root = 0) { cyclegan::broadcast_weights(*this, comm, root); }
 
     // Translation in eval mode (dropout off, batch norm on running statistics).
     Tensor<B> translate_AtoB(const Tensor<B>& a) { return translate(G_A, a); }
@@ -201,11 +216,9 @@ public:
     };
     const Visuals& visuals() const { return last_; }
 
-    // Sets the learning rate of all four optimizers (a schedule's output).
-    void set_lr(double lr) {
-        for (auto* s : {&opt_G_A, &opt_G_B, &opt_D_A, &opt_D_B}) s->set_lr(lr);
-    }
-    double lr() const { return opt_G_A.lr(); }
+    // Sets the learning rate of all four optimizers (a schedule's output; cyclegan::set_lr).
+    void set_lr(double lr) { cyclegan::set_lr(*this, lr); }
+    double lr() const { return opt_G_A.lr(); }  // every optimizer's
     const CycleGANOptions& options() const { return o_; }
     B& device() const { return *dev_; }
 
@@ -224,7 +237,7 @@ private:
     // Network k of the four, initialised from its own stream of the seed.
     template <class N>
     static Network<N> network(B& dev, N net, InitOptions init, std::uint64_t k) {
-        init.seed = init.seed * 4 + k;
+        init.seed = sub_seed(init.seed, k, CycleGANNames::networks.size());
         const std::string prefix = net.prefix();
         return Network<N>(dev, std::move(net), prefix, init);
     }

@@ -7,42 +7,15 @@
 #include <cstdint>
 
 #include "../core/macros.hpp"
+#include "../core/random.hpp"
 #include "../core/tensor.hpp"
 
 namespace cyclegan {
 
-namespace dropout_detail {
-
-inline constexpr std::uint64_t golden_gamma = 0x9e3779b97f4a7c15ULL;  // 2^64 / golden ratio, odd
-
-// SplitMix64's output function (Steele, Lea & Flood 2014; Vigna's constants): a bijection of
-// 64-bit words in which every input bit flips about half the output bits.
-CYCLEGAN_HD constexpr std::uint64_t mix64(std::uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-// One SplitMix64 step from state z: mix64(z + gamma). splitmix64(0) = 0xe220a8397b1dcdaf, the
-// reference generator's first output for seed 0 (the tests check it).
-CYCLEGAN_HD constexpr std::uint64_t splitmix64(std::uint64_t z) { return mix64(z + golden_gamma); }
-
-}  // namespace dropout_detail
-
-// The key of one forward call's stream. Each input goes through a full mix before the next is
-// folded in, so neighbouring seeds, layers or calls give unrelated keys; for fixed seed and salt,
-// distinct calls give distinct keys (mix64 is a bijection).
-CYCLEGAN_HD constexpr std::uint64_t dropout_key(std::uint64_t seed, std::uint64_t salt, std::uint64_t call) {
-    using dropout_detail::splitmix64;
-    return splitmix64(splitmix64(splitmix64(seed) ^ salt) ^ call);
-}
-
-// Uniform in [0, 1) for element `index` of the stream `key`: the index-th output of SplitMix64
-// started from state `key`, its top 53 bits as a double (exact, so the comparison with p below
-// gives the same answer on any IEEE machine).
-CYCLEGAN_HD constexpr double dropout_uniform(std::uint64_t key, std::uint64_t index) {
-    const std::uint64_t bits = dropout_detail::mix64(key + (index + 1) * dropout_detail::golden_gamma);
-    return static_cast<double>(bits >> 11) * 0x1.0p-53;
+// The key of one forward call's stream: random_key(seed, {salt, call}), the layer's state_dict
+// path salting it (layers/dropout.hpp) and the call counting its training forwards.
+constexpr std::uint64_t dropout_key(std::uint64_t seed, std::uint64_t salt, std::uint64_t call) {
+    return random_key(seed, {salt, call});
 }
 
 // What a kernel needs to draw one call's mask.
@@ -51,10 +24,11 @@ struct DropoutDraw {
     double p = 0.5;         // probability of dropping an element
     double scale = 2.0;     // 1/(1-p), the factor on kept elements (0 when p = 1: all dropped)
 
-    // The mask value of element `index` (flat NCHW): 0 or 1/(1-p).
+    // The mask value of element `index` (flat NCHW): 0 or 1/(1-p). The element's uniform draw is
+    // word `index` of the call's stream, so any backend, thread count and loop order draws it alike.
     template <class T>
     CYCLEGAN_HD T factor(std::uint64_t index) const {
-        return dropout_uniform(key, index) < p ? T(0) : T(scale);
+        return random_uniform(key, index) < p ? T(0) : T(scale);
     }
 };
 

@@ -7,7 +7,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
+
+#include "../core/text.hpp"
 
 namespace cyclegan::report {
 
@@ -30,12 +33,14 @@ inline void write_row(std::ostream& out, const LossRecord& r) {
 }
 
 inline void append_loss_log(const std::filesystem::path& path, const LossRecord& r) {
-    const bool fresh = !std::filesystem::exists(path) || std::filesystem::file_size(path) == 0;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    const bool fresh = ec || size == 0;  // missing (or unreadable, and then refused below)
     std::ofstream out(path, std::ios::app);
-    if (!out) throw std::runtime_error(path.string() + ": cannot open the loss log for writing");
+    if (!out) throw std::runtime_error(printable(path.string()) + ": cannot open the loss log for writing");
     if (fresh) out << loss_log_header << "\n";
     write_row(out, r);
-    if (!out) throw std::runtime_error(path.string() + ": writing the loss log failed");
+    if (!out) throw std::runtime_error(printable(path.string()) + ": writing the loss log failed");
 }
 
 inline std::vector<LossRecord> read_loss_log(const std::filesystem::path& path) {
@@ -70,7 +75,8 @@ inline std::vector<LossRecord> read_loss_log(const std::filesystem::path& path) 
 
 // Rows after `iteration` are dropped: a run resumed from an earlier checkpoint rewrites them.
 inline void truncate_loss_log(const std::filesystem::path& path, long iteration) {
-    if (!std::filesystem::exists(path)) return;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return;
     auto rows = read_loss_log(path);
     std::ofstream out(path, std::ios::trunc);
     out << loss_log_header << "\n";

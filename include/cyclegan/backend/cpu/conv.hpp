@@ -44,40 +44,44 @@ void for_each_band(int K, int OH, int OW, F&& band) {
     for (int oh0 = 0; oh0 < OH; oh0 += step) band(oh0, std::min(OH, oh0 + step), cols);
 }
 
+// The products below read their operands as `ops` says (float, or bf16: operands_for).
 // y[n] = W (O x C*kh*kw) * im2col(x[n]).   w has shape {O, C, kh, kw}; y is preallocated.
 template <class T>
-void conv2d_forward_gemm(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g) {
+void conv2d_forward_gemm(const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g,
+                         GemmOperands ops = GemmOperands::f32) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
             im2col(x + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
-            gemm(ys.c, p, K, row_major(w, K), row_major(cols, p), y + n * ys.image() + oh0 * ys.w, P, false);
+            gemm(ys.c, p, K, row_major(w, K), row_major(cols, p), y + n * ys.image() + oh0 * ys.w, P, false, ops);
         });
 }
 
 // dx[n] = col2im(W^T * dy[n]).   dx is preallocated with the input's shape and overwritten.
 template <class T>
-void conv2d_backward_data_gemm(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs, const Conv2dGeometry& g) {
+void conv2d_backward_data_gemm(const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs, const Conv2dGeometry& g,
+                               GemmOperands ops = GemmOperands::f32) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
     std::fill(dx, dx + xs.numel(), T(0));
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
-            gemm(K, p, ys.c, row_major(w, K).transposed(), row_major(dy + n * ys.image() + oh0 * ys.w, P), cols, p, false);
+            gemm(K, p, ys.c, row_major(w, K).transposed(), row_major(dy + n * ys.image() + oh0 * ys.w, P), cols, p, false, ops);
             col2im(cols, xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, dx + n * xs.image());
         });
 }
 
 // dw += dy[n] * im2col(x[n])^T, summed over the batch.
 template <class T>
-void conv2d_backward_filter_gemm(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw, const Conv2dGeometry& g) {
+void conv2d_backward_filter_gemm(const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw, const Conv2dGeometry& g,
+                                 GemmOperands ops = GemmOperands::f32) {
     const int K = xs.c * g.kernel.h * g.kernel.w, P = ys.h * ys.w;
     for (int n = 0; n < xs.n; ++n)
         for_each_band<T>(K, ys.h, ys.w, [&](int oh0, int oh1, T* cols) {
             const int p = (oh1 - oh0) * ys.w;
             im2col(x + n * xs.image(), xs.c, xs.h, xs.w, g, oh0, oh1, ys.w, cols);
-            gemm(ys.c, K, p, row_major(dy + n * ys.image() + oh0 * ys.w, P), row_major(cols, p).transposed(), dw, K, true);
+            gemm(ys.c, K, p, row_major(dy + n * ys.image() + oh0 * ys.w, P), row_major(cols, p).transposed(), dw, K, true, ops);
         });
 }
 
@@ -94,43 +98,51 @@ inline ConvAlgorithm conv_algorithm(const Conv2dGeometry& g, int in_channels, co
 
 }  // namespace cpu_detail
 
-// y = conv(x, w). ConvWeights::fixed (inference) lets the Winograd path keep its transformed
-// weights in the device's weight cache between calls.
+// y = conv(x, w), in the device's precision (the few-output kernels stay in float: see
+// docs/architecture.md, "Precision"). ConvWeights::fixed (inference) lets the Winograd path keep
+// its transformed weights in the device's weight cache between calls.
 template <class T>
 void conv2d_forward(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
                     const Conv2dGeometry& g, ConvWeights weights = ConvWeights::changing) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = y.shape();
+    const GemmOperands ops = operands_for(dev.precision());
     switch (conv_algorithm(g, xs.c, ys)) {
         case ConvAlgorithm::winograd:
-            return conv2d_forward_winograd<4>(x.data(), xs, w.data(), y.data(), ys, g,
-                                              weights == ConvWeights::fixed ? dev.weight_cache() : nullptr);
+            return with_winograd_tile(ops, [&]<int M>() {
+                conv2d_forward_winograd<M>(x.data(), xs, w.data(), y.data(), ys, g,
+                                           weights == ConvWeights::fixed ? dev.weight_cache() : nullptr, ops);
+            });
         case ConvAlgorithm::thin: return conv2d_forward_thin(x.data(), xs, w.data(), y.data(), ys, g);
-        case ConvAlgorithm::gemm: return conv2d_forward_gemm(x.data(), xs, w.data(), y.data(), ys, g);
+        case ConvAlgorithm::gemm: return conv2d_forward_gemm(x.data(), xs, w.data(), y.data(), ys, g, ops);
     }
 }
 
 template <class T>
-void conv2d_backward_data(basic_cpu<T>&, const CpuTensor<T>& dy, const CpuTensor<T>& w, CpuTensor<T>& dx,
+void conv2d_backward_data(basic_cpu<T>& dev, const CpuTensor<T>& dy, const CpuTensor<T>& w, CpuTensor<T>& dx,
                           const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = dx.shape(), ys = dy.shape();
+    const GemmOperands ops = operands_for(dev.precision());
     switch (conv_algorithm(g, xs.c, ys)) {
-        case ConvAlgorithm::winograd: return conv2d_backward_data_winograd<4>(dy.data(), ys, w.data(), dx.data(), xs, g);
+        case ConvAlgorithm::winograd:
+            return with_winograd_tile(ops, [&]<int M>() { conv2d_backward_data_winograd<M>(dy.data(), ys, w.data(), dx.data(), xs, g, ops); });
         case ConvAlgorithm::thin: return conv2d_backward_data_thin(dy.data(), ys, w.data(), dx.data(), xs, g);
-        case ConvAlgorithm::gemm: return conv2d_backward_data_gemm(dy.data(), ys, w.data(), dx.data(), xs, g);
+        case ConvAlgorithm::gemm: return conv2d_backward_data_gemm(dy.data(), ys, w.data(), dx.data(), xs, g, ops);
     }
 }
 
 template <class T>
-void conv2d_backward_filter(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy, CpuTensor<T>& dw,
+void conv2d_backward_filter(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuTensor<T>& dy, CpuTensor<T>& dw,
                             const Conv2dGeometry& g) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = dy.shape();
+    const GemmOperands ops = operands_for(dev.precision());
     switch (conv_algorithm(g, xs.c, ys)) {
-        case ConvAlgorithm::winograd: return conv2d_backward_filter_winograd<4>(x.data(), xs, dy.data(), ys, dw.data(), g);
+        case ConvAlgorithm::winograd:
+            return with_winograd_tile(ops, [&]<int M>() { conv2d_backward_filter_winograd<M>(x.data(), xs, dy.data(), ys, dw.data(), g, ops); });
         case ConvAlgorithm::thin: return conv2d_backward_filter_thin(x.data(), xs, dy.data(), ys, dw.data(), g);
-        case ConvAlgorithm::gemm: return conv2d_backward_filter_gemm(x.data(), xs, dy.data(), ys, dw.data(), g);
+        case ConvAlgorithm::gemm: return conv2d_backward_filter_gemm(x.data(), xs, dy.data(), ys, dw.data(), g, ops);
     }
 }
 

@@ -13,6 +13,7 @@
 
 #include "../../core/concepts.hpp"
 #include "../../core/option_range.hpp"
+#include "../../core/precision.hpp"
 #include "block_cache.hpp"
 #include "parallel.hpp"
 #include "tuning.hpp"
@@ -49,6 +50,13 @@ public:
         Eigen::setNbThreads(threads_);
     }
     int threads() const { return threads_; }
+
+    // The convolutions' arithmetic (core/precision.hpp): f32 by default, or bf16 operands with float
+    // sums. A device's copies carry it, so one network can run in f32 and another in bf16 through
+    // two devices. On cpu64, bf16 rounds the operands the same way and sums in double: the
+    // reference the tests hold float's bf16 to.
+    Precision precision() const { return precision_; }
+    void set_precision(Precision p) { precision_ = p; }
 
     // The kernels' tuning settings (tuning.hpp), the process's like the thread count: set them
     // before the work that should see them. Throws std::invalid_argument for a setting that
@@ -104,6 +112,7 @@ private:
     }
 
     int threads_ = 1;
+    Precision precision_ = Precision::f32;
     std::shared_ptr<cpu_detail::BlockCache> cache_ = std::make_shared<cpu_detail::BlockCache>(default_cache_limit);
     std::shared_ptr<cpu_detail::WeightCache> weights_ = std::make_shared<cpu_detail::WeightCache>(default_weight_cache_limit);
 };

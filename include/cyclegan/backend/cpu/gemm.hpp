@@ -18,15 +18,16 @@
 
 namespace cyclegan::cpu_detail {
 
-// C = or += A · B with an instruction set's serial kernel (gemm_serial of simd/gemm.inl), whose
-// tiles are MR x NR: threads take disjoint blocks of C's columns (or rows, when C is taller than
-// wide), in whole tiles, and each packs its own operands, so nothing is shared inside.
-template <class Isa>
-void gemm_threads(Isa isa, int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
+// C = or += A · B with an instruction set's serial kernel (gemm_serial of simd/gemm.inl, or of
+// simd/gemm_bf16.inl for bf16 pairs), whose tiles are MR x NR, with operands Ops (matrix.hpp):
+// threads take disjoint blocks of C's columns (or rows, when C is taller than wide), in whole
+// tiles, and each packs its own operands, so nothing is shared inside.
+template <class Isa, class Ops>
+void gemm_threads(Isa isa, Ops ops, int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
                   bool accumulate, bool parallel) {
-    using Tile = decltype(gemm_tile_of(isa));
-    auto serial = [isa](int m, int n, int k, MatrixView<float> a, MatrixView<float> b, float* c, std::ptrdiff_t ld, bool acc) {
-        gemm_serial(isa, m, n, k, a, b, c, ld, acc);
+    using Tile = decltype(gemm_tile_of(isa, ops));
+    auto serial = [isa, ops](int m, int n, int k, MatrixView<float> a, MatrixView<float> b, float* c, std::ptrdiff_t ld, bool acc) {
+        gemm_serial(isa, ops, m, n, k, a, b, c, ld, acc);
     };
     if (K <= 0) {
         if (!accumulate)
@@ -58,16 +59,20 @@ void gemm_threads(Isa isa, int M, int N, int K, MatrixView<float> A, MatrixView<
     serial(M, N, K, A, B, C, ldc, accumulate);
 }
 
-// C (M x N, row-major, rows ldc apart) = A · B, or += with accumulate. Uses every thread unless
-// called inside a parallel region (or with parallel = false): then it runs on the calling thread.
+// C (M x N, row-major, rows ldc apart) = A · B, or += with accumulate, its operands read as `ops`
+// says (float, or bf16: operands_for in simd_kernels.hpp). Uses every thread unless called inside
+// a parallel region (or with parallel = false): then it runs on the calling thread.
 template <class T>
 void gemm(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate,
-          bool parallel = true) {
+          GemmOperands ops = GemmOperands::f32, bool parallel = true) {
     if (M <= 0 || N <= 0) return;
     if constexpr (std::is_same_v<T, float>)
-        if (with_simd_kernels([&](auto isa) { gemm_threads(isa, M, N, K, A, B, C, ldc, accumulate, parallel); })) return;
+        if (with_simd_kernels([&](auto isa) {
+                with_operands(isa, ops, [&](auto tag) { gemm_threads(isa, tag, M, N, K, A, B, C, ldc, accumulate, parallel); });
+            }))
+            return;
     (void)parallel;  // Eigen decides itself, and runs single-threaded inside a parallel region
-    gemm_eigen(M, N, K, A, B, C, ldc, accumulate);
+    with_operands(portable::Isa{}, ops, [&](auto tag) { gemm_eigen_operands<decltype(tag)>(M, N, K, A, B, C, ldc, accumulate); });
 }
 
 }  // namespace cyclegan::cpu_detail

@@ -5,14 +5,18 @@
 // included. The kernel sets are compiled side by side with per-function target attributes
 // (simd_kernels.hpp); the CPU is asked once.
 //
-// CYCLEGAN_CPU_KERNELS=avx512|avx2|generic in the environment forces a set (so one machine can
-// test every set it supports); set_cpu_kernels() does the same from code.
+// CYCLEGAN_CPU_KERNELS=avx512_bf16|avx512|avx2|generic in the environment forces a set (so one
+// machine can test every set it supports); set_cpu_kernels() does the same from code.
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "../../core/choice.hpp"
+#include "../../core/precision.hpp"
+#include "../../core/text.hpp"
 
 // The x86 kernel sets exist where GCC or Clang compile for x86-64, nvcc's host side included (every
 // translation unit must see the same definitions); other compilers get the portable code only.
@@ -29,18 +33,18 @@ namespace cyclegan {
 // A set of CPU kernels: the GEMM under every convolution, the few-output-channel convolutions and
 // the Winograd transforms.
 enum class CpuKernels {
-    generic,  // portable: Eigen's products and compiler-vectorised loops, at the build's flags
-    avx2,     // AVX2 + FMA: 16 ymm registers, 8 floats each (Intel since Haswell, AMD since Zen)
-    avx512,   // AVX-512 F/BW/DQ/VL: 32 zmm registers, 16 floats each (Intel server, AMD Zen 4 and 5)
+    generic,      // portable: Eigen's products and compiler-vectorised loops, at the build's flags
+    avx2,         // AVX2 + FMA: 16 ymm registers, 8 floats each (Intel since Haswell, AMD since Zen)
+    avx512,       // AVX-512 F/BW/DQ/VL: 32 zmm registers, 16 floats each (Intel server, AMD Zen 4 and 5)
+    avx512_bf16,  // avx512, and the bf16 products on VDPBF16PS (AVX512_BF16: AMD Zen 4 and 5, Intel
+                  // since Cooper Lake); in f32 it is the avx512 set
 };
 
-inline const char* to_string(CpuKernels k) {
-    switch (k) {
-        case CpuKernels::avx512: return "avx512";
-        case CpuKernels::avx2: return "avx2";
-        default: return "generic";
-    }
-}
+// Every set, fastest first: the table of names for CYCLEGAN_CPU_KERNELS and --cpu-kernels.
+inline constexpr Choice<CpuKernels> cpu_kernel_choices[] = {
+    {"avx512_bf16", CpuKernels::avx512_bf16}, {"avx512", CpuKernels::avx512}, {"avx2", CpuKernels::avx2}, {"generic", CpuKernels::generic}};
+
+inline const char* to_string(CpuKernels k) { return choice_name(cpu_kernel_choices, k); }
 
 // Whether this build has the set and this CPU (and its operating system) can run it.
 inline bool cpu_kernels_available(CpuKernels k) {
@@ -49,27 +53,24 @@ inline bool cpu_kernels_available(CpuKernels k) {
     __builtin_cpu_init();  // safe to call again; needed when asked from a static initialiser
     const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (k == CpuKernels::avx2) return avx2;
-    if (k == CpuKernels::avx512)
-        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    if (k == CpuKernels::avx512) return avx512;
+    if (k == CpuKernels::avx512_bf16) return avx512 && __builtin_cpu_supports("avx512bf16");
 #endif
     return false;
-}
-
-// The fastest set this build and CPU can run.
-inline CpuKernels best_cpu_kernels() {
-    for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2})
-        if (cpu_kernels_available(k)) return k;
-    return CpuKernels::generic;
 }
 
 // Every set this build and CPU can run, fastest first.
 inline std::vector<CpuKernels> available_cpu_kernels() {
     std::vector<CpuKernels> out;
-    for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2, CpuKernels::generic})
-        if (cpu_kernels_available(k)) out.push_back(k);
+    for (const auto& c : cpu_kernel_choices)
+        if (cpu_kernels_available(c.value)) out.push_back(c.value);
     return out;
 }
+
+// The fastest set this build and CPU can run.
+inline CpuKernels best_cpu_kernels() { return available_cpu_kernels().front(); }
 
 namespace cpu_detail {
 
@@ -81,14 +82,14 @@ inline std::string available_list() {
 
 // A set by name; throws std::invalid_argument naming `what` (the option or variable) otherwise.
 inline CpuKernels parse_cpu_kernels(std::string_view name, const std::string& what) {
-    for (CpuKernels k : {CpuKernels::avx512, CpuKernels::avx2, CpuKernels::generic})
-        if (name == to_string(k)) {
-            if (!cpu_kernels_available(k))
+    for (const auto& c : cpu_kernel_choices)
+        if (name == c.name) {
+            if (!cpu_kernels_available(c.value))
                 throw std::invalid_argument(what + "=" + std::string(name) + ": this CPU or build cannot run the " +
                                             std::string(name) + " kernels; it can run: " + available_list());
-            return k;
+            return c.value;
         }
-    throw std::invalid_argument(what + "=" + std::string(name) + " is not a kernel set; use avx512, avx2 or generic");
+    throw std::invalid_argument(what + "=" + printable(name) + " is not a kernel set; use " + join(choice_names(cpu_kernel_choices)));
 }
 
 inline std::atomic<int>& kernel_choice() {
@@ -110,6 +111,10 @@ inline CpuKernels cpu_kernels() {
     }
     return static_cast<CpuKernels>(c);
 }
+
+// The precision a user who does not choose gets where it is fastest, as OpenVINO picks its default:
+// bf16 where the kernel set in use has bf16 instructions (avx512_bf16), f32 elsewhere.
+inline Precision preferred_precision() { return cpu_kernels() == CpuKernels::avx512_bf16 ? Precision::bf16 : Precision::f32; }
 
 // Uses `k` from now on, in every thread. Throws std::invalid_argument if it cannot run here.
 inline void set_cpu_kernels(CpuKernels k) {

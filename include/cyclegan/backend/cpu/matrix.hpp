@@ -2,6 +2,7 @@
 // Matrices as strided views, and Eigen's product on them: the portable GEMM (gemm.hpp picks ours
 // where the CPU has AVX2 or AVX-512), and the one for double everywhere.
 #include <cstddef>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -19,6 +20,24 @@ template <class T>
 MatrixView<T> row_major(const T* data, std::ptrdiff_t cols) {
     return {data, cols, 1};
 }
+
+// How a float product reads its operands: the device's Precision (core/precision.hpp) as the kernel
+// set in use carries it out (operands_for in simd_kernels.hpp). Each is a tag type, so a kernel
+// set's products are compiled once per way, and a set only has the ways it can run.
+struct F32Operands {};          // as they are
+struct RoundedBf16Operands {};  // each rounded to bf16 while packed, then multiplied and summed in
+                                // float: bf16's arithmetic on any CPU (products of bf16 values are
+                                // exact in float)
+struct PairedBf16Operands {};   // converted to bf16 pairs along K while packed, products on
+                                // VDPBF16PS (the avx512_bf16 set): the same rounding, in hardware
+enum class GemmOperands { f32, rounded_bf16, paired_bf16 };
+
+template <class Ops>
+inline constexpr bool rounds_to_bf16 = !std::is_same_v<Ops, F32Operands>;
+template <class Ops>
+inline constexpr GemmOperands operands_kind = std::is_same_v<Ops, F32Operands>           ? GemmOperands::f32
+                                              : std::is_same_v<Ops, RoundedBf16Operands> ? GemmOperands::rounded_bf16
+                                                                                         : GemmOperands::paired_bf16;
 
 // C (M x N, row-major, rows ldc apart) = A · B, or += with accumulate.
 template <class T>

@@ -1,6 +1,7 @@
 #pragma once
 // The CPU kernels that depend on the instruction set, compiled once per set in one build:
-//   cpu_detail::avx512    our GEMM (8 x 32 tiles), the few-output convolutions, Winograd
+//   cpu_detail::avx512    our GEMM (8 x 32 tiles), the few-output convolutions, Winograd, and the
+//                         bf16 products on VDPBF16PS (simd/gemm_bf16.inl, run on avx512_bf16 CPUs)
 //   cpu_detail::avx2      the same for AVX2 + FMA (6 x 16 tiles, 16 registers)
 //   cpu_detail::portable  Winograd on Eigen's products, at the build's own flags (any CPU, ARM too)
 // and, in all three, the plain loops of norms, activations, optimizer steps and biases (simd/loops.inl).
@@ -14,6 +15,7 @@
 // regions, so that no library code is compiled for a target by accident) and run their parallel
 // loops through parallel_for/parallel_threads with a lambda body (parallel.hpp).
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../core/precision.hpp"
 #include "../../ops/conv.hpp"
 #include "../../ops/norm.hpp"
 #include "../../core/shape.hpp"
@@ -37,16 +40,19 @@
 #if CYCLEGAN_X86_KERNELS
 #include <immintrin.h>
 
+// avx512bf16 is in the target for gemm_bf16.inl's intrinsics only: compilers emit its instructions
+// for nothing else (no code here has a bf16 type), and those kernels run on avx512_bf16 CPUs only.
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))), \
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))), \
                              apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt,prefer-vector-width=512")
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt,prefer-vector-width=512")
 #endif
 namespace cyclegan::cpu_detail::avx512 {
 #include "simd/avx512.inl"
 #include "simd/kernels.inl"
+#include "simd/gemm_bf16.inl"
 }  // namespace cyclegan::cpu_detail::avx512
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -71,15 +77,38 @@ namespace cyclegan::cpu_detail::avx2 {
 #endif
 #endif  // CYCLEGAN_X86_KERNELS
 
+namespace cyclegan::cpu_detail {
+
+// Eigen's product of A and B with operands Ops: for bf16, of copies rounded to bf16 (the generic
+// kernel set's bf16, the same arithmetic as the others'; in double, the tests' reference).
+template <class Ops, class T>
+void gemm_eigen_operands(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate) {
+    if constexpr (rounds_to_bf16<Ops>) {
+        auto bf16 = [](T v) { return static_cast<T>(round_to_bf16(static_cast<float>(v))); };
+        std::vector<T> a(static_cast<std::size_t>(M) * K), b(static_cast<std::size_t>(K) * N);
+        for (int i = 0; i < M; ++i)
+            for (int k = 0; k < K; ++k) a[static_cast<std::size_t>(i) * K + k] = bf16(A(i, k));
+        for (int k = 0; k < K; ++k)
+            for (int j = 0; j < N; ++j) b[static_cast<std::size_t>(k) * N + j] = bf16(B(k, j));
+        gemm_eigen(M, N, K, row_major(a.data(), K), row_major(b.data(), N), C, ldc, accumulate);
+    } else {
+        gemm_eigen(M, N, K, A, B, C, ldc, accumulate);
+    }
+}
+
+}  // namespace cyclegan::cpu_detail
+
 namespace cyclegan::cpu_detail::portable {
 struct Isa {
     static constexpr CpuKernels kernels = CpuKernels::generic;
+    static constexpr bool paired_bf16 = false;
 };
-template <class T>
+template <class Ops, class T>
 void serial_product(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate) {
-    gemm_eigen(M, N, K, A, B, C, ldc, accumulate);  // single-threaded inside a parallel region
+    gemm_eigen_operands<Ops>(M, N, K, A, B, C, ldc, accumulate);  // single-threaded inside a parallel region
 }
 inline constexpr bool kPackedProducts = false;  // Eigen packs for itself
+template <class Ops>
 struct PackedProducts;
 template <class T>
 void copy_values(const T* src, int n, T* dst) {
@@ -102,6 +131,7 @@ template <class F>
 bool with_simd_kernels(F&& f) {
 #if CYCLEGAN_X86_KERNELS
     switch (cpu_kernels()) {
+        case CpuKernels::avx512_bf16:  // its f32 kernels are avx512's; operands_for() adds its products
         case CpuKernels::avx512: f(avx512::Isa{}); return true;
         case CpuKernels::avx2: f(avx2::Isa{}); return true;
         case CpuKernels::generic: break;
@@ -116,6 +146,24 @@ bool with_simd_kernels(F&& f) {
 template <class F>
 void with_cpu_kernels(F&& f) {
     if (!with_simd_kernels(f)) f(portable::Isa{});
+}
+
+// How products in precision p read their operands with the kernel set in use: bf16 on VDPBF16PS
+// where the set is avx512_bf16, else rounded to bf16 and multiplied in float (the same numbers).
+inline GemmOperands operands_for(Precision p) {
+    if (p == Precision::f32) return GemmOperands::f32;
+    return cpu_kernels() == CpuKernels::avx512_bf16 ? GemmOperands::paired_bf16 : GemmOperands::rounded_bf16;
+}
+
+// Calls f(ops) with the tag (matrix.hpp) of `ops` for kernel set `isa`. Only sets with
+// Isa::paired_bf16 have the paired products; the others (and double) round instead, which gives
+// the same numbers.
+template <class Isa, class F>
+void with_operands(Isa, GemmOperands ops, F&& f) {
+    if (ops == GemmOperands::f32) return f(F32Operands{});
+    if constexpr (Isa::paired_bf16)
+        if (ops == GemmOperands::paired_bf16) return f(PairedBf16Operands{});
+    f(RoundedBf16Operands{});
 }
 
 }  // namespace cyclegan::cpu_detail

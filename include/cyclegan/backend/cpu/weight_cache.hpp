@@ -32,15 +32,16 @@ public:
 
     explicit WeightCache(std::size_t limit) : limit_(limit) {}
 
-    // A 64-byte aligned buffer of n floats, for a transform to fill before store().
-    static std::shared_ptr<float> make_buffer(std::size_t n) {
-        return std::shared_ptr<float>(static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t{64})),
-                                      [](float* p) { ::operator delete(p, std::align_val_t{64}); });
+    // A 64-byte aligned buffer of n values (float, or bf16 bits), for a transform to fill before store().
+    template <class V>
+    static std::shared_ptr<V> make_buffer(std::size_t n) {
+        return std::shared_ptr<V>(static_cast<V*>(::operator new(n * sizeof(V), std::align_val_t{64})),
+                                  [](V* p) { ::operator delete(p, std::align_val_t{64}); });
     }
 
     // The transformed weights stored for `key` if they were made from weights with this
     // fingerprint; null otherwise. The buffer stays valid while held, even if evicted meanwhile.
-    std::shared_ptr<const float> find(const Key& key, std::uint64_t fingerprint) {
+    std::shared_ptr<const void> find(const Key& key, std::uint64_t fingerprint) {
         std::lock_guard lock(mutex_);
         auto it = entries_.find(key);
         if (it == entries_.end() || it->second.fingerprint != fingerprint) return nullptr;
@@ -50,7 +51,7 @@ public:
 
     // Keeps `data` (bytes long) for `key`, replacing what was there and evicting the least
     // recently used entries to stay within the limit; nothing is kept if it alone exceeds it.
-    void store(const Key& key, std::uint64_t fingerprint, std::shared_ptr<const float> data, std::size_t bytes) {
+    void store(const Key& key, std::uint64_t fingerprint, std::shared_ptr<const void> data, std::size_t bytes) {
         std::lock_guard lock(mutex_);
         erase(key);
         if (bytes > limit_) return;
@@ -76,7 +77,7 @@ public:
 
 private:
     struct Entry {
-        std::shared_ptr<const float> data;
+        std::shared_ptr<const void> data;
         std::size_t bytes = 0;
         std::uint64_t fingerprint = 0, used = 0;
     };

@@ -1,6 +1,8 @@
 // The AVX2 + FMA vector of the kernels in simd_kernels.hpp: 8 floats, 16 registers. Included inside
 // a namespace compiled with the AVX2 target; no include guard, no includes of its own.
 
+#include "round_bf16.inl"
+
 struct Simd {
     using reg = __m256;
     static constexpr int lanes = 8, registers = 16;
@@ -20,10 +22,13 @@ struct Simd {
     // The first n lanes (0 <= n <= 8), zeros after.
     [[gnu::always_inline]] static inline reg load_first(const float* p, int n) { return _mm256_maskload_ps(p, first(n)); }
     [[gnu::always_inline]] static inline void store_first(float* p, reg v, int n) { _mm256_maskstore_ps(p, first(n), v); }
+    // Each lane rounded to bf16 as round_to_bf16 does (core/precision.hpp), low 16 bits zero.
+    [[gnu::always_inline]] static inline reg round_bf16(reg v) { return round_bf16_lanes(v); }
 };
 
 // The tag of this kernel set: dispatchers pass it, and argument-dependent lookup finds this
 // namespace's kernels (with_simd_kernels in simd_kernels.hpp).
 struct Isa {
     static constexpr CpuKernels kernels = CpuKernels::avx2;
+    static constexpr bool paired_bf16 = false;
 };

@@ -1,6 +1,8 @@
 // The AVX-512 vector of the kernels in simd_kernels.hpp: 16 floats, 32 registers. Included inside
 // a namespace compiled with the AVX-512 target; no include guard, no includes of its own.
 
+#include "round_bf16.inl"
+
 struct Simd {
     using reg = __m512;
     static constexpr int lanes = 16, registers = 32;
@@ -20,10 +22,13 @@ struct Simd {
     [[gnu::always_inline]] static inline void store_first(float* p, reg v, int n) {
         _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v);
     }
+    // Each lane rounded to bf16 as round_to_bf16 does (core/precision.hpp), low 16 bits zero.
+    [[gnu::always_inline]] static inline reg round_bf16(reg v) { return round_bf16_lanes(v); }
 };
 
 // The tag of this kernel set: dispatchers pass it, and argument-dependent lookup finds this
 // namespace's kernels (with_simd_kernels in simd_kernels.hpp).
 struct Isa {
     static constexpr CpuKernels kernels = CpuKernels::avx512;
+    static constexpr bool paired_bf16 = true;  // simd/gemm_bf16.inl is compiled in (run on avx512_bf16 CPUs only)
 };

@@ -10,7 +10,21 @@ struct GemmTile {
     static constexpr int KC = 256, MC = 128 / MR * MR, NC = 3072;
 };
 
+// A value, or a vector of them, as a product with operands Ops reads it (matrix.hpp): rounded to
+// bf16 for RoundedBf16Operands, so the float kernels below multiply bf16 values exactly.
+template <class Ops>
+[[gnu::always_inline]] inline float operand(float v) {
+    if constexpr (rounds_to_bf16<Ops>) return round_to_bf16(v);
+    else return v;
+}
+template <class Ops>
+[[gnu::always_inline]] inline typename Simd::reg operand(typename Simd::reg v) {
+    if constexpr (rounds_to_bf16<Ops>) return Simd::round_bf16(v);
+    else return v;
+}
+
 // Ap[(panel * kc + k) * MR + i] = A(i0 + panel * MR + i, k0 + k), zero past the last row.
+template <class Ops>
 inline void gemm_pack_a(MatrixView<float> A, int i0, int mc, int k0, int kc, float* Ap) {
     constexpr int MR = GemmTile::MR;
     for (int p = 0; p < mc; p += MR) {
@@ -20,7 +34,7 @@ inline void gemm_pack_a(MatrixView<float> A, int i0, int mc, int k0, int kc, flo
             for (int k = 0; k < kc; ++k) {
                 const float* src = &A(i0 + p, k0 + k);
                 CYCLEGAN_UNROLL(8)
-                for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[i];  // (not copy_n: a call per 32 bytes)
+                for (int i = 0; i < MR; ++i) dst[k * MR + i] = operand<Ops>(src[i]);  // (not copy_n: a call per 32 bytes)
             }
             continue;
         }
@@ -30,12 +44,13 @@ inline void gemm_pack_a(MatrixView<float> A, int i0, int mc, int k0, int kc, flo
                 continue;
             }
             const float* src = &A(i0 + p + i, k0);
-            for (int k = 0; k < kc; ++k) dst[k * MR + i] = src[k * A.col_step];
+            for (int k = 0; k < kc; ++k) dst[k * MR + i] = operand<Ops>(src[k * A.col_step]);
         }
     }
 }
 
 // Bp[(panel * kc + k) * NR + j] = B(k0 + k, j0 + panel * NR + j), zero past the last column.
+template <class Ops>
 inline void gemm_pack_b(MatrixView<float> B, int k0, int kc, int j0, int nc, float* Bp) {
     constexpr int NR = GemmTile::NR;
     for (int p = 0; p < nc; p += NR) {
@@ -48,7 +63,8 @@ inline void gemm_pack_b(MatrixView<float> B, int k0, int kc, int j0, int nc, flo
                 CYCLEGAN_UNROLL(4)
                 for (int v = 0; v < GemmTile::NV; ++v) {
                     const int n = std::clamp(cols - v * L, 0, L);
-                    Simd::store_aligned(dst + k * NR + v * L, n == L ? Simd::load(src + v * L) : Simd::load_first(src + v * L, n));
+                    Simd::store_aligned(dst + k * NR + v * L,
+                                        operand<Ops>(n == L ? Simd::load(src + v * L) : Simd::load_first(src + v * L, n)));
                 }
             }
             continue;
@@ -60,7 +76,7 @@ inline void gemm_pack_b(MatrixView<float> B, int k0, int kc, int j0, int nc, flo
                 continue;
             }
             const float* src = &B(k0, j0 + p + j);
-            for (int k = 0; k < kc; ++k) dst[k * NR + j] = src[k * B.row_step];
+            for (int k = 0; k < kc; ++k) dst[k * NR + j] = operand<Ops>(src[k * B.row_step]);
         }
     }
 }
@@ -104,6 +120,7 @@ CYCLEGAN_UNROLL(4)
 }
 
 // One thread's share: C (M x N, rows ldc apart) = or += A · B, K > 0.
+template <class Ops>
 inline void gemm_serial(int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
                         bool accumulate) {
     constexpr int MR = GemmTile::MR, NR = GemmTile::NR, KC = GemmTile::KC, MC = GemmTile::MC, NC = GemmTile::NC;
@@ -114,10 +131,10 @@ inline void gemm_serial(int M, int N, int K, MatrixView<float> A, MatrixView<flo
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int kc = std::min(KC, K - k0);
             const bool add = accumulate || k0 > 0;
-            gemm_pack_b(B, k0, kc, j0, nc, Bp);
+            gemm_pack_b<Ops>(B, k0, kc, j0, nc, Bp);
             for (int i0 = 0; i0 < M; i0 += MC) {
                 const int mc = std::min(MC, M - i0);
-                gemm_pack_a(A, i0, mc, k0, kc, Ap);
+                gemm_pack_a<Ops>(A, i0, mc, k0, kc, Ap);
                 for (int jr = 0; jr < nc; jr += NR)
                     for (int ir = 0; ir < mc; ir += MR)
                         gemm_tile(kc, Ap + static_cast<std::ptrdiff_t>(ir) * kc, Bp + static_cast<std::ptrdiff_t>(jr) * kc,
@@ -139,7 +156,9 @@ inline std::size_t packed_a_index(int i, int k, int M, int K) {
            static_cast<std::size_t>(k - k0) * MR + i % MR;
 }
 
-// C (M x N, rows ldc apart) = or += A · B on the calling thread, A packed whole (packed_a_index).
+// C (M x N, rows ldc apart) = or += A · B on the calling thread, A packed whole (packed_a_index,
+// its values already as Ops reads them).
+template <class Ops>
 inline void gemm_serial_packed_a(int M, int N, int K, const float* Ap, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
                                  bool accumulate) {
     constexpr int MR = GemmTile::MR, NR = GemmTile::NR, KC = GemmTile::KC, MC = GemmTile::MC, NC = GemmTile::NC;
@@ -150,7 +169,7 @@ inline void gemm_serial_packed_a(int M, int N, int K, const float* Ap, MatrixVie
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int kc = std::min(KC, K - k0);
             const bool add = accumulate || k0 > 0;
-            gemm_pack_b(B, k0, kc, j0, nc, Bp);
+            gemm_pack_b<Ops>(B, k0, kc, j0, nc, Bp);
             const float* Ak = Ap + static_cast<std::size_t>(k0) * Mp;  // panel p at p * MR * kc
             for (int i0 = 0; i0 < M; i0 += MC) {
                 const int mc = std::min(MC, M - i0);
@@ -165,30 +184,46 @@ inline void gemm_serial_packed_a(int M, int N, int K, const float* Ap, MatrixVie
 }
 
 // This namespace's GEMM takes a prepacked A, through this (winograd.inl asks; the portable
-// namespace has kPackedProducts = false and only declares the type).
+// namespace has kPackedProducts = false and only declares the template). A whole matrix packed for
+// the products: value type, size, where element (i, k) sits, how a transform's lanes are stored
+// there (store_run), the product, and the fingerprint of the weights it came from, for the cache.
 inline constexpr bool kPackedProducts = true;
+template <class Ops>
 struct PackedProducts {
+    using value = float;
     static constexpr int MR = GemmTile::MR;
     static std::size_t rows(int M) { return packed_a_rows(M); }
+    static std::size_t size(int M, int K) { return packed_a_rows(M) * K; }
     static std::size_t index(int i, int k, int M, int K) { return packed_a_index(i, k, M, K); }
+    // The lanes u[j * MR + r], for the cs columns j of one transform, into their run at dst (index(i0, k0)).
+    static void store_run(const float* u, int cs, float* dst) {
+        if constexpr (rounds_to_bf16<Ops>)
+            for (int l = 0; l < cs * MR; ++l) dst[l] = round_to_bf16(u[l]);
+        else
+            copy_values(u, cs * MR, dst);
+    }
     static void product(int M, int N, int K, const float* Ap, MatrixView<float> B, float* C, std::ptrdiff_t ldc, bool accumulate) {
-        gemm_serial_packed_a(M, N, K, Ap, B, C, ldc, accumulate);
+        gemm_serial_packed_a<Ops>(M, N, K, Ap, B, C, ldc, accumulate);
     }
     static std::uint64_t weights_fingerprint(const float* w, std::size_t n) { return fingerprint(w, n); }  // for the cache
 };
 
 // The entry points gemm.hpp threads over: the serial product, and the tile it works in.
-inline void gemm_serial(Isa, int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
+template <class Ops>
+inline void gemm_serial(Isa, Ops, int M, int N, int K, MatrixView<float> A, MatrixView<float> B, float* C, std::ptrdiff_t ldc,
                         bool accumulate) {
-    gemm_serial(M, N, K, A, B, C, ldc, accumulate);
+    gemm_serial<Ops>(M, N, K, A, B, C, ldc, accumulate);
 }
-inline GemmTile gemm_tile_of(Isa) { return {}; }
+template <class Ops>
+inline GemmTile gemm_tile_of(Isa, Ops) {
+    return {};
+}
 
 // The product the Winograd transforms call (winograd.inl), whole on the calling thread.
-template <class T>
+template <class Ops, class T>
 void serial_product(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate) {
     if constexpr (std::is_same_v<T, float>) {
-        if (M > 0 && N > 0 && K > 0) return gemm_serial(M, N, K, A, B, C, ldc, accumulate);
+        if (M > 0 && N > 0 && K > 0) return gemm_serial<Ops>(M, N, K, A, B, C, ldc, accumulate);
     }
     gemm_eigen(M, N, K, A, B, C, ldc, accumulate);
 }

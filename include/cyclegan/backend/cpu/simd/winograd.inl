@@ -140,16 +140,18 @@ void winograd_filter_by_output(const T* w, int O, int C, T* U) {
 
 // U[ξ] = (G w G^T)[ξ] in the GEMM's packed layout (Packed::index), as the O x C matrices the
 // forward multiplies by (or, Transposed, the C x O matrices U[ξ]^T of the input gradient), one
-// after another, Packed::rows(rows) * cols values apart: the products take them as they are.
+// after another, Packed::size(rows, cols) values apart: the products take them as they are.
 // The lanes of one transform hold one panel's MR rows for L / MR consecutive columns, which is
-// exactly a contiguous run of the packed layout: each of the 36 positions is written as whole runs,
-// front to back (more, shorter streams of writes were 2.4x slower).
+// exactly a contiguous run of the packed layout (Packed::store_run writes it, as bf16 pairs where
+// the products take those): each of the 36 positions is written as whole runs, front to back
+// (more, shorter streams of writes were 2.4x slower).
 template <int M, class Packed, bool Transposed>
-void winograd_filter_packed(const float* w, int O, int C, float* Up) {
+void winograd_filter_packed(const float* w, int O, int C, typename Packed::value* Up) {
     using F = Winograd<M>;
     constexpr int L = kLanes<float>, a = F::a, R = Packed::MR, CS = L / R;  // CS columns per transform
+    static_assert(CS % 2 == 0, "a run holds whole pairs of columns (PackedProducts<PairedBf16Operands>)");
     const int rows = Transposed ? C : O, cols = Transposed ? O : C;
-    const std::size_t per_position = Packed::rows(rows) * cols;
+    const std::size_t per_position = Packed::size(rows, cols);
     const int panels = static_cast<int>(Packed::rows(rows)) / R;
     parallel_for(panels, static_cast<double>(O) * C * a * a * 4, [&](int panel) {
         const int i0 = panel * R;
@@ -162,8 +164,8 @@ void winograd_filter_packed(const float* w, int O, int C, float* Up) {
                     for (int t = 0; t < 9; ++t) g[t * L + j * R + r] = w[(static_cast<std::size_t>(o) * C + c) * 9 + t];
                 }
             sandwich<F::G, float, L>(g, u);
-            float* dst = Up + Packed::index(i0, k0, rows, cols);  // (i0 + r, k0 + j) at dst + j * R + r
-            for (int xi = 0; xi < a * a; ++xi) copy_values(u + xi * L, cs * R, dst + xi * per_position);
+            auto* dst = Up + Packed::index(i0, k0, rows, cols);  // (i0 + r, k0 + j) at dst + j * R + r in float
+            for (int xi = 0; xi < a * a; ++xi) Packed::store_run(u + xi * L, cs, dst + xi * per_position);
         }
     });
 }
@@ -332,87 +334,89 @@ struct WinogradWork {
 };
 
 // The forward on a GEMM that takes the transformed weights prepacked (Packed: PackedProducts of
-// gemm.inl), made now or found in the weight cache.
+// gemm.inl, or of gemm_bf16.inl), made now or found in the weight cache.
 template <int M, class Packed, class Work, class Input, class Output>
 void winograd_forward_packed(Work& work, int O, int C, const float* w, WeightCache* cache, int kind, Input&& input,
                              Output&& output) {
-    const std::size_t per_position = Packed::rows(O) * C, count = static_cast<std::size_t>(Work::a) * Work::a * per_position;
-    std::shared_ptr<const float> kept;
-    const float* Up = nullptr;
+    using V = typename Packed::value;
+    const std::size_t per_position = Packed::size(O, C), count = static_cast<std::size_t>(Work::a) * Work::a * per_position;
+    std::shared_ptr<const void> kept;
+    const V* Up = nullptr;
     if (cache) {
         const WeightCache::Key key{w, static_cast<std::size_t>(O) * C * 9, kind};
         const std::uint64_t print = Packed::weights_fingerprint(w, key.count);
         kept = cache->find(key, print);
         if (!kept) {
-            auto made = WeightCache::make_buffer(count);
+            auto made = WeightCache::make_buffer<V>(count);
             winograd_filter_packed<M, Packed, false>(w, O, C, made.get());
-            cache->store(key, print, made, count * sizeof(float));
+            cache->store(key, print, made, count * sizeof(V));
             kept = std::move(made);
         }
-        Up = kept.get();
+        Up = static_cast<const V*>(kept.get());
     } else {
-        float* scratch = scratch_buffer<float, Scratch::winograd_filter>(count);
+        V* scratch = scratch_buffer<V, Scratch::winograd_filter>(count);
         winograd_filter_packed<M, Packed, false>(w, O, C, scratch);
         Up = scratch;
     }
-    work.run(work.images, input, [&](int nt, int xi, float*, float* V, float* P) {
-        Packed::product(O, nt, C, Up + xi * per_position, row_major(V, nt), P, nt, false);
+    work.run(work.images, input, [&](int nt, int xi, float*, float* V_, float* P) {
+        Packed::product(O, nt, C, Up + xi * per_position, row_major(V_, nt), P, nt, false);
     }, output);
 }
 
-// The input gradient on a GEMM that takes U[ξ]^T prepacked (Packed: PackedProducts of gemm.inl).
+// The input gradient on a GEMM that takes U[ξ]^T prepacked (Packed: PackedProducts).
 template <int M, class Packed, class Work, class Gradient, class Scatter>
 void winograd_backward_data_packed(Work& work, int O, int C, const float* w, Gradient&& gradient, Scatter&& scatter) {
-    const std::size_t per_position = Packed::rows(C) * O, count = static_cast<std::size_t>(Work::a) * Work::a * per_position;
-    float* Up = scratch_buffer<float, Scratch::winograd_filter>(count);
+    using V = typename Packed::value;
+    const std::size_t per_position = Packed::size(C, O), count = static_cast<std::size_t>(Work::a) * Work::a * per_position;
+    V* Up = scratch_buffer<V, Scratch::winograd_filter>(count);
     winograd_filter_packed<M, Packed, true>(w, O, C, Up);
     work.run(work.images, gradient, [&](int nt, int xi, float*, float* dV, float* dM) {
         Packed::product(C, nt, O, Up + xi * per_position, row_major(dM, nt), dV, nt, false);
     }, scatter);
 }
 
-// y = conv(x, w). With a weight cache (inference), the transformed weights are kept between calls
-// and made again only when the weights' values change (weight_cache.hpp).
-template <int M, class T>
-void winograd_forward(Isa isa, const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g,
+// y = conv(x, w), its 36 products with operands Ops (matrix.hpp). With a weight cache (inference),
+// the transformed weights are kept between calls and made again only when the weights' values
+// change (weight_cache.hpp).
+template <int M, class Ops, class T>
+void winograd_forward(Isa isa, Ops, const T* x, const Shape& xs, const T* w, T* y, const Shape& ys, const Conv2dGeometry& g,
                       WeightCache* cache) {
     WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
     auto input = [&](int n, int th0, int th1) { winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V); };
     auto output = [&](int n, int th0, int th1) { winograd_output<M>(work.P, ys, work.tiles.TW, th0, th1, y + n * ys.image()); };
     if constexpr (std::is_same_v<T, float> && kPackedProducts) {
-        winograd_forward_packed<M, PackedProducts>(work, O, C, w, cache, M * 16 + static_cast<int>(decltype(isa)::kernels),
-                                                   input, output);
+        const int kind = (M * 16 + static_cast<int>(decltype(isa)::kernels)) * 4 + static_cast<int>(operands_kind<Ops>);
+        winograd_forward_packed<M, PackedProducts<Ops>>(work, O, C, w, cache, kind, input, output);
     } else {
         (void)isa, (void)cache;
         winograd_filter_by_output<M>(w, O, C, work.U);
         work.run(work.images, input, [&](int nt, int, T* U, T* V, T* P) {
-            serial_product(O, nt, C, MatrixView<T>{U, 1, O}, row_major(V, nt), P, nt, false);
+            serial_product<Ops>(O, nt, C, MatrixView<T>{U, 1, O}, row_major(V, nt), P, nt, false);
         }, output);
     }
 }
 
 // dx = the adjoint of the convolution applied to dy (overwritten): dV[ξ] = U[ξ]^T dM[ξ].
-template <int M, class T>
-void winograd_backward_data(Isa, const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs, const Conv2dGeometry& g) {
+template <int M, class Ops, class T>
+void winograd_backward_data(Isa, Ops, const T* dy, const Shape& ys, const T* w, T* dx, const Shape& xs, const Conv2dGeometry& g) {
     WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
     std::fill(dx, dx + xs.numel(), T(0));
     auto gradient = [&](int n, int th0, int th1) { winograd_output_adjoint<M>(dy + n * ys.image(), ys, work.tiles.TW, th0, th1, work.P); };
     auto scatter = [&](int n, int th0, int th1) { winograd_input_adjoint<M>(work.V, xs, work.tiles, th0, th1, dx + n * xs.image()); };
     if constexpr (std::is_same_v<T, float> && kPackedProducts) {
-        winograd_backward_data_packed<M, PackedProducts>(work, O, C, w, gradient, scatter);
+        winograd_backward_data_packed<M, PackedProducts<Ops>>(work, O, C, w, gradient, scatter);
     } else {
         winograd_filter<M>(w, O, C, work.U);
         work.run(work.images, gradient, [&](int nt, int, T* U, T* dV, T* dM) {
-            serial_product(C, nt, O, row_major(U, C).transposed(), row_major(dM, nt), dV, nt, false);
+            serial_product<Ops>(C, nt, O, row_major(U, C).transposed(), row_major(dM, nt), dV, nt, false);
         }, scatter);
     }
 }
 
-template <int M, class T>
-void winograd_backward_filter(Isa, const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw,
-                                     const Conv2dGeometry& g) {
+template <int M, class Ops, class T>
+void winograd_backward_filter(Isa, Ops, const T* x, const Shape& xs, const T* dy, const Shape& ys, T* dw, const Conv2dGeometry& g) {
     WinogradWork<M, T> work(xs, ys, g);
     const int C = xs.c, O = ys.c;
     std::fill(work.U, work.U + static_cast<std::size_t>(work.a) * work.a * O * C, T(0));
@@ -422,7 +426,9 @@ void winograd_backward_filter(Isa, const T* x, const Shape& xs, const T* dy, con
             winograd_input<M>(x + n * xs.image(), xs, work.tiles, th0, th1, work.V);
             winograd_output_adjoint<M>(dy + n * ys.image(), ys, work.tiles.TW, th0, th1, work.P);
         },
-        [&](int nt, int, T* dU, T* V, T* dM) { serial_product(O, C, nt, row_major(dM, nt), row_major(V, nt).transposed(), dU, C, true); },
+        [&](int nt, int, T* dU, T* V, T* dM) {
+            serial_product<Ops>(O, C, nt, row_major(dM, nt), row_major(V, nt).transposed(), dU, C, true);
+        },
         [](int, int, int) {});
     winograd_filter_adjoint<M>(work.U, O, C, dw);
 }
