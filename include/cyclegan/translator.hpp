@@ -10,6 +10,7 @@
 // so any generator the programs train loads: resnet_6blocks / resnet_9blocks / unet_128 / unet_256,
 // any ngf, norm, channel count, dropout, upsampling.
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -50,9 +51,10 @@ public:
     // The architecture is the file's record (`info.*`); a file without one is recognised by its
     // tensors' names and dims (AnyGenerator::infer_options). Throws std::runtime_error,
     // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file (its name
-    // and what it holds shown as printable() shows them): missing or
-    // truncated, no generator for that direction, an architecture the library does not know,
-    // tensors of another shape.
+    // and what it holds shown as printable() shows them): missing or truncated, no generator for
+    // that direction, another model kind than a CycleGAN, an architecture the library does not
+    // know, tensors of another shape (naming the recorded options that differ from the tensors',
+    // where the tensors are a generator's it knows).
     static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
         auto file = safetensors::LazyFile::open(path);
         const std::string where = printable(path.string());
@@ -74,15 +76,38 @@ public:
         if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
 
         const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
+        if (const auto model = record.find("model"); model != record.end() && model->second != "cycle_gan")
+            throw std::runtime_error(where + ": holds a " + printable(model->second) + " model; Translator runs a CycleGAN's generators");
         AnyGeneratorOptions options;
-        if (record.count(record_keys::netG)) {
-            options = generator_options_from_record(record, path.string());
-            // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
-            if (cyclegan_file && direction == Direction::BtoA) std::swap(options.input_nc, options.output_nc);
-        } else {
-            options = AnyGenerator<B>::infer_options(dims, path.string());
+        if (!record.count(record_keys::netG))
+            return Translator(dev, file, AnyGenerator<B>::infer_options(dims, path.string()), prefix);
+        options = generator_options_from_record(record, path.string());
+        // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
+        const bool reversed = cyclegan_file && direction == Direction::BtoA;
+        if (reversed) std::swap(options.input_nc, options.output_nc);
+        try {
+            return Translator(dev, file, options, prefix);
+        } catch (const checkpoint_error&) {
+            // The record and the tensors disagree (a file converted with other options than its
+            // model's): name the options, when the tensors tell which generator they are.
+            const std::exception_ptr tensors_differ = std::current_exception();
+            AnyGeneratorOptions found;
+            try {
+                found = AnyGenerator<B>::infer_options(dims, path.string());
+            } catch (const std::invalid_argument&) {
+                std::rethrow_exception(tensors_differ);  // not a generator this library knows: the tensor list says more
+            }
+            if (reversed) std::swap(found.input_nc, found.output_nc);  // in the record's direction
+            std::string lines;
+            for (const auto& d : record_differences(record, generator_record(found))) {
+                if (d.key == record_keys::padding && d.in_file != "zero" && d.asked != "zero") continue;  // tensors cannot tell
+                if (d.key == record_keys::dropout && !found.netG.starts_with("resnet")) continue;
+                lines += "\n  " + d.key + ": the file records " + printable(d.in_file) + ", its tensors are of " + d.asked;
+            }
+            if (lines.empty()) throw;
+            throw checkpoint_error(where + ": records another generator than its tensors hold:" + lines +
+                                   "\n(written with wrong options? convert or save it again with the tensors' ones)");
         }
-        return Translator(dev, file, options, prefix);
     }
 
     // The image translated, at its own size (any size of at least 1x1), with the generator's

@@ -121,6 +121,30 @@ inline AnyGeneratorOptions generator_options_from_record(const std::map<std::str
     return g;
 }
 
+// One option that a file records with another value than the one asked for.
+struct RecordDifference {
+    std::string key, in_file, asked;
+};
+
+// The keys of `asked` that `in_file` records with another value, in `asked`'s order. A key the
+// file does not record is not compared (a file written before it was recorded), nor n_layers_D
+// unless both sides say netD n_layers (other discriminators ignore it).
+inline std::vector<RecordDifference> record_differences(const std::map<std::string, std::string>& in_file,
+                                                         const std::map<std::string, std::string>& asked) {
+    auto value = [](const std::map<std::string, std::string>& m, const char* key) {
+        const auto it = m.find(key);
+        return it == m.end() ? std::string() : it->second;
+    };
+    std::vector<RecordDifference> out;
+    for (const auto& [key, wanted] : asked) {
+        const auto it = in_file.find(key);
+        if (it == in_file.end() || it->second == wanted) continue;
+        if (key == "n_layers_D" && (value(in_file, "netD") != "n_layers" || value(asked, "netD") != "n_layers")) continue;
+        out.push_back({key, it->second, wanted});
+    }
+    return out;
+}
+
 template <class B>
 class AnyGenerator : public AnyLayer<B> {
 public:
@@ -195,6 +219,8 @@ private:
 struct AnyDiscriminatorOptions : DiscriminatorOptions {
     std::string netD = "basic";  // one of discriminator_names(): basic (70x70 PatchGAN) | n_layers | pixel
     int n_layers_D = 3;          // for n_layers: 1 to 5
+
+    static constexpr OptionRange n_layers_range{.min = 1, .max = 5, .integer = true};
 };
 
 // f(name, n_layers_D, std::type_identity<Discriminator>) for each discriminator --netD names (with
@@ -235,7 +261,10 @@ auto with_discriminator_type(const AnyDiscriminatorOptions& o, F&& f) {
     });
     if (!named)
         throw std::invalid_argument("unknown discriminator '" + printable(o.netD) + "' (" + join(discriminator_names()) + ")");
-    if (!out) throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
+    if (!out) {
+        check_option("discriminator", "n_layers_D", o.n_layers_D, AnyDiscriminatorOptions::n_layers_range);
+        throw std::logic_error("with_discriminator_type: no type for n_layers_D " + std::to_string(o.n_layers_D));
+    }
     return std::move(*out);
 }
 
