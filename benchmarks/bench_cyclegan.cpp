@@ -174,7 +174,7 @@ double peak_gflop_per_call(Precision precision) {
     const bool paired = precision == Precision::bf16 && set == CpuKernels::avx512_bf16;
 #pragma omp parallel reduction(+ : flop)
     flop += paired ? dpbf16_chains()
-            : set == CpuKernels::avx512 || set == CpuKernels::avx512_bf16 ? fma_chains_avx512()
+            : set == CpuKernels::avx512 || set == CpuKernels::avx512_bf16 || set == CpuKernels::amx_bf16 ? fma_chains_avx512()
             : set == CpuKernels::avx2 ? fma_chains_avx2() : 0;
 #endif
     (void)precision;
