@@ -12,6 +12,18 @@
 #include <cyclegan/io/image.hpp>
 #include <cyclegan/report/html_report.hpp>
 
+// stb's encoders for test files in formats the library reads but does not write (BMP, TGA): the
+// test's own, since a build with the compiled kernels leaves stb out of the library's headers.
+#if !defined(INCLUDE_STB_IMAGE_WRITE_H)
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#if __has_include(<stb_image_write.h>)
+#include <stb_image_write.h>
+#else
+#include <stb/stb_image_write.h>
+#endif
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <cmath>

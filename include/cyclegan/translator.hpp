@@ -55,60 +55,7 @@ public:
     // that direction, another model kind than a CycleGAN, an architecture the library does not
     // know, tensors of another shape (naming the recorded options that differ from the tensors',
     // where the tensors are a generator's it knows).
-    static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
-        auto file = safetensors::LazyFile::open(path);
-        const std::string where = printable(path.string());
-        // A CycleGAN's file names each network's tensors by its name in the model (G_A., D_B.,
-        // optimizer. ...; CycleGANNames).
-        std::vector<std::string> roles{checkpoint_detail::optimizer_prefix, checkpoint_detail::pool_prefix};
-        for (const char* network : CycleGANNames::networks) roles.push_back(std::string(network) + ".");
-        bool cyclegan_file = false;
-        for (const auto& [name, info] : file.tensors())
-            for (const std::string& role : roles)
-                if (name.starts_with(role)) cyclegan_file = true;
-        const std::string generator = CycleGANNames::networks[direction == Direction::AtoB ? 0 : 1];
-        const std::string prefix = cyclegan_file ? generator + "." : "";
-        const auto dims = network_tensors(file, prefix);
-        if (dims.empty() && cyclegan_file)
-            throw std::runtime_error(where + ": holds no " + generator + " generator for direction " +
-                                     choice_name(direction_choices, direction) + " (its tensors' names begin with " +
-                                     checkpoint_detail::name_prefixes(file.tensors()) + ")");
-        if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
-
-        const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
-        if (const auto model = record.find("model"); model != record.end() && model->second != "cycle_gan")
-            throw std::runtime_error(where + ": holds a " + printable(model->second) + " model; Translator runs a CycleGAN's generators");
-        AnyGeneratorOptions options;
-        if (!record.count(record_keys::netG))
-            return Translator(dev, file, AnyGenerator<B>::infer_options(dims, path.string()), prefix);
-        options = generator_options_from_record(record, path.string());
-        // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
-        const bool reversed = cyclegan_file && direction == Direction::BtoA;
-        if (reversed) std::swap(options.input_nc, options.output_nc);
-        try {
-            return Translator(dev, file, options, prefix);
-        } catch (const checkpoint_error&) {
-            // The record and the tensors disagree (a file converted with other options than its
-            // model's): name the options, when the tensors tell which generator they are.
-            const std::exception_ptr tensors_differ = std::current_exception();
-            AnyGeneratorOptions found;
-            try {
-                found = AnyGenerator<B>::infer_options(dims, path.string());
-            } catch (const std::invalid_argument&) {
-                std::rethrow_exception(tensors_differ);  // not a generator this library knows: the tensor list says more
-            }
-            if (reversed) std::swap(found.input_nc, found.output_nc);  // in the record's direction
-            std::string lines;
-            for (const auto& d : record_differences(record, generator_record(found))) {
-                if (d.key == record_keys::padding && d.in_file != "zero" && d.asked != "zero") continue;  // tensors cannot tell
-                if (d.key == record_keys::dropout && !found.netG.starts_with("resnet")) continue;
-                lines += "\n  " + d.key + ": the file records " + printable(d.in_file) + ", its tensors are of " + d.asked;
-            }
-            if (lines.empty()) throw;
-            throw checkpoint_error(where + ": records another generator than its tensors hold:" + lines +
-                                   "\n(written with wrong options? convert or save it again with the tensors' ones)");
-        }
-    }
+    static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB);
 
     // The image translated, at its own size (any size of at least 1x1), with the generator's
     // output channels. Its channels (1 to 4) are first converted to the generator's input channels
@@ -126,19 +73,7 @@ public:
     // Images of one size (and channel count) translated as one batch: the same results as one call
     // each, up to the last bit of rounding, in fewer passes. Throws std::invalid_argument when the
     // sizes differ or there are no images.
-    std::vector<Image> operator()(std::span<const Image> images) {
-        image_tensor_detail::check_batch(images, "Translator");
-        std::vector<Image> inputs;
-        for (const Image& img : images) inputs.push_back(convert_channels(img, options_.input_nc));
-        std::vector<Image> out;
-        {
-            std::lock_guard<std::mutex> turn(*mutex_);
-            out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
-        }
-        for (std::size_t i = 0; i < out.size(); ++i)
-            if (out[i].channels % 2 == 1 && has_transparency(images[i])) out[i] = with_alpha(out[i], images[i]);
-        return out;
-    }
+    std::vector<Image> operator()(std::span<const Image> images);
 
     // A batch [N, input channels, H, W] in [-1, 1] with sides the generator takes (size_rule()),
     // to its output [N, output channels, H, W]; throws shape_error naming the shape otherwise.
@@ -158,13 +93,7 @@ public:
     const AnyGeneratorOptions& options() const { return options_; }
 
 private:
-    Translator(B& dev, safetensors::LazyFile& file, const AnyGeneratorOptions& options, const std::string& prefix)
-        : dev_(&dev), options_(options), sizes_(AnyGenerator<B>::size_rule_of(options.netG)),
-          net_(dev, AnyGenerator<B>(options), AnyGenerator<B>::prefix_of(options.netG)),
-          mutex_(std::make_unique<std::mutex>()) {
-        load_network(file, net_, prefix);
-        net_.eval();
-    }
+    Translator(B& dev, safetensors::LazyFile& file, const AnyGeneratorOptions& options, const std::string& prefix);
 
     B* dev_;
     AnyGeneratorOptions options_;
@@ -172,5 +101,93 @@ private:
     Network<AnyGenerator<B>> net_;
     std::unique_ptr<std::mutex> mutex_;  // a Translator can be moved
 };
+
+// Out of the class, so not inline: with the compiled kernels the library holds Translator<cpu>'s
+// (below; backend/cpu/compiled.hpp says why).
+template <class B>
+Translator<B> Translator<B>::load(B& dev, const std::filesystem::path& path, Direction direction) {
+    auto file = safetensors::LazyFile::open(path);
+    const std::string where = printable(path.string());
+    // A CycleGAN's file names each network's tensors by its name in the model (G_A., D_B.,
+    // optimizer. ...; CycleGANNames).
+    std::vector<std::string> roles{checkpoint_detail::optimizer_prefix, checkpoint_detail::pool_prefix};
+    for (const char* network : CycleGANNames::networks) roles.push_back(std::string(network) + ".");
+    bool cyclegan_file = false;
+    for (const auto& [name, info] : file.tensors())
+        for (const std::string& role : roles)
+            if (name.starts_with(role)) cyclegan_file = true;
+    const std::string generator = CycleGANNames::networks[direction == Direction::AtoB ? 0 : 1];
+    const std::string prefix = cyclegan_file ? generator + "." : "";
+    const auto dims = network_tensors(file, prefix);
+    if (dims.empty() && cyclegan_file)
+        throw std::runtime_error(where + ": holds no " + generator + " generator for direction " +
+                                 choice_name(direction_choices, direction) + " (its tensors' names begin with " +
+                                 checkpoint_detail::name_prefixes(file.tensors()) + ")");
+    if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
+
+    const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
+    if (const auto model = record.find("model"); model != record.end() && model->second != "cycle_gan")
+        throw std::runtime_error(where + ": holds a " + printable(model->second) + " model; Translator runs a CycleGAN's generators");
+    AnyGeneratorOptions options;
+    if (!record.count(record_keys::netG))
+        return Translator(dev, file, AnyGenerator<B>::infer_options(dims, path.string()), prefix);
+    options = generator_options_from_record(record, path.string());
+    // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
+    const bool reversed = cyclegan_file && direction == Direction::BtoA;
+    if (reversed) std::swap(options.input_nc, options.output_nc);
+    try {
+        return Translator(dev, file, options, prefix);
+    } catch (const checkpoint_error&) {
+        // The record and the tensors disagree (a file converted with other options than its
+        // model's): name the options, when the tensors tell which generator they are.
+        const std::exception_ptr tensors_differ = std::current_exception();
+        AnyGeneratorOptions found;
+        try {
+            found = AnyGenerator<B>::infer_options(dims, path.string());
+        } catch (const std::invalid_argument&) {
+            std::rethrow_exception(tensors_differ);  // not a generator this library knows: the tensor list says more
+        }
+        if (reversed) std::swap(found.input_nc, found.output_nc);  // in the record's direction
+        std::string lines;
+        for (const auto& d : record_differences(record, generator_record(found))) {
+            if (d.key == record_keys::padding && d.in_file != "zero" && d.asked != "zero") continue;  // tensors cannot tell
+            if (d.key == record_keys::dropout && !found.netG.starts_with("resnet")) continue;
+            lines += "\n  " + d.key + ": the file records " + printable(d.in_file) + ", its tensors are of " + d.asked;
+        }
+        if (lines.empty()) throw;
+        throw checkpoint_error(where + ": records another generator than its tensors hold:" + lines +
+                               "\n(written with wrong options? convert or save it again with the tensors' ones)");
+    }
+}
+
+template <class B>
+std::vector<Image> Translator<B>::operator()(std::span<const Image> images) {
+    image_tensor_detail::check_batch(images, "Translator");
+    std::vector<Image> inputs;
+    for (const Image& img : images) inputs.push_back(convert_channels(img, options_.input_nc));
+    std::vector<Image> out;
+    {
+        std::lock_guard<std::mutex> turn(*mutex_);
+        out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
+    }
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (out[i].channels % 2 == 1 && has_transparency(images[i])) out[i] = with_alpha(out[i], images[i]);
+    return out;
+}
+
+template <class B>
+Translator<B>::Translator(B& dev, safetensors::LazyFile& file, const AnyGeneratorOptions& options, const std::string& prefix)
+    : dev_(&dev), options_(options), sizes_(AnyGenerator<B>::size_rule_of(options.netG)),
+      net_(dev, AnyGenerator<B>(options), AnyGenerator<B>::prefix_of(options.netG)),
+      mutex_(std::make_unique<std::mutex>()) {
+    load_network(file, net_, prefix);
+    net_.eval();
+}
+
+#if defined(CYCLEGAN_COMPILED_KERNELS) && CYCLEGAN_COMPILED_KERNELS
+CYCLEGAN_DETAIL_INSTANCE Translator<cpu> Translator<cpu>::load(cpu&, const std::filesystem::path&, Direction);
+CYCLEGAN_DETAIL_INSTANCE std::vector<Image> Translator<cpu>::operator()(std::span<const Image>);
+CYCLEGAN_DETAIL_INSTANCE Translator<cpu>::Translator(cpu&, safetensors::LazyFile&, const AnyGeneratorOptions&, const std::string&);
+#endif
 
 }  // namespace cyclegan

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "atomic_file.hpp"
+#include "../core/compiled.hpp"
 
 #if defined(CYCLEGAN_HAVE_TIFF)
 #include <cstdarg>
@@ -46,7 +47,9 @@
 #pragma nv_diagnostic push
 #pragma nv_diag_suppress 550
 #endif
-#if !defined(STBI_INCLUDE_STB_IMAGE_H)
+// stb only where decode_image, probe_image and write_image are defined (not in a program that takes
+// them from cyclegan_kernels: core/compiled.hpp).
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY && !defined(STBI_INCLUDE_STB_IMAGE_H)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 // Only the formats we read (PNM goes to our own decoder): stb's GIF, PSD, HDR and PIC decoders are
@@ -63,7 +66,7 @@
 #endif
 #undef STB_IMAGE_IMPLEMENTATION
 #endif
-#if !defined(INCLUDE_STB_IMAGE_WRITE_H)
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY && !defined(INCLUDE_STB_IMAGE_WRITE_H)
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #if __has_include(<stb_image_write.h>)
@@ -804,7 +807,30 @@ inline std::vector<const char*> image_extensions() {
 // 8 bit (the high byte). Images over 2^28 pixels are refused before any is decoded. `path` names
 // the source in errors: throws image_error naming it and the reason. Safe on any bytes
 // (tests/fuzz runs it under AddressSanitizer).
-inline Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path) {
+CYCLEGAN_COMPILED_FUNCTION Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path);
+
+// decode_image of a file's bytes; also throws image_error when the file is missing, a folder,
+// unreadable or empty.
+inline Image read_image(const std::filesystem::path& path, int channels) {
+    image_detail::check_channels(channels, "read_image");
+    return decode_image(image_detail::read_bytes(path, "read_image"), channels, path);
+}
+
+// Width, height (as read_image lays the image out: after the orientation tag) and stored channels
+// from the header alone: a fast check that a file is an image (it does not find damage further
+// into the file; read_image does). A TIFF's directory may lie anywhere, so TIFFs are read whole.
+CYCLEGAN_COMPILED_FUNCTION ImageInfo probe_image(const std::filesystem::path& path);
+
+// Writes PNG (.png) or JPEG at quality 95 (.jpg, .jpeg; without alpha, which JPEG cannot hold),
+// chosen by the extension. The file is
+// written next to its target and renamed over it, so a failure leaves no half file and any
+// previous file intact. The folder must exist. Throws image_error naming the file.
+CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, const Image& img);
+
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+// Defined here, or only declared where the program takes them from cyclegan_kernels
+// (core/compiled.hpp): with stb behind them, they are most of what a program's file compiles.
+CYCLEGAN_COMPILED_FUNCTION Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path) {
     image_detail::check_channels(channels, "read_image");
     const std::string where = "read_image: " + image_detail::quoted(path);
     if (bytes.empty()) throw image_error(where + ": empty file");
@@ -836,17 +862,7 @@ inline Image decode_image(const std::vector<unsigned char>& bytes, int channels,
     return image_detail::apply_orientation(img, image_detail::file_orientation(bytes));
 }
 
-// decode_image of a file's bytes; also throws image_error when the file is missing, a folder,
-// unreadable or empty.
-inline Image read_image(const std::filesystem::path& path, int channels) {
-    image_detail::check_channels(channels, "read_image");
-    return decode_image(image_detail::read_bytes(path, "read_image"), channels, path);
-}
-
-// Width, height (as read_image lays the image out: after the orientation tag) and stored channels
-// from the header alone: a fast check that a file is an image (it does not find damage further
-// into the file; read_image does). A TIFF's directory may lie anywhere, so TIFFs are read whole.
-inline ImageInfo probe_image(const std::filesystem::path& path) {
+CYCLEGAN_COMPILED_FUNCTION ImageInfo probe_image(const std::filesystem::path& path) {
     // The first MiB: enough for every header, and for a JPEG's EXIF block (at most 64 KiB) or a
     // PNG's eXIf chunk before its pixels, unless large ICC or XMP blocks come first.
     constexpr std::size_t window = std::size_t(1) << 20;
@@ -874,11 +890,7 @@ inline ImageInfo probe_image(const std::filesystem::path& path) {
     return info;
 }
 
-// Writes PNG (.png) or JPEG at quality 95 (.jpg, .jpeg; without alpha, which JPEG cannot hold),
-// chosen by the extension. The file is
-// written next to its target and renamed over it, so a failure leaves no half file and any
-// previous file intact. The folder must exist. Throws image_error naming the file.
-inline void write_image(const std::filesystem::path& path, const Image& img) {
+CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, const Image& img) {
     const std::string where = "write_image: " + image_detail::quoted(path);
     if (image_detail::not_image(img))
         throw image_error(where + ": invalid image (" + image_detail::size_text(img.width, img.height, img.channels) +
@@ -904,6 +916,7 @@ inline void write_image(const std::filesystem::path& path, const Image& img) {
         throw image_error(std::string("write_image: ") + e.what());
     }
 }
+#endif
 
 // HWC bytes to CHW floats in [-1, 1] (x / 127.5 - 1), as the reference's ToTensor + Normalize(0.5, 0.5).
 inline std::vector<float> to_chw(const Image& img) {

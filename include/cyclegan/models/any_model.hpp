@@ -153,14 +153,10 @@ public:
     explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), options_(o) {}
 
     std::string prefix() const { return prefix_of(options_.netG); }
-    static std::string prefix_of(const std::string& netG) {
-        return with_generator_type<B>(netG, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
-    }
+    static std::string prefix_of(const std::string& netG);
     // The image sides this generator takes (core/size_rule.hpp).
     SizeRule size_rule() const { return size_rule_of(options_.netG); }
-    static SizeRule size_rule_of(const std::string& netG) {
-        return with_generator_type<B>(netG, [](auto type) { return decltype(type)::type::size_rule; });
-    }
+    static SizeRule size_rule_of(const std::string& netG);
     const std::string& name() const { return options_.netG; }
     const Options& options() const { return options_; }
     // What save_network records, so that the file loads without options (Translator::load).
@@ -175,46 +171,66 @@ public:
     // std::invalid_argument naming `source` (and some of the names, printable()) when no generator
     // has these names.
     static Options infer_options(const std::map<std::string, std::vector<std::int64_t>>& tensors,
-                                 const std::string& source) {
-        for (const auto& netG : generator_names())
-            for (const auto& norm : norm_choices)
-                for (const PaddingMode padding : {PaddingMode::reflect, PaddingMode::zeros})
-                    for (const auto& upsample : upsample_choices)
-                        for (const bool dropout : {false, true}) {
-                            Options o;
-                            o.netG = netG, o.norm = norm.value, o.padding = padding, o.upsample = upsample.value;
-                            o.use_dropout = dropout, o.ngf = 1, o.input_nc = 1, o.output_nc = 1;
-                            std::vector<ParamSpec> specs;
-                            AnyGenerator(o).parameters(
-                                [&](const ParamSpec& s, Tensor<B>&, Tensor<B>*) { specs.push_back(s); }, prefix_of(netG));
-                            if (specs.size() != tensors.size()) continue;
-                            bool same = true;
-                            for (const auto& s : specs)
-                                if (auto it = tensors.find(s.name); it == tensors.end() || it->second.size() != s.dims.size())
-                                    same = false;
-                            if (!same) continue;
-                            const auto& first = tensors.at(specs.front().name);  // [ngf, input_nc, k, k]
-                            const auto& last = tensors.at(specs.back().name);    // the last bias: [output_nc]
-                            if (first.size() != 4 || last.size() != 1) continue;
-                            o.ngf = static_cast<int>(first[0]), o.input_nc = static_cast<int>(first[1]);
-                            o.output_nc = static_cast<int>(last[0]);
-                            return o;
-                        }
-        std::string names;
-        for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
-            names += (names.empty() ? "" : ", ") + printable(it->first);
-        throw std::invalid_argument(printable(source) + ": records no architecture, and its " + std::to_string(tensors.size()) +
-                                    " tensors (" + names + ", ...) are not those of any generator this library knows (" +
-                                    join(generator_names()) + ")");
-    }
+                                 const std::string& source);
 
 private:
-    static AnyLayer<B> build(const Options& o) {
-        const GeneratorOptions& g = o;
-        return with_generator_type<B>(o.netG, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(g)); });
-    }
+    static AnyLayer<B> build(const Options& o);
     Options options_;
 };
+
+// The members that go through every generator type are out of the class, so not inline: with the
+// compiled kernels (backend/cpu/compiled.hpp) the library holds them for cpu, and a program's files
+// neither instantiate nor optimise every generator the programs offer.
+template <class B>
+AnyLayer<B> AnyGenerator<B>::build(const Options& o) {
+    const GeneratorOptions& g = o;
+    return with_generator_type<B>(o.netG, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(g)); });
+}
+
+template <class B>
+std::string AnyGenerator<B>::prefix_of(const std::string& netG) {
+    return with_generator_type<B>(netG, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
+}
+
+template <class B>
+SizeRule AnyGenerator<B>::size_rule_of(const std::string& netG) {
+    return with_generator_type<B>(netG, [](auto type) { return decltype(type)::type::size_rule; });
+}
+
+template <class B>
+AnyGeneratorOptions AnyGenerator<B>::infer_options(const std::map<std::string, std::vector<std::int64_t>>& tensors,
+                                               const std::string& source) {
+    for (const auto& netG : generator_names())
+        for (const auto& norm : norm_choices)
+            for (const PaddingMode padding : {PaddingMode::reflect, PaddingMode::zeros})
+                for (const auto& upsample : upsample_choices)
+                    for (const bool dropout : {false, true}) {
+                        Options o;
+                        o.netG = netG, o.norm = norm.value, o.padding = padding, o.upsample = upsample.value;
+                        o.use_dropout = dropout, o.ngf = 1, o.input_nc = 1, o.output_nc = 1;
+                        std::vector<ParamSpec> specs;
+                        AnyGenerator(o).parameters(
+                            [&](const ParamSpec& s, Tensor<B>&, Tensor<B>*) { specs.push_back(s); }, prefix_of(netG));
+                        if (specs.size() != tensors.size()) continue;
+                        bool same = true;
+                        for (const auto& s : specs)
+                            if (auto it = tensors.find(s.name); it == tensors.end() || it->second.size() != s.dims.size())
+                                same = false;
+                        if (!same) continue;
+                        const auto& first = tensors.at(specs.front().name);  // [ngf, input_nc, k, k]
+                        const auto& last = tensors.at(specs.back().name);    // the last bias: [output_nc]
+                        if (first.size() != 4 || last.size() != 1) continue;
+                        o.ngf = static_cast<int>(first[0]), o.input_nc = static_cast<int>(first[1]);
+                        o.output_nc = static_cast<int>(last[0]);
+                        return o;
+                    }
+    std::string names;
+    for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
+        names += (names.empty() ? "" : ", ") + printable(it->first);
+    throw std::invalid_argument(printable(source) + ": records no architecture, and its " + std::to_string(tensors.size()) +
+                                " tensors (" + names + ", ...) are not those of any generator this library knows (" +
+                                join(generator_names()) + ")");
+}
 
 struct AnyDiscriminatorOptions : DiscriminatorOptions {
     std::string netD = "basic";  // one of discriminator_names(): basic (70x70 PatchGAN) | n_layers | pixel
@@ -273,27 +289,36 @@ class AnyDiscriminator : public AnyLayer<B> {
 public:
     using Options = AnyDiscriminatorOptions;
 
-    explicit AnyDiscriminator(const Options& o)
-        : AnyLayer<B>(build(o)), prefix_(with_discriminator_type<B>(o, [](auto type) {
-              return std::string(decltype(type)::type::state_dict_prefix);
-          })),
-          size_rule_(size_rule_of(o)) {}
+    explicit AnyDiscriminator(const Options& o) : AnyLayer<B>(build(o)), prefix_(prefix_of(o)), size_rule_(size_rule_of(o)) {}
 
     // The image sides this discriminator takes (core/size_rule.hpp).
     SizeRule size_rule() const { return size_rule_; }
-    static SizeRule size_rule_of(const Options& o) {
-        return with_discriminator_type<B>(o, [](auto type) { return decltype(type)::type::size_rule; });
-    }
+    static SizeRule size_rule_of(const Options& o);
+    static std::string prefix_of(const Options& o);
 
     std::string prefix() const { return prefix_; }
 
 private:
-    static AnyLayer<B> build(const Options& o) {
-        const DiscriminatorOptions& d = o;
-        return with_discriminator_type<B>(o, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(d)); });
-    }
+    static AnyLayer<B> build(const Options& o);
     std::string prefix_;
     SizeRule size_rule_;
 };
+
+// Out of the class, as AnyGenerator's.
+template <class B>
+AnyLayer<B> AnyDiscriminator<B>::build(const Options& o) {
+    const DiscriminatorOptions& d = o;
+    return with_discriminator_type<B>(o, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(d)); });
+}
+
+template <class B>
+SizeRule AnyDiscriminator<B>::size_rule_of(const Options& o) {
+    return with_discriminator_type<B>(o, [](auto type) { return decltype(type)::type::size_rule; });
+}
+
+template <class B>
+std::string AnyDiscriminator<B>::prefix_of(const Options& o) {
+    return with_discriminator_type<B>(o, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
+}
 
 }  // namespace cyclegan
