@@ -185,9 +185,9 @@ Translator<B>::Translator(B& dev, safetensors::LazyFile& file, const AnyGenerato
 }
 
 #if defined(CYCLEGAN_COMPILED_KERNELS) && CYCLEGAN_COMPILED_KERNELS
-CYCLEGAN_DETAIL_INSTANCE Translator<cpu> Translator<cpu>::load(cpu&, const std::filesystem::path&, Direction);
-CYCLEGAN_DETAIL_INSTANCE std::vector<Image> Translator<cpu>::operator()(std::span<const Image>);
-CYCLEGAN_DETAIL_INSTANCE Translator<cpu>::Translator(cpu&, safetensors::LazyFile&, const AnyGeneratorOptions&, const std::string&);
+CYCLEGAN_DETAIL_IO_INSTANCE Translator<cpu> Translator<cpu>::load(cpu&, const std::filesystem::path&, Direction);
+CYCLEGAN_DETAIL_IO_INSTANCE std::vector<Image> Translator<cpu>::operator()(std::span<const Image>);
+CYCLEGAN_DETAIL_IO_INSTANCE Translator<cpu>::Translator(cpu&, safetensors::LazyFile&, const AnyGeneratorOptions&, const std::string&);
 #endif
 
 }  // namespace cyclegan
