@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu.hpp"  // Translator<cpu>, compiled once where the build has the library
 #include "core/choice.hpp"
+#include "core/compiled.hpp"
 #include "io/checkpoint.hpp"
 #include "io/image.hpp"
 #include "io/image_tensor.hpp"
