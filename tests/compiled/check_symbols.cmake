@@ -5,7 +5,7 @@
 # compile a network built by name (an AnyLayer<cpu> wrapper's vtable) or stb's decoders
 # (decode_image, write_image). An entry point added to backend/cpu/ but not to compiled.hpp's list
 # shows up here by name, through a second object file that runs every layer (LAYERS_OBJECT).
-#   cmake -DNM=nm -DOBJECT=train.cpp.o -DLAYERS_OBJECT=test_compose.cpp.o -DLIBRARY=libcyclegan_kernels.a -P check_symbols.cmake
+#   cmake -DNM=nm "-DOBJECT=train.cpp.o[;train_cuda.cu.o]" -DLAYERS_OBJECT=test_compose.cpp.o -DLIBRARY=libcyclegan_kernels.a -P check_symbols.cmake
 foreach(var NM OBJECT LIBRARY)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "check_symbols.cmake needs -D${var}=...")
@@ -21,6 +21,11 @@ function(entry_points file kinds out)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${NM} ${file} failed: ${err}")
   endif()
+  # nm's lines as a CMake list: its brackets (operator[], [abi:cxx11], a CUDA object's stubs) and
+  # semicolons would otherwise join or split the list's items.
+  string(REPLACE "[" "(" text "${text}")
+  string(REPLACE "]" ")" text "${text}")
+  string(REPLACE ";" "," text "${text}")
   string(REPLACE "\n" ";" lines "${text}")
   set(found)
   foreach(line IN LISTS lines)
@@ -40,16 +45,16 @@ if(compiled_again)
   message(FATAL_ERROR "compiled again in the program, though cyclegan_kernels has them:\n  ${names}")
 endif()
 
-entry_points(${OBJECT} "TW" defined_in_program)
+entry_points("${OBJECT}" "TW" defined_in_program)
 # And a file that runs every layer the library has (tests/support/every_layer.hpp, through
 # test_compose.cpp) on cpu and cpu64: a layer's kernel left out of the list is named here.
 if(DEFINED LAYERS_OBJECT)
-  entry_points(${LAYERS_OBJECT} "TW" defined_in_layers)
-  entry_points(${LAYERS_OBJECT} "U" used_by_layers)
+  entry_points("${LAYERS_OBJECT}" "TW" defined_in_layers)
+  entry_points("${LAYERS_OBJECT}" "U" used_by_layers)
   list(APPEND defined_in_program ${defined_in_layers})
 endif()
-entry_points(${OBJECT} "U" used_by_program)
-entry_points(${LIBRARY} "TW" defined_in_library)
+entry_points("${OBJECT}" "U" used_by_program)
+entry_points("${LIBRARY}" "TW" defined_in_library)
 
 if(defined_in_program)
   string(REPLACE ";" "\n  " names "${defined_in_program}")
