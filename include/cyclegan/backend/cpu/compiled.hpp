@@ -1,17 +1,13 @@
 #pragma once
-// The CPU kernels compiled once (issue 29). With CYCLEGAN_COMPILED_KERNELS defined (the CMake package
-// and add_subdirectory define it for cyclegan::cyclegan, and link the static library
-// cyclegan_kernels, built from src/cpu_kernels.cpp), every entry point below, for float and double,
-// is an explicit instantiation declaration: a program still sees the definitions, but the compiler
-// neither instantiates nor optimises them again in every translation unit; the linker takes them
-// from the library. Without the macro (a program that only adds include/ to its path) nothing here
-// applies and the headers work alone, as before. Operations on other element types, and pointwise
-// or loss ops of a program's own, are instantiated where they are used, as before. The networks
-// that the programs choose by name (AnyGenerator<cpu>, AnyDiscriminator<cpu>) are built in the
-// library too.
-// The list is the CPU backend's entry points (backend/cpu/*.hpp): an entry point added there and
-// not here still works, only compiled again per translation unit; test_compiled_kernels checks that
-// none is missing by comparing this list with the symbols the tests' object files define.
+// The CPU kernels compiled once (issue 29; the switch and its macros: core/compiled.hpp). Where the
+// build has cyclegan_kernels, every entry point below, for float and double, is an explicit
+// instantiation declaration: a program still sees the definitions, but the compiler neither
+// instantiates nor optimises them again in every translation unit; the linker takes them from the
+// library (src/cpu_kernels.cpp). Operations on other element types, and pointwise or loss ops of a
+// program's own, are instantiated where they are used, as before. The networks the programs choose
+// by name (AnyGenerator<cpu>, AnyDiscriminator<cpu>) are built in the library too.
+// An entry point added to backend/cpu/*.hpp and not here still works, only compiled again in each
+// file; the test compiled_kernels (tests/compiled/check_symbols.cmake) names it.
 #include "conv.hpp"
 #include "cpu.hpp"
 #include "dropout.hpp"
