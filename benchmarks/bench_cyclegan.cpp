@@ -5,8 +5,12 @@
 // (gflops is "-" where no FLOP count is defined, as for normalisation). --what peak measures the
 // machine's FP32 FMA throughput, the ceiling the other GFLOP/s figures are measured against, and
 // with --precision bf16 on an AVX512_BF16 CPU that of VDPBF16PS. --precision f32|bf16 sets the
-// device's (core/precision.hpp).
+// device's (core/precision.hpp). For --what infer, --weights FILE loads the generator (a reference
+// state_dict as safetensors), --input FILE reads the image (raw float32, [1, 3, size, size]) and
+// --output FILE writes the last result the same way, so that compare_openvino.py can hold every
+// side's output to one reference.
 #include <cyclegan/cyclegan.hpp>
+#include <cyclegan/io/checkpoint.hpp>
 #if CYCLEGAN_X86_KERNELS
 #include <immintrin.h>
 #endif
@@ -16,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <sys/resource.h>
@@ -169,7 +174,7 @@ double peak_gflop_per_call(Precision precision) {
     const bool paired = precision == Precision::bf16 && set == CpuKernels::avx512_bf16;
 #pragma omp parallel reduction(+ : flop)
     flop += paired ? dpbf16_chains()
-            : set == CpuKernels::avx512 || set == CpuKernels::avx512_bf16 ? fma_chains_avx512()
+            : set == CpuKernels::avx512 || set == CpuKernels::avx512_bf16 || set == CpuKernels::amx_bf16 ? fma_chains_avx512()
             : set == CpuKernels::avx2 ? fma_chains_avx2() : 0;
 #endif
     (void)precision;
@@ -182,6 +187,7 @@ int main(int argc, char** argv) {
     std::string what = "train";
     int size = 128, runs = 5, threads = 0;
     Precision precision = Precision::f32;
+    std::string weights, input, output;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--what")) what = argv[i + 1];
         else if (!std::strcmp(argv[i], "--size")) size = std::atoi(argv[i + 1]);
@@ -189,12 +195,20 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--cpu-kernels")) set_cpu_kernels(cpu_detail::parse_cpu_kernels(argv[i + 1], "--cpu-kernels"));
         else if (!std::strcmp(argv[i], "--precision")) precision = parse_choice(precision_choices, argv[i + 1], "--precision");
+        else if (!std::strcmp(argv[i], "--weights")) weights = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--input")) input = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--output")) output = argv[i + 1];
     }
     cpu dev(threads);
     dev.set_precision(precision);
     std::fprintf(stderr, "cpu: %d threads, %s kernels, %s\n", dev.threads(), to_string(cpu_kernels()), to_string(precision));
     std::vector<float> a(3 * size * size), b(a.size());
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.01f * i), b[i] = std::cos(0.013f * i);
+    if (!input.empty()) {
+        std::ifstream f(input, std::ios::binary);
+        if (!f.read(reinterpret_cast<char*>(a.data()), static_cast<std::streamsize>(a.size() * sizeof(float))))
+            return std::fprintf(stderr, "--input %s: not %zu raw floats\n", input.c_str(), a.size()), 2;
+    }
     auto A = Tensor<cpu>::from_host(dev, {1, 3, size, size}, a), B = Tensor<cpu>::from_host(dev, {1, 3, size, size}, b);
 
     if (what == "train") {
@@ -205,8 +219,14 @@ int main(int argc, char** argv) {
         report("train", size, time_runs(1, runs, [&] { model.train_step(A, B); }), gflop);
     } else if (what == "infer") {
         Network<ResnetGenerator9<cpu>> g(dev, ResnetGenerator9<cpu>(), "model");
+        if (!weights.empty()) load_network(weights, g);
         g.eval();
-        report("infer", size, time_runs(1, runs, [&] { (void)g(A); }), 2 * generator_gmacs(size));
+        Tensor<cpu> y;
+        report("infer", size, time_runs(1, runs, [&] { y = g(A); }), 2 * generator_gmacs(size));
+        if (!output.empty()) {
+            const auto v = y.to_host(dev);
+            std::ofstream(output, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+        }
     } else if (what == "conv3x3") {  // the residual blocks' convolution: 256 -> 256 at size / 4
         Network<Sequential<ReflectionPad2d<cpu>, Conv2d<cpu>>> n(dev, Sequential(ReflectionPad2d<cpu>(1), Conv2d<cpu>(256, 256, 3)));
         const int s = size / 4;

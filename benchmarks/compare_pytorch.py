@@ -5,10 +5,14 @@ generator's inference, the residual blocks' 3x3 convolution, or each layer of th
 PatchGAN forward and backward (--what layers), at several sizes. The two alternate, each measurement
 in its own process (so peak memory is its own), with the same thread count; the table gives medians,
 the ratio ours / PyTorch, and the achieved GFLOP/s of both (from our FLOP count) beside the
-machine's FP32 peak, measured by cyclegan-bench --what peak.
+machine's FP32 peak, measured by cyclegan-bench --what peak. --precision bf16 runs ours in bf16
+(cyclegan-bench --precision bf16) against PyTorch under torch.autocast("cpu", dtype=torch.bfloat16),
+as a PyTorch user gets bf16 on the CPU, and for inference prints how far each side's output moved
+from its own float32 output (levels of 255, relative RMS).
 
   python3 benchmarks/compare_pytorch.py --bench build/benchmarks/cyclegan-bench --sizes 64 128 256 --threads 2
   python3 benchmarks/compare_pytorch.py --bench build/benchmarks/cyclegan-bench --what layers --sizes 128
+  python3 benchmarks/compare_pytorch.py --bench build/benchmarks/cyclegan-bench --precision bf16 --sizes 128 256
   # on a machine shared with other jobs: wait for quiet, rerun measurements others disturbed
   python3 benchmarks/compare_pytorch.py --bench build/benchmarks/cyclegan-bench --idle-wait 300
   # several builds of ours (e.g. on a BLAS) alternate with one PyTorch; any Python with torch:
@@ -16,11 +20,14 @@ machine's FP32 peak, measured by cyclegan-bench --what peak.
           openblas=build-openblas/benchmarks/cyclegan-bench --python /path/to/venv/bin/python --what infer
 """
 import argparse
+import array
+import math
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -106,7 +113,8 @@ def pytorch_layers(torch, size, runs):
         child_line(name + "_backward", size, ms, gflop and 2 * gflop)
 
 
-def pytorch_child(what, size, runs, threads):
+def pytorch_child(what, size, runs, threads, precision="f32", dump=None):
+    import contextlib
     import itertools
 
     import torch
@@ -115,8 +123,12 @@ def pytorch_child(what, size, runs, threads):
         return pytorch_layers(torch, size, runs)
     sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
     from reference_networks import GANLoss, NLayerDiscriminator, ResnetGenerator, cycle_gan_step, init_weights
+    torch.manual_seed(0)
+    # bf16 as PyTorch's users get it on the CPU: autocast around the forwards (the backwards follow them).
+    bf16 = lambda: torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
     a = torch.sin(0.01 * torch.arange(3 * size * size, dtype=torch.float32)).reshape(1, 3, size, size)
     b = torch.cos(0.013 * torch.arange(3 * size * size, dtype=torch.float32)).reshape(1, 3, size, size)
+    out = {}
     if what == "train":
         nets = [ResnetGenerator(3, 3, 64, "instance", False, 9), ResnetGenerator(3, 3, 64, "instance", False, 9),
                 NLayerDiscriminator(3, 64, 3, "instance"), NLayerDiscriminator(3, 64, 3, "instance")]
@@ -125,21 +137,40 @@ def pytorch_child(what, size, runs, threads):
         opts = [torch.optim.Adam(itertools.chain(nets[0].parameters(), nets[1].parameters()), lr=2e-4, betas=(0.5, 0.999)),
                 torch.optim.Adam(itertools.chain(nets[2].parameters(), nets[3].parameters()), lr=2e-4, betas=(0.5, 0.999))]
         gan = GANLoss("lsgan")
-        step = lambda: cycle_gan_step(nets, opts, a, b, gan)
-    elif what == "infer":
-        g = ResnetGenerator(3, 3, 64, "instance", False, 9).eval()
 
         def step():
-            with torch.no_grad():
-                g(a)
+            with bf16():
+                cycle_gan_step(nets, opts, a, b, gan)
+    elif what == "infer":
+        g = ResnetGenerator(3, 3, 64, "instance", False, 9).eval()
+        init_weights(g)
+
+        def step():
+            with torch.no_grad(), bf16():
+                out["y"] = g(a).float()
     else:  # conv3x3: the residual blocks' padded convolution, forward, at size / 4
         conv = torch.nn.Sequential(torch.nn.ReflectionPad2d(1), torch.nn.Conv2d(256, 256, 3))
         x = torch.full((1, 256, size // 4, size // 4), 0.5)
 
         def step():
-            with torch.no_grad():
+            with torch.no_grad(), bf16():
                 conv(x)
     child_line(what, size, time_calls(runs, step))
+    if dump and "y" in out:
+        out["y"].numpy().tofile(dump)
+
+
+def moved(f32_file, other_file):
+    """How far an output moved from the float32 one: mean and max levels of 255, relative RMS."""
+    def read(path):
+        values = array.array("f")
+        with open(path, "rb") as f:
+            values.frombytes(f.read())
+        return values
+    ref, y = read(f32_file), read(other_file)
+    levels = [abs(a - b) * 127.5 for a, b in zip(y, ref)]
+    rms = math.sqrt(sum((a - b) ** 2 for a, b in zip(y, ref)) / sum(b * b for b in ref))
+    return f"{sum(levels) / len(levels):5.2f} levels mean, {max(levels):5.1f} max, relative RMS {rms:.2e}"
 
 
 def parse(out):
@@ -200,10 +231,13 @@ def main():
     p.add_argument("--rounds", type=int, default=2, help="alternating processes per side")
     p.add_argument("--idle-wait", type=float, default=0, metavar="S",
                    help="shared machine: wait up to S s for it to be idle before each process, and rerun one disturbed by others")
+    p.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                   help="bf16: ours in bf16 against PyTorch under CPU autocast to bfloat16")
+    p.add_argument("--dump", help=argparse.SUPPRESS)
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        return pytorch_child(args.child[0], int(args.child[1]), args.runs, args.threads)
+        return pytorch_child(args.child[0], int(args.child[1]), args.runs, args.threads, args.precision, args.dump)
 
     benches = []  # (label, path): an unlabelled build is named by its file or, for cyclegan-bench, its build folder
     for b in args.bench:
@@ -221,7 +255,8 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS=t, OPENBLAS_NUM_THREADS=t, BLIS_NUM_THREADS=t)
     peak = run_measured([benches[0][1], "--what", "peak", "--runs", "9", "--threads", t], env, args.idle_wait).split()
     peak = float(peak[peak.index("gflops") + 1]) * float(peak[peak.index("median_ms") + 1]) / float(peak[peak.index("min_ms") + 1])
-    print(f"PyTorch {version} ({args.python}), {args.threads} threads; ours: "
+    print(f"PyTorch {version} ({args.python}), {args.threads} threads, {args.precision}"
+          f"{' (PyTorch: torch.autocast cpu bfloat16)' if args.precision == 'bf16' else ''}; ours: "
           + ", ".join(f"{l}={b}" for l, b in benches)
           + f"\nFP32 peak (FMA loop, best of 9, {args.threads} threads): {peak:.0f} GFLOP/s", flush=True)
     for what in args.what:
@@ -231,9 +266,10 @@ def main():
             for _ in range(args.rounds):  # alternate, so drifts in machine load hit both sides
                 for label, bench in benches:
                     ours[label].append(parse(run_measured([bench, "--what", what, "--runs", str(args.runs), "--threads", t,
-                                                           "--size", str(size)], env, args.idle_wait)))
+                                                           "--size", str(size), "--precision", args.precision], env, args.idle_wait)))
                 theirs.append(parse(run_measured([args.python, __file__, "--bench", benches[0][1], "--runs", str(args.runs),
-                                                  "--threads", t, "--child", what, str(size)], env, args.idle_wait)))
+                                                  "--threads", t, "--precision", args.precision, "--child", what, str(size)],
+                                                 env, args.idle_wait)))
             names = list(theirs[0]) if what == "layers" else [what]
             for name in names:
                 key = name if what != "conv3x3" else "conv3x3_forward"  # ours also prints the backward
@@ -248,6 +284,20 @@ def main():
                                                           f"ratio {o_mb / t_mb:4.2f}")
                     print(f"{who}{name:25} {size:4}  ours {o_ms:9.2f} ms  PyTorch {t_ms:9.2f} ms  ratio {o_ms / t_ms:5.2f}   "
                           f"GFLOP/s ours {rate(gflop, o_ms)}  PyTorch {rate(gflop, t_ms)}{memory}", flush=True)
+            if what == "infer" and args.precision == "bf16":  # each side's bf16 output against its own float32 one
+                with tempfile.TemporaryDirectory() as tmp:
+                    f = lambda n: os.path.join(tmp, n)
+                    for precision in ("f32", "bf16"):
+                        subprocess.run([args.python, __file__, "--bench", benches[0][1], "--runs", "1", "--threads", t,
+                                        "--precision", precision, "--dump", f(f"torch_{precision}"), "--child", what, str(size)],
+                                       env=env, check=True, capture_output=True)
+                        for label, bench in benches:
+                            subprocess.run([bench, "--what", what, "--runs", "1", "--threads", t, "--size", str(size),
+                                            "--precision", precision, "--output", f(f"{label}_{precision}")],
+                                           env=env, check=True, capture_output=True)
+                    print(f"{'':>16} infer {size:4} bf16 against f32: PyTorch autocast {moved(f('torch_f32'), f('torch_bf16'))}")
+                    for label, _ in benches:
+                        print(f"{label:>16} infer {size:4} bf16 against f32: ours {moved(f(f'{label}_f32'), f(f'{label}_bf16'))}")
     return 0
 
 

@@ -8,6 +8,9 @@
 #include <cyclegan/data/shapes.hpp>
 #include <cyclegan/io/image.hpp>
 
+#include "program_options.hpp"
+
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 
@@ -16,14 +19,16 @@ namespace fs = std::filesystem;
 int main(int argc, char** argv) {
     std::string out = "datasets/shapes";
     int train = 100, test = 8, size = 64;
-    unsigned seed = 1;
+    std::uint32_t seed = 1;
     CLI::App app{"Write the built-in unpaired demo dataset (shapes in two colour styles)."};
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later --x overrides an earlier one
     app.add_option("--out", out, "dataset folder to create")->capture_default_str();
-    app.add_option("--train", train, "training images per domain")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--test", test, "test images per domain")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--size", size, "image side in pixels")->check(CLI::Range(8, 1024))->capture_default_str();
-    app.add_option("--seed", seed, "random seed")->capture_default_str();
+    app.add_option("--train", train, "training images per domain")->check(in_range(positive_count_range))->capture_default_str();
+    app.add_option("--test", test, "test images per domain")->check(in_range(positive_count_range))->capture_default_str();
+    app.add_option("--size", size, "image side in pixels")
+        ->check(in_range(cyclegan::OptionRange{.min = 8, .max = 1024, .integer = true}))->capture_default_str();
+    app.add_option("--seed", seed, "random seed")
+        ->check(in_range(cyclegan::OptionRange{.min = 0, .max = 4294967295.0, .integer = true}))->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         cyclegan::demo::ShapesDataset scenes{.size = size, .rng = std::mt19937(seed)};

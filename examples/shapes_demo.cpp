@@ -9,15 +9,36 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 using namespace cyclegan;
+
+// Argument i as a number in `range`, or `fallback` when it is not given; throws
+// std::invalid_argument naming the argument and the range, as the library's checks do.
+static int argument(int argc, char** argv, int i, const char* name, int fallback, const OptionRange& range) {
+    if (argc <= i) return fallback;
+    char* end = nullptr;
+    const double v = std::strtod(argv[i], &end);
+    if (*argv[i] == '\0' || *end != '\0')
+        throw std::invalid_argument(std::string(name) + " '" + argv[i] + "' is not a number: it must be " + range.describe());
+    check_option("cyclegan-shapes-demo", name, v, range);
+    return static_cast<int>(v);
+}
 
 // A variant of the paper's model is one alias: a 2-block generator, a 2-layer PatchGAN.
 using Model = CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 2>, LSGAN, Adam>;
 
 int main(int argc, char** argv) {
-    const int steps = argc > 1 ? std::atoi(argv[1]) : 1500;
-    cpu dev(argc > 2 ? std::atoi(argv[2]) : 0);
+    int steps = 0, threads = 0;
+    try {
+        steps = argument(argc, argv, 1, "steps", 1500, {.min = 1, .max = 1e9, .integer = true});
+        threads = argument(argc, argv, 2, "threads", 0, cpu::threads_range);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "error: %s\nusage: %s [steps=1500] [threads=0]\n", e.what(), argv[0]);
+        return 2;
+    }
+    cpu dev(threads);
     const int size = 32;
 
     Model model(dev, {.ngf = 8}, {.ndf = 8}, {.init = {.seed = 4}, .seed = 4}, {.lr = 1e-3});

@@ -14,11 +14,16 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 #include "program_options.hpp"
@@ -111,6 +116,36 @@ struct TrainOptions {
     bool quiet = false;
 };
 
+// The options that shape training but not the networks, as a checkpoint records them (info.<key>),
+// so that a resumed run can say which of them its command line changes: key, option, value.
+struct RecordedOption {
+    const char *key, *flag;
+    std::string value;
+};
+inline std::vector<RecordedOption> training_record(const TrainOptions& o) {
+    auto number = [](auto v) { return checkpoint_detail::number(v); };  // reads back to the same bits
+    auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
+    return {{"lr", "--lr", number(o.lr)},
+            {"beta1", "--beta1", number(o.beta1)},
+            {"lr_policy", "--lr-policy", o.lr_policy},
+            {"n_epochs", "--n-epochs", number(o.n_epochs)},
+            {"n_epochs_decay", "--n-epochs-decay", number(o.n_epochs_decay)},
+            {"lr_decay_iters", "--lr-decay-iters", number(o.lr_decay_iters)},
+            {"gan_mode", "--gan-mode", o.gan_mode},
+            {"lambda_A", "--lambda-A", number(o.lambda_A)},
+            {"lambda_B", "--lambda-B", number(o.lambda_B)},
+            {"lambda_identity", "--lambda-identity", number(o.lambda_identity)},
+            {"pool_size", "--pool-size", number(o.pool_size)},
+            {"batch_size", "--batch-size", number(o.batch_size)},
+            {"preprocess", "--preprocess", o.preprocess.mode},
+            {"load_size", "--load-size", number(o.preprocess.load_size)},
+            {"crop_size", "--crop-size", number(o.preprocess.crop_size)},
+            {"no_flip", "--no-flip", flag(o.no_flip)},
+            {"serial_batches", "--serial-batches", flag(o.serial_batches)},
+            {"max_dataset_size", "--max-dataset-size", number(o.max_dataset_size)},
+            {"seed", "--seed", number(o.seed)}};
+}
+
 inline std::string clock_text(double seconds) {
     const long s = static_cast<long>(seconds);
     char buf[32];
@@ -175,16 +210,13 @@ public:
 
     // Sizes the networks cannot take are refused before anything is written.
     Trainer(B& dev, const TrainOptions& o, Comm& comm)
-        : dev_(dev), o_(o), comm_(comm), rank_(comm.rank()), ranks_(comm.size()), lead_(rank_ == 0),
+        : dev_(dev), o_(checked(o)), comm_(comm), rank_(comm.rank()), ranks_(comm.size()), lead_(rank_ == 0),
           pre_(preprocessing(o)), run_dir_(fs::path(o.checkpoints_dir) / o.name), web_(run_dir_ / "web"),
           loss_log_(run_dir_ / "loss_log.csv"),
           // Each rank's pools draw from their own seed (rank 0's is the single process's); the
           // weights are rank 0's.
           pool_seed_(stream_seed(o.seed, static_cast<std::uint64_t>(rank_))),
-          model_(dev, o.model.generator(), o.model.discriminator(),
-                 {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
-                  .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed_},
-                 {.lr = o.lr, .beta1 = o.beta1}),
+          model_(build_model(dev, o, pool_seed_)),
           schedule_(o.lr, {.policy = parse_lr_policy(o.lr_policy), .n_epochs = o.n_epochs,
                            .n_epochs_decay = o.n_epochs_decay, .lr_decay_iters = o.lr_decay_iters}),
           epochs_(o.n_epochs + o.n_epochs_decay), bar_(!o.quiet && lead_) {
@@ -204,7 +236,7 @@ public:
         else
             start_fresh();
         progress_.info = o_.model.describe();
-        progress_.info["gan_mode"] = o_.gan_mode;
+        for (const auto& r : training_record(o_)) progress_.info[r.key] = r.value;
         progress_.info["ranks"] = std::to_string(ranks_);
         open_data();
         catch_signals();
@@ -221,6 +253,48 @@ public:
     }
 
 private:
+    // What no option's range alone can say, before anything is built or written.
+    static const TrainOptions& checked(const TrainOptions& o) {
+        if (o.n_epochs + o.n_epochs_decay < 1)
+            throw std::invalid_argument("--n-epochs " + std::to_string(o.n_epochs) + " --n-epochs-decay " +
+                                        std::to_string(o.n_epochs_decay) +
+                                        ": no epoch to train (a run trains --n-epochs + --n-epochs-decay epochs); give at least 1");
+        return o;
+    }
+
+    // The four networks and their optimizers. Networks too large to hold, or to allocate, are
+    // refused with their sizes and the options that set them.
+    static Model build_model(B& dev, const TrainOptions& o, std::uint64_t pool_seed) {
+        try {
+            return Model(dev, o.model.generator(), o.model.discriminator(),
+                         {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
+                          .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed},
+                         {.lr = o.lr, .beta1 = o.beta1});
+        } catch (const std::bad_alloc& e) {
+            throw std::runtime_error("out of memory building the networks" + sizes_of_networks(o) + ": " +
+                                     (out_of_memory::detail(e).empty() ? "std::bad_alloc" : out_of_memory::detail(e)) +
+                                     "; use a smaller --ngf or --ndf");
+        } catch (const std::length_error&) {  // Network: over the values one tensor holds
+            throw std::runtime_error("the networks are too large" + sizes_of_networks(o) + ": a network holds at most " +
+                                     std::to_string(std::numeric_limits<int>::max()) + " parameters; use a smaller --ngf or --ndf");
+        }
+    }
+    // " (--ngf 64 --ndf 64: 11378179 parameters per generator, 2764737 per discriminator, 0.7 GiB
+    // as the weights, gradients and Adam's two moments of all four)", counted without allocating.
+    static std::string sizes_of_networks(const TrainOptions& o) {
+        auto count = [](auto net) {
+            double n = 0;
+            net.parameters([&](const ParamSpec& s, Tensor<B>&, Tensor<B>*) { n += double(s.numel()); }, "");
+            return n;
+        };
+        const double g = count(AnyGenerator<B>(o.model.generator())), d = count(AnyDiscriminator<B>(o.model.discriminator()));
+        char counts[96];
+        std::snprintf(counts, sizeof counts, "%.4g parameters per generator, %.4g per discriminator", g, d);
+        return " (--ngf " + std::to_string(o.model.ngf) + " --ndf " + std::to_string(o.model.ndf) + ": " + counts + ", " +
+               bytes_text(4 * 2 * (g + d) * sizeof(typename B::scalar)) +
+               " as the weights, gradients and Adam's two moments of all four)";
+    }
+
     static PreprocessOptions preprocessing(const TrainOptions& o) {
         PreprocessOptions pre = o.preprocess;
         pre.flip = !o.no_flip;
@@ -236,8 +310,27 @@ private:
     // pools; a rank the saved run did not have starts with empty ones.
     void resume() {
         const fs::path from = run_dir_ / (o_.epoch + ".safetensors");
+        const auto metadata = checkpoint_detail::open(from).metadata();
+        const auto recorded = checkpoint_detail::info_entries(metadata);
+        // The architecture options first, by name: a tensor-by-tensor list would not say which.
+        check_same_model(recorded, o_.model, from);
+        model_.for_each_pool([&](const std::string& name, ImagePool<B>&) {
+            const auto it = metadata.find(checkpoint_detail::pool_key(checkpoint_detail::rank_pool_name(rank_, name), "count"));
+            if (it != metadata.end() && std::atol(it->second.c_str()) > o_.pool_size)
+                throw std::invalid_argument("--pool-size " + std::to_string(o_.pool_size) + ": the checkpoint's pools hold " +
+                                            printable(it->second) + " images each (" + printable(from.string()) +
+                                            "), and a pool cannot shrink on resume; resume with --pool-size " +
+                                            printable(it->second) + " or more");
+        });
         progress_ = load_checkpoint(from, model_, comm_);
-        check_same_model(progress_.info, o_.model, from);
+        if (progress_.epoch > epochs_)  // before anything is written: the run's files stay as they are
+            throw std::invalid_argument(printable(from.string()) + " continues at epoch " + std::to_string(progress_.epoch) +
+                                        ", but --n-epochs " + std::to_string(o_.n_epochs) + " --n-epochs-decay " +
+                                        std::to_string(o_.n_epochs_decay) + " end the run after epoch " +
+                                        std::to_string(epochs_) +
+                                        ": nothing is left to train; raise --n-epochs or --n-epochs-decay to train further");
+        // Every epoch's rate follows this run's options (--lr, the epochs, the policy) from the
+        // first resumed step; unchanged options give the saved rate, to the bit.
         schedule_.restore(progress_.schedule);
         model_.set_lr(schedule_.lr());
         // The epochs' grids so far, for the report.
@@ -256,6 +349,21 @@ private:
             std::printf("note: saved by %d process%s, resumed by %d: the weights and optimizer state continue, but a "
                         "step now takes %d x --batch-size images, so the data order (and the steps) change\n",
                         before, before == 1 ? "" : "es", ranks_, ranks_);
+        auto shown = [](const std::string& value) {  // 2e-04 as 0.0002; names and integers as they are
+            double v = 0;
+            return value.find_first_of(".e") != std::string::npos && checkpoint_detail::parse_number(value, v)
+                       ? OptionRange::text(v)
+                       : value;
+        };
+        for (const auto& r : training_record(o_))
+            if (const auto it = recorded.find(r.key); it != recorded.end() && it->second != r.value)
+                std::printf("note: %s: the checkpoint has %s, the command line says %s; this run uses %s\n", r.flag,
+                            printable(shown(it->second)).c_str(), shown(r.value).c_str(), shown(r.value).c_str());
+        if (schedule_.lr() != progress_.schedule.lr)
+            std::printf("note: epoch %d trains at lr %g, where the checkpoint's options gave %g: every epoch's rate "
+                        "follows this command line's options\n",
+                        progress_.epoch, schedule_.lr(), progress_.schedule.lr);
+        std::fflush(stdout);
     }
 
     void start_fresh() {
@@ -301,8 +409,8 @@ private:
     // The epoch's steps. Returns 0 when the epoch ran to its end, else the program's exit code:
     // 3 after a loss that is not finite, 130 when interrupted (saved first).
     int run_epoch(int epoch) {
-        while (auto batch = loader_->next()) {
-            const CycleGANLosses losses = model_.train_step(batch->A, batch->B, comm_, batch->weight());
+        while (auto batch = next_batch()) {
+            const CycleGANLosses losses = step(*batch);
             ++steps_this_run_;
             watchdog_->beat();
             progress_.iteration += batch->count_all;
@@ -327,6 +435,35 @@ private:
         }
         bar_.end_line();
         return 0;
+    }
+
+    // Running out of memory names what was being done, at which sizes, and what to change.
+    std::optional<typename Loader<B>::Batch> next_batch() {
+        try {
+            return loader_->next();
+        } catch (const std::bad_alloc& e) {  // the loader's out_of_memory names the file and the sizes
+            throw std::runtime_error(std::string(e.what()) + "; use smaller images, a smaller --load-size, or --preprocess "
+                                                             "crop (which does not resize)");
+        }
+    }
+    CycleGANLosses step(const typename Loader<B>::Batch& batch) {
+        try {
+            return model_.train_step(batch.A, batch.B, comm_, batch.weight());
+        } catch (const std::bad_alloc& e) {
+            const std::string detail = out_of_memory::detail(e);
+            // What sets the images' size: the crop, the width scale_width gives, or the files.
+            const std::string size = pre_.mode.ends_with("crop") ? "--crop-size " + std::to_string(o_.preprocess.crop_size)
+                                     : pre_.mode == "none"       ? "--preprocess none"
+                                                                 : "--preprocess " + pre_.mode + " --load-size " +
+                                                                 std::to_string(o_.preprocess.load_size);
+            const std::string smaller = pre_.mode.ends_with("crop") ? "a smaller --crop-size"
+                                        : pre_.mode == "none"       ? "smaller images, a mode that crops (--preprocess crop)"
+                                                                    : "a smaller --load-size";
+            throw std::runtime_error("out of memory in a training step on images of " + to_string(batch.A.shape()) +
+                                     " (--batch-size " + std::to_string(o_.batch_size) + ", " + size + ")" +
+                                     (detail.empty() ? "" : ": " + detail) + "; use " + smaller +
+                                     ", a smaller --batch-size, or a smaller --ngf");
+        }
     }
 
     // The losses are all ranks': every rank stops at the same step.
@@ -376,7 +513,8 @@ private:
     void end_epoch(int epoch) {
         StopWatchdog::Paused epoch_files(*watchdog_);
         if (lead_) write_grid(epoch);
-        schedule_.step();
+        const double trained_at = model_.lr();
+        schedule_.step(0.0);  // plateau's metric: the reference's CycleGAN passes a constant 0 (BaseModel.metric)
         model_.set_lr(schedule_.lr());
         progress_.epoch = epoch + 1;
         progress_.epoch_index = 0;
@@ -385,7 +523,7 @@ private:
         if (lead_) {
             const auto log_rows = report::read_loss_log(loss_log_);
             report::write_training_report(web_, o_.name, log_rows, grids_, progress_.info);
-            print_epoch_line(epoch, log_rows.back());
+            print_epoch_line(epoch, trained_at, log_rows.back());
         }
         comm_.barrier();
     }
@@ -407,13 +545,15 @@ private:
         grids_.push_back({epoch, grid_name(epoch)});
     }
 
-    void print_epoch_line(int epoch, const report::LossRecord& last) const {
+    // The epoch's rate, and the next one's where the schedule changes it.
+    void print_epoch_line(int epoch, double lr, const report::LossRecord& last) const {
         auto loss = [&](const char* name) {
             const auto& names = CycleGANLosses::names;
             return last.losses[static_cast<std::size_t>(std::find(names.begin(), names.end(), std::string_view(name)) - names.begin())];
         };
-        std::printf("epoch %d/%d done: iteration %ld, lr %.3g, G_A %.3f D_A %.3f cycle_A %.3f G_B %.3f D_B %.3f cycle_B %.3f\n",
-                    epoch, epochs_, progress_.iteration, model_.lr(), loss("G_A"), loss("D_A"), loss("cycle_A"), loss("G_B"),
+        const std::string next = epoch < epochs_ && model_.lr() != lr ? " (next " + OptionRange::text(model_.lr()) + ")" : "";
+        std::printf("epoch %d/%d done: iteration %ld, lr %.3g%s, G_A %.3f D_A %.3f cycle_A %.3f G_B %.3f D_B %.3f cycle_B %.3f\n",
+                    epoch, epochs_, progress_.iteration, lr, next.c_str(), loss("G_A"), loss("D_A"), loss("cycle_A"), loss("G_B"),
                     loss("D_B"), loss("cycle_B"));
         std::fflush(stdout);
     }

@@ -26,7 +26,26 @@ int main(int argc, char** argv) {
     app.add_option("--output", o.output, "folder for the results and index.html")->capture_default_str();
     add_cpu_options(app, o.threads, o.cpu_kernels, o.precision);
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+    // The generator's options as cyclegan-train takes them (and the reference's test.py needs):
+    // the checkpoint records the architecture, so these only check that it is the one meant.
+    ModelChoice asked;
+    auto* architecture = app.add_option_group("architecture", "optional: checked against the checkpoint's record");
+    architecture->add_option("--netG", asked.netG, "generator")->check(CLI::IsMember(cyclegan::generator_names()));
+    architecture->add_option("--ngf", asked.ngf, "generator filters in the first layer")
+        ->check(in_range(cyclegan::GeneratorOptions::filters_range));
+    architecture->add_option("--input-nc", asked.input_nc, "channels of domain A")->check(CLI::IsMember({1, 3, 4}));
+    architecture->add_option("--output-nc", asked.output_nc, "channels of domain B")->check(CLI::IsMember({1, 3, 4}));
+    architecture->add_option("--norm", asked.norm, "normalisation")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::norm_choices)));
+    architecture->add_option("--padding-type", asked.padding, "padding in the residual blocks")
+        ->check(CLI::IsMember(cyclegan::choice_names(cyclegan::padding_choices)));
+    architecture->add_option("--upsample", asked.upsample, "generator upsampling")
+        ->check(CLI::IsMember(cyclegan::choice_names(cyclegan::upsample_choices)));
+    architecture->add_flag("--no-dropout,!--dropout", asked.no_dropout, "no dropout in the generator");
     CLI11_PARSE(app, argc, argv);
+    const auto described = asked.describe();
+    for (const char* key : {"netG", "ngf", "input_nc", "output_nc", "norm", "padding", "upsample", "dropout"})
+        if (architecture->count(key == std::string("dropout") ? "--no-dropout" : option_flag(key)))
+            o.architecture[key] = described.at(key);
 
     try {
         if (o.device == "cuda") {

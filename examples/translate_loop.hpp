@@ -8,8 +8,10 @@
 #include <cyclegan/translator.hpp>
 #include <cyclegan/report/html_report.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "program_options.hpp"
@@ -23,6 +25,9 @@ struct TranslateOptions {
     std::string checkpoint, checkpoints_dir = "./checkpoints", name, epoch = "latest", direction = "AtoB",
         output = "./results";
     std::vector<std::string> inputs;
+    // Architecture options given on the command line (record keys: netG, ngf, ...), as the
+    // reference's test.py needs them: checked against the checkpoint's, never used to build.
+    std::map<std::string, std::string> architecture;
     int threads = 0;
     std::string cpu_kernels = "auto", device = "cpu";
     std::string precision = "f32";  // f32, bf16 or auto (program_options.hpp)
@@ -36,14 +41,41 @@ int translate(B& dev, const TranslateOptions& o) {
     // The architecture from the checkpoint's own record; only the needed generator's tensors.
     Translator<B> translator = Translator<B>::load(dev, ckpt, parse_direction(o.direction));
     const int output_nc = translator.output_channels();
+    if (!o.architecture.empty()) {
+        auto record = checkpoint_detail::info_entries(safetensors::LazyFile::open(ckpt).metadata());
+        if (!record.count(record_keys::netG)) record = generator_record(translator.options());  // recognised by its tensors
+        if (const auto differences = record_differences(record, o.architecture); !differences.empty())
+            throw std::runtime_error(printable(ckpt.string()) + ": the checkpoint's generator is not the one this command line "
+                                     "describes:" + describe_differences(differences) +
+                                     "\nleave these options out: the checkpoint records its architecture");
+    }
 
-    // The inputs: files as given, folders expanded (non-image files skipped with a warning).
+    // The inputs: files as given, folders expanded (non-image files skipped with a warning). A
+    // folder's walk leaves out this command's own output folder, which it may contain (--output
+    // DIR DIR): run again, it would translate its earlier results.
+    const fs::path own_output = fs::weakly_canonical(fs::path(o.output) / "images");
+    auto is_own_output = [&](const fs::path& p) {
+        const fs::path c = fs::weakly_canonical(p);
+        return std::mismatch(own_output.begin(), own_output.end(), c.begin(), c.end()).first == own_output.end();
+    };
     std::vector<fs::path> files;
     for (const auto& in : o.inputs) {
         if (fs::is_directory(in)) {
             std::vector<std::string> warnings;
-            for (auto& p : list_images(in, &warnings)) files.push_back(p);
+            std::size_t own = 0, kept = 0;
+            for (auto& p : list_images(in, &warnings)) {
+                if (is_own_output(p))
+                    ++own;
+                else
+                    files.push_back(p), ++kept;
+            }
             for (auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+            if (own && !kept)
+                throw std::runtime_error("'" + printable(in) + "': its images are all in " + printable(own_output.string()) +
+                                         ", this command's output folder; give another --output, or the images to translate");
+            if (own)
+                std::fprintf(stderr, "warning: in '%s': skipped %zu images in %s, this command's output folder\n",
+                             printable(in).c_str(), own, printable(own_output.string()).c_str());
         } else if (fs::exists(in)) {
             files.push_back(in);
         } else {
@@ -57,10 +89,15 @@ int translate(B& dev, const TranslateOptions& o) {
     std::vector<std::string> failures;  // one bad file does not stop the others
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
     for (const auto& path : files) {
+        std::string size;  // "16000x16000: 2.9 GiB as the generator's input, ...", once decoded
         try {
             // Decoded once, with alpha: the network sees the model's channels, and a file's own
             // transparency stays on the output (and on the input shown beside it).
             const Image rgba = read_image(path, 4);
+            const double pixels = double(rgba.width) * rgba.height, floats = sizeof(typename B::scalar);
+            size = std::to_string(rgba.width) + "x" + std::to_string(rgba.height) + ": " +
+                   bytes_text(pixels * translator.input_channels() * floats) + " as the generator's input, " +
+                   bytes_text(pixels * translator.options().ngf * floats) + " for each of its first layers' outputs";
             const Image fake = translator(rgba);  // any size: padded to what the generator takes, cropped back
             Image real = convert_channels(rgba, translator.input_channels());
             if (fake.channels != output_nc && real.channels % 2 == 1) real = with_alpha(real, rgba);
@@ -70,6 +107,11 @@ int translate(B& dev, const TranslateOptions& o) {
             write_image(out_dir / "images" / (stem + "_fake.png"), fake);
             used.insert(stem);
             pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
+        } catch (const std::bad_alloc& e) {  // the generator's activations grow with the image's pixels
+            const std::string detail = out_of_memory::detail(e);
+            failures.push_back(printable(path.string()) + (size.empty() ? "" : " (" + size + ")") + ": out of memory " +
+                               (size.empty() ? "decoding it" : "translating it") + (detail.empty() ? "" : ": " + detail) +
+                               "; translate a smaller copy of it (resized, or cut in tiles)");
         } catch (const std::exception& e) {
             std::string what = printable_error(e);
             if (const std::string shown = printable(path.string()); what.find(shown) == std::string::npos)

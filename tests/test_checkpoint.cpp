@@ -120,7 +120,7 @@ TrainingProgress some_progress() {
     p.epoch = 3;
     p.iteration = 1234567890123L;
     p.epoch_index = 17;
-    p.schedule = {2, 1.5e-4 / 3, std::numeric_limits<double>::infinity(), 4};
+    p.schedule = {2, 1.5e-4 / 3, std::numeric_limits<double>::infinity(), 4, 2e-4 / 3};
     p.info = {{"name", "horse2zebra"}, {"quoted", "a \"b\" \\ c\nd\te"}, {"unicode", "z\xc3\xa9" "bra"}, {"empty", ""}};
     return p;
 }
@@ -325,6 +325,35 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         record["netG"] = "unet_128", record["norm"] = "group";
         CHECK(message([&] { generator_options_from_record(record, "future.safetensors"); }).find("future.safetensors: unknown norm 'group'") !=
               std::string::npos);
+    }
+    {  // a record that disagrees with the tensors (converted with wrong options): the options named
+        using AnyModel = CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>>;
+        AnyGeneratorOptions g{{.ngf = 2}, "resnet_6blocks"};
+        AnyDiscriminatorOptions d;
+        d.ndf = 2;
+        AnyModel model(dev, g, d, {.pool_size = 0});
+        TrainingProgress progress;
+        progress.info = generator_record(g);
+        progress.info["netG"] = "resnet_9blocks", progress.info["ngf"] = "4", progress.info["input_nc"] = "1";
+        progress.info["padding"] = "replicate";  // the tensors cannot tell reflect from replicate: not listed
+        save_checkpoint(dir / "wrong_record.safetensors", model, progress);
+        for (const Direction direction : {Direction::AtoB, Direction::BtoA}) {
+            const auto what = message([&] { Translator<cpu>::load(dev, dir / "wrong_record.safetensors", direction); });
+            INFO(what);
+            CHECK(what.rfind((dir / "wrong_record.safetensors").string() + ": records another generator than its tensors hold:", 0) == 0);
+            CHECK(what.find("netG: the file records resnet_9blocks, its tensors are of resnet_6blocks") != std::string::npos);
+            CHECK(what.find("ngf: the file records 4, its tensors are of 2") != std::string::npos);
+            CHECK(what.find("input_nc: the file records 1, its tensors are of 3") != std::string::npos);
+            CHECK(what.find("padding") == std::string::npos);
+        }
+        progress.info = generator_record(g);
+        progress.info["model"] = "cut";
+        save_checkpoint(dir / "other_model.safetensors", model, progress);
+        CHECK(message([&] { Translator<cpu>::load(dev, dir / "other_model.safetensors"); })
+                  .find("other_model.safetensors: holds a cut model; Translator runs a CycleGAN's generators") != std::string::npos);
+        progress.info["model"] = "cycle_gan";
+        save_checkpoint(dir / "this_model.safetensors", model, progress);
+        CHECK(Translator<cpu>::load(dev, dir / "this_model.safetensors").options().netG == "resnet_6blocks");
     }
     const auto text = read_bytes(dir / "unet_128.safetensors");
     write_bytes(dir / "cut.safetensors", text.substr(0, text.size() / 2));
@@ -571,7 +600,18 @@ TEST_CASE("a checkpoint round trip restores every tensor, optimizer state, pool 
         CHECK(loaded.schedule.lr == saved.schedule.lr);  // exact: the text round-trips the bits
         CHECK(loaded.schedule.best == saved.schedule.best);
         CHECK(loaded.schedule.bad_epochs == saved.schedule.bad_epochs);
+        CHECK(loaded.schedule.base_lr == saved.schedule.base_lr);
         CHECK(loaded.info == saved.info);
+
+        // A checkpoint written before the schedule recorded its base rate loads, the base unknown.
+        std::string older = read_bytes(path);
+        const auto at = older.find("\"schedule.base_lr\"");
+        REQUIRE(at != std::string::npos);
+        older.replace(at, 18, "\"schedule.base_xx\"");  // same length: the header stays valid
+        write_bytes(dir / "older.safetensors", older);
+        const TrainingProgress old_progress = load_checkpoint(dir / "older.safetensors", fresh);
+        CHECK(std::isnan(old_progress.schedule.base_lr));
+        CHECK(old_progress.schedule.lr == saved.schedule.lr);
 
         // Every network tensor is in the file under its prefixed state_dict name with PyTorch's dims.
         const auto file = safetensors::LazyFile::open(path);

@@ -12,6 +12,18 @@
 #include <cyclegan/io/image.hpp>
 #include <cyclegan/report/html_report.hpp>
 
+// stb's encoders for test files in formats the library reads but does not write (BMP, TGA): the
+// test's own, since a build with the compiled kernels leaves stb out of the library's headers.
+#if !defined(INCLUDE_STB_IMAGE_WRITE_H)
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#if __has_include(<stb_image_write.h>)
+#include <stb_image_write.h>
+#else
+#include <stb/stb_image_write.h>
+#endif
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -210,6 +222,84 @@ TEST_CASE("missing, truncated and corrupt files throw image_error naming the fil
         const auto what = error_of([&] { read_image(dir / "tables.jpg", 3); });
         CHECK(contains(what, (dir / "tables.jpg").string()));
         CHECK(contains(what, "a scan uses a Huffman table the file does not define"));
+    }
+    SUBCASE("JPEG whose components use a quantisation table the file does not define, or are in no scan") {
+        // stb_image 2.27 would multiply by the uninitialised table, or return a buffer it never wrote.
+        write_image(dir / "q.jpg", gradient(32, 24, 3));  // DQT 0 and 1; one scan of all three components
+        const std::string good = read_all(dir / "q.jpg");
+        const std::size_t sof = good.find("\xFF\xC0"), sos = good.find("\xFF\xDA");
+        REQUIRE(sof != std::string::npos);
+        REQUIRE(sos != std::string::npos);
+        REQUIRE(good[sof + 9] == 3);
+        CHECK(read_image(dir / "q.jpg", 3).width == 32);
+        std::string bytes = good;
+        bytes[sof + 12 + 3 * 2] = '\x03';  // the third component's Tq: table 3, never defined
+        write_all(dir / "q.jpg", bytes);
+        auto what = error_of([&] { read_image(dir / "q.jpg", 3); });
+        CHECK(contains(what, (dir / "q.jpg").string()));
+        CHECK(contains(what, "a scan uses a quantisation table the file does not define"));
+        bytes = good;
+        bytes[sos + 5 + 2 * 2] = bytes[sos + 5 + 2 * 1];  // the scan names the second component twice, the third never
+        write_all(dir / "q.jpg", bytes);
+        what = error_of([&] { read_image(dir / "q.jpg", 3); });
+        CHECK(contains(what, "a colour component is in no scan"));
+    }
+    SUBCASE("progressive JPEG whose component's quantisation table is never defined") {
+        // tests/fuzz/regressions/image/jpeg_progressive_quantisation_table_undefined.jpg: Pillow's
+        // progressive JPEG with the third component's Tq patched to 2. stb dequantises at the end.
+        const fs::path file = fs::path(CYCLEGAN_SOURCE_DIR) / "tests/fuzz/regressions/image/jpeg_progressive_quantisation_table_undefined.jpg";
+        std::string bytes = read_all(file);
+        const std::size_t sof = bytes.find("\xFF\xC2");
+        REQUIRE(sof != std::string::npos);
+        const auto what = error_of([&] { read_image(file, 3); });
+        CHECK(contains(what, "a component uses a quantisation table the file does not define"));
+        bytes[sof + 12 + 3 * 2] = '\x01';  // as Pillow wrote it: table 1, defined
+        write_all(dir / "p.jpg", bytes);
+        CHECK(read_image(dir / "p.jpg", 3).width == 40);
+    }
+    SUBCASE("palette BMP whose pixels use colours past its palette") {
+        // stb_image 2.27 would look the index up in its palette table past the colours it read.
+        auto bmp = [](int colours, int bits, std::uint8_t index) {  // 5x2, BITMAPINFOHEADER, every pixel `index`
+            const int width = 5, row = (width * bits + 31) / 32 * 4, offset = 14 + 40 + 4 * colours;
+            std::string b(static_cast<std::size_t>(offset + 2 * row), '\0');
+            auto put = [&](std::size_t at, std::uint32_t v, int n) {
+                for (int i = 0; i < n; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
+            };
+            b[0] = 'B', b[1] = 'M';
+            put(2, static_cast<std::uint32_t>(b.size()), 4), put(10, offset, 4), put(14, 40, 4);
+            put(18, width, 4), put(22, 2, 4), put(26, 1, 2), put(28, bits, 2), put(46, colours, 4);
+            for (int c = 0; c < colours; ++c) put(54 + 4 * c, 0x010203u * c, 4);
+            for (int y = 0; y < 2; ++y)
+                for (int x = 0; x < width; ++x) {
+                    const std::size_t at = offset + y * row + x * bits / 8;
+                    const int shift = bits == 8 ? 0 : bits == 4 ? (x % 2 ? 0 : 4) : 7 - x % 8;
+                    b[at] = static_cast<char>(b[at] | (index << shift));
+                }
+            return b;
+        };
+        struct Case {
+            int colours, bits, index;
+            bool fits;
+        };
+        for (const Case& k : {Case{16, 8, 15, true}, Case{16, 8, 16, false}, Case{16, 8, 200, false}, Case{3, 4, 2, true},
+                              Case{3, 4, 3, false}, Case{1, 1, 0, true}, Case{1, 1, 1, false}, Case{2, 1, 1, true}}) {
+            const int colours = k.colours, bits = k.bits, index = k.index;
+            const bool fits = k.fits;
+            CAPTURE(colours);
+            CAPTURE(bits);
+            CAPTURE(index);
+            write_all(dir / "p.bmp", bmp(colours, bits, static_cast<std::uint8_t>(index)));
+            if (fits) {
+                const Image img = read_image(dir / "p.bmp", 3);
+                CHECK(img.width == 5);
+                CHECK(img.at(1, 4, 0) == index);  // colour k is (R, G, B) = (k, 2k, 3k)
+                CHECK(img.at(1, 4, 2) == 3 * index);
+            } else {
+                const auto what = error_of([&] { read_image(dir / "p.bmp", 3); });
+                CHECK(contains(what, (dir / "p.bmp").string()));
+                CHECK(contains(what, "a pixel uses colour " + std::to_string(index) + " of a palette of " + std::to_string(colours)));
+            }
+        }
     }
     SUBCASE("text with a .jpg name") {
         write_all(dir / "notes.jpg", "this is not an image at all");

@@ -85,6 +85,25 @@ void expect_within(const char* what, const std::vector<float>& ours, const std::
     CHECK(bad == 0);
 }
 
+// Winograd in bf16: its products take transformed operands rounded to bf16, which a reference on
+// rounded inputs cannot reproduce. The reference is the same F(2x2) Winograd in double with its
+// transformed operands rounded to bf16 (the portable kernels on cpu64's arithmetic); float's
+// transforms differ from double's in the last bits, which tips a rare operand's rounding the other
+// way (about 2^-15 of them), so at most 1% of the results may leave float's bound, and none the
+// rule at bf16's unit roundoff.
+void expect_mostly_within(const char* what, const std::vector<float>& ours, const std::vector<double>& exact,
+                          const std::vector<double>& bound, const std::vector<double>& loose) {
+    REQUIRE(ours.size() == exact.size());
+    std::size_t outside = 0, far = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+        const double err = std::abs(double(ours[i]) - exact[i]);
+        outside += !(err <= bound[i]), far += !(err <= loose[i]);
+    }
+    INFO(std::string(what) << ": " << outside << " of " << ours.size() << " outside float's bound, " << far << " outside bf16's");
+    CHECK(outside <= ours.size() / 100);
+    CHECK(far == 0);
+}
+
 struct ConvCase {
     const char* name;
     Shape x;
@@ -100,7 +119,7 @@ struct ConvCase {
 // transformed operands); the few-output kernels stay in float (docs/architecture.md, "Precision").
 void check_convolution(const ConvCase& c, Precision precision = Precision::f32) {
     using namespace cpu_detail;
-    INFO(std::string(c.name) << " on the " << std::string(to_string(cpu_kernels())) << " kernels in " << to_string(precision));
+    INFO(std::string(c.name) << " on the " << std::string(to_string(cpu_kernels())) << " kernels in " << std::string(to_string(precision)));
     const Conv2dGeometry& g = c.g;
     const Shape ws{c.O, c.x.c, g.kernel.h, g.kernel.w}, ys{c.x.n, c.O, g.out_h(c.x.h), g.out_w(c.x.w)};
     REQUIRE(conv_algorithm(g, c.x.c, ys) == c.algorithm);
@@ -127,9 +146,21 @@ void check_convolution(const ConvCase& c, Precision precision = Precision::f32) 
         return dw;
     };
     const auto xr = operands(x, rounding), wr = operands(w, rounding), dyr = operands(dy, rounding);
-    const auto y = forward(xr, wr), dx = data(dyr, wr);
-    auto dw = filter(xr, dyr), dw_bound = rule_bound(filter, xr, dyr, dw, double(ys.numel()) / ys.c + 1, winograd, u);
-    for (std::size_t i = 0; i < dw.size(); ++i) dw[i] += dw0[i], dw_bound[i] += 8 * std::ldexp(1.0, -24) * std::abs(dw[i]);
+    auto y = forward(xr, wr), dx = data(dyr, wr), dw = filter(xr, dyr);
+    auto dw_bound = rule_bound(filter, xr, dyr, dw, double(ys.numel()) / ys.c + 1, winograd, u);
+    auto dw_f32_bound = rule_bound(filter, xr, dyr, dw, double(ys.numel()) / ys.c + 1, winograd);
+    if (bf16 && winograd) {  // the reference: F(2x2) in double on bf16-rounded transformed operands
+        using portable::Isa;
+        std::fill(dw.begin(), dw.end(), 0.0);
+        portable::winograd_forward<2>(Isa{}, RoundedBf16Operands{}, x.data(), c.x, w.data(), y.data(), ys, g, nullptr);
+        portable::winograd_backward_data<2>(Isa{}, RoundedBf16Operands{}, dy.data(), ys, w.data(), dx.data(), c.x, g);
+        portable::winograd_backward_filter<2>(Isa{}, RoundedBf16Operands{}, x.data(), c.x, dy.data(), ys, dw.data(), g);
+    }
+    for (std::size_t i = 0; i < dw.size(); ++i) {
+        dw[i] += dw0[i];
+        dw_bound[i] += 8 * std::ldexp(1.0, -24) * std::abs(dw[i]);
+        dw_f32_bound[i] += 8 * std::ldexp(1.0, -24) * std::abs(dw[i]);
+    }
 
     cpu dev;
     dev.set_precision(precision);
@@ -141,9 +172,15 @@ void check_convolution(const ConvCase& c, Precision precision = Precision::f32) 
     conv2d_backward_filter(dev, xt, dyt, dwt, g);
     const double ky = double(c.x.c) * g.kernel.h * g.kernel.w, kx = double(c.O) * g.kernel.h * g.kernel.w;
     const auto ours_y = yt.to_host(dev), ours_dx = dxt.to_host(dev), ours_dw = dwt.to_host(dev);
-    expect_within("y", ours_y, y, rule_bound(forward, xr, wr, y, ky, winograd, u));
-    expect_within("dx", ours_dx, dx, rule_bound(data, dyr, wr, dx, kx, winograd, u));
-    expect_within("dw", ours_dw, dw, dw_bound);
+    if (bf16 && winograd) {
+        expect_mostly_within("y", ours_y, y, rule_bound(forward, x, w, y, ky, winograd), rule_bound(forward, x, w, y, ky, winograd, u));
+        expect_mostly_within("dx", ours_dx, dx, rule_bound(data, dy, w, dx, kx, winograd), rule_bound(data, dy, w, dx, kx, winograd, u));
+        expect_mostly_within("dw", ours_dw, dw, dw_f32_bound, dw_bound);
+    } else {
+        expect_within("y", ours_y, y, rule_bound(forward, xr, wr, y, ky, winograd, u));
+        expect_within("dx", ours_dx, dx, rule_bound(data, dyr, wr, dx, kx, winograd, u));
+        expect_within("dw", ours_dw, dw, dw_bound);
+    }
     if (bf16) {  // and it did round: against unrounded operands most results lie outside float's bound
         const auto y32 = forward(x, w), dx32 = data(dy, w);
         CHECK(beyond_f32(ours_y, y32, rule_bound(forward, x, w, y32, ky, winograd)) > y32.size() / 2);
@@ -170,13 +207,13 @@ TEST_CASE("the kernel set is the one asked for") {
 
 #if CYCLEGAN_X86_KERNELS
 namespace {
-// The vector roundings of the kernel sets, and the hardware's, on 16 values at a time (each target
-// a superset of its kernel set's region in simd_kernels.hpp, so the kernels' functions inline).
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))) void round_avx512(
+// The vector roundings of the kernel sets, and the hardware's, on 16 values at a time (each with its
+// kernel set's region's target from simd_kernels.hpp, so the kernels' functions inline).
+__attribute__((target(CYCLEGAN_AVX512_TARGET))) void round_avx512(
     const float* in, float* out) {
     _mm512_storeu_ps(out, cpu_detail::avx512::Simd::round_bf16(_mm512_loadu_ps(in)));
 }
-__attribute__((target("avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))) void round_avx2(const float* in, float* out) {
+__attribute__((target(CYCLEGAN_AVX2_TARGET))) void round_avx2(const float* in, float* out) {
     for (int h = 0; h < 16; h += 8) _mm256_storeu_ps(out + h, cpu_detail::avx2::Simd::round_bf16(_mm256_loadu_ps(in + h)));
 }
 __attribute__((target("avx512f,avx512bf16,avx512vl"))) void round_vcvtneps2bf16(const float* in, float* out) {
@@ -304,7 +341,7 @@ TEST_CASE("gemm equals a plain triple loop, in f32 and on bf16 operands: strided
                               Case{9, 3100, 260, true, true, false, true}, Case{140, 40, 513, false, true, false, false},
                               Case{16, 64, 0, false, false, false, true}, Case{13, 17, 1, false, false, true, true}}) {
             const auto ops = cpu_detail::operands_for(p);
-            INFO(to_string(p) << " on the " << to_string(cpu_kernels()) << " kernels, operands " << int(ops));
+            INFO(std::string(to_string(p)) << " on the " << std::string(to_string(cpu_kernels())) << " kernels, operands " << int(ops));
             CAPTURE(c.M);
             CAPTURE(c.N);
             CAPTURE(c.K);

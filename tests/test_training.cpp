@@ -3,11 +3,13 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "support/gradcheck.hpp"
 #include "support/parity.hpp"
+#include <cyclegan/data/preprocess.hpp>
 #include <cyclegan/data/shapes.hpp>
 
 #include <chrono>
 #include <random>
 #include <cstdio>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -187,12 +189,162 @@ TEST_CASE("learning-rate schedules") {
     CHECK_THROWS_AS(plateau.step(), std::invalid_argument);
 }
 
+TEST_CASE("a restored schedule continues to the bit; under other options, their rate from its first epoch") {
+    const std::pair<const char*, LrScheduleOptions> policies[] = {
+        {"linear", {.policy = LrPolicy::linear, .n_epochs = 3, .n_epochs_decay = 4}},
+        {"step", {.policy = LrPolicy::step, .lr_decay_iters = 2}},
+        {"cosine", {.policy = LrPolicy::cosine, .n_epochs = 5}},
+        {"plateau", {.policy = LrPolicy::plateau, .plateau_patience = 1}},
+    };
+    for (const auto& p : policies) {
+        INFO(p.first);
+        const LrScheduleOptions& o = p.second;
+        LrSchedule whole(2e-4, o);
+        std::vector<double> rates;  // the rate of epochs 1 .. 9
+        std::vector<LrSchedule::Saved> saved;
+        for (int e = 0; e < 9; ++e) {
+            rates.push_back(whole.lr());
+            saved.push_back(whole.save());
+            whole.step(0.0);  // the reference's constant metric for plateau
+        }
+        for (int cut = 0; cut < 9; ++cut) {
+            CAPTURE(cut);
+            LrSchedule resumed(2e-4, o);
+            resumed.restore(saved[cut]);
+            CHECK(resumed.epochs_done() == cut);
+            for (int e = cut; e < 9; ++e) {
+                CHECK(resumed.lr() == rates[e]);  // exactly
+                resumed.step(0.0);
+            }
+        }
+        // A new base rate: from the first resumed epoch, the rate those options give.
+        LrSchedule halved(1e-4, o);
+        halved.restore(saved[4]);
+        CHECK(halved.lr() == doctest::Approx(rates[4] / 2).epsilon(1e-12));
+        CHECK(halved.save().base_lr == 1e-4);
+    }
+    // A finished linear run extended (the reported cases, against the reference's lambda_rule):
+    // 1 epoch at 2e-4 and no decay, then --n-epochs 2: epoch 2 at 2e-4, not 0.
+    LrSchedule one(2e-4, {.n_epochs = 1, .n_epochs_decay = 0});
+    one.step();
+    CHECK(one.lr() == 0);
+    LrSchedule two(2e-4, {.n_epochs = 2, .n_epochs_decay = 0});
+    two.restore(one.save());
+    CHECK(two.lr() == 2e-4);
+    // --n-epochs 1 --n-epochs-decay 1 for 2 epochs, then --n-epochs-decay 3: 2e-4, 1e-4, 1e-4, 5e-5.
+    LrSchedule short_decay(2e-4, {.n_epochs = 1, .n_epochs_decay = 1});
+    std::vector<double> seen;
+    for (int e = 0; e < 2; ++e) seen.push_back(short_decay.lr()), short_decay.step();
+    LrSchedule long_decay(2e-4, {.n_epochs = 1, .n_epochs_decay = 3});
+    long_decay.restore(short_decay.save());
+    for (int e = 2; e < 4; ++e) seen.push_back(long_decay.lr()), long_decay.step();
+    const std::vector<double> reference{2e-4, 1e-4, 1e-4, 5e-5};
+    for (int e = 0; e < 4; ++e) CHECK(seen[e] == doctest::Approx(reference[e]).epsilon(1e-12));
+    // Plateau keeps its reductions under a new base; a checkpoint without a base keeps its rate.
+    LrSchedule plateau(0.1, {.policy = LrPolicy::plateau, .plateau_patience = 0});
+    for (int e = 0; e < 3; ++e) plateau.step(0.0);  // best at epoch 1, then a reduction each epoch: 0.1 * 0.2^2
+    CHECK(plateau.lr() == doctest::Approx(0.004));
+    LrSchedule rebased(0.05, {.policy = LrPolicy::plateau, .plateau_patience = 0});
+    rebased.restore(plateau.save());
+    CHECK(rebased.lr() == doctest::Approx(0.002));
+    auto unknown = plateau.save();
+    unknown.base_lr = std::numeric_limits<double>::quiet_NaN();
+    rebased.restore(unknown);
+    CHECK(rebased.lr() == plateau.lr());
+    // Past its end the reference's linear rule turns negative (so does torch's LambdaLR with it),
+    // and an optimizer refuses that rate rather than train backwards.
+    LrSchedule ended(2e-4, {.n_epochs = 1, .n_epochs_decay = 1});
+    for (int e = 0; e < 2; ++e) ended.step();
+    CHECK(ended.lr() == 0);  // the end of a run of n_epochs + n_epochs_decay epochs: exactly 0
+    for (int e = 2; e < 5; ++e) ended.step();
+    CHECK(ended.lr() == doctest::Approx(-3e-4));
+    cpu dev(1);
+    Adam::State<cpu> adam(dev, 1);
+    CHECK_THROWS_AS(adam.set_lr(ended.lr()), std::invalid_argument);
+    // n_epochs 0: the reference's first epoch is already decayed, d / (d + 1) of the base.
+    CHECK(LrSchedule(2e-4, {.n_epochs = 0, .n_epochs_decay = 3}).lr() == doctest::Approx(1.5e-4));
+}
+
 TEST_CASE("Adam and SGD refuse a buffer of another size") {
     cpu dev;
     Adam::State<cpu> adam(dev, 4);
     auto p = Tensor<cpu>::zeros(dev, {1, 1, 1, 5});
     CHECK_THROWS_AS(adam.step(p, p), std::invalid_argument);
     CHECK_THROWS_AS(SGD::State<cpu>(dev, 4, {.momentum = 0, .nesterov = true}), std::invalid_argument);
+}
+
+TEST_CASE("options out of their ranges are refused before any work, naming the option and its range") {
+    using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>>;
+    cpu dev(1);
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    auto refused = [](auto&& make, const std::string& name, const std::string& range) {
+        CAPTURE(name);
+        std::string what;
+        try {
+            make();
+        } catch (const std::invalid_argument& e) {
+            what = e.what();
+        }
+        INFO(what);
+        CHECK(what.find(name + " is ") != std::string::npos);
+        CHECK(what.find("it must be " + range) != std::string::npos);
+    };
+    const auto g = ResnetGenerator<cpu, 1>::Options{.ngf = 2};
+    const auto d = PatchDiscriminator<cpu, 1>::Options{.ndf = 2};
+    // The model: its own options and its optimizer's, each at a value the reports tried.
+    refused([&] { Model(dev, g, d, {.lambda_A = -10}); }, "lambda_A", "a number >= 0");
+    refused([&] { Model(dev, g, d, {.lambda_B = nan}); }, "lambda_B", "a number >= 0");
+    refused([&] { Model(dev, g, d, {.lambda_identity = -0.5}); }, "lambda_identity", "a number >= 0");
+    refused([&] { Model(dev, g, d, {.pool_size = -1}); }, "pool_size", "an integer >= 0");
+    refused([&] { Model(dev, g, d, {.init = {.gain = inf}}); }, "gain", "a number >= 0");
+    refused([&] { Model(dev, g, d, {}, {.lr = -0.0002}); }, "lr", "a number >= 0");
+    refused([&] { Model(dev, g, d, {}, {.lr = nan}); }, "lr", "a number >= 0");
+    refused([&] { Model(dev, g, d, {}, {.beta1 = 1.5}); }, "beta1", "a number in [0, 1)");
+    refused([&] { Model(dev, g, d, {}, {.beta2 = 1}); }, "beta2", "a number in [0, 1)");
+    refused([&] { Model(dev, g, d, {}, {.eps = -1e-8}); }, "eps", "a number >= 0");
+    refused([&] { Model(dev, {.ngf = 0}, d); }, "ngf", "an integer from 1 to 16777216");
+    refused([&] { Model(dev, g, {.ndf = -4}); }, "ndf", "an integer from 1 to 16777216");
+    refused([&] { SGD::State<cpu>(dev, 4, {.lr = -1}); }, "lr", "a number >= 0");
+    refused([&] { SGD::State<cpu>(dev, 4, {.momentum = -0.9}); }, "momentum", "a number >= 0");
+    refused([&] { SGD::State<cpu>(dev, 4, {.weight_decay = -0.1}); }, "weight_decay", "a number >= 0");
+    Adam::State<cpu> adam(dev, 4);
+    refused([&] { adam.set_lr(-1); }, "lr", "a number >= 0");
+    CHECK(adam.lr() == 2e-4);  // unchanged
+    // Schedules, networks chosen by name, preprocessing, the device.
+    refused([&] { LrSchedule(-0.1); }, "base_lr", "a number >= 0");
+    refused([&] { LrSchedule(0.1, {.n_epochs = -1}); }, "n_epochs", "an integer >= 0");
+    refused([&] { LrSchedule(0.1, {.n_epochs_decay = -3}); }, "n_epochs_decay", "an integer >= 0");
+    refused([&] { LrSchedule(0.1, {.policy = LrPolicy::cosine, .n_epochs = 0}); }, "n_epochs", "an integer >= 1");
+    refused([&] { LrSchedule(0.1, {.policy = LrPolicy::step, .lr_decay_iters = 0}); }, "lr_decay_iters", "an integer >= 1");
+    refused([&] { LrSchedule(0.1, {.policy = LrPolicy::plateau, .plateau_factor = 1}); }, "plateau_factor", "a number in [0, 1)");
+    refused([&] { AnyDiscriminator<cpu>({{.ndf = 2}, "n_layers", 6}); }, "n_layers_D", "an integer from 1 to 5");
+    refused([&] { check_options(PreprocessOptions{.load_size = 100000}); }, "load_size", "an integer from 1 to 16384");
+    refused([&] { check_options(PreprocessOptions{.crop_size = 0}); }, "crop_size", "an integer from 1 to 16384");
+    refused([&] { cpu(-1); }, "threads", "an integer from 0 to 1024");
+    // The edges of each range are taken.
+    CHECK_NOTHROW(Model(dev, g, d, {.lambda_A = 0, .lambda_B = 0, .lambda_identity = 0, .pool_size = 0, .init = {.gain = 0}},
+                        {.lr = 0, .beta1 = 0, .beta2 = 0, .eps = 0}));
+    CHECK_NOTHROW(LrSchedule(0, {.n_epochs = 0, .n_epochs_decay = 0}));
+}
+
+TEST_CASE("memory that cannot be had is refused saying for what and how much") {
+    cpu dev(1);
+    // 2^40 floats: more than any machine here has, so the allocation fails without a limit.
+    std::string what;
+    try {
+        Tensor<cpu> t(dev, Shape{1024, 1024, 1024, 1024});
+    } catch (const std::bad_alloc& e) {  // out_of_memory is one, for code that catches that
+        what = e.what();
+        CHECK(out_of_memory::detail(e) == what);
+    }
+    CHECK(what == "cannot allocate 4.0 TiB for a tensor of [1024, 1024, 1024, 1024]");
+    CHECK(out_of_memory::detail(std::bad_alloc()).empty());
+    CHECK(bytes_text(512) == "512 B");
+    CHECK(bytes_text(3.8 * 1024 * 1024 * 1024) == "3.8 GiB");
+    // A network of more values than one flat tensor holds is refused before any allocation.
+    using Wide = ResnetGenerator<cpu, 1>;
+    CHECK_THROWS_WITH_AS(Network<Wide>(dev, Wide({.ngf = 100000}), "model"),
+                         doctest::Contains("more than one tensor holds (2147483647)"), std::length_error);
 }
 
 TEST_CASE("a variant in one alias: 4 residual blocks, a 2-layer PatchGAN, hinge loss, SGD") {

@@ -46,3 +46,4 @@
 #include "backend/cpu/pointwise.hpp"
 #include "backend/cpu/tensor_ops.hpp"
 #include "backend/cpu/upsample.hpp"
+#include "backend/cpu/compiled.hpp"  // last: the kernels compiled once, where the build has them

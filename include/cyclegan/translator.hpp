@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -22,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu.hpp"  // Translator<cpu>, compiled once where the build has the library
 #include "core/choice.hpp"
+#include "core/compiled.hpp"
 #include "io/checkpoint.hpp"
 #include "io/image.hpp"
 #include "io/image_tensor.hpp"
@@ -66,33 +69,12 @@ public:
     // The architecture is the file's record (`info.*`); a file without one is recognised by its
     // tensors' names and dims (AnyGenerator::infer_options). Throws std::runtime_error,
     // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file (its name
-    // and what it holds shown as printable() shows them): missing or
-    // truncated, no generator for that direction, an architecture the library does not know (the
-    // message names the route for a network of your own), tensors of another shape.
-    static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB) {
-        static_assert(from_file, "Translator<B, G>::load(dev, path, direction): only Translator<B> reads the "
-                                 "architecture from the file; give your generator's options: "
-                                 "Translator<B, G>::load(dev, path, options, direction)");
-        auto file = safetensors::LazyFile::open(path);
-        const Source source = locate(file, path, direction);
-        const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
-        AnyGeneratorOptions options;
-        try {
-            if (record.count(record_keys::netG)) {
-                options = generator_options_from_record(record, path.string());
-                // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
-                if (source.cyclegan_file && direction == Direction::BtoA) std::swap(options.input_nc, options.output_nc);
-            } else {
-                options = AnyGenerator<B>::infer_options(source.dims, path.string());
-            }
-        } catch (const std::invalid_argument& e) {
-            const auto& known = generator_names();
-            const auto recorded = record.find(record_keys::netG);
-            if (recorded != record.end() && std::find(known.begin(), known.end(), recorded->second) != known.end()) throw;
-            throw std::invalid_argument(std::string(e.what()) + own_network_route);  // an architecture it does not know
-        }
-        return Translator(dev, file, options, source.prefix);
-    }
+    // and what it holds shown as printable() shows them): missing or truncated, no generator for
+    // that direction, another model kind than a CycleGAN, an architecture the library does not
+    // know (the message names the route for a network of your own), tensors of another shape
+    // (naming the recorded options that differ from the tensors', where the tensors are a
+    // generator's it knows).
+    static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB);
 
     // Your own generator type G (CycleGAN<G, D>'s), built from `options`: those the model was
     // trained with, G_A's (A to B). In a CycleGAN's file `direction` picks G_A, or G_B built with
@@ -101,7 +83,9 @@ public:
     // they are. The weights are loaded by name, checked as load_network checks them: a file written
     // for another architecture throws checkpoint_error listing the differences.
     static Translator load(B& dev, const std::filesystem::path& path, const Options& options,
-                           Direction direction = Direction::AtoB) {
+                           Direction direction = Direction::AtoB)
+        requires(!from_file)
+    {
         auto file = safetensors::LazyFile::open(path);
         const Source source = locate(file, path, direction);
         Options built = options;
@@ -132,19 +116,7 @@ public:
     // Images of one size (and channel count) translated as one batch: the same results as one call
     // each, up to the last bit of rounding, in fewer passes. Throws std::invalid_argument when the
     // sizes differ or there are no images.
-    std::vector<Image> operator()(std::span<const Image> images) {
-        image_tensor_detail::check_batch(images, "Translator");
-        std::vector<Image> inputs;
-        for (const Image& img : images) inputs.push_back(convert_channels(img, input_channels()));
-        std::vector<Image> out;
-        {
-            std::lock_guard<std::mutex> turn(*mutex_);
-            out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
-        }
-        for (std::size_t i = 0; i < out.size(); ++i)
-            if (out[i].channels % 2 == 1 && has_transparency(images[i])) out[i] = with_alpha(out[i], images[i]);
-        return out;
-    }
+    std::vector<Image> operator()(std::span<const Image> images);
 
     // A batch [N, input channels, H, W] in [-1, 1] with sides the generator takes (size_rule()),
     // to its output [N, output channels, H, W]; throws shape_error naming the shape otherwise.
@@ -204,12 +176,7 @@ private:
         else return derive_size_rule(g, Output::same_size);
     }
 
-    Translator(B& dev, safetensors::LazyFile& file, const Options& options, const std::string& prefix)
-        : dev_(&dev), options_(options), net_(make_network(dev, options)), sizes_(sizes_of(net_.net())),
-          mutex_(std::make_unique<std::mutex>()) {
-        load_network(file, net_, prefix);
-        net_.eval();
-    }
+    Translator(B& dev, safetensors::LazyFile& file, const Options& options, const std::string& prefix);
 
     static Network<G> make_network(B& dev, const Options& options) {
         G g(options);
@@ -223,5 +190,87 @@ private:
     SizeRule sizes_;
     std::unique_ptr<std::mutex> mutex_;  // a Translator can be moved
 };
+
+// Out of the class, so not inline: with the compiled kernels the library holds Translator<cpu>'s
+// (below; backend/cpu/compiled.hpp says why).
+template <class B, class G>
+Translator<B, G> Translator<B, G>::load(B& dev, const std::filesystem::path& path, Direction direction) {
+    static_assert(from_file, "Translator<B, G>::load(dev, path, direction): only Translator<B> reads the "
+                             "architecture from the file; give your generator's options: "
+                             "Translator<B, G>::load(dev, path, options, direction)");
+    auto file = safetensors::LazyFile::open(path);
+    const std::string where = printable(path.string());
+    const auto [cyclegan_file, prefix, dims] = locate(file, path, direction);
+
+    const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
+    if (const auto model = record.find("model"); model != record.end() && model->second != "cycle_gan")
+        throw std::runtime_error(where + ": holds a " + printable(model->second) + " model; Translator runs a CycleGAN's generators");
+    AnyGeneratorOptions options;
+    try {
+        if (!record.count(record_keys::netG))
+            return Translator(dev, file, AnyGenerator<B>::infer_options(dims, path.string()), prefix);
+        options = generator_options_from_record(record, path.string());
+    } catch (const std::invalid_argument& e) {
+        const auto& known = generator_names();
+        const auto recorded = record.find(record_keys::netG);
+        if (recorded != record.end() && std::find(known.begin(), known.end(), recorded->second) != known.end()) throw;
+        throw std::invalid_argument(std::string(e.what()) + own_network_route);  // an architecture it does not know
+    }
+    // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
+    const bool reversed = cyclegan_file && direction == Direction::BtoA;
+    if (reversed) std::swap(options.input_nc, options.output_nc);
+    try {
+        return Translator(dev, file, options, prefix);
+    } catch (const checkpoint_error&) {
+        // The record and the tensors disagree (a file converted with other options than its
+        // model's): name the options, when the tensors tell which generator they are.
+        const std::exception_ptr tensors_differ = std::current_exception();
+        AnyGeneratorOptions found;
+        try {
+            found = AnyGenerator<B>::infer_options(dims, path.string());
+        } catch (const std::invalid_argument&) {
+            std::rethrow_exception(tensors_differ);  // not a generator this library knows: the tensor list says more
+        }
+        if (reversed) std::swap(found.input_nc, found.output_nc);  // in the record's direction
+        std::string lines;
+        for (const auto& d : record_differences(record, generator_record(found))) {
+            if (d.key == record_keys::padding && d.in_file != "zero" && d.asked != "zero") continue;  // tensors cannot tell
+            if (d.key == record_keys::dropout && !found.netG.starts_with("resnet")) continue;
+            lines += "\n  " + d.key + ": the file records " + printable(d.in_file) + ", its tensors are of " + d.asked;
+        }
+        if (lines.empty()) throw;
+        throw checkpoint_error(where + ": records another generator than its tensors hold:" + lines +
+                               "\n(written with wrong options? convert or save it again with the tensors' ones)");
+    }
+}
+
+template <class B, class G>
+std::vector<Image> Translator<B, G>::operator()(std::span<const Image> images) {
+    image_tensor_detail::check_batch(images, "Translator");
+    std::vector<Image> inputs;
+    for (const Image& img : images) inputs.push_back(convert_channels(img, options_.input_nc));
+    std::vector<Image> out;
+    {
+        std::lock_guard<std::mutex> turn(*mutex_);
+        out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
+    }
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (out[i].channels % 2 == 1 && has_transparency(images[i])) out[i] = with_alpha(out[i], images[i]);
+    return out;
+}
+
+template <class B, class G>
+Translator<B, G>::Translator(B& dev, safetensors::LazyFile& file, const Options& options, const std::string& prefix)
+    : dev_(&dev), options_(options), net_(make_network(dev, options)), sizes_(sizes_of(net_.net())),
+      mutex_(std::make_unique<std::mutex>()) {
+    load_network(file, net_, prefix);
+    net_.eval();
+}
+
+#if defined(CYCLEGAN_COMPILED_KERNELS) && CYCLEGAN_COMPILED_KERNELS
+CYCLEGAN_DETAIL_IO_INSTANCE Translator<cpu> Translator<cpu>::load(cpu&, const std::filesystem::path&, Direction);
+CYCLEGAN_DETAIL_IO_INSTANCE std::vector<Image> Translator<cpu>::operator()(std::span<const Image>);
+CYCLEGAN_DETAIL_IO_INSTANCE Translator<cpu>::Translator(cpu&, safetensors::LazyFile&, const AnyGeneratorOptions&, const std::string&);
+#endif
 
 }  // namespace cyclegan

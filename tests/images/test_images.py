@@ -180,6 +180,10 @@ def make_corpus(folder):
     add("jpeg_rgb444.jpg", lambda p: smooth.save(p, quality=95, subsampling=0), max_error=40, mean_error=1.5)
     add("jpeg_rgb420.jpg", lambda p: smooth.save(p, quality=95), max_error=60, mean_error=3)
     add("jpeg_grey.jpg", lambda p: smooth.convert("L").save(p, quality=95), max_error=40, mean_error=1.5)
+    # progressive: scans of DC then AC bands, tables between them (image.hpp checks each scan's)
+    add("jpeg_progressive.jpg", lambda p: smooth.save(p, quality=95, progressive=True), max_error=60, mean_error=3)
+    add("jpeg_progressive_grey.jpg", lambda p: smooth.convert("L").save(p, quality=95, progressive=True, optimize=True),
+        max_error=40, mean_error=1.5)
     for o in range(1, 9):
         exif = Image.Exif()
         exif[274] = o

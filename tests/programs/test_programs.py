@@ -2,6 +2,7 @@
 Every bad input must give a clear message naming the file and the problem, a non-zero exit, and
 lose nothing already saved. Run by ctest: python3 test_programs.py BIN_DIR"""
 import os
+import re
 import shutil
 import signal
 import struct
@@ -314,6 +315,29 @@ class Programs(TempFolderCase):
         self.assertFalse(os.path.exists(os.path.join(out, "images", "cut_fake.png")))
         self.assertTrue(os.path.exists(os.path.join(out, "index.html")))
 
+    def test_translate_never_reads_its_own_output(self):
+        # --output inside (or equal to) an input folder: run again and again, the results are the
+        # inputs' alone, never translations of earlier results.
+        ckpt = self.dir("ckpt_own_output")
+        self.train(self.data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "0")
+        latest = os.path.join(ckpt, "run", "latest.safetensors")
+        for inside in ("", "results"):
+            folder = self.dir("own_output")
+            for k in range(3):
+                png(os.path.join(folder, f"a{k}.png"), 12, 8, value=40 * k)
+            output = os.path.join(folder, inside)
+            for attempt in range(3):
+                p = run(tool("cyclegan-translate"), "--checkpoint", latest, "--output", output, "--threads", "1", folder)
+                self.assertIn("translated 3 of 3", p.stdout)
+                if attempt:
+                    self.assertIn("this command's output folder", p.stderr)
+                self.assertEqual(sorted(os.listdir(os.path.join(output, "images"))),
+                                 sorted(f"a{k}_{kind}.png" for k in range(3) for kind in ("real", "fake")))
+        # The output folder given as the input: nothing of its own to translate.
+        p = run(tool("cyclegan-translate"), "--checkpoint", latest, "--output", output, os.path.join(output, "images"),
+                check=False)
+        self.assert_fails(p, "this command's output folder")
+
     # ---- bad input: a clear message, a non-zero exit ------------------------------------------
 
     def assert_fails(self, p, *fragments):
@@ -364,7 +388,7 @@ class Programs(TempFolderCase):
             good = f.read()
         # Another architecture: refused, with the differences named; nothing overwritten.
         p = self.train(self.data, ckpt, "--continue-train", "--ngf", "8", "--n-epochs", "2", check=False)
-        self.assert_fails(p, latest, "shape")
+        self.assert_fails(p, latest, "--ngf: the checkpoint has 4, the command line says 8")
         with open(latest, "rb") as f:
             self.assertEqual(f.read(), good)
         # Truncated: refused by training and by translation.
@@ -600,6 +624,382 @@ class NamesFromFiles(TempFolderCase):
         run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", ckpt, "--name", name, *SMALL,
             "--n-epochs", "2", "--n-epochs-decay", "0")
         self.check_page(os.path.join(ckpt, name, "web", "index.html"), 2)
+
+
+def lr_by_epoch(csv):
+    """{epoch: the learning rates its rows logged}."""
+    rates = {}
+    with open(csv) as f:
+        next(f)
+        for line in f:
+            cells = line.strip().split(",")
+            rates.setdefault(int(cells[0]), set()).add(float(cells[10]))
+    return rates
+
+
+def reference_rates(policy, epochs, lr=2e-4, n_epochs=1, n_epochs_decay=0, lr_decay_iters=50):
+    """The rate of each epoch as the reference's get_scheduler gives it, by torch.optim's own
+    schedulers (Debian's python3-torch), stepped once per epoch; plateau with the constant metric
+    its CycleGAN passes."""
+    import torch
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=lr)
+    if policy == "linear":
+        s = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0 - max(0, e + 1 - n_epochs) / float(n_epochs_decay + 1))
+    elif policy == "step":
+        s = torch.optim.lr_scheduler.StepLR(opt, step_size=lr_decay_iters, gamma=0.1)
+    elif policy == "cosine":
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_epochs, eta_min=0)
+    else:
+        s = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.2, threshold=0.01, patience=5)
+    rates = []
+    for _ in range(epochs):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()  # (no gradient: nothing changes, but the scheduler sees the order it expects)
+        s.step(0) if policy == "plateau" else s.step()
+    return rates
+
+
+class Resume(TempFolderCase):
+    """What a resumed run does with its options: every epoch's rate follows them from the first
+    resumed step, changed options are named, architecture options that differ are refused by name,
+    and epoch counts that leave nothing to train are refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = demo_data(os.path.join(cls.tmp, "shapes"), 2, 1)
+
+    def train(self, name, *extra, check=True):
+        # one image per epoch: one step each
+        return run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", self.ckpt, "--name", name, *SMALL,
+                   "--max-dataset-size", "1", *extra, check=check)
+
+    def setUp(self):
+        self.ckpt = os.path.join(self.tmp, "ckpt")
+        os.makedirs(self.ckpt, exist_ok=True)
+
+    def log(self, name):
+        return os.path.join(self.ckpt, name, "loss_log.csv")
+
+    def assert_rates(self, name, expected):
+        rates = lr_by_epoch(self.log(name))
+        self.assertEqual(sorted(rates), list(range(1, len(expected) + 1)))
+        for epoch, want in enumerate(expected, 1):
+            self.assertEqual(len(rates[epoch]), 1, f"epoch {epoch}: {rates[epoch]}")
+            self.assertAlmostEqual(rates[epoch].pop() / 2e-4, want / 2e-4, places=5, msg=f"epoch {epoch}")
+
+    def test_an_extended_run_trains_at_the_rate_its_options_give(self):
+        # The reported cases: a finished constant run extended by an epoch; a decay lengthened.
+        self.train("extended", "--n-epochs", "1", "--n-epochs-decay", "0")
+        p = self.train("extended", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train")
+        self.assertIn("note: --n-epochs: the checkpoint has 1, the command line says 2", p.stdout)
+        self.assertIn("note: epoch 2 trains at lr 0.0002, where the checkpoint's options gave 0", p.stdout)
+        self.assert_rates("extended", reference_rates("linear", 2, n_epochs=2))
+        self.train("decay", "--n-epochs", "1", "--n-epochs-decay", "1")
+        self.train("decay", "--n-epochs", "1", "--n-epochs-decay", "3", "--continue-train")
+        self.assert_rates("decay", [2e-4, 1e-4, 1e-4, 5e-5])  # epochs 1-2 by the first options, 3-4 by the second
+        self.assert_rates("decay", reference_rates("linear", 2, n_epochs=1, n_epochs_decay=1) +
+                          reference_rates("linear", 4, n_epochs=1, n_epochs_decay=3)[2:])
+
+    def test_a_new_lr_on_resume_is_used_from_the_first_resumed_step(self):
+        self.train("new_lr", "--n-epochs", "3", "--n-epochs-decay", "0", "--save-epoch-freq", "1")
+        p = self.train("new_lr", "--n-epochs", "3", "--n-epochs-decay", "0", "--continue-train", "--epoch", "1", "--lr",
+                       "0.0001")
+        self.assertIn("note: --lr: the checkpoint has 0.0002, the command line says 0.0001", p.stdout)
+        self.assert_rates("new_lr", [2e-4, 1e-4, 1e-4])
+        # Two epochs only, resumed after the first: the new rate is that of the second.
+        self.train("new_lr_2", "--n-epochs", "2", "--n-epochs-decay", "0", "--save-epoch-freq", "1")
+        self.train("new_lr_2", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", "--epoch", "1", "--lr", "5e-5")
+        self.assert_rates("new_lr_2", [2e-4, 5e-5])
+
+    def test_every_policy_resumes_exactly_at_the_reference_rates(self):
+        args = ["--n-epochs", "3", "--n-epochs-decay", "5", "--lr-decay-iters", "2", "--save-epoch-freq", "1"]
+        for policy in ("linear", "step", "cosine", "plateau"):
+            with self.subTest(policy=policy):
+                whole = f"whole_{policy}"
+                p = self.train(whole, "--lr-policy", policy, *args)
+                self.assertIn("epoch 8/8 done", p.stdout)
+                expected = reference_rates(policy, 8, n_epochs=3, n_epochs_decay=5, lr_decay_iters=2)
+                self.assert_rates(whole, expected)
+                if policy == "plateau":  # the constant metric stops improving: the rate drops after patience + 1 epochs
+                    self.assertEqual(expected[6:], [2e-4, 2e-4 * 0.2])
+                # The same run resumed after epoch 4 (the folder copied): the same log, to the digit.
+                split = f"split_{policy}"
+                shutil.copytree(os.path.join(self.ckpt, whole), os.path.join(self.ckpt, split))
+                p = self.train(split, "--lr-policy", policy, *args, "--continue-train", "--epoch", "4")
+                self.assertNotIn("note:", p.stdout)  # nothing changed
+                with open(self.log(whole)) as a, open(self.log(split)) as b:
+                    whole_rows, split_rows = a.read().splitlines(), b.read().splitlines()
+                strip = lambda rows: [row.rsplit(",", 1)[0] for row in rows]  # all but the seconds
+                self.assertEqual(strip(split_rows), strip(whole_rows))
+
+    def test_epoch_counts_that_leave_nothing_to_train_are_refused(self):
+        p = self.train("nothing", "--n-epochs", "0", "--n-epochs-decay", "0", check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("--n-epochs 0 --n-epochs-decay 0: no epoch to train", p.stderr)
+        self.assertNotIn("done:", p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.ckpt, "nothing")))  # nothing written
+        # A finished run resumed with no more epochs: refused, its files as they were.
+        p = self.train("finished", "--n-epochs", "2", "--n-epochs-decay", "0")
+        latest = os.path.join(self.ckpt, "finished", "latest.safetensors")
+        done = re.search(r"done: checkpoint (.*)\nreport: (.*)\n", p.stdout)  # what "done" names exists
+        self.assertTrue(os.path.isfile(done.group(1)) and os.path.isfile(done.group(2)), p.stdout)
+        files = {}
+        for n in ("latest.safetensors", "loss_log.csv"):
+            with open(os.path.join(self.ckpt, "finished", n), "rb") as f:
+                files[n] = f.read()
+        for epochs in (["--n-epochs", "2"], ["--n-epochs", "1"]):
+            p = self.train("finished", *epochs, "--n-epochs-decay", "0", "--continue-train", check=False)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn(f"{latest} continues at epoch 3, but --n-epochs {epochs[1]} --n-epochs-decay 0 end the run after "
+                          f"epoch {epochs[1]}: nothing is left to train; raise --n-epochs or --n-epochs-decay", p.stderr)
+            self.assertNotIn("done:", p.stdout)
+            for n, content in files.items():
+                with open(os.path.join(self.ckpt, "finished", n), "rb") as f:
+                    self.assertEqual(f.read(), content, n)
+
+    # Each architecture option, changed on resume: (the base run's options, the change, the line naming it).
+    ARCHITECTURE = [
+        ([], ["--netG", "resnet_9blocks"], "--netG: the checkpoint has resnet_6blocks, the command line says resnet_9blocks"),
+        ([], ["--netD", "pixel"], "--netD: the checkpoint has basic, the command line says pixel"),
+        ([], ["--ngf", "8"], "--ngf: the checkpoint has 4, the command line says 8"),
+        ([], ["--ndf", "2"], "--ndf: the checkpoint has 4, the command line says 2"),
+        (["--netD", "n_layers", "--n-layers-D", "2"], ["--netD", "n_layers", "--n-layers-D", "3"],
+         "--n-layers-D: the checkpoint has 2, the command line says 3"),
+        ([], ["--norm", "batch"], "--norm: the checkpoint has instance, the command line says batch"),
+        (["--lambda-identity", "0"], ["--lambda-identity", "0", "--input-nc", "1"],
+         "--input-nc: the checkpoint has 3, the command line says 1"),
+        (["--lambda-identity", "0"], ["--lambda-identity", "0", "--output-nc", "4"],
+         "--output-nc: the checkpoint has 3, the command line says 4"),
+        ([], ["--padding-type", "zero"], "--padding-type: the checkpoint has reflect, the command line says zero"),
+        ([], ["--upsample", "resize_conv"], "--upsample: the checkpoint has transposed, the command line says resize_conv"),
+        ([], ["--dropout"], "--dropout: the checkpoint has --no-dropout, the command line says --dropout"),
+    ]
+
+    def test_other_architecture_options_are_named_on_resume(self):
+        bases = {}
+        for base, change, line in self.ARCHITECTURE:
+            with self.subTest(change=change):
+                name = "_".join(["arch"] + base).replace("-", "")
+                if name not in bases:
+                    self.train(name, "--n-epochs", "1", "--n-epochs-decay", "0", *base)
+                    with open(os.path.join(self.ckpt, name, "latest.safetensors"), "rb") as f:
+                        bases[name] = f.read()
+                p = self.train(name, "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", *base, *change, check=False)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                latest = os.path.join(self.ckpt, name, "latest.safetensors")
+                self.assertIn(f"{latest}: the checkpoint was trained with other architecture options than this command line's",
+                              p.stderr)
+                self.assertIn(line, p.stderr)
+                self.assertEqual(p.stderr.count("the checkpoint has"), 1, p.stderr)  # that option alone
+                self.assertIn("resume with the checkpoint's (", p.stderr)
+                self.assertIn("or train a new model under another --name", p.stderr)
+                self.assertNotIn("missing:", p.stderr)  # no tensor list
+                with open(latest, "rb") as f:
+                    self.assertEqual(f.read(), bases[name])
+        # A checkpoint of another model kind.
+        other = os.path.join(self.ckpt, "other_kind")
+        shutil.copytree(os.path.join(self.ckpt, "arch"), other)
+        latest = os.path.join(other, "latest.safetensors")
+        rewrite_safetensors(latest, latest, meta={"info.model": "cut"})
+        p = self.train("other_kind", "--n-epochs", "2", "--n-epochs-decay", "0", "--continue-train", check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("the checkpoint holds a cut model, this program trains cycle_gan", p.stderr)
+
+    def test_a_record_from_the_file_is_shown_printable(self):
+        self.train("evil_record", "--n-epochs", "1", "--n-epochs-decay", "0")
+        latest = os.path.join(self.ckpt, "evil_record", "latest.safetensors")
+        rewrite_safetensors(latest, latest, meta={"info.netG": "resnet_" + EVIL_TEXT, "info.lr": EVIL_TEXT})
+        run_dir = os.path.join(self.ckpt, "evil_record")
+        code, out, err = run_bytes(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", self.ckpt,
+                                   "--name", "evil_record", *SMALL, "--max-dataset-size", "1", "--n-epochs", "2",
+                                   "--n-epochs-decay", "0", "--continue-train")
+        self.assertEqual(code, 1)
+        self.assertEqual(raw_controls(out + err), [], out + err)
+        self.assertIn(("--netG: the checkpoint has resnet_" + EVIL_TEXT_SHOWN + ", the command line says resnet_6blocks").encode(),
+                      err)
+        self.assertTrue(os.path.isdir(run_dir))
+
+    def test_translate_checks_architecture_options_against_the_checkpoint(self):
+        self.train("for_translate", "--n-epochs", "1", "--n-epochs-decay", "0")
+        latest = os.path.join(self.ckpt, "for_translate", "latest.safetensors")
+        translate = [tool("cyclegan-translate"), "--checkpoint", latest, "--threads", "1", os.path.join(self.data, "testA")]
+        out = os.path.join(self.tmp, "translated")
+        # As the reference's test.py is run: the options repeated, and right, change nothing.
+        run(*translate, "--output", out, "--netG", "resnet_6blocks", "--ngf", "4", "--norm", "instance", "--no-dropout")
+        self.assertTrue(os.path.exists(os.path.join(out, "index.html")))
+        for option, line in ((["--netG", "resnet_9blocks"], "--netG: the checkpoint has resnet_6blocks, the command line says resnet_9blocks"),
+                             (["--ngf", "64"], "--ngf: the checkpoint has 4, the command line says 64"),
+                             (["--norm", "batch"], "--norm: the checkpoint has instance, the command line says batch"),
+                             (["--input-nc", "1"], "--input-nc: the checkpoint has 3, the command line says 1"),
+                             (["--dropout"], "--dropout: the checkpoint has --no-dropout, the command line says --dropout")):
+            with self.subTest(option=option):
+                wrong = os.path.join(self.tmp, "translated_wrong")
+                p = run(*translate, "--output", wrong, *option, check=False)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertIn(f"{latest}: the checkpoint's generator is not the one this command line describes", p.stderr)
+                self.assertIn(line, p.stderr)
+                self.assertIn("leave these options out: the checkpoint records its architecture", p.stderr)
+                self.assertFalse(os.path.exists(wrong))
+
+
+class Memory(TempFolderCase):
+    """Out of memory (under an address-space limit, as a container's or `ulimit -v`'s): the error
+    says what was being allocated, how much, for which file or option, and what to change."""
+
+    LIMIT = 4 << 30  # bytes of address space: room for the programs and their libraries, not for these sizes
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = demo_data(os.path.join(cls.tmp, "shapes"), 1, 1)
+
+    def limited(self, *args):
+        import resource
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS, (self.LIMIT, self.LIMIT))
+        p = subprocess.run([str(a) for a in args], capture_output=True, text=True, preexec_fn=limit, timeout=600)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)  # an error, not a crash
+        self.assertNotIn("terminate called", p.stderr)
+        self.assertNotRegex(p.stderr, r"error: (std::)?bad_alloc")
+        return p.stderr
+
+    def train(self, dataroot, *extra):
+        return self.limited(tool("cyclegan-train"), "--dataroot", dataroot, "--checkpoints-dir", self.dir("ckpt"), *SMALL,
+                            "--n-epochs", "1", "--n-epochs-decay", "0", *extra)
+
+    def test_networks_too_large(self):
+        err = self.train(self.data, "--ngf", "800")  # 1.2e9 parameters per generator: 36 GiB to train
+        for part in ("out of memory building the networks", "--ngf 800", "parameters per generator", "36.4 GiB",
+                     "cannot allocate 4.6 GiB for a tensor of [1, 1, 1, 1221401603]", "use a smaller --ngf or --ndf"):
+            self.assertIn(part, err)
+        err = self.train(self.data, "--ngf", "1000000")  # more than a tensor holds, whatever the memory
+        self.assertIn("the networks are too large (--ngf 1000000", err)
+        self.assertIn("a network holds at most 2147483647 parameters; use a smaller --ngf or --ndf", err)
+
+    def test_images_too_large_to_load_or_train(self):
+        err = self.train(self.data, "--load-size", "16384", "--crop-size", "16384")
+        self.assertIn("out of memory reading '" + os.path.join(self.data, "train"), err)
+        self.assertIn("(32x32, resized to 16384x16384 by preprocess resize_and_crop at load_size 16384", err)
+        self.assertIn("use smaller images, a smaller --load-size, or --preprocess crop", err)
+        big = self.dir("big")
+        for domain in ("trainA", "trainB"):
+            os.makedirs(os.path.join(big, domain))
+            png(os.path.join(big, domain, "big.png"), 4096, 4096, channels=1)
+        err = self.train(big, "--preprocess", "none")
+        self.assertIn("out of memory in a training step on images of [1, 3, 4096, 4096] (--batch-size 1, --preprocess none)",
+                      err)
+        self.assertRegex(err, r"cannot allocate [\d.]+ [MG]iB for a tensor of \[")
+        self.assertIn("use smaller images, a mode that crops (--preprocess crop), a smaller --batch-size", err)
+
+    def test_an_image_too_large_to_translate(self):
+        ckpt = self.dir("ckpt_translate")
+        run(tool("cyclegan-train"), "--dataroot", self.data, "--checkpoints-dir", ckpt, "--name", "run", *SMALL, "--n-epochs",
+            "1", "--n-epochs-decay", "0")
+        huge = os.path.join(self.tmp, "huge16k.png")
+        png(huge, 16000, 16000, channels=1)
+        small = os.path.join(self.tmp, "small.png")
+        png(small, 20, 10)
+        err = self.limited(tool("cyclegan-translate"), "--checkpoint", os.path.join(ckpt, "run", "latest.safetensors"),
+                           "--output", self.dir("out"), "--threads", "1", huge, small)
+        self.assertIn("1 of 2 images could not be translated", err)
+        self.assertIn(f"{huge} (16000x16000: 2.9 GiB as the generator's input, 3.8 GiB for each of its first layers' "
+                      "outputs): out of memory translating it", err)
+        self.assertIn("translate a smaller copy of it", err)
+
+
+class Options(TempFolderCase):
+    """Every numeric option of every program: values out of its range are refused before any
+    work, naming the option and the range (the library's, core/option_range.hpp); the range's own
+    edges are taken."""
+
+    # program -> option -> (values refused, the range the message gives, values taken)
+    TABLE = {
+        "cyclegan-train": {
+            "--n-layers-D": (["0", "6", "2.5"], "an integer from 1 to 5", ["1", "5"]),
+            "--ngf": (["0", "-1", "16777217", "abc"], "an integer from 1 to 16777216", ["1"]),
+            "--ndf": (["0", "-8"], "an integer from 1 to 16777216", ["1"]),
+            "--input-nc": (["2", "0", "5"], "not in {1,3,4}", ["1", "4"]),
+            "--output-nc": (["2", "-3"], "not in {1,3,4}", ["1", "4"]),
+            "--init-gain": (["-0.02", "nan", "inf"], "a number >= 0", ["0"]),
+            "--lambda-A": (["-10", "nan"], "a number >= 0", ["0"]),
+            "--lambda-B": (["-1", "-inf"], "a number >= 0", ["0"]),
+            "--lambda-identity": (["-0.5"], "a number >= 0", ["0"]),
+            "--pool-size": (["-1", "1.5"], "an integer >= 0", ["0"]),
+            "--lr": (["-0.0002", "nan", "inf", "1e999"], "a number >= 0", ["0", "1e30"]),
+            "--beta1": (["1.5", "1", "-0.1"], "a number in [0, 1)", ["0", "0.999"]),
+            "--n-epochs": (["-1", "1.5"], "an integer >= 0", ["0"]),
+            "--n-epochs-decay": (["-3"], "an integer >= 0", ["0"]),
+            "--lr-decay-iters": (["0", "-5"], "an integer >= 1", ["1"]),
+            "--load-size": (["0", "100000"], "an integer from 1 to 16384", ["16384"]),
+            "--crop-size": (["0", "20000"], "an integer from 1 to 16384", ["1"]),
+            "--max-dataset-size": (["0", "-1"], "an integer >= 1", ["1"]),
+            "--batch-size": (["0", "-2"], "an integer >= 1", ["1"]),
+            "--save-epoch-freq": (["-1"], "an integer >= 0", ["0"]),
+            "--seed": (["-1", "1.5"], "an integer >= 0", ["0", "18446744073709551615"]),
+            "--threads": (["-1", "5000"], "an integer from 0 to 1024", ["0", "1024"]),
+        },
+        "cyclegan-translate": {
+            "--threads": (["-1", "100000"], "an integer from 0 to 1024", ["0"]),
+            "--ngf": (["0"], "an integer from 1 to 16777216", ["1"]),  # checked against the checkpoint
+            "--input-nc": (["2"], "not in {1,3,4}", ["1"]),
+            "--output-nc": (["0"], "not in {1,3,4}", ["4"]),
+        },
+        "cyclegan-demo-data": {
+            "--train": (["0", "-1"], "an integer >= 1", ["1"]),
+            "--test": (["0"], "an integer >= 1", ["1"]),
+            "--size": (["7", "1025"], "an integer from 8 to 1024", ["8"]),
+            "--seed": (["-1", "4294967296"], "an integer from 0 to 4294967295", ["4294967295"]),
+        },
+    }
+
+    def command(self, program, option, value, out):
+        """The program with `option value` and everything else valid but a missing input, so
+        that a value it takes fails later, on the input, and writes nothing."""
+        missing = os.path.join(self.tmp, "no_such_input")
+        if program == "cyclegan-train":
+            return [tool(program), "--dataroot", missing, "--checkpoints-dir", out, *SMALL, option, value]
+        if program == "cyclegan-translate":
+            return [tool(program), "--checkpoint", os.path.join(missing, "x.safetensors"), "--output", out, option, value,
+                    missing]
+        return [tool(program), "--out", out, "--train", "1", "--test", "1", "--size", "8", option, value]
+
+    def numeric_options(self, program):
+        """The options whose value --help gives as a number (INT, UINT, FLOAT)."""
+        import re
+        return set(re.findall(r"^\s+(--[\w-]+)(?:,[\w-]+)* (?:INT|UINT|FLOAT)\b", run(tool(program), "--help").stdout, re.M))
+
+    def test_every_numeric_option_is_in_the_table(self):
+        for program, options in self.TABLE.items():
+            self.assertEqual(self.numeric_options(program), set(options), program)
+
+    def test_out_of_range_values_are_refused_before_any_work(self):
+        for program, options in self.TABLE.items():
+            for option, (refused, range_text, taken) in options.items():
+                for value in refused:
+                    with self.subTest(program=program, option=option, value=value):
+                        out = os.path.join(self.tmp, "out")
+                        shutil.rmtree(out, ignore_errors=True)
+                        p = run(*self.command(program, option, value, out), check=False)
+                        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+                        self.assertIn(option + ": ", p.stderr)
+                        self.assertIn(range_text, p.stderr)
+                        self.assertFalse(os.path.exists(out), "wrote before refusing")
+                for value in taken:  # the edges: past the command line (the run fails later, on its missing input)
+                    with self.subTest(program=program, option=option, value=value):
+                        out = os.path.join(self.tmp, "out")
+                        shutil.rmtree(out, ignore_errors=True)
+                        p = run(*self.command(program, option, value, out), check=program == "cyclegan-demo-data")
+                        self.assertNotIn("Run with --help", p.stderr)
+                        self.assertNotIn(range_text, p.stderr)
+
+    def test_shapes_demo_arguments(self):
+        for args, fragment in ((["-3"], "steps is -3; it must be an integer from 1 to"),
+                               (["abc"], "steps 'abc' is not a number"),
+                               (["10", "-1"], "threads is -1; it must be an integer from 0 to 1024")):
+            p = run(tool("cyclegan-shapes-demo"), *args, check=False)
+            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+            self.assertIn(fragment, p.stderr)
 
 
 def has_gpu():

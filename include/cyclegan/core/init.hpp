@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "choice.hpp"
+#include "option_range.hpp"
 #include "parameters.hpp"
 #include "random.hpp"
 
@@ -26,6 +27,10 @@ struct InitOptions {
     InitType type = InitType::normal;
     double gain = 0.02;  // the reference's init_gain
     std::uint64_t seed = 0;
+
+    static constexpr OptionRange gain_range{.min = 0};  // a standard deviation or a scale
+    // Throws std::invalid_argument for a gain out of its range.
+    void check() const { check_option("init", "gain", gain, gain_range); }
 };
 
 namespace init_detail {

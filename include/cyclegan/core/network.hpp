@@ -2,6 +2,7 @@
 // A Network owns a layer tree's parameters: one flat buffer of weights, one of gradients (same
 // layout), one of buffers such as running statistics. Each layer's tensors are views into them,
 // so an optimizer step is one pass over one buffer and a checkpoint is a list of named slices.
+#include <limits>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -112,7 +113,9 @@ public:
     }
 
     // Re-initialises every parameter and buffer, in declaration order, from one seeded stream.
+    // Throws std::invalid_argument for a gain out of range (InitOptions::check).
     void init(const InitOptions& o) {
+        o.check();
         std::mt19937_64 rng(o.seed);
         for (auto& t : named_) {
             const auto values = initial_values<scalar>(t.spec, o, rng);
@@ -196,6 +199,12 @@ private:
             (grad ? n_params : n_buffers) += spec.numel();
         };
         visit_all(count);
+        // One flat tensor each, indexed by int (Shape): larger networks cannot be held.
+        for (const std::size_t n : {n_params, n_buffers})
+            if (n > std::size_t(std::numeric_limits<int>::max()))
+                throw std::length_error("Network '" + name_ + "': " + std::to_string(n) + " values of " +
+                                        (n == n_params ? "parameters" : "buffers") + ", more than one tensor holds (" +
+                                        std::to_string(std::numeric_limits<int>::max()) + "); use a narrower network");
         if (n_params) {
             params_ = Tensor<B>(*dev_, Shape{1, 1, 1, static_cast<int>(n_params)});
             grads_ = Tensor<B>::zeros(*dev_, params_.shape());

@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "out_of_memory.hpp"
 #include "shape.hpp"
 
 namespace cyclegan {
@@ -23,9 +24,16 @@ public:
 
     Tensor() = default;
 
-    // Uninitialised storage of the given shape, aligned by the backend.
+    // Uninitialised storage of the given shape, aligned by the backend. Throws out_of_memory (a
+    // std::bad_alloc) naming the shape and the bytes when the backend has none to give.
     Tensor(B& dev, Shape shape) : shape_(shape) {
-        storage_ = dev.allocate(shape.numel());
+        try {
+            storage_ = dev.allocate(shape.numel());
+        } catch (const out_of_memory&) {
+            throw;
+        } catch (const std::bad_alloc&) {
+            throw out_of_memory("a tensor of " + to_string(shape), double(shape.numel()) * sizeof(scalar));
+        }
         data_ = storage_.get();
     }
 

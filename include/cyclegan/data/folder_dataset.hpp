@@ -137,6 +137,8 @@ struct DatasetOptions {
     std::string phase = "train";
     bool serial_batches = false;
     std::size_t max_dataset_size = SIZE_MAX;
+
+    static constexpr OptionRange max_dataset_size_range{.min = 1, .integer = true};
 };
 
 // Two unpaired image folders, A and B (the reference's UnalignedDataset). An epoch has

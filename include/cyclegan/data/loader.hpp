@@ -32,6 +32,9 @@
 
 namespace cyclegan {
 
+// Images per step (per rank, in a distributed run).
+inline constexpr OptionRange batch_size_range{.min = 1, .integer = true};
+
 template <class Backend>
 class Loader {
 public:
@@ -60,7 +63,7 @@ public:
         for (int c : {channels_A, channels_B})
             if (c != 1 && c != 3 && c != 4)
                 throw std::invalid_argument("Loader: channels must be 1, 3 or 4, got " + std::to_string(c));
-        if (batch_size < 1) throw std::invalid_argument("Loader: batch_size must be at least 1, got " + std::to_string(batch_size));
+        check_option("Loader", "batch_size", batch_size, batch_size_range);
         if (start_index < 0) throw std::invalid_argument("Loader: start_index must be >= 0, got " + std::to_string(start_index));
         if (prefetch_ < 1) prefetch_ = 1;
         worker_ = std::thread([this, start_epoch, start_index] { run(start_epoch, start_index); });
@@ -144,8 +147,30 @@ private:
     }
 
     // One domain's images of a batch, appended as CHW floats; all must share one size unless the
-    // batch holds one image.
+    // batch holds one image. Out of memory (a large file, or a large load_size), throws
+    // out_of_memory naming the file, its sizes through preprocessing and the bytes they take.
     void add_image(Host& h, const std::filesystem::path& path, int channels, std::uint64_t key, bool side_B) {
+        try {
+            append_image(h, path, channels, key, side_B);
+        } catch (const std::bad_alloc& e) {
+            std::string sizes;
+            try {
+                const ImageInfo info = probe_image(path);
+                const auto [rw, rh] = resized_size(info.width, info.height, options_);
+                const auto [w, h] = output_size(info.width, info.height, options_, path.string());
+                // 8-bit pixels as decoded and resized, then floats as the network takes them
+                const double bytes = (double(info.width) * info.height + double(rw) * rh + 4.0 * w * h) * channels;
+                sizes = " (" + std::to_string(info.width) + "x" + std::to_string(info.height) + ", resized to " +
+                        std::to_string(rw) + "x" + std::to_string(rh) + " by preprocess " + printable(options_.mode) + " at load_size " +
+                        std::to_string(options_.load_size) + ", then " + std::to_string(w) + "x" + std::to_string(h) +
+                        ": " + bytes_text(bytes) + " in all)";
+            } catch (const std::exception&) {
+            }
+            const std::string detail = out_of_memory::detail(e);
+            throw out_of_memory("out of memory reading '" + printable(path.string()) + "'" + sizes + (detail.empty() ? "" : ": " + detail));
+        }
+    }
+    void append_image(Host& h, const std::filesystem::path& path, int channels, std::uint64_t key, bool side_B) {
         const Image img = preprocess(read_image(path, channels), options_, key, path.string());
         auto& values = side_B ? h.B : h.A;
         auto& shape = side_B ? h.shape_B : h.shape_A;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../core/choice.hpp"
+#include "../core/option_range.hpp"
 #include "../core/random.hpp"
 #include "../core/size_rule.hpp"
 #include "../io/image.hpp"
@@ -32,6 +33,11 @@ struct PreprocessOptions {
     int load_size = 286, crop_size = 256;
     bool flip = true;
     SizeRule sizes{4, 4};
+
+    // load_size and crop_size: a square of at most 16384 = 2^14 pixels a side holds the 2^28 pixels
+    // an image may have (max_image_pixels()'s default), so no option resizes past what a file may
+    // hold by default.
+    static constexpr OptionRange size_range{.min = 1, .max = 1 << 14, .integer = true};
 };
 
 inline const std::vector<std::string>& preprocess_modes() {
@@ -39,7 +45,8 @@ inline const std::vector<std::string>& preprocess_modes() {
     return modes;
 }
 
-// Throws std::invalid_argument for an unknown mode (listing the valid ones) or sizes below 1.
+// Throws std::invalid_argument for an unknown mode (listing the valid ones) or sizes outside
+// PreprocessOptions::size_range.
 inline void check_options(const PreprocessOptions& o) {
     const auto& modes = preprocess_modes();
     if (std::find(modes.begin(), modes.end(), o.mode) == modes.end()) {
@@ -47,10 +54,8 @@ inline void check_options(const PreprocessOptions& o) {
     }
     const bool resizes = o.mode == "resize_and_crop" || o.mode.starts_with("scale_width");
     const bool crops = o.mode.ends_with("crop");
-    if (resizes && o.load_size < 1)
-        throw std::invalid_argument("preprocess: load_size must be at least 1, got " + std::to_string(o.load_size));
-    if ((crops || o.mode.starts_with("scale_width")) && o.crop_size < 1)
-        throw std::invalid_argument("preprocess: crop_size must be at least 1, got " + std::to_string(o.crop_size));
+    if (resizes) check_option("preprocess", "load_size", o.load_size, PreprocessOptions::size_range);
+    if (crops || o.mode.starts_with("scale_width")) check_option("preprocess", "crop_size", o.crop_size, PreprocessOptions::size_range);
 }
 
 namespace preprocess_detail {

@@ -140,7 +140,10 @@ void for_each_progress_field(Progress& p, F&& f) {
     f("schedule.lr", p.schedule.lr);
     f("schedule.best", p.schedule.best);
     f("schedule.bad_epochs", p.schedule.bad_epochs);
+    f("schedule.base_lr", p.schedule.base_lr);
 }
+// Fields that checkpoints written before them lack: read as NaN when missing.
+inline bool optional_progress_field(const std::string& key) { return key == "schedule.base_lr"; }
 
 // The keys of the other entries: an optimizer's ("optimizer.G_A.steps"), a pool's
 // ("pool.fake_A.count", and its k-th image "pool.fake_A.3"), the trainer's own ("info.<name>").
@@ -518,7 +521,13 @@ TrainingProgress load(const std::filesystem::path& path, Model& model, int rank)
     // 2. The metadata.
     TrainingProgress progress;
     for_each_progress_field(progress, [&](const char* key, auto& value) {
-        value = meta.get<std::remove_cvref_t<decltype(value)>>(key);
+        using V = std::remove_cvref_t<decltype(value)>;
+        if constexpr (std::is_floating_point_v<V>)
+            if (optional_progress_field(key) && !file.metadata().count(key)) {
+                value = std::numeric_limits<V>::quiet_NaN();
+                return;
+            }
+        value = meta.get<V>(key);
     });
     progress.info = info_entries(file.metadata());
     struct OptPlan {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "atomic_file.hpp"
+#include "../core/compiled.hpp"
 
 #if defined(CYCLEGAN_HAVE_TIFF)
 #include <cstdarg>
@@ -46,7 +47,9 @@
 #pragma nv_diagnostic push
 #pragma nv_diag_suppress 550
 #endif
-#if !defined(STBI_INCLUDE_STB_IMAGE_H)
+// stb only where decode_image, probe_image and write_image are defined (not in a program that takes
+// them from cyclegan_kernels: core/compiled.hpp).
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY && !defined(STBI_INCLUDE_STB_IMAGE_H)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 // Only the formats we read (PNM goes to our own decoder): stb's GIF, PSD, HDR and PIC decoders are
@@ -63,7 +66,7 @@
 #endif
 #undef STB_IMAGE_IMPLEMENTATION
 #endif
-#if !defined(INCLUDE_STB_IMAGE_WRITE_H)
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY && !defined(INCLUDE_STB_IMAGE_WRITE_H)
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #if __has_include(<stb_image_write.h>)
@@ -540,16 +543,37 @@ inline bool bmp_alpha_unused(const std::vector<unsigned char>& b) {
     return le(b, 28, 2) == 32 && le(b, 30, 4) == 0;  // bits per pixel, compression
 }
 
-// What is wrong with a JPEG's Huffman tables, or null: Debian's stb_image 2.27 checks neither, and
-// each was found by tests/fuzz.
-// - A table (DHT segment, before and between scans) of more than 256 codes, or past its segment:
-//   stb writes past its tables (fixed in stb 2.28).
-// - A scan that uses a table no DHT before it defined: stb decodes with the uninitialised table
-//   (a crash, or pixels that change from run to run). A baseline scan uses each component's DC
-//   and AC tables; a progressive one its DC tables (first DC pass, Ss = 0, Ah = 0) or AC tables
+// What is wrong with a JPEG's tables and scans, or null: Debian's stb_image 2.27 checks none of
+// this, and each makes it read memory the file never set (found by tests/fuzz).
+// - A Huffman table (DHT segment, before and between scans) of more than 256 codes, or past its
+//   segment: stb writes past its tables (fixed in stb 2.28).
+// - A scan that uses a Huffman table no DHT before it defined: stb decodes with the uninitialised
+//   table (a crash, or pixels that change from run to run). A baseline scan uses each component's
+//   DC and AC tables; a progressive one its DC tables (first DC pass, Ss = 0, Ah = 0) or AC tables
 //   (Se > 0).
+// - A component whose quantisation table (its Tq in the frame header) no DQT defined: before a
+//   baseline scan of it, or by the end of a progressive file (stb dequantises every component
+//   there). stb multiplies by the uninitialised table.
+// - A component that no scan fills (progressive: no first DC scan of it): stb's buffer for it,
+//   never cleared, becomes the image.
+// stb reads the first frame header (SOF0, SOF1 or SOF2) only, and zeros past the end of the file;
+// so does this.
 inline const char* jpeg_table_problem(const std::vector<unsigned char>& b) {
-    bool defined[2][4] = {}, progressive = false;  // [DC, AC][table]
+    bool defined[2][4] = {}, quantisation[4] = {}, progressive = false, frame = false;  // defined: [DC, AC][table]
+    struct Component {
+        unsigned id, table;
+        bool filled;
+    };
+    std::vector<Component> components;
+    auto byte = [&](std::size_t i) -> unsigned { return i < b.size() ? b[i] : 0; };
+    auto at_end = [&]() -> const char* {  // what the file's end leaves unset
+        for (const Component& c : components) {
+            if (!c.filled) return "a colour component is in no scan, so its pixels were never decoded (corrupt file?)";
+            if (progressive && !quantisation[c.table])
+                return "a component uses a quantisation table the file does not define (corrupt file?)";
+        }
+        return nullptr;
+    };
     std::size_t at = 0;  // stb skips 0xFF fill bytes before the start marker too
     while (at + 4 <= b.size()) {
         if (b[at] != 0xFF) {  // entropy-coded data: on to the next marker (0xFF00 is a stuffed byte)
@@ -561,9 +585,25 @@ inline const char* jpeg_table_problem(const std::vector<unsigned char>& b) {
             at += marker == 0xFF ? 1 : 2;
             continue;
         }
-        if (marker == 0xD9) return nullptr;  // end of image
+        if (marker == 0xD9) return at_end();  // end of image
         const std::size_t length = be(b, at + 2, 2), end = std::min(b.size(), at + 2 + length);
-        if (marker == 0xC2) progressive = true;
+        if (!frame && (marker == 0xC0 || marker == 0xC1 || marker == 0xC2)) {  // P, Y, X, Nf, Nf x (C, H << 4 | V, Tq)
+            frame = true;
+            progressive = marker == 0xC2;
+            for (unsigned k = 0, n = byte(at + 9); k < n; ++k) {
+                const unsigned table = byte(at + 12 + 3 * k);
+                if (table > 3) return nullptr;  // stb refuses the frame
+                components.push_back({byte(at + 10 + 3 * k), table, false});
+            }
+        }
+        if (marker == 0xDB) {  // DQT: per table, Pq << 4 | Tq, then 64 values of 1 (Pq = 0) or 2 bytes
+            for (std::size_t t = at + 4; t < end;) {
+                const unsigned precision = b[t] >> 4, table = b[t] & 15;
+                if (precision > 1 || table > 3) break;  // stb refuses the segment
+                quantisation[table] = true;  // (values past the end of the file are stb's zeros: set)
+                t += 1 + 64 * (precision + 1);
+            }
+        }
         if (marker == 0xC4) {
             for (std::size_t t = at + 4; t < end;) {
                 if (t + 17 > end) return "a Huffman table holds more than 256 codes (corrupt file?)";
@@ -577,17 +617,25 @@ inline const char* jpeg_table_problem(const std::vector<unsigned char>& b) {
         if (marker == 0xDA) {  // Ns, Ns x (component, DC table << 4 | AC table), Ss, Se, Ah << 4 | Al
             const std::size_t ns = at + 4 < end ? b[at + 4] : 0, tail = at + 5 + 2 * ns;
             if (ns == 0 || tail + 3 > end) return "a scan header runs past its segment (truncated or corrupt file?)";
-            const bool dc = !progressive || (b[tail] == 0 && b[tail + 2] >> 4 == 0), ac = !progressive || b[tail + 1] > 0;
+            const bool first_dc = b[tail] == 0 && b[tail + 2] >> 4 == 0;
+            const bool dc = !progressive || first_dc, ac = !progressive || b[tail + 1] > 0;
             for (std::size_t k = 0; k < ns; ++k) {
                 const unsigned td = b[at + 6 + 2 * k] >> 4, ta = b[at + 6 + 2 * k] & 15;
                 if (td > 3 || ta > 3) continue;  // stb refuses the scan
                 if ((dc && !defined[0][td]) || (ac && !defined[1][ta]))
                     return "a scan uses a Huffman table the file does not define (corrupt file?)";
+                // stb matches the scan's component to the frame's first of that id
+                const auto c = std::find_if(components.begin(), components.end(),
+                                            [&](const Component& x) { return x.id == b[at + 5 + 2 * k]; });
+                if (c == components.end()) continue;  // stb refuses the scan
+                if (!progressive && !quantisation[c->table])
+                    return "a scan uses a quantisation table the file does not define (corrupt file?)";
+                if (!progressive || first_dc) c->filled = true;
             }
         }
         at = std::max(end, at + 2);
     }
-    return nullptr;
+    return at_end();  // (stb refuses a file without an end marker, too)
 }
 
 // Whether every chunk of a PNG lies inside the file. stb 2.27 grows its buffer to the length an
@@ -615,6 +663,43 @@ inline bool bmp_complete(const std::vector<unsigned char>& b) {
     if (compression != 0 && compression != 3) return true;
     const std::uint64_t row = (bits * std::uint64_t(w < 0 ? -w : w) + 31) / 32 * 4;
     return offset + row * std::uint64_t(h < 0 ? -h : h) <= b.size();
+}
+
+// What is wrong with a palette BMP's colours, or "": stb 2.27 reads the colours into a table of 256
+// it does not clear, and looks each pixel's index up in it, so an index past the colours the file
+// holds reads memory the file never set (found by tests/fuzz). As stb does, the colours are
+// counted from the gap between the header and the pixels (not from the header's count), and bytes
+// past the end of the file read as 0.
+inline std::string bmp_palette_problem(const std::vector<unsigned char>& b) {
+    if (b.size() < 26) return "";  // stb refuses what has no full header
+    const std::int64_t offset = std::int32_t(le(b, 10, 4)), header = le(b, 14, 4);
+    if (offset < 0 || (header != 12 && header != 40 && header != 56 && header != 108 && header != 124)) return "";
+    if (header != 12 && b.size() < 34) return "";
+    const std::int64_t w = header == 12 ? le(b, 18, 2) : std::int64_t(le(b, 18, 4));
+    const std::int64_t rows = header == 12 ? le(b, 20, 2) : std::abs(std::int64_t(std::int32_t(le(b, 22, 4))));
+    const std::uint64_t bits = header == 12 ? le(b, 24, 2) : le(b, 28, 2);
+    if (header != 12 && le(b, 30, 4) != 0) return "";  // a palette needs BI_RGB; stb refuses the rest
+    if ((bits != 1 && bits != 4 && bits != 8) || w < 1 || rows < 1 || w > (1 << 24) || rows > (1 << 24)) return "";
+    // stb's colour count: C's division of ints (towards zero) and arithmetic shift
+    const std::int64_t colours = header == 12 ? (offset - 14 - 24) / 3 : (offset - 14 - header) >> 2;
+    if (colours == 0 || colours > 256) return "";  // stb refuses these
+    if (colours < 0) return "its palette would end before it begins (corrupt file?)";
+    // (the colours fill the gap up to the pixels, which begin at the offset)
+    const std::size_t row = std::size_t(bits == 1 ? (w + 7) >> 3 : bits == 4 ? (w + 1) >> 1 : w);
+    const std::size_t stride = row + (-row & 3);
+    for (std::int64_t y = 0; y < rows; ++y) {
+        const std::size_t start = std::size_t(offset) + std::size_t(y) * stride;
+        if (start >= b.size()) break;  // the rest reads as 0
+        for (std::int64_t x = 0; x < w; ++x) {
+            const std::size_t at = start + std::size_t(x * std::int64_t(bits) / 8);
+            if (at >= b.size()) break;
+            const unsigned index = bits == 8 ? b[at] : bits == 4 ? (x % 2 ? b[at] & 15 : b[at] >> 4) : (b[at] >> (7 - x % 8)) & 1;
+            if (index >= colours)
+                return "a pixel uses colour " + std::to_string(index) + " of a palette of " + std::to_string(colours) +
+                       " (corrupt file?)";
+        }
+    }
+    return "";
 }
 
 // "P1" to "P6" (stb also takes "P516 ..." as P5: what follows is ours to judge).
@@ -694,12 +779,15 @@ inline Image read_pnm(const std::vector<unsigned char>& b, const std::filesystem
 }
 
 // The bytes Debian's stb_image 2.27 mishandles, refused before it sees them (each found by
-// tests/fuzz): PNG chunks past the end, truncated BMPs, JPEG Huffman tables too large or undefined.
+// tests/fuzz): PNG chunks past the end, truncated BMPs, BMP pixels past their palette, JPEG
+// Huffman tables too large or undefined, undefined quantisation tables, components no scan fills.
 inline void check_before_stb(const std::vector<unsigned char>& b, const std::filesystem::path& path) {
     if (b.size() >= 8 && b[0] == 0x89 && b[1] == 'P' && !png_chunks_fit(b))
         throw decode_error(path, b.size(), "a PNG", "a chunk runs past the end of the file (truncated or corrupt file?)");
     if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M' && !bmp_complete(b))
         throw decode_error(path, b.size(), "a BMP", "shorter than the pixel rows its header describes (truncated file?)");
+    if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M')
+        if (const std::string why = bmp_palette_problem(b); !why.empty()) throw decode_error(path, b.size(), "a BMP", why);
     if (const char* why = b[0] == 0xFF ? jpeg_table_problem(b) : nullptr)  // what stb would try as a JPEG
         throw decode_error(path, b.size(), "a JPEG", why);
 }
@@ -719,7 +807,30 @@ inline std::vector<const char*> image_extensions() {
 // 8 bit (the high byte). Images over 2^28 pixels are refused before any is decoded. `path` names
 // the source in errors: throws image_error naming it and the reason. Safe on any bytes
 // (tests/fuzz runs it under AddressSanitizer).
-inline Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path) {
+CYCLEGAN_COMPILED_FUNCTION Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path);
+
+// decode_image of a file's bytes; also throws image_error when the file is missing, a folder,
+// unreadable or empty.
+inline Image read_image(const std::filesystem::path& path, int channels) {
+    image_detail::check_channels(channels, "read_image");
+    return decode_image(image_detail::read_bytes(path, "read_image"), channels, path);
+}
+
+// Width, height (as read_image lays the image out: after the orientation tag) and stored channels
+// from the header alone: a fast check that a file is an image (it does not find damage further
+// into the file; read_image does). A TIFF's directory may lie anywhere, so TIFFs are read whole.
+CYCLEGAN_COMPILED_FUNCTION ImageInfo probe_image(const std::filesystem::path& path);
+
+// Writes PNG (.png) or JPEG at quality 95 (.jpg, .jpeg; without alpha, which JPEG cannot hold),
+// chosen by the extension. The file is
+// written next to its target and renamed over it, so a failure leaves no half file and any
+// previous file intact. The folder must exist. Throws image_error naming the file.
+CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, const Image& img);
+
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+// Defined here, or only declared where the program takes them from cyclegan_kernels
+// (core/compiled.hpp): with stb behind them, they are most of what a program's file compiles.
+CYCLEGAN_COMPILED_FUNCTION Image decode_image(const std::vector<unsigned char>& bytes, int channels, const std::filesystem::path& path) {
     image_detail::check_channels(channels, "read_image");
     const std::string where = "read_image: " + image_detail::quoted(path);
     if (bytes.empty()) throw image_error(where + ": empty file");
@@ -751,17 +862,7 @@ inline Image decode_image(const std::vector<unsigned char>& bytes, int channels,
     return image_detail::apply_orientation(img, image_detail::file_orientation(bytes));
 }
 
-// decode_image of a file's bytes; also throws image_error when the file is missing, a folder,
-// unreadable or empty.
-inline Image read_image(const std::filesystem::path& path, int channels) {
-    image_detail::check_channels(channels, "read_image");
-    return decode_image(image_detail::read_bytes(path, "read_image"), channels, path);
-}
-
-// Width, height (as read_image lays the image out: after the orientation tag) and stored channels
-// from the header alone: a fast check that a file is an image (it does not find damage further
-// into the file; read_image does). A TIFF's directory may lie anywhere, so TIFFs are read whole.
-inline ImageInfo probe_image(const std::filesystem::path& path) {
+CYCLEGAN_COMPILED_FUNCTION ImageInfo probe_image(const std::filesystem::path& path) {
     // The first MiB: enough for every header, and for a JPEG's EXIF block (at most 64 KiB) or a
     // PNG's eXIf chunk before its pixels, unless large ICC or XMP blocks come first.
     constexpr std::size_t window = std::size_t(1) << 20;
@@ -789,11 +890,7 @@ inline ImageInfo probe_image(const std::filesystem::path& path) {
     return info;
 }
 
-// Writes PNG (.png) or JPEG at quality 95 (.jpg, .jpeg; without alpha, which JPEG cannot hold),
-// chosen by the extension. The file is
-// written next to its target and renamed over it, so a failure leaves no half file and any
-// previous file intact. The folder must exist. Throws image_error naming the file.
-inline void write_image(const std::filesystem::path& path, const Image& img) {
+CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, const Image& img) {
     const std::string where = "write_image: " + image_detail::quoted(path);
     if (image_detail::not_image(img))
         throw image_error(where + ": invalid image (" + image_detail::size_text(img.width, img.height, img.channels) +
@@ -819,6 +916,7 @@ inline void write_image(const std::filesystem::path& path, const Image& img) {
         throw image_error(std::string("write_image: ") + e.what());
     }
 }
+#endif
 
 // HWC bytes to CHW floats in [-1, 1] (x / 127.5 - 1), as the reference's ToTensor + Normalize(0.5, 0.5).
 inline std::vector<float> to_chw(const Image& img) {

@@ -121,6 +121,30 @@ inline AnyGeneratorOptions generator_options_from_record(const std::map<std::str
     return g;
 }
 
+// One option that a file records with another value than the one asked for.
+struct RecordDifference {
+    std::string key, in_file, asked;
+};
+
+// The keys of `asked` that `in_file` records with another value, in `asked`'s order. A key the
+// file does not record is not compared (a file written before it was recorded), nor n_layers_D
+// unless both sides say netD n_layers (other discriminators ignore it).
+inline std::vector<RecordDifference> record_differences(const std::map<std::string, std::string>& in_file,
+                                                         const std::map<std::string, std::string>& asked) {
+    auto value = [](const std::map<std::string, std::string>& m, const char* key) {
+        const auto it = m.find(key);
+        return it == m.end() ? std::string() : it->second;
+    };
+    std::vector<RecordDifference> out;
+    for (const auto& [key, wanted] : asked) {
+        const auto it = in_file.find(key);
+        if (it == in_file.end() || it->second == wanted) continue;
+        if (key == "n_layers_D" && (value(in_file, "netD") != "n_layers" || value(asked, "netD") != "n_layers")) continue;
+        out.push_back({key, it->second, wanted});
+    }
+    return out;
+}
+
 template <class B>
 class AnyGenerator : public AnyLayer<B> {
 public:
@@ -129,23 +153,12 @@ public:
     explicit AnyGenerator(const Options& o) : AnyLayer<B>(build(o)), options_(o) {}
 
     std::string prefix() const { return prefix_of(options_.netG); }
-    static std::string prefix_of(const std::string& netG) {
-        return with_generator_type<B>(netG, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
-    }
+    static std::string prefix_of(const std::string& netG);
     // The image sides this generator takes (core/size_rule.hpp), derived from its layers.
     SizeRule size_rule() const { return derive_size_rule(*this, Output::same_size); }
     // The same for the generator `netG` names with the reference's options (instance norm, reflect
     // padding: the strictest), derived once per name.
-    static SizeRule size_rule_of(const std::string& netG) {
-        static const std::map<std::string, SizeRule> rules = [] {
-            std::map<std::string, SizeRule> out;
-            for_each_generator<B>([&](const char* name, auto type) {
-                out[name] = derive_size_rule(typename decltype(type)::type(GeneratorOptions{.ngf = 1}), Output::same_size);
-            });
-            return out;
-        }();
-        return with_generator_type<B>(netG, [&](auto) { return rules.at(netG); });
-    }
+    static SizeRule size_rule_of(const std::string& netG);
     const std::string& name() const { return options_.netG; }
     const Options& options() const { return options_; }
     // What save_network records, so that the file loads without options (Translator::load).
@@ -160,50 +173,79 @@ public:
     // std::invalid_argument naming `source` (and some of the names, printable()) when no generator
     // has these names.
     static Options infer_options(const std::map<std::string, std::vector<std::int64_t>>& tensors,
-                                 const std::string& source) {
-        for (const auto& netG : generator_names())
-            for (const auto& norm : norm_choices)
-                for (const PaddingMode padding : {PaddingMode::reflect, PaddingMode::zeros})
-                    for (const auto& upsample : upsample_choices)
-                        for (const bool dropout : {false, true}) {
-                            Options o;
-                            o.netG = netG, o.norm = norm.value, o.padding = padding, o.upsample = upsample.value;
-                            o.use_dropout = dropout, o.ngf = 1, o.input_nc = 1, o.output_nc = 1;
-                            std::vector<ParamSpec> specs;
-                            AnyGenerator(o).parameters(
-                                [&](const ParamSpec& s, Tensor<B>&, Tensor<B>*) { specs.push_back(s); }, prefix_of(netG));
-                            if (specs.size() != tensors.size()) continue;
-                            bool same = true;
-                            for (const auto& s : specs)
-                                if (auto it = tensors.find(s.name); it == tensors.end() || it->second.size() != s.dims.size())
-                                    same = false;
-                            if (!same) continue;
-                            const auto& first = tensors.at(specs.front().name);  // [ngf, input_nc, k, k]
-                            const auto& last = tensors.at(specs.back().name);    // the last bias: [output_nc]
-                            if (first.size() != 4 || last.size() != 1) continue;
-                            o.ngf = static_cast<int>(first[0]), o.input_nc = static_cast<int>(first[1]);
-                            o.output_nc = static_cast<int>(last[0]);
-                            return o;
-                        }
-        std::string names;
-        for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
-            names += (names.empty() ? "" : ", ") + printable(it->first);
-        throw std::invalid_argument(printable(source) + ": records no architecture, and its " + std::to_string(tensors.size()) +
-                                    " tensors (" + names + ", ...) are not those of any generator this library knows (" +
-                                    join(generator_names()) + ")");
-    }
+                                 const std::string& source);
 
 private:
-    static AnyLayer<B> build(const Options& o) {
-        const GeneratorOptions& g = o;
-        return with_generator_type<B>(o.netG, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(g)); });
-    }
+    static AnyLayer<B> build(const Options& o);
     Options options_;
 };
+
+// The members that go through every generator type are out of the class, so not inline: with the
+// compiled kernels (backend/cpu/compiled.hpp) the library holds them for cpu, and a program's files
+// neither instantiate nor optimise every generator the programs offer.
+template <class B>
+AnyLayer<B> AnyGenerator<B>::build(const Options& o) {
+    const GeneratorOptions& g = o;
+    return with_generator_type<B>(o.netG, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(g)); });
+}
+
+template <class B>
+std::string AnyGenerator<B>::prefix_of(const std::string& netG) {
+    return with_generator_type<B>(netG, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
+}
+
+template <class B>
+SizeRule AnyGenerator<B>::size_rule_of(const std::string& netG) {
+    static const std::map<std::string, SizeRule> rules = [] {
+        std::map<std::string, SizeRule> out;
+        for_each_generator<B>([&](const char* name, auto type) {
+            out[name] = derive_size_rule(typename decltype(type)::type(GeneratorOptions{.ngf = 1}), Output::same_size);
+        });
+        return out;
+    }();
+    return with_generator_type<B>(netG, [&](auto) { return rules.at(netG); });
+}
+
+template <class B>
+AnyGeneratorOptions AnyGenerator<B>::infer_options(const std::map<std::string, std::vector<std::int64_t>>& tensors,
+                                               const std::string& source) {
+    for (const auto& netG : generator_names())
+        for (const auto& norm : norm_choices)
+            for (const PaddingMode padding : {PaddingMode::reflect, PaddingMode::zeros})
+                for (const auto& upsample : upsample_choices)
+                    for (const bool dropout : {false, true}) {
+                        Options o;
+                        o.netG = netG, o.norm = norm.value, o.padding = padding, o.upsample = upsample.value;
+                        o.use_dropout = dropout, o.ngf = 1, o.input_nc = 1, o.output_nc = 1;
+                        std::vector<ParamSpec> specs;
+                        AnyGenerator(o).parameters(
+                            [&](const ParamSpec& s, Tensor<B>&, Tensor<B>*) { specs.push_back(s); }, prefix_of(netG));
+                        if (specs.size() != tensors.size()) continue;
+                        bool same = true;
+                        for (const auto& s : specs)
+                            if (auto it = tensors.find(s.name); it == tensors.end() || it->second.size() != s.dims.size())
+                                same = false;
+                        if (!same) continue;
+                        const auto& first = tensors.at(specs.front().name);  // [ngf, input_nc, k, k]
+                        const auto& last = tensors.at(specs.back().name);    // the last bias: [output_nc]
+                        if (first.size() != 4 || last.size() != 1) continue;
+                        o.ngf = static_cast<int>(first[0]), o.input_nc = static_cast<int>(first[1]);
+                        o.output_nc = static_cast<int>(last[0]);
+                        return o;
+                    }
+    std::string names;
+    for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
+        names += (names.empty() ? "" : ", ") + printable(it->first);
+    throw std::invalid_argument(printable(source) + ": records no architecture, and its " + std::to_string(tensors.size()) +
+                                " tensors (" + names + ", ...) are not those of any generator this library knows (" +
+                                join(generator_names()) + ")");
+}
 
 struct AnyDiscriminatorOptions : DiscriminatorOptions {
     std::string netD = "basic";  // one of discriminator_names(): basic (70x70 PatchGAN) | n_layers | pixel
     int n_layers_D = 3;          // for n_layers: 1 to 5
+
+    static constexpr OptionRange n_layers_range{.min = 1, .max = 5, .integer = true};
 };
 
 // f(name, n_layers_D, std::type_identity<Discriminator>) for each discriminator --netD names (with
@@ -244,7 +286,10 @@ auto with_discriminator_type(const AnyDiscriminatorOptions& o, F&& f) {
     });
     if (!named)
         throw std::invalid_argument("unknown discriminator '" + printable(o.netD) + "' (" + join(discriminator_names()) + ")");
-    if (!out) throw std::invalid_argument("n_layers_D must be 1 to 5, got " + std::to_string(o.n_layers_D));
+    if (!out) {
+        check_option("discriminator", "n_layers_D", o.n_layers_D, AnyDiscriminatorOptions::n_layers_range);
+        throw std::logic_error("with_discriminator_type: no type for n_layers_D " + std::to_string(o.n_layers_D));
+    }
     return std::move(*out);
 }
 
@@ -253,23 +298,35 @@ class AnyDiscriminator : public AnyLayer<B> {
 public:
     using Options = AnyDiscriminatorOptions;
 
-    explicit AnyDiscriminator(const Options& o)
-        : AnyLayer<B>(build(o)), prefix_(with_discriminator_type<B>(o, [](auto type) {
-              return std::string(decltype(type)::type::state_dict_prefix);
-          })) {}
+    explicit AnyDiscriminator(const Options& o) : AnyLayer<B>(build(o)), prefix_(prefix_of(o)) {}
 
     // The image sides this discriminator takes (core/size_rule.hpp), derived from its layers.
     SizeRule size_rule() const { return derive_size_rule(*this); }
-    static SizeRule size_rule_of(const Options& o) { return AnyDiscriminator(o).size_rule(); }
+    static SizeRule size_rule_of(const Options& o);
+    static std::string prefix_of(const Options& o);
 
     std::string prefix() const { return prefix_; }
 
 private:
-    static AnyLayer<B> build(const Options& o) {
-        const DiscriminatorOptions& d = o;
-        return with_discriminator_type<B>(o, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(d)); });
-    }
+    static AnyLayer<B> build(const Options& o);
     std::string prefix_;
 };
+
+// Out of the class, as AnyGenerator's.
+template <class B>
+AnyLayer<B> AnyDiscriminator<B>::build(const Options& o) {
+    const DiscriminatorOptions& d = o;
+    return with_discriminator_type<B>(o, [&](auto type) { return AnyLayer<B>(typename decltype(type)::type(d)); });
+}
+
+template <class B>
+SizeRule AnyDiscriminator<B>::size_rule_of(const Options& o) {
+    return AnyDiscriminator(o).size_rule();
+}
+
+template <class B>
+std::string AnyDiscriminator<B>::prefix_of(const Options& o) {
+    return with_discriminator_type<B>(o, [](auto type) { return std::string(decltype(type)::type::state_dict_prefix); });
+}
 
 }  // namespace cyclegan

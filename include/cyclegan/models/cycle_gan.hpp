@@ -13,6 +13,7 @@
 
 #include "../core/image_pool.hpp"
 #include "../core/network.hpp"
+#include "../core/option_range.hpp"
 #include "../core/random.hpp"
 #include "../distributed/communicator.hpp"
 #include "../losses/gan_loss.hpp"
@@ -33,6 +34,17 @@ struct CycleGANOptions {
     int pool_size = 50;             // 0: no history, discriminators see the newest fakes only
     InitOptions init{};             // normal(0, 0.02) by default
     std::uint64_t seed = 0;         // image pools (each draws from random_key(seed, {hash of its name}))
+
+    static constexpr OptionRange loss_weight_range{.min = 0};                // the lambdas
+    static constexpr OptionRange pool_size_range{.min = 0, .integer = true};
+    // Throws std::invalid_argument naming the first option out of its range.
+    void check() const {
+        check_option("CycleGAN", "lambda_A", lambda_A, loss_weight_range);
+        check_option("CycleGAN", "lambda_B", lambda_B, loss_weight_range);
+        check_option("CycleGAN", "lambda_identity", lambda_identity, loss_weight_range);
+        check_option("CycleGAN", "pool_size", pool_size, pool_size_range);
+        init.check();
+    }
 };
 
 // CycleGAN's state as its files name it (models/model_state.hpp), readable without a model: the
@@ -79,9 +91,11 @@ public:
                   "CycleGAN: the optimizer must have Options and a State<B>(dev, n, options) with step(params, "
                   "grads), lr(), set_lr(), steps() and tensors() (see Adam)");
 
+    // Throws std::invalid_argument, before anything is allocated, for options out of their ranges
+    // (CycleGANOptions::check, the optimizer's Options::check).
     CycleGAN(B& dev, const typename Generator::Options& g, const typename Discriminator::Options& d,
              const CycleGANOptions& o = {}, const typename OptimizerType::Options& opt = {})
-        : dev_(&dev), o_(o),
+        : dev_(&dev), o_(checked(o, opt)),
           G_A(network(dev, Generator(g), o.init, 0)),
           G_B(network(dev, Generator(mirrored(g)), o.init, 1)),
           D_A(network(dev, Discriminator(d_for(d, g.output_nc)), o.init, 2)),
@@ -230,6 +244,11 @@ public:
     ImagePool<B> fake_A_pool, fake_B_pool;
 
 private:
+    static const CycleGANOptions& checked(const CycleGANOptions& o, const typename OptimizerType::Options& opt) {
+        o.check();
+        if constexpr (requires { opt.check(); }) opt.check();
+        return o;
+    }
 
     // Network k of the four, initialised from its own stream of the seed.
     template <class N>

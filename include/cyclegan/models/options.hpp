@@ -8,6 +8,7 @@
 
 #include "../compose/one_of.hpp"
 #include "../core/choice.hpp"
+#include "../core/option_range.hpp"
 #include "../core/size_rule.hpp"
 #include "../layers/norm2d.hpp"
 #include "../layers/identity.hpp"
@@ -40,12 +41,28 @@ struct GeneratorOptions {
     std::uint64_t dropout_seed = 0;
     PaddingMode padding = PaddingMode::reflect;       // resnet blocks only
     UpsampleType upsample = UpsampleType::transposed;  // resnet only
+
+    // ngf (and a discriminator's ndf): the networks multiply it by up to 8, which must stay an int.
+    static constexpr OptionRange filters_range{.min = 1, .max = 1 << 24, .integer = true};
+    static constexpr OptionRange channels_range{.min = 1, .integer = true};
+    // Throws std::invalid_argument naming the first option out of its range.
+    void check() const {
+        check_option("generator", "input_nc", input_nc, channels_range);
+        check_option("generator", "output_nc", output_nc, channels_range);
+        check_option("generator", "ngf", ngf, filters_range);
+    }
 };
 
 struct DiscriminatorOptions {
     int input_nc = 3;
     int ndf = 64;
     NormType norm = NormType::instance;
+
+    // Throws std::invalid_argument naming the first option out of its range (GeneratorOptions's).
+    void check() const {
+        check_option("discriminator", "input_nc", input_nc, GeneratorOptions::channels_range);
+        check_option("discriminator", "ndf", ndf, GeneratorOptions::filters_range);
+    }
 };
 
 // The reference's rule: convolutions carry a bias only when followed by instance norm (batch norm

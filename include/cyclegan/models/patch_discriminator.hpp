@@ -24,6 +24,7 @@ inline int patch_channel_multiple(int n) { return std::min(1 << n, 8); }  // the
 // to 8*ndf, a stride-1 stage, and a stride-1 conv to one logit per patch.
 template <class B, std::size_t Layers>
 auto make_patch_discriminator_net(const DiscriminatorOptions& o) {
+    o.check();
     const int ndf = o.ndf;
     const bool bias = conv_bias_for(o.norm);
     constexpr int L = static_cast<int>(Layers);
@@ -69,7 +70,7 @@ public:
     std::string prefix() const { return state_dict_prefix; }
 
     explicit PixelDiscriminator(const Options& o = {})
-        : Net(Conv2d<B>(o.input_nc, o.ndf, 1), LeakyReLU<B>(0.2),
+        : Net(Conv2d<B>((o.check(), o.input_nc), o.ndf, 1), LeakyReLU<B>(0.2),
               Conv2d<B>(o.ndf, 2 * o.ndf, 1, {.bias = conv_bias_for(o.norm)}), make_norm<B>(o.norm, 2 * o.ndf),
               LeakyReLU<B>(0.2), Conv2d<B>(2 * o.ndf, 1, 1, {.bias = conv_bias_for(o.norm)})) {}
 };

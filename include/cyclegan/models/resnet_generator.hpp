@@ -46,6 +46,7 @@ UpsampleStep<B> make_upsample_step(int in, int out, const GeneratorOptions& o) {
 // The network's layers, written once: ResnetGeneratorNet is the type this returns.
 template <class B, std::size_t Blocks>
 auto make_resnet_generator_net(const GeneratorOptions& o) {
+    o.check();
     const int ngf = o.ngf;
     const bool bias = conv_bias_for(o.norm);
     const Conv2dOptions c7{.padding = 3, .bias = bias, .padding_mode = PaddingMode::reflect};

@@ -73,6 +73,7 @@ auto make_unet_level(const GeneratorOptions& o) {
 // The outermost level (no skip): Conv s2, the levels below, ReLU, ConvT s2, Tanh.
 template <class B, int NumDowns>
 auto make_unet_generator_net(const GeneratorOptions& o) {
+    o.check();
     return Sequential(Conv2d<B>(o.input_nc, o.ngf, 4, {.stride = 2, .padding = 1, .bias = conv_bias_for(o.norm)}),
                       make_unet_level<B, NumDowns, NumDowns - 2>(o), ReLU<B>{},
                       ConvTranspose2d<B>(2 * o.ngf, o.output_nc, 4, {.stride = 2, .padding = 1}), Tanh<B>{});

@@ -11,6 +11,18 @@ struct AdamOptions {
     double beta2 = 0.999;
     double eps = 1e-8;
     double weight_decay = 0;
+
+    // torch.optim.Adam's checks: each beta in [0, 1), lr, eps and weight decay >= 0; all finite.
+    static constexpr OptionRange beta_range{.min = 0, .max = 1, .max_open = true};
+    static constexpr OptionRange eps_range{.min = 0};
+    // Throws std::invalid_argument naming the first option out of its range.
+    void check() const {
+        check_option("Adam", "lr", lr, learning_rate_range);
+        check_option("Adam", "beta1", beta1, beta_range);
+        check_option("Adam", "beta2", beta2, beta_range);
+        check_option("Adam", "eps", eps, eps_range);
+        check_option("Adam", "weight_decay", weight_decay, weight_decay_range);
+    }
 };
 
 struct Adam {
@@ -19,7 +31,9 @@ struct Adam {
     template <class B>
     class State : public OptimizerStateBase<B, Options> {
     public:
-        State(B& dev, std::size_t n, Options o = {}) : OptimizerStateBase<B, Options>(dev, o), m_(this->zeros(n)), v_(this->zeros(n)) {}
+        // Throws std::invalid_argument for options out of range (Options::check).
+        State(B& dev, std::size_t n, Options o = {})
+            : OptimizerStateBase<B, Options>(dev, (o.check(), o)), m_(this->zeros(n)), v_(this->zeros(n)) {}
 
         void step(Tensor<B>& params, const Tensor<B>& grads) {
             static_assert(AdamKernels<B>, "Adam: the backend has no adam_update kernel; include the backend's header");

@@ -4,9 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "../core/option_range.hpp"
 #include "../core/tensor.hpp"
 
 namespace cyclegan {
+
+// As torch.optim's optimizers check them: a learning rate >= 0 (0 leaves the weights as they
+// are), weight decay >= 0; both finite.
+inline constexpr OptionRange learning_rate_range{.min = 0};
+inline constexpr OptionRange weight_decay_range{.min = 0};
 
 // An optimizer's state for one parameter buffer, as named tensors (for checkpoints) and a step count.
 template <class B>
@@ -21,7 +27,11 @@ template <class B, class Options>
 class OptimizerStateBase {
 public:
     double lr() const { return o_.lr; }
-    void set_lr(double lr) { o_.lr = lr; }
+    // Throws std::invalid_argument for a rate outside learning_rate_range.
+    void set_lr(double lr) {
+        check_option("optimizer", "lr", lr, learning_rate_range);
+        o_.lr = lr;
+    }
     long steps() const { return steps_; }
     void set_steps(long s) { steps_ = s; }
     const Options& options() const { return o_; }

@@ -13,6 +13,19 @@ struct SGDOptions {
     double dampening = 0;
     double weight_decay = 0;
     bool nesterov = false;
+
+    // torch.optim.SGD's checks: lr, momentum and weight decay >= 0; all finite; Nesterov momentum
+    // needs a momentum and no dampening.
+    static constexpr OptionRange momentum_range{.min = 0};
+    // Throws std::invalid_argument naming the first option out of its range.
+    void check() const {
+        check_option("SGD", "lr", lr, learning_rate_range);
+        check_option("SGD", "momentum", momentum, momentum_range);
+        check_option("SGD", "dampening", dampening, OptionRange{});
+        check_option("SGD", "weight_decay", weight_decay, weight_decay_range);
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw std::invalid_argument("SGD: Nesterov momentum requires a momentum and zero dampening");
+    }
 };
 
 struct SGD {
@@ -21,10 +34,8 @@ struct SGD {
     template <class B>
     class State : public OptimizerStateBase<B, Options> {
     public:
-        State(B& dev, std::size_t n, Options o = {}) : OptimizerStateBase<B, Options>(dev, o), buf_(this->zeros(n)) {
-            if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
-                throw std::invalid_argument("SGD: Nesterov momentum requires a momentum and zero dampening");
-        }
+        // Throws std::invalid_argument for options out of range (Options::check).
+        State(B& dev, std::size_t n, Options o = {}) : OptimizerStateBase<B, Options>(dev, (o.check(), o)), buf_(this->zeros(n)) {}
 
         void step(Tensor<B>& params, const Tensor<B>& grads) {
             static_assert(SgdKernels<B>, "SGD: the backend has no sgd_update kernel; include the backend's header");

@@ -41,7 +41,12 @@ public:
                 return p;
             }
         }
-        return ::operator new(bytes, std::align_val_t{alignment});
+        try {
+            return ::operator new(bytes, std::align_val_t{alignment});
+        } catch (const std::bad_alloc&) {  // the cached free blocks may make room
+            trim(0);
+            return ::operator new(bytes, std::align_val_t{alignment});
+        }
     }
 
     void release(void* p, std::size_t bytes) {

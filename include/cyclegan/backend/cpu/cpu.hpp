@@ -12,6 +12,7 @@
 #endif
 
 #include "../../core/concepts.hpp"
+#include "../../core/option_range.hpp"
 #include "../../core/precision.hpp"
 #include "block_cache.hpp"
 #include "parallel.hpp"
@@ -28,8 +29,12 @@ public:
     using scalar = T;
     static constexpr std::size_t alignment = 64;  // one cache line, one AVX-512 register
 
-    // threads = 0: OpenMP's default (OMP_NUM_THREADS if set, else every core).
+    // threads = 0: OpenMP's default (OMP_NUM_THREADS if set, else every core). Throws
+    // std::invalid_argument for a count outside threads_range.
     explicit basic_cpu(int threads = 0) { set_threads(threads); }
+    // Each thread is the system's, with its own stack: more than 1024 is a typo, not a machine
+    // (0 takes every core, however many there are).
+    static constexpr OptionRange threads_range{.min = 0, .max = 1024, .integer = true};
 
     // Copies share one cache of freed blocks (block_cache.hpp); tensors keep it alive after the
     // device object is gone.
@@ -37,6 +42,7 @@ public:
 
     // Eigen and OpenMP keep their thread counts process-wide, so this setting is too.
     void set_threads(int threads) {
+        check_option("cpu", "threads", threads, threads_range);
         threads_ = threads > 0 ? threads : default_threads();
 #if defined(_OPENMP)
         omp_set_num_threads(threads_);

@@ -27,6 +27,13 @@
 #else
 #define CYCLEGAN_X86_KERNELS 0
 #endif
+#if CYCLEGAN_X86_KERNELS
+#include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#endif
 
 namespace cyclegan {
 
@@ -38,13 +45,39 @@ enum class CpuKernels {
     avx512,       // AVX-512 F/BW/DQ/VL: 32 zmm registers, 16 floats each (Intel server, AMD Zen 4 and 5)
     avx512_bf16,  // avx512, and the bf16 products on VDPBF16PS (AVX512_BF16: AMD Zen 4 and 5, Intel
                   // since Cooper Lake); in f32 it is the avx512 set
+    amx_bf16,     // avx512, and the bf16 products on AMX's tiles (Intel since Sapphire Rapids); in f32
+                  // it is the avx512 set
 };
 
 // Every set, fastest first: the table of names for CYCLEGAN_CPU_KERNELS and --cpu-kernels.
-inline constexpr Choice<CpuKernels> cpu_kernel_choices[] = {
-    {"avx512_bf16", CpuKernels::avx512_bf16}, {"avx512", CpuKernels::avx512}, {"avx2", CpuKernels::avx2}, {"generic", CpuKernels::generic}};
+inline constexpr Choice<CpuKernels> cpu_kernel_choices[] = {{"amx_bf16", CpuKernels::amx_bf16},
+                                                            {"avx512_bf16", CpuKernels::avx512_bf16},
+                                                            {"avx512", CpuKernels::avx512},
+                                                            {"avx2", CpuKernels::avx2},
+                                                            {"generic", CpuKernels::generic}};
 
 inline const char* to_string(CpuKernels k) { return choice_name(cpu_kernel_choices, k); }
+
+namespace cpu_detail {
+
+// AMX-TILE and AMX-BF16 (CPUID leaf 7, EDX bits 24 and 22), and the operating system's leave to
+// use the tiles' 8 KB of state (Linux keeps it off until a process asks: arch_prctl
+// ARCH_REQ_XCOMP_PERM for XTILEDATA). Asked once per process.
+inline bool amx_usable() {
+#if CYCLEGAN_X86_KERNELS && defined(__linux__)
+    static const bool usable = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1) || !(d >> 22 & 1)) return false;
+        constexpr long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+        return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+    }();
+    return usable;
+#else
+    return false;
+#endif
+}
+
+}  // namespace cpu_detail
 
 // Whether this build has the set and this CPU (and its operating system) can run it.
 inline bool cpu_kernels_available(CpuKernels k) {
@@ -57,6 +90,7 @@ inline bool cpu_kernels_available(CpuKernels k) {
                         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     if (k == CpuKernels::avx512) return avx512;
     if (k == CpuKernels::avx512_bf16) return avx512 && __builtin_cpu_supports("avx512bf16");
+    if (k == CpuKernels::amx_bf16) return avx512 && cpu_detail::amx_usable();
 #endif
     return false;
 }
@@ -69,8 +103,25 @@ inline std::vector<CpuKernels> available_cpu_kernels() {
     return out;
 }
 
-// The fastest set this build and CPU can run.
-inline CpuKernels best_cpu_kernels() { return available_cpu_kernels().front(); }
+// Whether this CPU's VDPBF16PS outruns its float FMAs, so that bf16 products on it pay. AMD's do
+// (Zen 5: 2.2x the FMA's multiply-adds per second, issue 25); Intel's do not (this project's
+// Sapphire Rapids Xeon: 0.54x, 100 against 185 GFLOP/s on one core, where bf16 belongs on AMX,
+// amx_bf16): there avx512_bf16 must be asked for by name.
+inline bool fast_bf16_products() {
+#if CYCLEGAN_X86_KERNELS
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd");
+#else
+    return false;
+#endif
+}
+
+// The fastest set this build and CPU can run (avx512_bf16 only where its products are fast).
+inline CpuKernels best_cpu_kernels() {
+    for (CpuKernels k : available_cpu_kernels())
+        if (k != CpuKernels::avx512_bf16 || fast_bf16_products()) return k;
+    return CpuKernels::generic;
+}
 
 namespace cpu_detail {
 
@@ -112,9 +163,14 @@ inline CpuKernels cpu_kernels() {
     return static_cast<CpuKernels>(c);
 }
 
+// Whether the kernel set in use multiplies bf16 natively (AMX's tiles or VDPBF16PS), rather than
+// rounding the operands of float products.
+inline bool native_bf16() { return cpu_kernels() == CpuKernels::amx_bf16 || cpu_kernels() == CpuKernels::avx512_bf16; }
+
 // The precision a user who does not choose gets where it is fastest, as OpenVINO picks its default:
-// bf16 where the kernel set in use has bf16 instructions (avx512_bf16), f32 elsewhere.
-inline Precision preferred_precision() { return cpu_kernels() == CpuKernels::avx512_bf16 ? Precision::bf16 : Precision::f32; }
+// bf16 where the kernel set in use multiplies bf16 natively (amx_bf16, or avx512_bf16, the default
+// set only where those products are fast: best_cpu_kernels), f32 elsewhere.
+inline Precision preferred_precision() { return native_bf16() ? Precision::bf16 : Precision::f32; }
 
 // Uses `k` from now on, in every thread. Throws std::invalid_argument if it cannot run here.
 inline void set_cpu_kernels(CpuKernels k) {

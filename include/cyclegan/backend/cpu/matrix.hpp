@@ -29,15 +29,18 @@ struct RoundedBf16Operands {};  // each rounded to bf16 while packed, then multi
                                 // float: bf16's arithmetic on any CPU (products of bf16 values are
                                 // exact in float)
 struct PairedBf16Operands {};   // converted to bf16 pairs along K while packed, products on
-                                // VDPBF16PS (the avx512_bf16 set): the same rounding, in hardware
-enum class GemmOperands { f32, rounded_bf16, paired_bf16 };
+                                // VDPBF16PS (the avx512_bf16 set): the same numbers, in hardware
+struct AmxBf16Operands {};      // converted to bf16 while packed in AMX's tiles, products on
+                                // TDPBF16PS (the amx_bf16 set): the same numbers again
+enum class GemmOperands { f32, rounded_bf16, paired_bf16, amx_bf16 };
 
 template <class Ops>
 inline constexpr bool rounds_to_bf16 = !std::is_same_v<Ops, F32Operands>;
 template <class Ops>
 inline constexpr GemmOperands operands_kind = std::is_same_v<Ops, F32Operands>           ? GemmOperands::f32
                                               : std::is_same_v<Ops, RoundedBf16Operands> ? GemmOperands::rounded_bf16
-                                                                                         : GemmOperands::paired_bf16;
+                                              : std::is_same_v<Ops, PairedBf16Operands>  ? GemmOperands::paired_bf16
+                                                                                         : GemmOperands::amx_bf16;
 
 // C (M x N, row-major, rows ldc apart) = A · B, or += with accumulate.
 template <class T>

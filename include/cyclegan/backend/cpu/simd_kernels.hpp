@@ -40,19 +40,27 @@
 #if CYCLEGAN_X86_KERNELS
 #include <immintrin.h>
 
-// avx512bf16 is in the target for gemm_bf16.inl's intrinsics only: compilers emit its instructions
-// for nothing else (no code here has a bf16 type), and those kernels run on avx512_bf16 CPUs only.
+// avx512bf16, amx-tile and amx-bf16 are in the target for gemm_bf16.inl's and gemm_amx.inl's
+// intrinsics only: compilers emit their instructions for nothing else (no code here has a bf16
+// type), and those kernels run on avx512_bf16 and amx_bf16 CPUs only.
+// The regions' targets, named once: code outside a region that calls its inline functions (the
+// kernel tests) needs the same target, or a superset, for them to inline.
+#define CYCLEGAN_AVX512_TARGET "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,amx-tile,amx-bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"
+#define CYCLEGAN_AVX2_TARGET "avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"
+// GCC's `#pragma GCC target` expands no macros; through _Pragma the target's name is expanded first.
+#define CYCLEGAN_DETAIL_PRAGMA(text) _Pragma(#text)
+#define CYCLEGAN_DETAIL_GCC_TARGET(...) CYCLEGAN_DETAIL_PRAGMA(GCC target(__VA_ARGS__))
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))), \
-                             apply_to = function)
+#pragma clang attribute push(__attribute__((target(CYCLEGAN_AVX512_TARGET))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt,prefer-vector-width=512")
+CYCLEGAN_DETAIL_GCC_TARGET(CYCLEGAN_AVX512_TARGET, "prefer-vector-width=512")
 #endif
 namespace cyclegan::cpu_detail::avx512 {
 #include "simd/avx512.inl"
 #include "simd/kernels.inl"
 #include "simd/gemm_bf16.inl"
+#include "simd/gemm_amx.inl"
 }  // namespace cyclegan::cpu_detail::avx512
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -61,10 +69,10 @@ namespace cyclegan::cpu_detail::avx512 {
 #endif
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target(CYCLEGAN_AVX2_TARGET))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt")
+CYCLEGAN_DETAIL_GCC_TARGET(CYCLEGAN_AVX2_TARGET)
 #endif
 namespace cyclegan::cpu_detail::avx2 {
 #include "simd/avx2.inl"
@@ -101,7 +109,7 @@ void gemm_eigen_operands(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, 
 namespace cyclegan::cpu_detail::portable {
 struct Isa {
     static constexpr CpuKernels kernels = CpuKernels::generic;
-    static constexpr bool paired_bf16 = false;
+    static constexpr bool paired_bf16 = false, amx_bf16 = false;
 };
 template <class Ops, class T>
 void serial_product(int M, int N, int K, MatrixView<T> A, MatrixView<T> B, T* C, std::ptrdiff_t ldc, bool accumulate) {
@@ -131,7 +139,8 @@ template <class F>
 bool with_simd_kernels(F&& f) {
 #if CYCLEGAN_X86_KERNELS
     switch (cpu_kernels()) {
-        case CpuKernels::avx512_bf16:  // its f32 kernels are avx512's; operands_for() adds its products
+        case CpuKernels::amx_bf16:     // their f32 kernels are avx512's; operands_for() adds their products
+        case CpuKernels::avx512_bf16:
         case CpuKernels::avx512: f(avx512::Isa{}); return true;
         case CpuKernels::avx2: f(avx2::Isa{}); return true;
         case CpuKernels::generic: break;
@@ -148,21 +157,28 @@ void with_cpu_kernels(F&& f) {
     if (!with_simd_kernels(f)) f(portable::Isa{});
 }
 
-// How products in precision p read their operands with the kernel set in use: bf16 on VDPBF16PS
-// where the set is avx512_bf16, else rounded to bf16 and multiplied in float (the same numbers).
+// How products in precision p read their operands with the kernel set in use: bf16 on AMX's tiles
+// where the set is amx_bf16, on VDPBF16PS where it is avx512_bf16, else rounded to bf16 and
+// multiplied in float (the same numbers).
 inline GemmOperands operands_for(Precision p) {
     if (p == Precision::f32) return GemmOperands::f32;
-    return cpu_kernels() == CpuKernels::avx512_bf16 ? GemmOperands::paired_bf16 : GemmOperands::rounded_bf16;
+    switch (cpu_kernels()) {
+        case CpuKernels::amx_bf16: return GemmOperands::amx_bf16;
+        case CpuKernels::avx512_bf16: return GemmOperands::paired_bf16;
+        default: return GemmOperands::rounded_bf16;
+    }
 }
 
 // Calls f(ops) with the tag (matrix.hpp) of `ops` for kernel set `isa`. Only sets with
-// Isa::paired_bf16 have the paired products; the others (and double) round instead, which gives
-// the same numbers.
+// Isa::paired_bf16 or Isa::amx_bf16 have those products; the others (and double) round instead,
+// which gives the same numbers.
 template <class Isa, class F>
 void with_operands(Isa, GemmOperands ops, F&& f) {
     if (ops == GemmOperands::f32) return f(F32Operands{});
     if constexpr (Isa::paired_bf16)
         if (ops == GemmOperands::paired_bf16) return f(PairedBf16Operands{});
+    if constexpr (Isa::amx_bf16)
+        if (ops == GemmOperands::amx_bf16) return f(AmxBf16Operands{});
     f(RoundedBf16Operands{});
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -43,11 +44,17 @@ public:
 
     // Stream-ordered allocation from the device's memory pool: after the first steps, memory freed
     // by one layer is handed to the next without a cudaMalloc. Every tensor keeps the stream alive.
+    // Throws std::bad_alloc when the device has no room (Tensor says for what, and how much).
     std::shared_ptr<float> allocate(std::size_t n) {
         if (n == 0) return {};
         activate();
         void* p = nullptr;
-        CYCLEGAN_CUDA_CHECK(cudaMallocAsync(&p, n * sizeof(float), s_->stream));
+        if (const cudaError_t e = cudaMallocAsync(&p, n * sizeof(float), s_->stream); e == cudaErrorMemoryAllocation) {
+            cudaGetLastError();  // not sticky: clear it, the device goes on working
+            throw std::bad_alloc();
+        } else {
+            CYCLEGAN_CUDA_CHECK(e);
+        }
         auto state = s_;
         return std::shared_ptr<float>(static_cast<float*>(p), [state](float* q) {
             cudaSetDevice(state->device);

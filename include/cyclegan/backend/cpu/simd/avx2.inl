@@ -30,5 +30,5 @@ struct Simd {
 // namespace's kernels (with_simd_kernels in simd_kernels.hpp).
 struct Isa {
     static constexpr CpuKernels kernels = CpuKernels::avx2;
-    static constexpr bool paired_bf16 = false;
+    static constexpr bool paired_bf16 = false, amx_bf16 = false;
 };

@@ -31,4 +31,5 @@ struct Simd {
 struct Isa {
     static constexpr CpuKernels kernels = CpuKernels::avx512;
     static constexpr bool paired_bf16 = true;  // simd/gemm_bf16.inl is compiled in (run on avx512_bf16 CPUs only)
+    static constexpr bool amx_bf16 = true;     // and simd/gemm_amx.inl (run on amx_bf16 CPUs only)
 };

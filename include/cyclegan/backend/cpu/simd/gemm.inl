@@ -191,16 +191,17 @@ inline constexpr bool kPackedProducts = true;
 template <class Ops>
 struct PackedProducts {
     using value = float;
-    static constexpr int MR = GemmTile::MR;
+    static constexpr int run_rows = GemmTile::MR;  // rows of one run that store_run writes
     static std::size_t rows(int M) { return packed_a_rows(M); }
     static std::size_t size(int M, int K) { return packed_a_rows(M) * K; }
     static std::size_t index(int i, int k, int M, int K) { return packed_a_index(i, k, M, K); }
-    // The lanes u[j * MR + r], for the cs columns j of one transform, into their run at dst (index(i0, k0)).
+    // The lanes u[j * run_rows + r], for the cs columns j of one transform, into their run at dst
+    // (index(i0, k0)), which is contiguous in this layout.
     static void store_run(const float* u, int cs, float* dst) {
         if constexpr (rounds_to_bf16<Ops>)
-            for (int l = 0; l < cs * MR; ++l) dst[l] = round_to_bf16(u[l]);
+            for (int l = 0; l < cs * run_rows; ++l) dst[l] = round_to_bf16(u[l]);
         else
-            copy_values(u, cs * MR, dst);
+            copy_values(u, cs * run_rows, dst);
     }
     static void product(int M, int N, int K, const float* Ap, MatrixView<float> B, float* C, std::ptrdiff_t ldc, bool accumulate) {
         gemm_serial_packed_a<Ops>(M, N, K, Ap, B, C, ldc, accumulate);

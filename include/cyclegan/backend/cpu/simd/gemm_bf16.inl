@@ -55,15 +55,17 @@ inline void pack_a_pairs(MatrixView<float> A, int i0, int mc, int k0, int kc, bf
 }
 
 // Bp[(panel * kp + p) * NR + j] = (B(k0 + 2p, j0 + panel * NR + j), B(k0 + 2p + 1, ..)), zero past
-// the last column and past k0 + kc.
-inline void pack_b_pairs(MatrixView<float> B, int k0, int kc, int j0, int nc, bf16_pair* Bp) {
+// the last column and past k0 + kc; kp = ceil(kc / 2), or `padded_kp` pairs (AMX's tiles take
+// whole tiles of 16), the last ones zero.
+inline void pack_b_pairs(MatrixView<float> B, int k0, int kc, int j0, int nc, bf16_pair* Bp, int padded_kp = 0) {
     constexpr int NR = PairTile::NR, L = Simd::lanes;
-    const int kp = (kc + 1) / 2;
+    const int kp = std::max((kc + 1) / 2, padded_kp);
     for (int q = 0; q < nc; q += NR) {
         bf16_pair* dst = Bp + static_cast<std::ptrdiff_t>(q) * kp;
+        std::fill(dst + static_cast<std::ptrdiff_t>((kc + 1) / 2) * NR, dst + static_cast<std::ptrdiff_t>(kp) * NR, bf16_pair{0});
         const int cols = std::min(NR, nc - q);
         if (B.col_step == 1) {  // rows of B are contiguous: two rows give NR pairs, as vectors
-            for (int p = 0; p < kp; ++p) {
+            for (int p = 0; p < (kc + 1) / 2; ++p) {
                 const float* even = &B(k0 + 2 * p, j0 + q);
                 const bool has_odd = 2 * p + 1 < kc;
                 for (int v = 0; v < PairTile::NV; ++v) {
@@ -80,11 +82,11 @@ inline void pack_b_pairs(MatrixView<float> B, int k0, int kc, int j0, int nc, bf
         // Rows of B are strided (B = X^T): each column's k are contiguous, so a pair is two neighbours.
         for (int j = 0; j < NR; ++j) {
             if (j >= cols) {
-                for (int p = 0; p < kp; ++p) dst[p * NR + j] = 0;
+                for (int p = 0; p < (kc + 1) / 2; ++p) dst[p * NR + j] = 0;
                 continue;
             }
             const float* src = &B(k0, j0 + q + j);
-            for (int p = 0; p < kp; ++p)
+            for (int p = 0; p < (kc + 1) / 2; ++p)
                 dst[p * NR + j] = pair_of(src[2 * p * B.row_step], 2 * p + 1 < kc ? src[(2 * p + 1) * B.row_step] : 0.f);
         }
     }
@@ -195,15 +197,16 @@ inline void gemm_serial_paired_a(int M, int N, int K, const std::uint16_t* Ap, M
 template <>
 struct PackedProducts<PairedBf16Operands> {
     using value = std::uint16_t;
-    static constexpr int MR = PairTile::MR;
+    static constexpr int run_rows = PairTile::MR;
     static std::size_t rows(int M) { return paired_a_rows(M); }
     static std::size_t size(int M, int K) { return paired_a_rows(M) * static_cast<std::size_t>(K + K % 2); }
     static std::size_t index(int i, int k, int M, int K) { return paired_a_index(i, k, M, K); }
-    // The lanes u[j * MR + r] of columns k0 + j (k0 even, cs <= 2) into their pair run at dst.
+    // The lanes u[j * run_rows + r] of columns k0 + j (k0 even, cs <= 2) into their pair run at dst.
     static void store_run(const float* u, int cs, std::uint16_t* dst) {
-        for (int r = 0; r < MR; ++r) {
+        constexpr int R = run_rows;
+        for (int r = 0; r < R; ++r) {
             dst[2 * r] = static_cast<std::uint16_t>(bf16_bits(u[r]));
-            dst[2 * r + 1] = cs > 1 ? static_cast<std::uint16_t>(bf16_bits(u[MR + r])) : 0;
+            dst[2 * r + 1] = cs > 1 ? static_cast<std::uint16_t>(bf16_bits(u[R + r])) : 0;
         }
     }
     static void product(int M, int N, int K, const std::uint16_t* Ap, MatrixView<float> B, float* C, std::ptrdiff_t ldc,

@@ -141,18 +141,21 @@ void winograd_filter_by_output(const T* w, int O, int C, T* U) {
 // U[ξ] = (G w G^T)[ξ] in the GEMM's packed layout (Packed::index), as the O x C matrices the
 // forward multiplies by (or, Transposed, the C x O matrices U[ξ]^T of the input gradient), one
 // after another, Packed::size(rows, cols) values apart: the products take them as they are.
-// The lanes of one transform hold one panel's MR rows for L / MR consecutive columns, which is
-// exactly a contiguous run of the packed layout (Packed::store_run writes it, as bf16 pairs where
-// the products take those): each of the 36 positions is written as whole runs, front to back
-// (more, shorter streams of writes were 2.4x slower).
+// The lanes of one transform hold Packed::run_rows rows (a panel's, for the float GEMM) for
+// L / run_rows consecutive columns: a run that Packed::store_run writes whole (for the float GEMM a
+// contiguous run of the packed layout; as bf16 pairs, or AMX's rows, where the products take
+// those): each of the 36 positions is written as whole runs, front to back (more, shorter streams
+// of writes were 2.4x slower).
 template <int M, class Packed, bool Transposed>
 void winograd_filter_packed(const float* w, int O, int C, typename Packed::value* Up) {
     using F = Winograd<M>;
-    constexpr int L = kLanes<float>, a = F::a, R = Packed::MR, CS = L / R;  // CS columns per transform
-    static_assert(CS % 2 == 0, "a run holds whole pairs of columns (PackedProducts<PairedBf16Operands>)");
+    constexpr int L = kLanes<float>, a = F::a, R = Packed::run_rows, CS = L / R;  // CS columns per transform
+    static_assert(CS % 2 == 0, "a run holds whole pairs of columns (bf16 pairs take k two at a time)");
     const int rows = Transposed ? C : O, cols = Transposed ? O : C;
     const std::size_t per_position = Packed::size(rows, cols);
     const int panels = static_cast<int>(Packed::rows(rows)) / R;
+    if (per_position != Packed::rows(rows) * cols)  // columns past the last that no run writes (AMX's steps of 32 k)
+        std::fill(Up, Up + static_cast<std::size_t>(a) * a * per_position, typename Packed::value{0});
     parallel_for(panels, static_cast<double>(O) * C * a * a * 4, [&](int panel) {
         const int i0 = panel * R;
         for (int k0 = 0; k0 < cols; k0 += CS) {
@@ -164,7 +167,7 @@ void winograd_filter_packed(const float* w, int O, int C, typename Packed::value
                     for (int t = 0; t < 9; ++t) g[t * L + j * R + r] = w[(static_cast<std::size_t>(o) * C + c) * 9 + t];
                 }
             sandwich<F::G, float, L>(g, u);
-            auto* dst = Up + Packed::index(i0, k0, rows, cols);  // (i0 + r, k0 + j) at dst + j * R + r in float
+            auto* dst = Up + Packed::index(i0, k0, rows, cols);
             for (int xi = 0; xi < a * a; ++xi) Packed::store_run(u + xi * L, cs, dst + xi * per_position);
         }
     });
