@@ -415,11 +415,11 @@ TEST_CASE("Translator: a file without a record is recognised by its tensors, for
     for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>(i * 7 % 256);
     auto t_resnet = Translator<cpu>::load(dev, dir / "resnet.safetensors", Direction::BtoA);  // one generator: any direction
     CHECK(t_resnet.options().netG == "resnet_6blocks");
-    CHECK(t_resnet(img) == translate_image(resnet, dev, convert_channels(img, 1), ResnetGenerator6<cpu>::size_rule));
+    CHECK(t_resnet(img) == translate_image(resnet, dev, convert_channels(img, 1), AnyGenerator<cpu>::size_rule_of("resnet_6blocks")));
     auto t_unet = Translator<cpu>::load(dev, dir / "unet.safetensors");
     CHECK(t_unet.options().netG == "unet_128");
     CHECK(t_unet.options().norm == NormType::batch);
-    CHECK(t_unet(img) == translate_image(unet, dev, img, UnetGenerator128<cpu>::size_rule));
+    CHECK(t_unet(img) == translate_image(unet, dev, img, AnyGenerator<cpu>::size_rule_of("unet_128")));
 
     AnyGeneratorOptions replicate{{.ngf = 2, .padding = PaddingMode::replicate}, "resnet_9blocks"};
     Network<AnyGenerator<cpu>> g(dev, AnyGenerator<cpu>(replicate), "model");
@@ -428,6 +428,79 @@ TEST_CASE("Translator: a file without a record is recognised by its tensors, for
     auto t = Translator<cpu>::load(dev, dir / "replicate.safetensors");
     CHECK(t.options().padding == PaddingMode::replicate);
     CHECK(t(img) == translate_image(g, dev, img, g.net().size_rule()));
+}
+
+namespace {
+
+// A generator of one's own, as docs/custom-networks.md writes one: a function of its options.
+template <class B>
+auto own_generator(const GeneratorOptions& o) {
+    return Sequential(ReflectionPad2d<B>(1), Conv2d<B>(o.input_nc, o.ngf, 3), InstanceNorm2d<B>(o.ngf), ReLU<B>{},
+                      Conv2d<B>(o.ngf, o.ngf, 3, {.stride = 2, .padding = 1}), ReLU<B>{}, Upsample<B>(),
+                      Conv2d<B>(o.ngf, o.output_nc, 1), Tanh<B>{});
+}
+template <class B>
+auto own_discriminator(const DiscriminatorOptions& o) {
+    return Sequential(Conv2d<B>(o.input_nc, o.ndf, 4, {.stride = 2, .padding = 1}), LeakyReLU<B>(0.2), Conv2d<B>(o.ndf, 1, 3));
+}
+using OwnGenerator = Built<own_generator<cpu>>;
+using OwnModel = CycleGAN<OwnGenerator, Built<own_discriminator<cpu>>>;
+
+}  // namespace
+
+TEST_CASE("Translator<B, G>: a generator of one's own, built from its options and loaded by name") {
+    TempDir dir;
+    cpu dev(2);
+    const GeneratorOptions g{.input_nc = 3, .output_nc = 1, .ngf = 4};
+    OwnModel model(dev, g, {.ndf = 4}, {.lambda_identity = 0, .init = {.seed = 7}});
+    model.train_step(Tensor<cpu>::full(dev, {1, 3, 8, 8}, 0.3f), Tensor<cpu>::full(dev, {1, 1, 8, 8}, -0.2f));
+    save_checkpoint(dir / "own.safetensors", model, {});
+    CHECK(model.generator_size_rule() == SizeRule{2, 2});  // one stride-2 step and back up
+
+    Image img(13, 9, 3);
+    for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>(i * 11 % 256);
+    model.G_A.eval(), model.G_B.eval();
+    const SizeRule sizes = model.generator_size_rule();
+    auto a_to_b = Translator<cpu, OwnGenerator>::load(dev, dir / "own.safetensors", g, Direction::AtoB);
+    CHECK(a_to_b.input_channels() == 3);
+    CHECK(a_to_b.output_channels() == 1);
+    CHECK(a_to_b.size_rule() == sizes);
+    CHECK(a_to_b(img) == translate_image(model.G_A, dev, img, sizes));  // any size: 13x9 padded to 14x10 and back
+    auto b_to_a = Translator<cpu, OwnGenerator>::load(dev, dir / "own.safetensors", g, Direction::BtoA);  // G_B: 1 -> 3
+    CHECK(b_to_a.options().input_nc == 1);
+    CHECK(b_to_a(img) == translate_image(model.G_B, dev, convert_channels(img, 1), sizes));  // any channels in
+    const auto x = Tensor<cpu>::full(dev, {2, 1, 6, 4}, 0.1f);
+    CHECK(b_to_a(x).to_host(dev) == model.G_B(x).to_host(dev));
+
+    // A single generator's file, with the network's own names.
+    save_network(dir / "G_B.safetensors", model.G_B);
+    auto single = Translator<cpu, OwnGenerator>::load(dev, dir / "G_B.safetensors", {.input_nc = 1, .output_nc = 3, .ngf = 4});
+    CHECK(single(img) == b_to_a(img));
+
+    // Several threads at once equal serial calls.
+    const Image serial = a_to_b(img);
+    std::vector<Image> parallel(4);
+    std::vector<std::thread> threads;
+    for (std::size_t k = 0; k < parallel.size(); ++k) threads.emplace_back([&, k] { parallel[k] = a_to_b(img); });
+    for (auto& th : threads) th.join();
+    for (const Image& out : parallel) CHECK(out == serial);
+
+    auto message = [](auto&& f) {
+        try {
+            f();
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no exception)");
+    };
+    // Other options than the file's architecture: refused with the differences, by name.
+    const auto wider = message([&] { Translator<cpu, OwnGenerator>::load(dev, dir / "own.safetensors", {.ngf = 8}); });
+    CHECK(wider.find("written for another architecture") != std::string::npos);
+    CHECK(wider.find("G_A.1.weight: shape [4, 3, 3, 3] in the file, [8, 3, 3, 3] in the model") != std::string::npos);
+    // The untyped Translator cannot know the architecture: it says which route loads it.
+    const auto untyped = message([&] { Translator<cpu>::load(dev, dir / "own.safetensors"); });
+    CHECK(untyped.find("are not those of any generator this library knows") != std::string::npos);
+    CHECK(untyped.find("Translator<B, YourGenerator>::load(dev, path, options)") != std::string::npos);
 }
 
 TEST_CASE("Translator: interleaved buffers, batches and alpha; repeated calls do not grow memory") {

@@ -206,10 +206,18 @@ TEST_CASE("the result does not depend on the thread count") {
 
 TEST_CASE("shape errors name the layer and the shapes") {
     cpu dev;
-    using Bad = Residual<Sequential<Conv2d<cpu>>>;
-    Network<Bad> net(dev, Bad(Sequential(Conv2d<cpu>(2, 3, 1))));
+    // A residual block whose shape changes at odd sides only: built, and refused when run there.
+    using Halves = Residual<Sequential<Conv2d<cpu>, Upsample<cpu>>>;
+    Network<Halves> net(dev, Halves(Sequential(Conv2d<cpu>(2, 2, 3, {.stride = 2, .padding = 1}), Upsample<cpu>())));
+    CHECK(net(Tensor<cpu>::zeros(dev, {1, 2, 4, 4})).shape() == Shape{1, 2, 4, 4});
     CHECK_THROWS_WITH_AS(net(Tensor<cpu>::zeros(dev, {1, 2, 3, 3})),
-                         "Residual: block maps [1, 2, 3, 3] to [1, 3, 3, 3]; a residual block must keep the shape",
+                         "Residual: block maps [1, 2, 3, 3] to [1, 2, 4, 4]; a residual block must keep the shape",
+                         shape_error);
+    // One that changes the channels at every side: refused when built.
+    using Bad = Residual<Sequential<Conv2d<cpu>>>;
+    CHECK_THROWS_WITH_AS(Network<Bad>(dev, Bad(Sequential(Conv2d<cpu>(2, 3, 1)))),
+                         "Residual: block maps [1, *, 256, 256] to [1, 3, 256, 256] but cannot take 3 channels itself; a "
+                         "residual block must keep the shape; no image fits this composition (none of sides 1 to 16384)",
                          shape_error);
     Conv2d<cpu> loose(1, 1, 1);
     Conv2d<cpu>::Context ctx;
@@ -217,6 +225,137 @@ TEST_CASE("shape errors name the layer and the shapes") {
     CHECK_THROWS_AS(Tensor<cpu>::from_host(dev, {1, 1, 2, 2}, std::vector<float>(3)), shape_error);
 }
 
+namespace {
+
+// The message and the path of the shape_error f throws ("" when it throws none).
+template <class F>
+std::pair<std::string, std::string> shape_error_of(F&& f) {
+    try {
+        f();
+    } catch (const shape_error& e) {
+        return {e.what(), e.path()};
+    }
+    return {"", ""};
+}
+
+// The reference's ResNet block, and a generator-like network around two of them.
+template <class B>
+auto res_block(int c, int norm_channels) {
+    return Residual(Sequential(ReflectionPad2d<B>(1), Conv2d<B>(c, c, 3), InstanceNorm2d<B>(norm_channels), ReLU<B>{},
+                               ReflectionPad2d<B>(1), Conv2d<B>(c, c, 3), InstanceNorm2d<B>(c)),
+                    "conv_block");
+}
+template <class B>
+auto block_net(int norm_channels) {
+    return Sequential(Conv2d<B>(3, 8, 3, {.padding = 1}), InstanceNorm2d<B>(8), ReLU<B>{},
+                      Repeat<2, decltype(res_block<B>(8, 8))>([&](int k) { return res_block<B>(8, k == 1 ? norm_channels : 8); }),
+                      Conv2d<B>(8, 3, 3, {.padding = 1}), Tanh<B>{});
+}
+
+}  // namespace
+
+TEST_CASE("a Network walks its shapes when built: a composition no image fits is refused, naming the layer's path") {
+    cpu dev;
+    SUBCASE("channels that do not chain, inside a repeated residual block") {
+        const auto [what, path] = shape_error_of([&] { Network net(dev, block_net<cpu>(16), "model"); });
+        CHECK(path == "model.4.conv_block.2");  // the second block (model.4), its first norm
+        CHECK(what.starts_with("InstanceNorm2d at model.4.conv_block.2: expected 16 input channels, got input of shape [1, 8, "));
+    }
+    SUBCASE("a residual block that changes the shape") {
+        auto wrong = Sequential(Conv2d<cpu>(3, 4, 1), Residual(Sequential(Conv2d<cpu>(4, 4, 4, {.stride = 2, .padding = 1})), "block"));
+        const auto [what, path] = shape_error_of([&] { Network net(dev, wrong, "net"); });
+        CHECK(path == "net.1");
+        CHECK(what == "Residual at net.1: block maps [1, 4, 256, 256] to [1, 4, 128, 128]; a residual block must keep the "
+                      "shape; no image fits this composition (none of sides 1 to 16384)");
+    }
+    SUBCASE("a skip whose join cannot fit at any side") {
+        auto wrong = Sequential(Conv2d<cpu>(3, 4, 1),
+                                SkipConcat(Sequential(Conv2d<cpu>(4, 4, 4, {.stride = 2, .padding = 1}),
+                                                      ConvTranspose2d<cpu>(4, 4, 4, {.stride = 2, .padding = 2}))));
+        const auto [what, path] = shape_error_of([&] { Network net(dev, wrong, "model"); });
+        CHECK(path == "model.1");
+        CHECK(what.starts_with("SkipConcat at model.1: block maps [1, 4, 256, 256] to [1, 4, 254, 254]"));
+    }
+    SUBCASE("a network that fits some side is built, whatever side that is") {
+        Network deep(dev, Sequential(ReflectionPad2d<cpu>(300), Conv2d<cpu>(1, 1, 3)), "deep");  // needs sides over 300
+        CHECK(deep(Tensor<cpu>::zeros(dev, {1, 1, 301, 301})).shape() == Shape{1, 1, 899, 899});
+        Network any(dev, Sequential(ReLU<cpu>{}, Tanh<cpu>{}));  // no layer fixes the channels
+        CHECK(any(Tensor<cpu>::zeros(dev, {1, 7, 1, 1})).shape() == Shape{1, 7, 1, 1});
+    }
+}
+
+TEST_CASE("run-time shape errors name the layer's path, and nothing has run when they are thrown") {
+    cpu dev;
+    Network net(dev, block_net<cpu>(8), "model");
+    SUBCASE("forward") {
+        const auto [what, path] = shape_error_of([&] { net(Tensor<cpu>::zeros(dev, {1, 4, 8, 8})); });
+        CHECK(what == "Conv2d at model.0: expected 3 input channels, got input of shape [1, 4, 8, 8]");
+        CHECK(path == "model.0");
+        const auto [small, where] = shape_error_of([&] { net(Tensor<cpu>::zeros(dev, {1, 3, 1, 1})); });
+        CHECK(where == "model.1");
+        CHECK(small == "InstanceNorm2d at model.1: expected more than 1 spatial element, got input of shape [1, 8, 1, 1]");
+        const auto [deep, deep_path] = shape_error_of([&] { net(Tensor<cpu>::zeros(dev, {1, 3, 1, 5})); });
+        CHECK(deep_path == "model.3.conv_block.0");
+    }
+    SUBCASE("inside a block") {
+        Network pad(dev, Sequential(Conv2d<cpu>(3, 8, 1), res_block<cpu>(8, 8)), "model");
+        const auto [what, path] = shape_error_of([&] { pad(Tensor<cpu>::zeros(dev, {1, 3, 1, 4})); });
+        CHECK(path == "model.1.conv_block.0");
+        CHECK(what.starts_with("ReflectionPad2d at model.1.conv_block.0: each pad must be less than the input size"));
+    }
+    SUBCASE("backward") {
+        Network<decltype(block_net<cpu>(8))>::Context ctx;
+        net.forward(Tensor<cpu>::zeros(dev, {1, 3, 8, 8}), ctx);
+        Tensor<cpu> dx;
+        const auto [what, path] = shape_error_of([&] { net.backward(ctx, Tensor<cpu>::zeros(dev, {1, 3, 8, 9}), &dx); });
+        CHECK(path == "model.6");
+        CHECK(what == "Activation at model.6: output gradient of shape [1, 3, 8, 9] does not match the output's shape [1, 3, 8, 8]");
+    }
+    SUBCASE("batch statistics of one value, a kernel larger than its input: refused before any layer runs") {
+        Network bn(dev, Sequential(Conv2d<cpu>(3, 2, 1), BatchNorm2d<cpu>(2), Conv2d<cpu>(2, 2, 5)), "model");
+        const auto before = bn.buffers().to_host(dev);
+        const auto [what, path] = shape_error_of([&] { bn(Tensor<cpu>::zeros(dev, {1, 3, 1, 1})); });
+        CHECK(path == "model.1");
+        CHECK(what.starts_with("BatchNorm2d at model.1: expected more than 1 value per channel"));
+        const auto [kernel, kernel_path] = shape_error_of([&] { bn(Tensor<cpu>::full(dev, {2, 3, 4, 4}, 1.f)); });
+        CHECK(kernel_path == "model.2");
+        CHECK(kernel == "Conv2d at model.2: input [2, 2, 4, 4] is smaller than the kernel");
+        CHECK(bn.buffers().to_host(dev) == before);  // the walk refused the input before batch norm ran
+    }
+    SUBCASE("a network without a name keeps the layer's message as it is") {
+        Network<Conv2d<cpu>> conv(dev, Conv2d<cpu>(3, 4, 3));
+        const auto [what, path] = shape_error_of([&] { conv(Tensor<cpu>::zeros(dev, {1, 2, 5, 5})); });
+        CHECK(what == "Conv2d: expected 3 input channels, got input of shape [1, 2, 5, 5]");
+        CHECK(path.empty());
+    }
+}
+
+TEST_CASE("output_shape walks the layers as forward runs them, for every layer and composition") {
+    cpu dev;
+    test::for_each_layer([&](const char* name, auto make, Shape xs) {
+        INFO(name);
+        Network net(dev, make(std::type_identity<cpu>{}), "layer");
+        CHECK(net.output_shape(xs) == net(Tensor<cpu>::zeros(dev, xs)).shape());
+    });
+    Network composed(dev, make_composed<cpu>(), "model");
+    for (const Shape xs : {Shape{2, 3, 8, 6}, Shape{1, 3, 4, 4}})
+        CHECK(composed.output_shape(xs) == composed(Tensor<cpu>::zeros(dev, xs)).shape());
+    const auto [what, path] = shape_error_of([&] { composed.output_shape({1, 3, 5, 5}); });  // the skip cannot join 5 and 4
+    CHECK(path == "model.4");
+    CHECK(what.starts_with("SkipConcat at model.4: block maps [1, 4, 5, 5] to [1, 2, 4, 4]"));
+}
+
+TEST_CASE("size rules are derived by walking a network's layers") {
+    CHECK(derive_size_rule(Conv2d<cpu>(1, 1, 3)) == SizeRule{1, 3});
+    CHECK(derive_size_rule(Sequential(ReflectionPad2d<cpu>(2), Conv2d<cpu>(1, 1, 5))) == SizeRule{1, 3});
+    CHECK(derive_size_rule(Sequential(ReflectionPad2d<cpu>(2), Conv2d<cpu>(1, 1, 5)), Output::same_size) == SizeRule{1, 3});
+    CHECK(derive_size_rule(make_composed<cpu>(), Output::same_size) == SizeRule{2, 2});  // one stride-2 step, joined back
+    CHECK(derive_size_rule(Sequential(Conv2d<cpu>(1, 1, 3, {.stride = 2, .padding = 1}), Upsample<cpu>()), Output::same_size) ==
+          SizeRule{2, 2});
+    CHECK_THROWS_AS(derive_size_rule(Conv2d<cpu>(1, 1, 3), Output::same_size), shape_error);  // it never keeps the size
+    const auto [what, path] = shape_error_of([&] { derive_size_rule(Sequential(Conv2d<cpu>(1, 2, 1), Conv2d<cpu>(3, 1, 1))); });
+    CHECK(what == "Conv2d: expected 3 input channels, got input of shape [1, 2, 256, 256]; no image side from 1 to 16384 fits this network");
+}
 TEST_CASE("tensor views share memory; clone copies") {
     cpu dev;
     auto t = Tensor<cpu>::from_host(dev, {2, 1, 1, 2}, std::vector<float>{1, 2, 3, 4});
@@ -390,4 +529,61 @@ TEST_CASE("every layer runs forward and backward on every CPU backend, inside a 
     cpu64 d(1);
     run(f);
     run(d);
+}
+
+// One checked entry point per op (ops/): arguments that do not fit each other are refused there,
+// before any backend's kernel, which may then assume valid input.
+TEST_CASE("every op's entry point refuses arguments that do not fit, before the kernel") {
+    cpu dev;
+    auto t = [&](Shape s) { return Tensor<cpu>::zeros(dev, s); };
+    Tensor<cpu> a = t({1, 2, 4, 4}), b = t({1, 2, 4, 5}), c = t({1, 3, 4, 4}), y = t({1, 2, 4, 4});
+    CHECK_THROWS_WITH_AS(ops::add(dev, a, b, y), "add: shapes [1, 2, 4, 4] and [1, 2, 4, 5] differ", shape_error);
+    CHECK_THROWS_AS(ops::concat_channels(dev, a, c, y), shape_error);
+    Tensor<cpu> pa = t({1, 2, 4, 4}), pb = t({1, 3, 4, 5});
+    CHECK_THROWS_AS(ops::split_channels(dev, t({1, 5, 4, 4}), pa, pb), shape_error);  // heights and widths must fit too
+
+    const Conv2dGeometry g{3, 1, 1, 1, PaddingMode::reflect};
+    Tensor<cpu> w = t({2, 2, 3, 3}), wrong_y = t({1, 2, 4, 3});
+    CHECK_THROWS_WITH_AS(ops::conv2d_forward(dev, a, w, wrong_y, g),
+                         "conv2d_forward: input [1, 2, 4, 4] and weight [2, 2, 3, 3] give [1, 2, 4, 4], not [1, 2, 4, 3]",
+                         shape_error);
+    CHECK_THROWS_AS(ops::conv2d_forward(dev, c, w, y, g), shape_error);  // 3 channels, weights for 2
+    CHECK_THROWS_AS(ops::conv2d_forward(dev, a, t({2, 2, 5, 5}), y, g), shape_error);  // not the geometry's kernel
+    CHECK_THROWS_AS(ops::conv2d_backward_data(dev, wrong_y, w, a, g), shape_error);
+    Tensor<cpu> dw = t({2, 2, 3, 3});
+    CHECK_THROWS_AS(ops::conv2d_backward_filter(dev, a, wrong_y, dw, g), shape_error);
+    Tensor<cpu> bias = t({1, 1, 1, 3});
+    CHECK_THROWS_AS(ops::add_channel_bias(dev, y, bias), shape_error);
+    CHECK_THROWS_AS(ops::channel_bias_backward(dev, y, bias), shape_error);
+
+    Tensor<cpu> padded = t({1, 2, 6, 6});
+    CHECK_NOTHROW(ops::pad2d_forward(dev, PaddingMode::reflect, a, padded, Padding2d{1, 1, 1, 1}));
+    CHECK_THROWS_AS(ops::pad2d_forward(dev, PaddingMode::reflect, a, padded, Padding2d{2, 1, 1, 1}), shape_error);  // 7 wide, not 6
+    CHECK_THROWS_AS(ops::pad2d_forward(dev, PaddingMode::reflect, a, padded, Padding2d{4, 4, 0, 0}), shape_error);
+    CHECK_THROWS_AS(ops::pad2d_backward(dev, PaddingMode::zeros, padded, b, Padding2d{1, 1, 1, 1}), shape_error);
+
+    Tensor<cpu> up = t({1, 2, 8, 8});
+    CHECK_NOTHROW(ops::upsample_nearest2d_forward(dev, a, up, 2));
+    CHECK_THROWS_AS(ops::upsample_nearest2d_forward(dev, a, up, 3), shape_error);
+    CHECK_THROWS_AS(ops::upsample_bilinear2d_backward(dev, up, b, 2, false), shape_error);
+
+    CHECK_THROWS_AS(ops::pointwise_forward(dev, ReLUOp{}, a, b), shape_error);
+    CHECK_THROWS_AS(ops::pointwise_backward(dev, TanhOp{}, a, a, b, y), shape_error);
+
+    const NormGroups groups = NormGroups::per_plane(a.shape());
+    Tensor<cpu> mean = t({2, 1, 1, 1}), rstd = t({2, 1, 1, 1}), short_mean = t({1, 1, 1, 1}), none;
+    CHECK_NOTHROW(ops::norm_statistics(dev, a, groups, 1e-5, mean, rstd, nullptr));
+    CHECK_THROWS_AS(ops::norm_statistics(dev, a, groups, 1e-5, short_mean, rstd, nullptr), shape_error);
+    CHECK_THROWS_AS(ops::norm_forward(dev, b, groups, mean, rstd, none, none, b), shape_error);  // groups of another shape
+    CHECK_THROWS_AS(ops::norm_forward(dev, a, groups, mean, rstd, t({1, 1, 1, 3}), none, y), shape_error);
+    CHECK_THROWS_AS(ops::update_running_statistics(dev, mean, mean, 1, 0.1, mean, rstd), shape_error);  // one value
+
+    Tensor<cpu> mask = t({1, 2, 4, 4});
+    CHECK_THROWS_AS(ops::dropout_forward(dev, a, DropoutDraw{}, mask, b), shape_error);
+    CHECK_THROWS_AS(ops::dropout_backward(dev, mask, b, y), shape_error);
+    CHECK_THROWS_AS(ops::elementwise_loss(dev, SquaredError{}, a, &b, 0.0f, nullptr, 1.0), shape_error);
+
+    Tensor<cpu> p = t({1, 1, 1, 4}), grad = t({1, 1, 1, 4}), state = t({1, 1, 1, 5});
+    CHECK_THROWS_AS(ops::adam_update(dev, p, grad, state, grad, 1e-3, 0.9, 0.999, 1e-8, 0.0, 1), shape_error);
+    CHECK_THROWS_AS(ops::sgd_update(dev, p, state, grad, 1e-2, 0.9, 0.0, 0.0, false, true), shape_error);
 }

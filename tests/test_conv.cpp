@@ -68,6 +68,32 @@ TEST_CASE("ConvTranspose2d output size follows output_padding") {
     CHECK_THROWS_AS(ConvTranspose2d<cpu>(2, 3, 3, {.stride = 2, .output_padding = 2}), std::invalid_argument);
 }
 
+TEST_CASE("a kernel larger than the padded input is refused at any stride, as PyTorch refuses it") {
+    // floor((1 + 2 - 4) / 2) + 1 = 0 rows: C++'s division towards zero would have made it 1.
+    const Conv2dGeometry g{4, 2, 1, 1};
+    CHECK(g.out_h(1) == 0);
+    CHECK(g.out_h(2) == 1);
+    CHECK(g.out_w(6) == 3);
+    cpu dev;
+    Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(1, 1, 4, {.stride = 2, .padding = 1}));
+    CHECK_THROWS_WITH_AS(net(Tensor<cpu>::zeros(dev, {1, 1, 1, 4})), "Conv2d: input [1, 1, 1, 4] is smaller than the kernel",
+                         shape_error);
+    CHECK(net(Tensor<cpu>::zeros(dev, {1, 1, 2, 4})).shape() == Shape{1, 1, 1, 2});
+}
+
+TEST_CASE("ConvTranspose2d checks its input: channels, and an output its padding leaves") {
+    cpu dev;
+    Network<ConvTranspose2d<cpu>> net(dev, ConvTranspose2d<cpu>(2, 3, 3, {.padding = 2}));
+    CHECK_THROWS_WITH_AS(net(Tensor<cpu>::zeros(dev, {1, 3, 4, 4})),
+                         "ConvTranspose2d: expected 2 input channels, got input of shape [1, 3, 4, 4]", shape_error);
+    // (1 - 1) * 1 - 2 * 2 + 2 + 1 = -1 rows
+    CHECK_THROWS_WITH_AS(net(Tensor<cpu>::zeros(dev, {1, 2, 1, 4})),
+                         "ConvTranspose2d: input [1, 2, 1, 4] gives no output ([1, 3, -1, 2]): its padding is more than "
+                         "the kernel reaches",
+                         shape_error);
+    CHECK(net(Tensor<cpu>::zeros(dev, {1, 2, 3, 4})).shape() == Shape{1, 3, 1, 2});
+}
+
 TEST_CASE("Conv2d rejects a wrong channel count and names the shape") {
     cpu dev;
     Network<Conv2d<cpu>> net(dev, Conv2d<cpu>(3, 4, 3));

@@ -14,6 +14,15 @@ using namespace cyclegan;
 using test::gradcheck;
 using test::random_tensor;
 
+namespace doctest {
+template <>
+struct StringMaker<cyclegan::SizeRule> {
+    static String convert(const cyclegan::SizeRule& r) {
+        return ("{" + std::to_string(r.multiple) + ", " + std::to_string(r.min_side) + "}").c_str();
+    }
+};
+}  // namespace doctest
+
 namespace {
 
 template <class Net>
@@ -130,17 +139,68 @@ TEST_CASE("every model takes its size rule's smallest side, and not one step bel
             if (norm == "instance") CHECK_THROWS(fits(net, s - 1, s - 1));
         }
     }
-    CHECK((ResnetGenerator9<cpu>::size_rule & PatchDiscriminator<cpu, 3>::size_rule) == SizeRule{4, 24});
+    CHECK((derive_size_rule(ResnetGenerator9<cpu>(), Output::same_size) & derive_size_rule(PatchDiscriminator<cpu, 3>())) ==
+          SizeRule{4, 24});
     CHECK((SizeRule{4, 24}).describe() == "sides that are multiples of 4 and at least 24");
     CHECK((SizeRule{4, 8}).padded(1) == 8);
     CHECK((SizeRule{4, 8}).padded(9) == 12);
+}
+
+// The rules each model stated by hand before they were derived from the layers (its comment said
+// why: resnet's two stride-2 steps and its blocks' reflection pad at a quarter of the side, the
+// U-Net's levels, the PatchGAN's 4x4 convolutions). The derivation must find the same.
+TEST_CASE("size rules derived from the layers equal the rules stated by hand, for every generator and discriminator") {
+    struct Stated {
+        std::string netG;
+        SizeRule rule;
+    };
+    for (const auto& [netG, rule] : {Stated{"resnet_9blocks", {4, 8}}, Stated{"resnet_6blocks", {4, 8}},
+                                     Stated{"unet_128", {128, 128}}, Stated{"unet_256", {256, 256}}}) {
+        CAPTURE(netG);
+        CHECK(AnyGenerator<cpu>::size_rule_of(netG) == rule);
+        for (const auto& norm : norm_choices)
+            for (const auto& padding : {PaddingMode::reflect, PaddingMode::replicate, PaddingMode::zeros})
+                for (const auto& upsample : upsample_choices) {
+                    const std::string options = std::string(norm.name) + ", " + choice_name(padding_choices, padding) +
+                                                ", " + upsample.name;
+                    CAPTURE(options);
+                    AnyGeneratorOptions o{{.ngf = 1, .norm = norm.value, .padding = padding, .upsample = upsample.value}, netG};
+                    // Without a norm, padding that reads no second row (replicate, zero) lets a
+                    // ResNet's blocks run on a quarter of 1 pixel: the hand-stated rule was stricter.
+                    const bool laxer = netG.starts_with("resnet") && norm.value == NormType::none && padding != PaddingMode::reflect;
+                    CHECK(AnyGenerator<cpu>(o).size_rule() == (laxer ? SizeRule{4, 4} : rule));
+                }
+    }
+    CHECK(derive_size_rule(ResnetGenerator<cpu, 1>({.ngf = 1}), Output::same_size) == SizeRule{4, 8});
+    CHECK(derive_size_rule(UnetGenerator<cpu, 5>({.ngf = 1}), Output::same_size) == SizeRule{32, 32});
+    {
+        cpu dev;  // the laxer rule holds: 4x4 runs, in training
+        AnyGenerator<cpu> g({{.ngf = 1, .norm = NormType::none, .padding = PaddingMode::zeros}, "resnet_6blocks"});
+        Network net(dev, std::move(g), "model");
+        CHECK(net(Tensor<cpu>::zeros(dev, {1, 3, 4, 4})).shape() == Shape{1, 3, 4, 4});
+    }
+
+    for (const auto& norm : {NormType::instance, NormType::batch}) {
+        for (int layers = 1; layers <= 5; ++layers) {
+            CAPTURE(layers);
+            AnyDiscriminatorOptions o;
+            o.ndf = 1, o.norm = norm, o.netD = "n_layers", o.n_layers_D = layers;
+            CHECK(AnyDiscriminator<cpu>(o).size_rule() == SizeRule{1, 3 << layers});
+            CHECK(AnyDiscriminator<cpu>::size_rule_of(o) == SizeRule{1, 3 << layers});
+        }
+        AnyDiscriminatorOptions pixel;
+        pixel.norm = norm, pixel.netD = "pixel";
+        CHECK(AnyDiscriminator<cpu>(pixel).size_rule() == SizeRule{1, 2});
+    }
+    CHECK(derive_size_rule(PatchDiscriminator<cpu, 3>()) == SizeRule{1, 24});
+    CHECK(derive_size_rule(PixelDiscriminator<cpu>({.norm = NormType::none})) == SizeRule{1, 1});  // 1x1 convolutions only
 }
 
 TEST_CASE("translate_image: any size in, the same size out, equal to the network on the padded image") {
     cpu dev;
     auto g = make<ResnetGenerator<cpu, 1>>(dev, {.ngf = 4});
     g.eval();
-    const SizeRule r = ResnetGenerator<cpu, 1>::size_rule;
+    const SizeRule r = derive_size_rule(ResnetGenerator<cpu, 1>(), Output::same_size);
     for (const auto& size : {std::pair{257, 131}, {1, 1}, {7, 5}, {16, 16}}) {
         const int w = size.first, h = size.second;  // clang 14 cannot capture a structured binding
         CAPTURE(w);

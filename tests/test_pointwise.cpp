@@ -98,6 +98,7 @@ struct NormProbe {
     void backward(B&, Context&, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
         if (dx) *dx = dy;
     }
+    Shape output_shape(const Shape& x) const { return x; }
     template <class V>
     void parameters(V&& visit, const std::string& prefix) {
         visit(ParamSpec{join_name(prefix, "weight"), {channels}, ParamRole::norm_weight}, weight, &grad_weight);

@@ -369,6 +369,39 @@ TEST_CASE("a variant in one alias: 4 residual blocks, a 2-layer PatchGAN, hinge 
     CHECK(model.G_A.training());  // translation left the training mode as it was
 }
 
+TEST_CASE("train_step and translate refuse images the networks cannot take, naming the sides that would do") {
+    using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>>;
+    cpu dev;
+    Model model(dev, {.input_nc = 3, .output_nc = 1, .ngf = 4}, {.ndf = 4}, {.lambda_identity = 0});
+    CHECK(model.size_rule() == SizeRule{4, 8});  // the generator's {4, 8} and the discriminator's {1, 6}
+    CHECK(model.generator_size_rule() == SizeRule{4, 8});
+    const auto params = model.G_A.parameters().to_host(dev);
+    auto message = [](auto&& f) {
+        try {
+            f();
+        } catch (const shape_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no shape_error");
+    };
+    CHECK(message([&] { model.train_step(Tensor<cpu>::zeros(dev, {1, 3, 33, 16}), Tensor<cpu>::zeros(dev, {1, 1, 16, 16})); }) ==
+          "CycleGAN::train_step: real_A is [1, 3, 33, 16], but this model's networks take sides that are multiples of 4 and "
+          "at least 8 (height 33: 32 or 36; preprocessing crops or resizes to them, translate_image pads)");
+    CHECK(message([&] { model.train_step(Tensor<cpu>::zeros(dev, {1, 3, 16, 16}), Tensor<cpu>::zeros(dev, {1, 1, 4, 6})); }) ==
+          "CycleGAN::train_step: real_B is [1, 1, 4, 6], but this model's networks take sides that are multiples of 4 and "
+          "at least 8 (height 4: 8; width 6: 8; preprocessing crops or resizes to them, translate_image pads)");
+    CHECK(message([&] { model.train_step(Tensor<cpu>::zeros(dev, {1, 1, 16, 16}), Tensor<cpu>::zeros(dev, {1, 1, 16, 16})); }) ==
+          "CycleGAN::train_step: real_A is [1, 1, 16, 16], but its domain has 3 channels (the generator options' input_nc, "
+          "output_nc)");
+    CHECK(message([&] { model.translate_AtoB(Tensor<cpu>::zeros(dev, {1, 3, 18, 16})); }).starts_with(
+        "CycleGAN::translate_AtoB: the image is [1, 3, 18, 16], but this model's networks take sides that are multiples of 4"));
+    CHECK(message([&] { model.translate_BtoA(Tensor<cpu>::zeros(dev, {1, 3, 16, 16})); }).starts_with(
+        "CycleGAN::translate_BtoA: the image is [1, 3, 16, 16], but its domain has 1 channels"));
+    CHECK(model.G_A.parameters().to_host(dev) == params);  // nothing changed
+    CHECK(model.opt_G_A.steps() == 0);
+    CHECK(model.translate_BtoA(Tensor<cpu>::zeros(dev, {1, 1, 12, 8})).shape() == Shape{1, 3, 12, 8});
+}
+
 TEST_CASE("with lambda_identity 0 the identity losses are not computed") {
     using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>>;
     cpu dev;

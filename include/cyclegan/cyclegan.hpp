@@ -5,6 +5,7 @@
 #include "core/image_pool.hpp"
 #include "core/init.hpp"
 #include "core/network.hpp"
+#include "core/shape_walk.hpp"
 
 #include "layers/activations.hpp"
 #include "layers/norm2d.hpp"
@@ -23,6 +24,7 @@
 #include "data/shapes.hpp"
 #include "models/any_model.hpp"
 #include "models/cycle_gan.hpp"
+#include "models/model_network.hpp"
 #include "models/patch_discriminator.hpp"
 #include "models/resnet_generator.hpp"
 #include "models/unet_generator.hpp"

@@ -8,7 +8,10 @@
 //
 // The architecture comes from the file (what cyclegan-train and tools/convert_reference.py record),
 // so any generator the programs train loads: resnet_6blocks / resnet_9blocks / unet_128 / unet_256,
-// any ngf, norm, channel count, dropout, upsampling.
+// any ngf, norm, channel count, dropout, upsampling. A generator of your own loads as
+// Translator<cpu, MyGenerator>::load(dev, path, options) (docs/custom-networks.md).
+#include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -42,9 +45,22 @@ inline Direction parse_direction(const std::string& s) { return parse_choice(dir
 // Calls may come from several threads: they take turns (one device's caches are not shared
 // safely), so results equal serial calls; for throughput on many cores, load one per thread.
 // Each call's working memory is released when it returns, so repeated calls do not grow.
-template <class B>
+//
+// Translator<B> reads the architecture from the file (the library's generators). Translator<B, G>
+// takes a generator type of your own, G (what CycleGAN<G, D> trained; models/model_network.hpp),
+// built from the options you give, and loads its weights into it by name:
+//
+//   auto t = cyclegan::Translator<cyclegan::cpu, MyGenerator>::load(dev, "model.safetensors", options);
+template <class B, class G = AnyGenerator<B>>
 class Translator {
+    static_assert(check_model_generator<G>());
+    static_assert(std::same_as<typename G::backend, B>,
+                  "Translator<B, G>: the generator must run on backend B (MyGenerator<cpu> with Translator<cpu, ...>)");
+    static constexpr bool from_file = std::same_as<G, AnyGenerator<B>>;
+
 public:
+    using Options = typename G::Options;
+
     // Reads the architecture and only the chosen generator's tensors from `path`:
     // - a training checkpoint (cyclegan-train) or a converted reference model
     //   (tools/convert_reference.py): the generator `direction` names, G_A for AtoB, G_B for BtoA;
@@ -55,9 +71,34 @@ public:
     // std::invalid_argument, safetensors::format_error or checkpoint_error naming the file (its name
     // and what it holds shown as printable() shows them): missing or truncated, no generator for
     // that direction, another model kind than a CycleGAN, an architecture the library does not
-    // know, tensors of another shape (naming the recorded options that differ from the tensors',
-    // where the tensors are a generator's it knows).
+    // know (the message names the route for a network of your own), tensors of another shape
+    // (naming the recorded options that differ from the tensors', where the tensors are a
+    // generator's it knows).
     static Translator load(B& dev, const std::filesystem::path& path, Direction direction = Direction::AtoB);
+
+    // Your own generator type G (CycleGAN<G, D>'s), built from `options`: those the model was
+    // trained with, G_A's (A to B). In a CycleGAN's file `direction` picks G_A, or G_B built with
+    // input_nc and output_nc swapped (as CycleGAN builds it); a single generator's file
+    // (save_network(path, net, "") or with the network's own names) is built from `options` as
+    // they are. The weights are loaded by name, checked as load_network checks them: a file written
+    // for another architecture throws checkpoint_error listing the differences.
+    static Translator load(B& dev, const std::filesystem::path& path, const Options& options,
+                           Direction direction = Direction::AtoB)
+        requires(!from_file)
+    {
+        auto file = safetensors::LazyFile::open(path);
+        const Source source = locate(file, path, direction);
+        Options built = options;
+        if (source.cyclegan_file && direction == Direction::BtoA) std::swap(built.input_nc, built.output_nc);
+        return Translator(dev, file, built, source.prefix);
+    }
+
+    // Layers of one backend on a device of another: a sentence, not "no matching function".
+    template <class Device, class... Rest>
+        requires(!std::derived_from<Device, B>)
+    static Translator load(Device& dev, const std::filesystem::path& path, const Rest&... rest) {
+        return load(device_of_backend<B>(dev), path, rest...);
+    }
 
     // The image translated, at its own size (any size of at least 1x1), with the generator's
     // output channels. Its channels (1 to 4) are first converted to the generator's input channels
@@ -81,8 +122,8 @@ public:
     // to its output [N, output channels, H, W]; throws shape_error naming the shape otherwise.
     Tensor<B> operator()(const Tensor<B>& x) {
         const Shape s = x.shape();
-        if (s.c != options_.input_nc || !sizes_.takes(s.h, s.w) || s.n < 1)
-            throw shape_error("Translator: expected [N, " + std::to_string(options_.input_nc) + ", H, W] with " +
+        if (s.c != input_channels() || !sizes_.takes(s.h, s.w) || s.n < 1)
+            throw shape_error("Translator: expected [N, " + std::to_string(input_channels()) + ", H, W] with " +
                               sizes_.describe() + ", got " + to_string(s));
         std::lock_guard<std::mutex> turn(*mutex_);
         return net_(x);
@@ -91,49 +132,90 @@ public:
     int input_channels() const { return options_.input_nc; }
     int output_channels() const { return options_.output_nc; }
     SizeRule size_rule() const { return sizes_; }
-    // The generator's architecture, as recorded in the file or recognised from its tensors.
-    const AnyGeneratorOptions& options() const { return options_; }
+    // The generator's architecture: recorded in the file or recognised from its tensors
+    // (Translator<B>), or the options given, swapped for BtoA in a CycleGAN's file.
+    const Options& options() const { return options_; }
 
 private:
-    Translator(B& dev, safetensors::LazyFile& file, const AnyGeneratorOptions& options, const std::string& prefix);
+    static constexpr const char* own_network_route =
+        " (for a generator of your own, load it with Translator<B, YourGenerator>::load(dev, path, options), which "
+        "builds it from your options and loads its weights by name: docs/custom-networks.md)";
+
+    // Where in the file the chosen generator is: its tensors' prefix ("G_A." in a CycleGAN's file,
+    // "" in a single generator's) and their names (without it) and dims.
+    struct Source {
+        bool cyclegan_file = false;
+        std::string prefix;
+        std::map<std::string, std::vector<std::int64_t>> dims;
+    };
+    static Source locate(const safetensors::LazyFile& file, const std::filesystem::path& path, Direction direction) {
+        const std::string where = printable(path.string());
+        // A CycleGAN's file names each network's tensors by its name in the model (G_A., D_B.,
+        // optimizer. ...; CycleGANNames).
+        std::vector<std::string> roles{checkpoint_detail::optimizer_prefix, checkpoint_detail::pool_prefix};
+        for (const char* network : CycleGANNames::networks) roles.push_back(std::string(network) + ".");
+        Source source;
+        for (const auto& [name, info] : file.tensors())
+            for (const std::string& role : roles)
+                if (name.starts_with(role)) source.cyclegan_file = true;
+        const std::string generator = CycleGANNames::networks[direction == Direction::AtoB ? 0 : 1];
+        source.prefix = source.cyclegan_file ? generator + "." : "";
+        source.dims = network_tensors(file, source.prefix);
+        if (source.dims.empty() && source.cyclegan_file)
+            throw std::runtime_error(where + ": holds no " + generator + " generator for direction " +
+                                     choice_name(direction_choices, direction) + " (its tensors' names begin with " +
+                                     checkpoint_detail::name_prefixes(file.tensors()) + ")");
+        if (source.dims.empty()) throw std::runtime_error(where + ": holds no tensors");
+        return source;
+    }
+
+    // The sides the generator is given: a file's generator keeps the rule it was always translated
+    // with (its name's, the reference's options), so outputs do not change; your own, its layers'.
+    static SizeRule sizes_of(const G& g) {
+        if constexpr (from_file) return AnyGenerator<B>::size_rule_of(g.name());
+        else return derive_size_rule(g, Output::same_size);
+    }
+
+    Translator(B& dev, safetensors::LazyFile& file, const Options& options, const std::string& prefix);
+
+    static Network<G> make_network(B& dev, const Options& options) {
+        G g(options);
+        const std::string name = network_prefix(g);
+        return Network<G>(dev, std::move(g), name);
+    }
 
     B* dev_;
-    AnyGeneratorOptions options_;
+    Options options_;
+    Network<G> net_;
     SizeRule sizes_;
-    Network<AnyGenerator<B>> net_;
     std::unique_ptr<std::mutex> mutex_;  // a Translator can be moved
 };
 
 // Out of the class, so not inline: with the compiled kernels the library holds Translator<cpu>'s
 // (below; backend/cpu/compiled.hpp says why).
-template <class B>
-Translator<B> Translator<B>::load(B& dev, const std::filesystem::path& path, Direction direction) {
+template <class B, class G>
+Translator<B, G> Translator<B, G>::load(B& dev, const std::filesystem::path& path, Direction direction) {
+    static_assert(from_file, "Translator<B, G>::load(dev, path, direction): only Translator<B> reads the "
+                             "architecture from the file; give your generator's options: "
+                             "Translator<B, G>::load(dev, path, options, direction)");
     auto file = safetensors::LazyFile::open(path);
     const std::string where = printable(path.string());
-    // A CycleGAN's file names each network's tensors by its name in the model (G_A., D_B.,
-    // optimizer. ...; CycleGANNames).
-    std::vector<std::string> roles{checkpoint_detail::optimizer_prefix, checkpoint_detail::pool_prefix};
-    for (const char* network : CycleGANNames::networks) roles.push_back(std::string(network) + ".");
-    bool cyclegan_file = false;
-    for (const auto& [name, info] : file.tensors())
-        for (const std::string& role : roles)
-            if (name.starts_with(role)) cyclegan_file = true;
-    const std::string generator = CycleGANNames::networks[direction == Direction::AtoB ? 0 : 1];
-    const std::string prefix = cyclegan_file ? generator + "." : "";
-    const auto dims = network_tensors(file, prefix);
-    if (dims.empty() && cyclegan_file)
-        throw std::runtime_error(where + ": holds no " + generator + " generator for direction " +
-                                 choice_name(direction_choices, direction) + " (its tensors' names begin with " +
-                                 checkpoint_detail::name_prefixes(file.tensors()) + ")");
-    if (dims.empty()) throw std::runtime_error(where + ": holds no tensors");
+    const auto [cyclegan_file, prefix, dims] = locate(file, path, direction);
 
     const std::map<std::string, std::string> record = checkpoint_detail::info_entries(file.metadata());
     if (const auto model = record.find("model"); model != record.end() && model->second != "cycle_gan")
         throw std::runtime_error(where + ": holds a " + printable(model->second) + " model; Translator runs a CycleGAN's generators");
     AnyGeneratorOptions options;
-    if (!record.count(record_keys::netG))
-        return Translator(dev, file, AnyGenerator<B>::infer_options(dims, path.string()), prefix);
-    options = generator_options_from_record(record, path.string());
+    try {
+        if (!record.count(record_keys::netG))
+            return Translator(dev, file, AnyGenerator<B>::infer_options(dims, path.string()), prefix);
+        options = generator_options_from_record(record, path.string());
+    } catch (const std::invalid_argument& e) {
+        const auto& known = generator_names();
+        const auto recorded = record.find(record_keys::netG);
+        if (recorded != record.end() && std::find(known.begin(), known.end(), recorded->second) != known.end()) throw;
+        throw std::invalid_argument(std::string(e.what()) + own_network_route);  // an architecture it does not know
+    }
     // A CycleGAN's record is of the A to B direction; the other generator maps B to A.
     const bool reversed = cyclegan_file && direction == Direction::BtoA;
     if (reversed) std::swap(options.input_nc, options.output_nc);
@@ -162,8 +244,8 @@ Translator<B> Translator<B>::load(B& dev, const std::filesystem::path& path, Dir
     }
 }
 
-template <class B>
-std::vector<Image> Translator<B>::operator()(std::span<const Image> images) {
+template <class B, class G>
+std::vector<Image> Translator<B, G>::operator()(std::span<const Image> images) {
     image_tensor_detail::check_batch(images, "Translator");
     std::vector<Image> inputs;
     for (const Image& img : images) inputs.push_back(convert_channels(img, options_.input_nc));
@@ -177,10 +259,9 @@ std::vector<Image> Translator<B>::operator()(std::span<const Image> images) {
     return out;
 }
 
-template <class B>
-Translator<B>::Translator(B& dev, safetensors::LazyFile& file, const AnyGeneratorOptions& options, const std::string& prefix)
-    : dev_(&dev), options_(options), sizes_(AnyGenerator<B>::size_rule_of(options.netG)),
-      net_(dev, AnyGenerator<B>(options), AnyGenerator<B>::prefix_of(options.netG)),
+template <class B, class G>
+Translator<B, G>::Translator(B& dev, safetensors::LazyFile& file, const Options& options, const std::string& prefix)
+    : dev_(&dev), options_(options), net_(make_network(dev, options)), sizes_(sizes_of(net_.net())),
       mutex_(std::make_unique<std::mutex>()) {
     load_network(file, net_, prefix);
     net_.eval();

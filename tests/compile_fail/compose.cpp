@@ -12,6 +12,9 @@
 #if defined(CASE_checkpoint_not_a_model)
 #include <cyclegan/io/checkpoint.hpp>
 #endif
+#if defined(CASE_translator_own_generator)
+#include <cyclegan/translator.hpp>
+#endif
 
 using namespace cyclegan;
 
@@ -19,6 +22,40 @@ struct NoBackend {};
 struct NoContext {
     using backend = cpu;
 };
+
+// A layer of every part but its shape rule.
+struct NoOutputShape {
+    using backend = cpu;
+    struct Context {};
+    Tensor<cpu> forward(cpu&, const Tensor<cpu>& x, Context&, Phase) { return x; }
+    void backward(cpu&, Context&, const Tensor<cpu>&, Tensor<cpu>*, Grad) {}
+};
+
+#if !defined(CASE_missing_kernels)
+// Networks for a model, each lacking pieces of the contract (models/model_network.hpp).
+using Plain = Sequential<Conv2d<cpu>, Tanh<cpu>>;  // a composition: no Options
+struct NoChannels : Plain {
+    struct Options {
+        int channels = 3;
+    };
+};
+struct NoConstructor : Plain {
+    using Options = GeneratorOptions;
+};
+struct DiscriminatorNoChannels : Plain {
+    struct Options {
+        int ndf = 64;
+    };
+    explicit DiscriminatorNoChannels(const Options&) : Plain(Conv2d<cpu>(3, 1, 1), Tanh<cpu>{}) {}
+};
+struct OwnNoChannels : Plain {
+    struct Options {
+        int channels = 3;
+    };
+    explicit OwnNoChannels(const Options&) : Plain(Conv2d<cpu>(3, 3, 1), Tanh<cpu>{}) {}
+};
+Plain not_a_builder = Plain(Conv2d<cpu>(3, 3, 1), Tanh<cpu>{});
+#endif
 
 int main() {
     cpu dev;
@@ -45,6 +82,26 @@ int main() {
 #elif defined(CASE_checkpoint_not_a_model)
     NoContext s;  // names no state: no for_each_network, ...
     save_checkpoint("model.safetensors", s, {});
+#elif defined(CASE_no_output_shape)
+    Sequential<ReLU<cpu>, NoOutputShape> s;
+#elif defined(CASE_generator_plain_sequential)
+    CycleGAN<Plain, PatchDiscriminator<cpu, 1>> s(dev, {}, {});
+#elif defined(CASE_generator_options_without_channels)
+    CycleGAN<NoChannels, PatchDiscriminator<cpu, 1>> s(dev, {}, {});
+#elif defined(CASE_generator_no_constructor)
+    CycleGAN<NoConstructor, PatchDiscriminator<cpu, 1>> s(dev, {}, {});
+#elif defined(CASE_discriminator_options_without_channels)
+    CycleGAN<ResnetGenerator<cpu, 1>, DiscriminatorNoChannels> s(dev, {}, {});
+#elif defined(CASE_translator_own_generator)
+    auto s = Translator<cpu, OwnNoChannels>::load(dev, "model.safetensors", {});
+#elif defined(CASE_built_not_a_builder)
+    Built<&not_a_builder> s;
+#elif defined(CASE_network_device_of_another_backend)
+    cpu64 dev64;
+    Network s(dev64, Sequential(Conv2d<cpu>(3, 3, 1), Tanh<cpu>{}));
+#elif defined(CASE_cyclegan_device_of_another_backend)
+    cpu64 dev64;
+    CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>> s(dev64, GeneratorOptions{}, DiscriminatorOptions{});
 #elif defined(CASE_missing_kernels)
     Network<Conv2d<cpu>> s(dev, Conv2d<cpu>(1, 1, 1));
     auto x = Tensor<cpu>::zeros(dev, Shape{1, 1, 1, 1});

@@ -1,9 +1,10 @@
 #pragma once
 // One of every layer the library has, each with an input shape it takes, for any backend: the
 // make function takes std::type_identity<B> and builds the layer for B. test_compose runs each on
-// cpu and cpu64 and test_cuda on the GPU against the CPU, so a layer whose kernels a backend lacks
-// fails to compile there. Each header of include/cyclegan/layers/ is included here, and the
-// every_layer_listed test fails when one is not: a new layer is added to this list too.
+// cpu and cpu64 (and checks its output_shape against forward) and test_cuda on the GPU against the
+// CPU, so a layer whose kernels a backend lacks fails to compile there. The every_layer_listed test
+// fails while a layer template of include/cyclegan/layers/ is not named here as Name<B>: a new
+// layer, or a new variant of a shared template, is added to this list too.
 #include <cyclegan/core/shape.hpp>
 #include <cyclegan/layers/activations.hpp>
 #include <cyclegan/layers/norm2d.hpp>

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "../core/concepts.hpp"
+#include "../core/shape_walk.hpp"
+#include "naming.hpp"
 
 namespace cyclegan {
 
@@ -17,7 +19,15 @@ class AnyLayer {
     struct ContextBase {
         virtual ~ContextBase() = default;
     };
-    using Visitor = std::function<void(const ParamSpec&, Tensor<B>&, Tensor<B>*)>;
+    // A parameter visitor behind one type: its tensors and, when it wants them, its layers' paths.
+    struct Visitor {
+        std::function<void(const ParamSpec&, Tensor<B>&, Tensor<B>*)> tensor;
+        std::function<void(LayerId, const std::string&)> layer_path;
+        void operator()(const ParamSpec& s, Tensor<B>& value, Tensor<B>* grad) const { tensor(s, value, grad); }
+        void layer(LayerId id, const std::string& path) const {
+            if (layer_path) layer_path(id, path);
+        }
+    };
 
     struct Interface {
         virtual ~Interface() = default;
@@ -25,6 +35,7 @@ class AnyLayer {
         virtual Tensor<B> forward(B&, const Tensor<B>&, ContextBase&, Phase) = 0;
         virtual void backward(B&, ContextBase&, const Tensor<B>&, Tensor<B>*, Grad) = 0;
         virtual void parameters(const Visitor&, const std::string&) = 0;
+        virtual Shape output_shape(const Shape&, Phase) const = 0;
     };
 
     template <class L>
@@ -35,13 +46,14 @@ class AnyLayer {
         explicit Model(L l) : layer(std::move(l)) {}
         std::unique_ptr<ContextBase> make_context() const override { return std::make_unique<Ctx>(); }
         Tensor<B> forward(B& dev, const Tensor<B>& x, ContextBase& c, Phase p) override {
-            return layer.forward(dev, x, static_cast<Ctx&>(c).inner, p);
+            return within(layer, [&] { return layer.forward(dev, x, static_cast<Ctx&>(c).inner, p); });
         }
         void backward(B& dev, ContextBase& c, const Tensor<B>& dy, Tensor<B>* dx, Grad g) override {
-            layer.backward(dev, static_cast<Ctx&>(c).inner, dy, dx, g);
+            within(layer, [&] { layer.backward(dev, static_cast<Ctx&>(c).inner, dy, dx, g); });
         }
-        void parameters(const Visitor& v, const std::string& prefix) override {
-            if constexpr (ParametricLayer<L>) layer.parameters(v, prefix);
+        void parameters(const Visitor& v, const std::string& prefix) override { visit_child(layer, v, prefix); }
+        Shape output_shape(const Shape& x, Phase phase) const override {
+            return within(layer, [&] { return layer_output_shape(layer, x, phase); });
         }
         L layer;
     };
@@ -70,8 +82,13 @@ public:
 
     template <class V>
     void parameters(V&& visit, const std::string& prefix) {
-        impl_->parameters(Visitor([&](const ParamSpec& s, Tensor<B>& value, Tensor<B>* grad) { visit(s, value, grad); }), prefix);
+        Visitor erased{[&](const ParamSpec& s, Tensor<B>& value, Tensor<B>* grad) { visit(s, value, grad); }, {}};
+        if constexpr (requires(LayerId id) { visit.layer(id, prefix); })
+            erased.layer_path = [&](LayerId id, const std::string& path) { visit.layer(id, path); };
+        impl_->parameters(erased, prefix);
     }
+
+    Shape output_shape(const Shape& x, Phase phase) const { return impl_->output_shape(x, phase); }
 
 private:
     template <class L>

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "../core/concepts.hpp"
+#include "../core/shape_walk.hpp"
 #include "naming.hpp"
 
 namespace cyclegan {
@@ -35,9 +36,14 @@ public:
         return std::visit(
             [&]<class L>(L& layer) {
                 auto& c = ctx.template emplace<typename L::Context>();
-                return layer.forward(dev, x, c, phase);
+                return within(layer, [&] { return layer.forward(dev, x, c, phase); });
             },
             layer_);
+    }
+
+    Shape output_shape(const Shape& x, Phase phase) const {
+        return std::visit([&](const auto& layer) { return within(layer, [&] { return layer_output_shape(layer, x, phase); }); },
+                          layer_);
     }
 
     void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
@@ -45,18 +51,14 @@ public:
             [&]<class L>(L& layer) {
                 auto* c = std::get_if<typename L::Context>(&ctx);
                 if (!c) throw std::logic_error("OneOf: backward with a context from another forward");
-                layer.backward(dev, *c, dy, dx, grad);
+                within(layer, [&] { layer.backward(dev, *c, dy, dx, grad); });
             },
             layer_);
     }
 
     template <class V>
     void parameters(V&& visit, const std::string& prefix) {
-        std::visit(
-            [&]<class L>(L& layer) {
-                if constexpr (ParametricLayer<L>) layer.parameters(visit, prefix);
-            },
-            layer_);
+        std::visit([&](auto& layer) { visit_child(layer, visit, prefix); }, layer_);
     }
 
     // Numbered as the chosen layer would be (an Inline alternative takes several numbers).
@@ -92,12 +94,16 @@ public:
     static Optional absent() { return Optional(); }
 
     Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
-        return layer_ ? layer_->forward(dev, x, ctx, phase) : x;
+        return layer_ ? within(*layer_, [&] { return layer_->forward(dev, x, ctx, phase); }) : x;
     }
 
     void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
-        if (layer_) layer_->backward(dev, ctx, dy, dx, grad);
+        if (layer_) within(*layer_, [&] { layer_->backward(dev, ctx, dy, dx, grad); });
         else if (dx) *dx = dy;
+    }
+
+    Shape output_shape(const Shape& x, Phase phase) const {
+        return layer_ ? within(*layer_, [&] { return layer_output_shape(*layer_, x, phase); }) : x;
     }
 
     int index_span() const { return layer_ ? index_span_of(*layer_) : 0; }
@@ -107,8 +113,7 @@ public:
     }
     template <class V>
     void parameters(V&& visit, const std::string& prefix) {
-        if constexpr (ParametricLayer<L>)
-            if (layer_) layer_->parameters(visit, prefix);
+        if (layer_) visit_child(*layer_, visit, prefix);
     }
 
     bool present() const { return layer_.has_value(); }

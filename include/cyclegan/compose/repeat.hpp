@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "../core/concepts.hpp"
+#include "../core/shape_walk.hpp"
 #include "naming.hpp"
 
 namespace cyclegan {
@@ -38,9 +39,15 @@ public:
         Tensor<backend> h = x;
         if constexpr (N > 0)  // N == 0 is the identity (nvcc warns of a comparison i < 0 otherwise)
             for (std::size_t i = 0; i < N; ++i) {
-                h = blocks_[i].forward(dev, h, ctx[i], phase);
+                h = within(blocks_[i], [&] { return blocks_[i].forward(dev, h, ctx[i], phase); });
                 if (phase == Phase::inference) ctx[i] = {};
             }
+        return h;
+    }
+
+    Shape output_shape(const Shape& x, Phase phase) const {
+        Shape h = x;
+        for (const auto& block : blocks_) h = within(block, [&] { return layer_output_shape(block, h, phase); });
         return h;
     }
 
@@ -49,7 +56,7 @@ public:
         Tensor<backend> g = dy;
         for (std::size_t i = N; i-- > 0;) {
             Tensor<backend> next;
-            blocks_[i].backward(dev, ctx[i], g, i > 0 || dx ? &next : nullptr, grad);
+            within(blocks_[i], [&] { blocks_[i].backward(dev, ctx[i], g, i > 0 || dx ? &next : nullptr, grad); });
             g = std::move(next);
         }
         if (dx) *dx = std::move(g);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "../core/concepts.hpp"
+#include "../core/shape_walk.hpp"
 #include "naming.hpp"
 
 namespace cyclegan {
@@ -29,11 +30,19 @@ public:
     Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             Tensor<backend> h = x;
-            ((h = std::get<I>(layers_).forward(dev, h, std::get<I>(ctx), phase),
+            ((h = within(std::get<I>(layers_), [&] { return std::get<I>(layers_).forward(dev, h, std::get<I>(ctx), phase); }),
               phase == Phase::inference ? void(std::get<I>(ctx) = {}) : void()),
              ...);
             return h;
         }(std::index_sequence_for<Ls...>{});
+    }
+
+    // Each layer's output shape is the next one's input shape.
+    Shape output_shape(const Shape& x, Phase phase) const {
+        Shape h = x;
+        std::apply([&](const auto&... layer) { ((h = within(layer, [&] { return layer_output_shape(layer, h, phase); })), ...); },
+                   layers_);
+        return h;
     }
 
     // The layers' backwards in reverse; the first one's input gradient only when dx is asked for.
@@ -71,7 +80,8 @@ private:
     template <std::size_t I>
     void backward_one(backend& dev, Context& ctx, Tensor<backend>& g, bool want_dx, Grad grad) {
         Tensor<backend> next;
-        std::get<I>(layers_).backward(dev, std::get<I>(ctx), g, I > 0 || want_dx ? &next : nullptr, grad);
+        auto& layer = std::get<I>(layers_);
+        within(layer, [&] { layer.backward(dev, std::get<I>(ctx), g, I > 0 || want_dx ? &next : nullptr, grad); });
         g = std::move(next);
     }
 

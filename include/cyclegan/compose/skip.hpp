@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "../core/concepts.hpp"
+#include "../core/shape_walk.hpp"
 #include "../ops/tensor_ops.hpp"
 #include "naming.hpp"
 
@@ -35,24 +36,38 @@ public:
 
     Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) {
         static_assert(TensorOpKernels<B>, "Residual, SkipConcat: the backend has no add and concat kernels; include the backend's header");
-        Tensor<B> f = block_.forward(dev, x, block_context(ctx), phase);
-        const Shape xs = x.shape(), fs = f.shape();
+        Tensor<B> f = within(block_, [&] { return block_.forward(dev, x, block_context(ctx), phase); });
+        [[maybe_unused]] const Shape y = joined(x.shape(), f.shape());  // the checks of output_shape
         if constexpr (!concat) {
-            if (!(fs == xs))
-                throw shape_error("Residual: block maps " + to_string(xs) + " to " + to_string(fs) +
-                                  "; a residual block must keep the shape");
             return sum(dev, std::move(f), x);
         } else {
-            if (xs.n != fs.n || xs.h != fs.h || xs.w != fs.w)
-                throw shape_error("SkipConcat: block maps " + to_string(xs) + " to " + to_string(fs) +
-                                  "; the skip needs the same batch, height and width"
-                                  " (in a U-Net: image sides divisible by 2^levels)");
-            Tensor<B> y(dev, Shape{xs.n, xs.c + fs.c, xs.h, xs.w});
-            concat_channels(dev, x, f, y);
-            ctx.x_shape = xs;
-            ctx.f_shape = fs;
-            return y;
+            Tensor<B> out(dev, y);
+            ops::concat_channels(dev, x, f, out);
+            ctx.x_shape = x.shape();
+            ctx.f_shape = f.shape();
+            return out;
         }
+    }
+
+    // The join of x and the block's output, block(x) of the same shape (Residual) or of the same
+    // batch, height and width (SkipConcat).
+    Shape output_shape(const Shape& x, Phase phase) const {
+        const Shape f = within(block_, [&] { return layer_output_shape(block_, x, phase); });
+        if constexpr (!concat) {
+            // A walk that has not fixed the channels yet: the sum makes x's channels the block's
+            // output's, so the block must take that many.
+            if (x.c == any_channels && f.c != any_channels) {
+                const Shape fixed{x.n, f.c, x.h, x.w};
+                try {
+                    (void)layer_output_shape(block_, fixed, phase);
+                } catch (const shape_error&) {
+                    throw shape_error("Residual: block maps " + to_string(x) + " to " + to_string(f) + " but cannot take " +
+                                      std::to_string(f.c) + " channels itself; a residual block must keep the shape");
+                }
+                return joined(fixed, f);
+            }
+        }
+        return joined(x, f);
     }
 
     // Residual:   dx = dy + block'(x)^T dy
@@ -61,11 +76,11 @@ public:
         Tensor<B> dy_skip = dy, dy_block = dy;
         if constexpr (concat) {
             dy_skip = Tensor<B>(dev, ctx.x_shape), dy_block = Tensor<B>(dev, ctx.f_shape);
-            split_channels(dev, dy, dy_skip, dy_block);
+            ops::split_channels(dev, dy, dy_skip, dy_block);
         }
-        if (!dx) return block_.backward(dev, block_context(ctx), dy_block, nullptr, grad);
+        if (!dx) return within(block_, [&] { block_.backward(dev, block_context(ctx), dy_block, nullptr, grad); });
         Tensor<B> d_block;
-        block_.backward(dev, block_context(ctx), dy_block, &d_block, grad);
+        within(block_, [&] { block_.backward(dev, block_context(ctx), dy_block, &d_block, grad); });
         *dx = sum(dev, std::move(d_block), dy_skip);
     }
 
@@ -75,6 +90,24 @@ public:
     Block& block() { return block_; }
 
 private:
+    // The join's shape; shape_error when block(x) of shape f cannot be joined to x.
+    static Shape joined(const Shape& x, const Shape& f) {
+        if constexpr (!concat) {
+            const bool channels = x.c == f.c || x.c == any_channels || f.c == any_channels;
+            if (!(channels && x.n == f.n && x.h == f.h && x.w == f.w))
+                throw shape_error("Residual: block maps " + to_string(x) + " to " + to_string(f) +
+                                  "; a residual block must keep the shape");
+            return x.c == any_channels ? f : x;
+        } else {
+            if (x.n != f.n || x.h != f.h || x.w != f.w)
+                throw shape_error("SkipConcat: block maps " + to_string(x) + " to " + to_string(f) +
+                                  "; the skip needs the same batch, height and width"
+                                  " (in a U-Net: image sides divisible by 2^levels)");
+            const bool any = x.c == any_channels || f.c == any_channels;
+            return {x.n, any ? any_channels : x.c + f.c, x.h, x.w};
+        }
+    }
+
     static typename Block::Context& block_context(Context& ctx) {
         if constexpr (concat) return ctx.block;
         else return ctx;
@@ -84,11 +117,11 @@ private:
     // gradient are usually fresh tensors that no context keeps): one tensor less per skip.
     static Tensor<B> sum(B& dev, Tensor<B> a, const Tensor<B>& b) {
         if (a.sole_owner()) {
-            add(dev, a, b, a);
+            ops::add(dev, a, b, a);
             return a;
         }
         Tensor<B> out(dev, a.shape());
-        add(dev, a, b, out);
+        ops::add(dev, a, b, out);
         return out;
     }
 

@@ -44,10 +44,29 @@ concept HasBackward = HasBackend<L> && HasContext<L> &&
         l.backward(dev, ctx, dy, dx, Grad::accumulate);
     };
 
-// A differentiable layer: forward saves what backward needs in a per-call Context that the caller
-// holds, so one layer can be applied several times before its backwards run.
+// Its shape logic: the output shape for an input shape, or shape_error when the layer cannot take
+// it (the checks its forward runs, written once). `output_shape(x)`, or `output_shape(x, phase)`
+// for a layer whose rule depends on the phase (batch norm on batch statistics; the compositions).
 template <class L>
-concept Layer = HasBackend<L> && HasContext<L> && HasForward<L> && HasBackward<L>;
+concept HasOutputShape = requires(const L& l, const Shape& x) {
+    { l.output_shape(x) } -> std::same_as<Shape>;
+} || requires(const L& l, const Shape& x) {
+    { l.output_shape(x, Phase::train) } -> std::same_as<Shape>;
+};
+
+// A differentiable layer: forward saves what backward needs in a per-call Context that the caller
+// holds, so one layer can be applied several times before its backwards run; and it says which
+// shapes it takes (output_shape), so that a Network can check a composition before any data.
+template <class L>
+concept Layer = HasBackend<L> && HasContext<L> && HasForward<L> && HasBackward<L> && HasOutputShape<L>;
+
+// A layer's output shape for input shape x in `phase` (throws shape_error where it cannot take x):
+// the one call through which compositions and the shape walk (core/shape_walk.hpp) ask.
+template <class L>
+Shape layer_output_shape(const L& layer, const Shape& x, Phase phase) {
+    if constexpr (requires { layer.output_shape(x, phase); }) return layer.output_shape(x, phase);
+    else return layer.output_shape(x);
+}
 
 // What a parameter visitor looks like to a layer: it is shown each named tensor with its gradient
 // (null for buffers such as running statistics).
@@ -79,11 +98,26 @@ constexpr bool check_layer() {
         static_assert(HasForward<L>,
                       "cyclegan: this type is not a Layer: it has no `Tensor<B> forward(B&, const "
                       "Tensor<B>&, Context&, Phase)`.");
-    else
+    else if constexpr (!HasBackward<L>)
         static_assert(HasBackward<L>,
                       "cyclegan: this type is not a Layer: it has no `void backward(B&, Context&, const "
                       "Tensor<B>& dy, Tensor<B>* dx, Grad)`.");
+    else
+        static_assert(HasOutputShape<L>,
+                      "cyclegan: this type is not a Layer: it has no `Shape output_shape(const Shape& x) const` "
+                      "giving its output shape for input shape x (throwing shape_error where it cannot take x).");
     return true;  // the sentence above is the error; a second one naming the composition adds nothing
+}
+
+// The device of backend B that a network or model was given as `dev`: a sentence, not "no matching
+// constructor", when layers built for one backend are handed a device of another.
+template <class B, class Device>
+B& device_of_backend(Device& dev) {
+    static_assert(std::derived_from<Device, B>,
+                  "cyclegan: the device is not of the layers' backend: layers built for one backend (Conv2d<cpu>, "
+                  "float) run on a device of that backend (cyclegan::cpu), and for double precision build them for "
+                  "cpu64 (Conv2d<cpu64>, ResnetGenerator<cpu64, 9>)");
+    return reinterpret_cast<B&>(dev);  // not reached: the assertion has failed
 }
 
 }  // namespace cyclegan

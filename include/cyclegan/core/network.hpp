@@ -3,13 +3,16 @@
 // layout), one of buffers such as running statistics. Each layer's tensors are views into them,
 // so an optimizer step is one pass over one buffer and a checkpoint is a list of named slices.
 #include <limits>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "concepts.hpp"
 #include "init.hpp"
+#include "shape_walk.hpp"
 
 namespace cyclegan {
 
@@ -42,19 +45,40 @@ public:
     using Context = typename Net::Context;
 
     // `name` prefixes every parameter name, as a PyTorch attribute would ("model" -> "model.1.weight").
+    // Walks the layers' shapes first: a composition that no image fits (channels that do not
+    // chain, a residual block that changes the shape, a skip whose join cannot fit) throws
+    // shape_error naming the layer by its path, before any memory is given to it.
     Network(B& dev, Net net, std::string name = "", InitOptions init_options = {})
         : dev_(&dev), net_(std::move(net)), name_(std::move(name)) {
+        named_errors([&] { check_some_size_fits(net_); });
         bind();
         init(init_options);
     }
+
+    // Layers of one backend on a device of another: a sentence, not "no matching constructor".
+    template <class Device>
+        requires(!std::derived_from<Device, B>)
+    Network(Device& dev, Net net, std::string name = "", InitOptions init_options = {})
+        : Network(device_of_backend<B>(dev), std::move(net), std::move(name), init_options) {}
 
     Network(const Network&) = delete;
     Network& operator=(const Network&) = delete;
     Network(Network&&) noexcept = default;
     Network& operator=(Network&&) noexcept = default;
 
+    // Walks x's shape through the layers first (shape_error naming the layer that cannot take it,
+    // before any layer has run), then runs them.
     Tensor<B> forward(const Tensor<B>& x, Context& ctx) {
-        return net_.forward(*dev_, x, ctx, training_ ? Phase::train : Phase::eval);
+        const Phase phase = training_ ? Phase::train : Phase::eval;
+        return named_errors([&] {
+            (void)layer_output_shape(net_, x.shape(), phase);
+            return net_.forward(*dev_, x, ctx, phase);
+        });
+    }
+
+    // The output shape for input shape x (throws shape_error naming the layer that cannot take it).
+    Shape output_shape(const Shape& x) const {
+        return named_errors([&] { return layer_output_shape(net_, x, training_ ? Phase::train : Phase::eval); });
     }
 
     // Adds this call's weight gradients (Grad::accumulate) or skips them (Grad::ignore); writes
@@ -66,7 +90,7 @@ public:
             ctx = Context{};
             return;
         }
-        net_.backward(*dev_, ctx, dy, dx, grad);
+        named_errors([&] { net_.backward(*dev_, ctx, dy, dx, grad); });
     }
 
     // A forward that no backward will follow: in eval mode each layer's activations are freed as
@@ -74,7 +98,10 @@ public:
     Tensor<B> operator()(const Tensor<B>& x) {
         Context ctx;
         if (training_) return forward(x, ctx);
-        return net_.forward(*dev_, x, ctx, Phase::inference);
+        return named_errors([&] {
+            (void)layer_output_shape(net_, x.shape(), Phase::inference);
+            return net_.forward(*dev_, x, ctx, Phase::inference);
+        });
     }
 
     void train(bool on = true) { training_ = on; }
@@ -117,7 +144,54 @@ public:
     B& device() const { return *dev_; }
     const std::string& name() const { return name_; }
 
+    // The parameter path of every layer of the tree that its compositions name (the naming walk
+    // of parameters(), which changes nothing here), by layer: what a shape_error's trail is
+    // matched against.
+    std::map<LayerId, std::string> layer_paths() const {
+        struct Paths {
+            std::map<LayerId, std::string>* out;
+            void operator()(const ParamSpec&, Tensor<B>&, Tensor<B>*) const {}
+            void layer(LayerId id, const std::string& path) const { out->emplace(id, path); }
+        };
+        std::map<LayerId, std::string> paths{{LayerId::of(net_), name_}};
+        if constexpr (ParametricLayer<Net>) const_cast<Net&>(net_).parameters(Paths{&paths}, name_);
+        return paths;
+    }
+
 private:
+
+    // f(), with a shape_error from the layers named by the path of the innermost layer it came
+    // from that the tree names ("Conv2d at model.4.conv_block.1: expected 16 input channels, ...");
+    // a network without a name adds no path.
+    template <class F>
+    decltype(auto) named_errors(F&& f) const {
+        try {
+            return f();
+        } catch (const shape_error& e) {
+            if (!e.path().empty()) throw;
+            const auto paths = layer_paths();
+            std::string path = name_;
+            for (const LayerId& layer : e.trail())
+                if (auto it = paths.find(layer); it != paths.end()) {
+                    path = it->second;
+                    break;
+                }
+            if (path.empty()) throw;
+            shape_error named(with_path(e.what(), path), e);
+            named.set_path(path);
+            throw named;
+        }
+    }
+
+    // "Conv2d: expected ..." at "model.1" -> "Conv2d at model.1: expected ..."; other messages
+    // "model.1: ...".
+    static std::string with_path(const std::string& message, const std::string& path) {
+        const auto colon = message.find(": ");
+        if (colon != std::string::npos && colon > 0 && message.find(' ') >= colon)
+            return message.substr(0, colon) + " at " + path + message.substr(colon);
+        return path + ": " + message;
+    }
+
     // Walk the tree twice: once to size the buffers, once to hand each layer its views.
     void bind() {
         std::size_t n_params = 0, n_buffers = 0;

@@ -58,7 +58,7 @@ public:
     Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase) {
         static_assert(PointwiseKernels<B, Op>, "Activation: the backend has no pointwise kernels; include the backend's header");
         Tensor<B> y(dev, x.shape());
-        pointwise_forward(dev, op_, x, y);
+        ops::pointwise_forward(dev, op_, x, y);
         if (op_.needs_input()) ctx.x = x;
         ctx.y = y;
         return y;
@@ -68,10 +68,12 @@ public:
         expect_output_grad("Activation", !ctx.y.empty(), dy.shape(), ctx.y.shape());
         if (dx) {
             *dx = Tensor<B>(dev, dy.shape());
-            pointwise_backward(dev, op_, ctx.x.empty() ? ctx.y : ctx.x, ctx.y, dy, *dx);
+            ops::pointwise_backward(dev, op_, ctx.x.empty() ? ctx.y : ctx.x, ctx.y, dy, *dx);
         }
         ctx = {};
     }
+
+    Shape output_shape(const Shape& x) const { return x; }  // any shape, kept
 
     const Op& op() const { return op_; }
 

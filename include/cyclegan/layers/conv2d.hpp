@@ -31,39 +31,36 @@ public:
         static_assert(Transposed || ConvKernels<B>, "Conv2d: the backend has no convolution kernels; include the backend's header");
         static_assert(!Transposed || ConvKernels<B>, "ConvTranspose2d: the backend has no convolution kernels; include the backend's header");
         expect_bound(name, weight_);
-        expect_channels(name, x.shape(), in_);
-        const Shape s = x.shape();
-        Tensor<B> y(dev, output_shape(s));
-        if constexpr (Transposed) {
-            conv2d_backward_data(dev, x, weight_, y, geom_);
-        } else {
-            if (y.shape().h <= 0 || y.shape().w <= 0)
-                throw shape_error("Conv2d: input " + to_string(s) + " is smaller than the kernel");
-            check_padding(name, geom_.padding_mode, geom_.pads(), s);
-            // A backend that can keep transformed weights for inference takes ConvWeights (cpu does).
-            if constexpr (requires { conv2d_forward(dev, x, weight_, y, geom_, ConvWeights::fixed); })
-                conv2d_forward(dev, x, weight_, y, geom_, phase == Phase::inference ? ConvWeights::fixed : ConvWeights::changing);
-            else
-                conv2d_forward(dev, x, weight_, y, geom_);
-        }
-        if (bias_on_) add_channel_bias(dev, y, bias_);
+        Tensor<B> y(dev, output_shape(x.shape()));
+        if constexpr (Transposed)
+            ops::conv2d_backward_data(dev, x, weight_, y, geom_);
+        else
+            ops::conv2d_forward(dev, x, weight_, y, geom_, phase == Phase::inference ? ConvWeights::fixed : ConvWeights::changing);
+        if (bias_on_) ops::add_channel_bias(dev, y, bias_);
         ctx.x = x;
         return y;
     }
 
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad) {
-        expect_output_grad(name, !ctx.x.empty(), dy.shape(), output_shape(ctx.x.shape()));
+        const bool saved = !ctx.x.empty();
+        expect_output_grad(name, saved, dy.shape(), saved ? output_shape(ctx.x.shape()) : Shape{});
         if (grad == Grad::accumulate) {
-            if constexpr (Transposed) conv2d_backward_filter(dev, dy, ctx.x, grad_weight_, geom_);
-            else conv2d_backward_filter(dev, ctx.x, dy, grad_weight_, geom_);
-            if (bias_on_) channel_bias_backward(dev, dy, grad_bias_);
+            if constexpr (Transposed) ops::conv2d_backward_filter(dev, dy, ctx.x, grad_weight_, geom_);
+            else ops::conv2d_backward_filter(dev, ctx.x, dy, grad_weight_, geom_);
+            if (bias_on_) ops::channel_bias_backward(dev, dy, grad_bias_);
         }
         if (dx) {
             *dx = Tensor<B>(dev, ctx.x.shape());
-            if constexpr (Transposed) conv2d_forward(dev, dy, weight_, *dx, geom_);
-            else conv2d_backward_data(dev, dy, weight_, *dx, geom_);
+            if constexpr (Transposed) ops::conv2d_forward(dev, dy, weight_, *dx, geom_);
+            else ops::conv2d_backward_data(dev, dy, weight_, *dx, geom_);
         }
         ctx = {};
+    }
+
+    // [N, in, H, W] -> [N, out, H', W'] (ops/conv.hpp: the kernel must fit, reflection must fit).
+    Shape output_shape(const Shape& x) const {
+        if constexpr (Transposed) return conv_transpose2d_output_shape(name, x, in_, out_, geom_, output_padding_);
+        else return conv2d_output_shape(name, x, in_, out_, geom_);
     }
 
     // Weight [out, in, kh, kw], or [in, out, kh, kw] transposed (as PyTorch's); bias [out].
@@ -84,13 +81,6 @@ protected:
         : in_(in), out_(out), bias_on_(bias), output_padding_(output_padding), geom_(geom) {}
 
 private:
-    Shape output_shape(const Shape& x) const {
-        if constexpr (Transposed)
-            return {x.n, out_, geom_.transposed_h(x.h, output_padding_.h), geom_.transposed_w(x.w, output_padding_.w)};
-        else
-            return {x.n, out_, geom_.out_h(x.h), geom_.out_w(x.w)};
-    }
-
     int in_, out_;
     bool bias_on_;
     Pair2 output_padding_;

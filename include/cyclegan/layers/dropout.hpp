@@ -46,7 +46,7 @@ public:
         const DropoutDraw draw{dropout_key(seed_, salt_, calls_++), p_, p_ < 1.0 ? 1.0 / (1.0 - p_) : 0.0};
         ctx.mask = Tensor<B>(dev, x.shape());
         Tensor<B> y(dev, x.shape());
-        dropout_forward(dev, x, draw, ctx.mask, y);
+        ops::dropout_forward(dev, x, draw, ctx.mask, y);
         return y;
     }
 
@@ -57,10 +57,12 @@ public:
         } else if (dx) {
             expect_output_grad("Dropout", true, dy.shape(), ctx.mask.shape());
             *dx = Tensor<B>(dev, dy.shape());
-            dropout_backward(dev, ctx.mask, dy, *dx);
+            ops::dropout_backward(dev, ctx.mask, dy, *dx);
         }
         ctx = {};
     }
+
+    Shape output_shape(const Shape& x) const { return x; }  // any shape, kept
 
     // Dropout has no weights, but the Network's walk over the tree tells it its state_dict path
     // ("model.10.conv_block.3"), which salts its stream: copies of one block (Repeat) and the

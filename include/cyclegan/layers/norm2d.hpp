@@ -29,8 +29,8 @@ public:
         const bool params = affine_ && grad == Grad::accumulate;
         if (dx) *dx = Tensor<B>(dev, ctx.x.shape());
         if (dx || params)
-            norm_backward(dev, ctx.x, dy, Groups(ctx.x.shape()), ctx.mean, ctx.rstd, weight_, ctx.batch_stats, dx,
-                          params ? &grad_weight_ : nullptr, params ? &grad_bias_ : nullptr);
+            ops::norm_backward(dev, ctx.x, dy, Groups(ctx.x.shape()), ctx.mean, ctx.rstd, weight_, ctx.batch_stats, dx,
+                               params ? &grad_weight_ : nullptr, params ? &grad_bias_ : nullptr);
         ctx = {};
     }
 
@@ -44,14 +44,19 @@ protected:
 
     NormGroups groups_of(const Tensor<B>& x) const {
         if (affine_) expect_bound(name_, weight_);
-        expect_channels(name_, x.shape(), channels_);
         return Groups(x.shape());
+    }
+
+    // x with the layer's channels (any_channels become them), else shape_error.
+    Shape with_channels(const Shape& x) const {
+        expect_channels(name_, x, channels_);
+        return {x.n, channels_, x.h, x.w};
     }
 
     // y = (x - mean) * rstd * weight + bias, with ctx's statistics; saves x for backward.
     Tensor<B> normalize(B& dev, const Tensor<B>& x, const NormGroups& g, Context& ctx) const {
         Tensor<B> y(dev, x.shape());
-        norm_forward(dev, x, g, ctx.mean, ctx.rstd, weight_, bias_, y);
+        ops::norm_forward(dev, x, g, ctx.mean, ctx.rstd, weight_, bias_, y);
         ctx.x = x;
         return y;
     }
@@ -91,15 +96,21 @@ public:
 
     Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase) {
         static_assert(NormKernels<B>, "InstanceNorm2d: the backend has no normalisation kernels; include the backend's header");
+        (void)output_shape(x.shape());
         const NormGroups g = this->groups_of(x);
-        // As PyTorch: one value per plane would normalise to 0 whatever it is.
-        if (g.len <= 1)
-            throw shape_error("InstanceNorm2d: expected more than 1 spatial element, got input of shape " +
-                              to_string(x.shape()));
         ctx.mean = Tensor<B>(dev, Shape{g.groups, 1, 1, 1});
         ctx.rstd = Tensor<B>(dev, Shape{g.groups, 1, 1, 1});
-        norm_statistics(dev, x, g, this->eps_, ctx.mean, ctx.rstd, static_cast<Tensor<B>*>(nullptr));
+        ops::norm_statistics(dev, x, g, this->eps_, ctx.mean, ctx.rstd, static_cast<Tensor<B>*>(nullptr));
         return this->normalize(dev, x, g, ctx);
+    }
+
+    // Its channels, and more than one value per plane: as PyTorch, one value would normalise to 0
+    // whatever it is.
+    Shape output_shape(const Shape& x) const {
+        const Shape y = this->with_channels(x);
+        if (x.plane() <= 1)
+            throw shape_error("InstanceNorm2d: expected more than 1 spatial element, got input of shape " + to_string(x));
+        return y;
     }
 
     template <class V>
@@ -131,29 +142,36 @@ public:
 
     Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) {
         static_assert(BatchNormKernels<B>, "BatchNorm2d: the backend has no normalisation kernels; include the backend's header");
+        (void)output_shape(x.shape(), phase);
         const NormGroups g = this->groups_of(x);
         if (track_) expect_bound("BatchNorm2d", running_mean_);
         const Shape stat{g.groups, 1, 1, 1};
-        ctx.batch_stats = phase == Phase::train || !track_;
+        ctx.batch_stats = batch_statistics(phase);
         if (ctx.batch_stats) {
-            // As PyTorch: one value per channel has no variance to normalise by (nor an unbiased one).
-            if (g.count() <= 1)
-                throw shape_error("BatchNorm2d: expected more than 1 value per channel when using batch "
-                                  "statistics, got input of shape " + to_string(x.shape()));
             ctx.mean = Tensor<B>(dev, stat);
             ctx.rstd = Tensor<B>(dev, stat);
             const bool update = track_ && phase == Phase::train;
             Tensor<B> var = update ? Tensor<B>(dev, stat) : Tensor<B>();
-            norm_statistics(dev, x, g, this->eps_, ctx.mean, ctx.rstd, update ? &var : nullptr);
+            ops::norm_statistics(dev, x, g, this->eps_, ctx.mean, ctx.rstd, update ? &var : nullptr);
             if (update)
-                update_running_statistics(dev, ctx.mean, var, g.count(), momentum_, running_mean_, running_var_);
+                ops::update_running_statistics(dev, ctx.mean, var, g.count(), momentum_, running_mean_, running_var_);
         } else {
             // Copies: a training forward before this call's backward would change the buffers.
             ctx.mean = running_mean_.clone(dev);
             ctx.rstd = Tensor<B>(dev, stat);
-            norm_inverse_std(dev, running_var_, this->eps_, ctx.rstd);
+            ops::norm_inverse_std(dev, running_var_, this->eps_, ctx.rstd);
         }
         return this->normalize(dev, x, g, ctx);
+    }
+
+    // Its channels, and on the batch's statistics (training, or without running ones) more than one
+    // value per channel: as PyTorch, one has no variance to normalise by (nor an unbiased one).
+    Shape output_shape(const Shape& x, Phase phase) const {
+        const Shape y = this->with_channels(x);
+        if (batch_statistics(phase) && static_cast<std::size_t>(x.n) * x.plane() <= 1)
+            throw shape_error("BatchNorm2d: expected more than 1 value per channel when using batch "
+                              "statistics, got input of shape " + to_string(x));
+        return y;
     }
 
     // state_dict order: weight, bias, running_mean, running_var (num_batches_tracked is not kept).
@@ -172,6 +190,8 @@ public:
     bool track_running_stats() const { return track_; }
 
 private:
+    bool batch_statistics(Phase phase) const { return phase == Phase::train || !track_; }
+
     double momentum_;
     bool track_;
     Tensor<B> running_mean_, running_var_;  // empty without track_running_stats

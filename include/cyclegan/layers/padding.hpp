@@ -30,23 +30,25 @@ public:
         static_assert(PadKernels<B>,
                       "Pad2d (ReflectionPad2d, ReplicationPad2d, ZeroPad2d): the backend has no padding "
                       "kernels pad2d_forward/pad2d_backward; include the backend's header");
-        const Shape s = x.shape();
-        check_padding(name, Mode, pad_, s);
-        Tensor<B> y(dev, Shape{s.n, s.c, pad_.out_h(s.h), pad_.out_w(s.w)});
-        pad2d_forward(dev, Mode, x, y, pad_);
-        ctx.x = s;
+        Tensor<B> y(dev, output_shape(x.shape()));
+        ops::pad2d_forward(dev, Mode, x, y, pad_);
+        ctx.x = x.shape();
         return y;
     }
 
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
         const Shape s = ctx.x;
-        expect_output_grad(name, !(s == Shape{}), dy.shape(), Shape{s.n, s.c, pad_.out_h(s.h), pad_.out_w(s.w)});
+        const bool saved = !(s == Shape{});
+        expect_output_grad(name, saved, dy.shape(), saved ? output_shape(s) : Shape{});
         if (dx) {
             *dx = Tensor<B>(dev, s);
-            pad2d_backward(dev, Mode, dy, *dx, pad_);
+            ops::pad2d_backward(dev, Mode, dy, *dx, pad_);
         }
         ctx = {};
     }
+
+    // [N, C, H, W] -> [N, C, H + top + bottom, W + left + right]; the mode must be able to pad x.
+    Shape output_shape(const Shape& x) const { return padded_shape(name, Mode, pad_, x); }
 
     const Padding2d& padding() const { return pad_; }
 

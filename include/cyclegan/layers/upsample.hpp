@@ -30,32 +30,33 @@ public:
         static_assert(UpsampleKernels<B>,
                       "Upsample: the backend has no upsampling kernels (upsample_nearest2d_*, "
                       "upsample_bilinear2d_*); include the backend's header");
-        const Shape s = x.shape();
-        if (s.h <= 0 || s.w <= 0)
-            throw shape_error("Upsample: input of shape " + to_string(s) + " has no pixels");
         const int k = o_.scale_factor;
-        Tensor<B> y(dev, Shape{s.n, s.c, s.h * k, s.w * k});
+        Tensor<B> y(dev, output_shape(x.shape()));
         if (o_.mode == UpsampleMode::nearest)
-            upsample_nearest2d_forward(dev, x, y, k);
+            ops::upsample_nearest2d_forward(dev, x, y, k);
         else
-            upsample_bilinear2d_forward(dev, x, y, k, o_.align_corners);
-        ctx.x = s;
+            ops::upsample_bilinear2d_forward(dev, x, y, k, o_.align_corners);
+        ctx.x = x.shape();
         return y;
     }
 
     void backward(B& dev, Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad) {
         const Shape s = ctx.x;
         const int k = o_.scale_factor;
-        expect_output_grad("Upsample", !(s == Shape{}), dy.shape(), Shape{s.n, s.c, s.h * k, s.w * k});
+        const bool saved = !(s == Shape{});
+        expect_output_grad("Upsample", saved, dy.shape(), saved ? output_shape(s) : Shape{});
         if (dx) {
             *dx = Tensor<B>(dev, s);
             if (o_.mode == UpsampleMode::nearest)
-                upsample_nearest2d_backward(dev, dy, *dx, k);
+                ops::upsample_nearest2d_backward(dev, dy, *dx, k);
             else
-                upsample_bilinear2d_backward(dev, dy, *dx, k, o_.align_corners);
+                ops::upsample_bilinear2d_backward(dev, dy, *dx, k, o_.align_corners);
         }
         ctx = {};
     }
+
+    // [N, C, H, W] -> [N, C, k H, k W]; an input must have pixels.
+    Shape output_shape(const Shape& x) const { return upsampled_shape("Upsample", x, o_.scale_factor); }
 
     const UpsampleOptions& options() const { return o_; }
 

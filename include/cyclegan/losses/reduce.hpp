@@ -13,7 +13,7 @@ double weighted_mean_loss(B& dev, const Op& op, const Tensor<B>& x, std::type_id
     if (x.numel() == 0) throw shape_error("loss: empty prediction");
     const double n = static_cast<double>(x.numel());
     if (grad) *grad = Tensor<B>(dev, x.shape());
-    return weight * elementwise_loss(dev, op, x, target, target_constant, grad, weight / n) / n;
+    return weight * ops::elementwise_loss(dev, op, x, target, target_constant, grad, weight / n) / n;
 }
 
 }  // namespace cyclegan

@@ -154,8 +154,10 @@ public:
 
     std::string prefix() const { return prefix_of(options_.netG); }
     static std::string prefix_of(const std::string& netG);
-    // The image sides this generator takes (core/size_rule.hpp).
-    SizeRule size_rule() const { return size_rule_of(options_.netG); }
+    // The image sides this generator takes (core/size_rule.hpp), derived from its layers.
+    SizeRule size_rule() const { return derive_size_rule(*this, Output::same_size); }
+    // The same for the generator `netG` names with the reference's options (instance norm, reflect
+    // padding: the strictest), derived once per name.
     static SizeRule size_rule_of(const std::string& netG);
     const std::string& name() const { return options_.netG; }
     const Options& options() const { return options_; }
@@ -194,7 +196,14 @@ std::string AnyGenerator<B>::prefix_of(const std::string& netG) {
 
 template <class B>
 SizeRule AnyGenerator<B>::size_rule_of(const std::string& netG) {
-    return with_generator_type<B>(netG, [](auto type) { return decltype(type)::type::size_rule; });
+    static const std::map<std::string, SizeRule> rules = [] {
+        std::map<std::string, SizeRule> out;
+        for_each_generator<B>([&](const char* name, auto type) {
+            out[name] = derive_size_rule(typename decltype(type)::type(GeneratorOptions{.ngf = 1}), Output::same_size);
+        });
+        return out;
+    }();
+    return with_generator_type<B>(netG, [&](auto) { return rules.at(netG); });
 }
 
 template <class B>
@@ -289,10 +298,10 @@ class AnyDiscriminator : public AnyLayer<B> {
 public:
     using Options = AnyDiscriminatorOptions;
 
-    explicit AnyDiscriminator(const Options& o) : AnyLayer<B>(build(o)), prefix_(prefix_of(o)), size_rule_(size_rule_of(o)) {}
+    explicit AnyDiscriminator(const Options& o) : AnyLayer<B>(build(o)), prefix_(prefix_of(o)) {}
 
-    // The image sides this discriminator takes (core/size_rule.hpp).
-    SizeRule size_rule() const { return size_rule_; }
+    // The image sides this discriminator takes (core/size_rule.hpp), derived from its layers.
+    SizeRule size_rule() const { return derive_size_rule(*this); }
     static SizeRule size_rule_of(const Options& o);
     static std::string prefix_of(const Options& o);
 
@@ -301,7 +310,6 @@ public:
 private:
     static AnyLayer<B> build(const Options& o);
     std::string prefix_;
-    SizeRule size_rule_;
 };
 
 // Out of the class, as AnyGenerator's.
@@ -313,7 +321,7 @@ AnyLayer<B> AnyDiscriminator<B>::build(const Options& o) {
 
 template <class B>
 SizeRule AnyDiscriminator<B>::size_rule_of(const Options& o) {
-    return with_discriminator_type<B>(o, [](auto type) { return decltype(type)::type::size_rule; });
+    return AnyDiscriminator(o).size_rule();
 }
 
 template <class B>

@@ -20,6 +20,7 @@
 #include "../losses/pixel_loss.hpp"
 #include "../optim/adam.hpp"
 #include "../optim/optimizer.hpp"
+#include "model_network.hpp"
 #include "model_state.hpp"
 #include "patch_discriminator.hpp"
 #include "resnet_generator.hpp"
@@ -63,17 +64,13 @@ struct CycleGANLosses {
     std::array<double, 8> values() const { return {D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B}; }
 };
 
-// A generator or discriminator type the model can build: a Layer, constructible from its Options,
-// that knows the reference's attribute prefix for its parameters.
-template <class N>
-concept ModelNetwork = Layer<N> && requires(const N& n) {
-    typename N::Options;
-    { n.prefix() } -> std::convertible_to<std::string>;
-} && std::constructible_from<N, const typename N::Options&>;
-
 template <class Generator, class Discriminator, class GanLossType = LSGAN, class OptimizerType = Adam,
           class PixelLossType = L1Loss>
 class CycleGAN {
+    // What each network must provide (models/model_network.hpp); Built<builder> makes one from a function.
+    static_assert(check_model_generator<Generator>());
+    static_assert(check_model_discriminator<Discriminator>());
+
     using B_ = typename Generator::backend;
     B_* dev_;
     CycleGANOptions o_;
@@ -83,12 +80,6 @@ public:
     using backend = B;
     using OptState = typename OptimizerType::template State<B>;
 
-    static_assert(ModelNetwork<Generator>,
-                  "CycleGAN: the generator must be a Layer with a nested Options type, a constructor from "
-                  "it and a prefix() naming its parameters' attribute (see ResnetGenerator)");
-    static_assert(ModelNetwork<Discriminator>,
-                  "CycleGAN: the discriminator must be a Layer with a nested Options type, a constructor "
-                  "from it and a prefix() naming its parameters' attribute (see PatchDiscriminator)");
     static_assert(std::same_as<typename Discriminator::backend, B>,
                   "CycleGAN: the generator and the discriminator must use the same backend");
     static_assert(GanLoss<GanLossType, B>,
@@ -110,7 +101,9 @@ public:
           D_A(network(dev, Discriminator(d_for(d, g.output_nc)), o.init, 2)),
           D_B(network(dev, Discriminator(d_for(d, g.input_nc)), o.init, 3)),
           opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
-          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt) {
+          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
+          channels_{g.input_nc, g.output_nc}, generator_sizes_(derive_size_rule(G_A.net(), Output::same_size)),
+          sizes_(generator_sizes_ & derive_size_rule(D_A.net())) {
         for_each_pool([&](const char* name, ImagePool<B>& pool) {
             pool = ImagePool<B>(o.pool_size, random_key(o.seed, {fnv1a(name)}));
         });
@@ -121,8 +114,15 @@ public:
                                         "); set lambda_identity to 0");
     }
 
+    // Networks of one backend on a device of another: a sentence, not "no matching constructor".
+    template <class Device, class... Options>
+        requires(!std::derived_from<Device, B>)
+    CycleGAN(Device& dev, const Options&... options) : CycleGAN(device_of_backend<B>(dev), options...) {}
+
     // One step of the reference's optimize_parameters(): the generators' update with the
     // discriminators frozen, then the discriminators' update on real images and pooled fakes.
+    // Images of sides the networks cannot take (size_rule()) or of other channels than the
+    // domains' throw shape_error naming the sides that would do, before anything changes.
     CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B) {
         SingleProcess alone;
         return train_step(real_A, real_B, alone, 1.0);
@@ -144,6 +144,10 @@ public:
         const bool idle = real_A.empty();  // this rank has no images in this step, but steps with the others
         if (idle != real_B.empty() || (idle && weight != 0))
             throw std::invalid_argument("CycleGAN::train_step: real_A and real_B must both have images, or both none with weight 0");
+        if (!idle) {
+            check_images("CycleGAN::train_step", "real_A", real_A.shape(), channels_[0], sizes_);
+            check_images("CycleGAN::train_step", "real_B", real_B.shape(), channels_[1], sizes_);
+        }
         CycleGANLosses L;
         for (auto* n : {&G_A, &G_B}) n->train();
         for (auto* n : {&D_A, &D_B}) n->train();
@@ -206,9 +210,21 @@ public:
     template <class Comm>
     void broadcast_weights(Comm& comm, int root = 0) { cyclegan::broadcast_weights(*this, comm, root); }
 
-    // Translation in eval mode (dropout off, batch norm on running statistics).
-    Tensor<B> translate_AtoB(const Tensor<B>& a) { return translate(G_A, a); }
-    Tensor<B> translate_BtoA(const Tensor<B>& b) { return translate(G_B, b); }
+    // Translation in eval mode (dropout off, batch norm on running statistics); shape_error for
+    // images of sides the generators cannot take (naming the sides that would do) or other channels.
+    Tensor<B> translate_AtoB(const Tensor<B>& a) {
+        check_images("CycleGAN::translate_AtoB", "the image", a.shape(), channels_[0], generator_sizes_);
+        return translate(G_A, a);
+    }
+    Tensor<B> translate_BtoA(const Tensor<B>& b) {
+        check_images("CycleGAN::translate_BtoA", "the image", b.shape(), channels_[1], generator_sizes_);
+        return translate(G_B, b);
+    }
+
+    // The image sides the model trains on (its generators' and discriminators' rules, derived
+    // from their layers) and those its generators translate.
+    SizeRule size_rule() const { return sizes_; }
+    SizeRule generator_size_rule() const { return generator_sizes_; }
 
     // The images of the last step, for reports (idt_* empty without the identity loss).
     struct Visuals {
@@ -238,7 +254,7 @@ private:
     template <class N>
     static Network<N> network(B& dev, N net, InitOptions init, std::uint64_t k) {
         init.seed = sub_seed(init.seed, k, CycleGANNames::networks.size());
-        const std::string prefix = net.prefix();
+        const std::string prefix = network_prefix(net);
         return Network<N>(dev, std::move(net), prefix, init);
     }
     static typename Generator::Options mirrored(typename Generator::Options g) {
@@ -265,7 +281,7 @@ private:
         c.gan_loss = judge(D, c.fake, Target::real, Player::generator, 1.0, &d_fake, Grad::ignore);  // D frozen
         c.cycle_loss = pixel_(*dev_, c.rec, x, &g, lambda);
         F.backward(f_ctx, g, &d_from_cycle);
-        add(*dev_, d_fake, d_from_cycle, d_fake);
+        ops::add(*dev_, d_fake, d_from_cycle, d_fake);
         G.backward(g_ctx, d_fake, nullptr);
         return c;
     }
@@ -305,9 +321,20 @@ private:
         return y;
     }
 
+    // shape_error, naming `who` and `what`, unless s is a batch of images of `channels` channels
+    // with sides `sizes` takes.
+    static void check_images(const char* who, const char* what, const Shape& s, int channels, const SizeRule& sizes) {
+        if (s.c != channels)
+            throw shape_error(std::string(who) + ": " + what + " is " + to_string(s) + ", but its domain has " +
+                              std::to_string(channels) + " channels (the generator options' input_nc, output_nc)");
+        check_sides(sizes, s, std::string(who) + ": " + what, "this model's networks take");
+    }
+
     GanLossType gan_{};
     PixelLossType pixel_{};
     Visuals last_{};
+    std::array<int, 2> channels_;  // domain A's, domain B's
+    SizeRule generator_sizes_, sizes_;
 };
 
 // The paper's configuration for 256x256 images: resnet_9blocks, the 70x70 PatchGAN, LSGAN, Adam.

@@ -55,10 +55,6 @@ public:
     std::string prefix() const { return state_dict_prefix; }
 
     explicit PatchDiscriminator(const Options& o = {}) : Net(make_patch_discriminator_net<B, Layers>(o)) {}
-
-    // Layers 4x4 stride-2 steps take a side s to floor(s / 2^Layers); the two 4x4 stride-1 layers
-    // after them take 3 to 2 (normalised over 2x2) and then to 1: so at least 3 * 2^Layers.
-    static constexpr SizeRule size_rule{1, 3 << Layers};
 };
 
 template <class B>
@@ -72,9 +68,6 @@ public:
     using Options = DiscriminatorOptions;
     static constexpr const char* state_dict_prefix = "net";
     std::string prefix() const { return state_dict_prefix; }
-
-    // 1x1 convolutions; the norm needs more than one value, so two pixels a side.
-    static constexpr SizeRule size_rule{1, 2};
 
     explicit PixelDiscriminator(const Options& o = {})
         : Net(Conv2d<B>((o.check(), o.input_nc), o.ndf, 1), LeakyReLU<B>(0.2),

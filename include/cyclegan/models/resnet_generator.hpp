@@ -74,11 +74,6 @@ public:
     std::string prefix() const { return state_dict_prefix; }
 
     explicit ResnetGenerator(const Options& o = {}) : Net(make_resnet_generator_net<B, Blocks>(o)) {}
-
-    // Each side a multiple of 4 (two stride-2 steps down, two up) and at least 8: at a quarter of
-    // the side the residual blocks' reflection pad of 1 needs 2 rows, and instance norm more than
-    // one value. (The first ReflectionPad2d(3) needs 4.)
-    static constexpr SizeRule size_rule{4, 8};
 };
 
 // The paper's configurations.

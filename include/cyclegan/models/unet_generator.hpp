@@ -28,6 +28,7 @@ public:
     using typename Seq::Context;
     using Seq::forward;
     using Seq::backward;
+    using Seq::output_shape;
 
     explicit UnetSkipBlock(Inner inner) : Seq(LeakyReLU<backend>(0.2), SkipConcat<Inner>(std::move(inner))) {}
 
@@ -90,8 +91,6 @@ public:
     using Options = GeneratorOptions;
     static constexpr const char* state_dict_prefix = "model.model";  // UnetGenerator.model.model
     std::string prefix() const { return state_dict_prefix; }
-    // NumDowns stride-2 steps: sides multiples of 2^NumDowns, 1x1 at the bottom (which has no norm).
-    static constexpr SizeRule size_rule{1 << NumDowns, 1 << NumDowns};
 
     explicit UnetGenerator(const Options& o = {}) : Net(make_unet_generator_net<B, NumDowns>(o)) {}
 };

@@ -9,6 +9,7 @@
 #include "../core/macros.hpp"
 #include "../core/random.hpp"
 #include "../core/tensor.hpp"
+#include "kernel_lookup.hpp"
 
 namespace cyclegan {
 
@@ -39,7 +40,7 @@ concept DropoutKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, const
     dropout_backward(d, ct, ct, t);      // dx = dy * mask
 };
 
-// The shapes the kernels take: mask and y as x (forward); dy and dx as the mask (backward).
+// The kernels' contract: mask and y as x (forward); dy and dx as the mask (backward).
 template <class Tensor>
 void check_dropout_forward(const Tensor& x, const Tensor& mask, const Tensor& y) {
     if (!(mask.shape() == x.shape()) || !(y.shape() == x.shape()))
@@ -52,5 +53,25 @@ void check_dropout_backward(const Tensor& mask, const Tensor& dy, const Tensor& 
         throw shape_error("dropout_backward: gradients " + to_string(dy.shape()) + " and " + to_string(dx.shape()) +
                           " must have the mask's shape " + to_string(mask.shape()));
 }
+
+CYCLEGAN_KERNEL_LOOKUP(dropout_forward)
+CYCLEGAN_KERNEL_LOOKUP(dropout_backward)
+
+// The checked entry points (ops/kernel_lookup.hpp).
+namespace ops {
+
+// mask = the draw's factors, y = x * mask
+template <class B>
+void dropout_forward(B& dev, const Tensor<B>& x, const DropoutDraw& draw, Tensor<B>& mask, Tensor<B>& y) {
+    check_dropout_forward(x, mask, y), kernel_lookup::dropout_forward(dev, x, draw, mask, y);
+}
+
+// dx = dy * mask
+template <class B>
+void dropout_backward(B& dev, const Tensor<B>& mask, const Tensor<B>& dy, Tensor<B>& dx) {
+    check_dropout_backward(mask, dy, dx), kernel_lookup::dropout_backward(dev, mask, dy, dx);
+}
+
+}  // namespace ops
 
 }  // namespace cyclegan

@@ -4,9 +4,11 @@
 // grad = scale * dl/dx. docs/losses.md tells how the losses are built from them.
 #include <cmath>
 #include <concepts>
+#include <type_traits>
 
 #include "../core/macros.hpp"
 #include "../core/tensor.hpp"
+#include "kernel_lookup.hpp"
 
 namespace cyclegan {
 
@@ -57,7 +59,7 @@ struct Linear {
     }
 };
 
-// The shapes elementwise_loss takes: target (when given) and grad (when given) as x.
+// The kernel's contract: target (when given) and grad (when given) of x's shape.
 template <class Tensor>
 void check_loss(const Tensor& x, const Tensor* target, const Tensor* grad) {
     if (target && !(target->shape() == x.shape()))
@@ -72,5 +74,18 @@ template <class B, class Op>
 concept LossKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, const Op& op) {
     { elementwise_loss(d, op, ct, &ct, typename B::scalar(0), &t, 1.0) } -> std::convertible_to<double>;
 };
+
+CYCLEGAN_KERNEL_LOOKUP(elementwise_loss)
+
+// The checked entry point (ops/kernel_lookup.hpp).
+namespace ops {
+
+template <class B, class Op>
+double elementwise_loss(B& dev, const Op& op, const Tensor<B>& x, std::type_identity_t<const Tensor<B>*> target,
+                        typename B::scalar target_constant, std::type_identity_t<Tensor<B>*> grad, double scale) {
+    return check_loss(x, target, grad), kernel_lookup::elementwise_loss(dev, op, x, target, target_constant, grad, scale);
+}
+
+}  // namespace ops
 
 }  // namespace cyclegan

@@ -3,9 +3,13 @@
 // (backend/cpu/norm.hpp, backend/cuda/norm.cuh): which values form a group, and the kernels.
 #include <cmath>
 #include <cstddef>
+#include <initializer_list>
+#include <string>
+#include <type_traits>
 
 #include "../core/macros.hpp"
 #include "../core/tensor.hpp"
+#include "kernel_lookup.hpp"
 
 namespace cyclegan {
 
@@ -69,6 +73,23 @@ inline double bessel_correction(std::size_t count) {
     return static_cast<double>(count) / static_cast<double>(count - 1);
 }
 
+// The kernels' contract: g made for x's shape (the layer's NormGroups of it), statistics of one value
+// per group, weight and bias of one value per channel or empty (no affine transform), and every
+// tensor given beside x of x's shape.
+template <class Tensor, class... Same>
+void check_norm(const char* who, const Tensor& x, const NormGroups& g, const Tensor& mean, const Tensor& rstd,
+                const Tensor* weight, const Tensor* bias, const Same*... same) {
+    const Shape s = x.shape();
+    const auto groups = static_cast<std::size_t>(g.groups);
+    const bool fits = g.channels == s.c && g.len == s.plane() && g.stride == s.image() &&
+                      groups * static_cast<std::size_t>(g.chunks) * g.len == x.numel() && mean.numel() == groups &&
+                      rstd.numel() == groups;
+    auto per_channel = [&](const Tensor* t) { return !t || t->empty() || t->numel() == static_cast<std::size_t>(s.c); };
+    if (!fits || !per_channel(weight) || !per_channel(bias) || !((!same || same->shape() == s) && ...))
+        throw shape_error(std::string(who) + ": the groups, statistics, weights or other tensors do not fit the input " +
+                          to_string(s));
+}
+
 // The kernels both norm layers call (backend/cpu/norm.hpp). Optional tensors are pointers (null:
 // absent) or empty tensors (weight, bias: no affine transform).
 template <class B>
@@ -86,5 +107,68 @@ concept BatchNormKernels = NormKernels<B> &&
         norm_inverse_std(d, ct, eps, t);                                  // rstd = 1 / sqrt(var + eps)
         update_running_statistics(d, ct, ct, count, momentum, t, t);      // running <- (1-m) running + m batch
     };
+
+// The same numbers of values in every tensor (per-channel statistics), and a count over 1.
+template <class Tensor>
+void check_norm_statistics(const char* who, std::initializer_list<const Tensor*> tensors, std::size_t count = 2) {
+    const std::size_t n = (*tensors.begin())->numel();
+    for (const Tensor* t : tensors)
+        if (t->numel() != n || count <= 1)
+            throw shape_error(std::string(who) + ": statistics of " + std::to_string(t->numel()) + " and " + std::to_string(n) +
+                              " values over " + std::to_string(count));
+}
+
+CYCLEGAN_KERNEL_LOOKUP(norm_statistics)
+CYCLEGAN_KERNEL_LOOKUP(norm_forward)
+CYCLEGAN_KERNEL_LOOKUP(norm_backward)
+CYCLEGAN_KERNEL_LOOKUP(norm_inverse_std)
+CYCLEGAN_KERNEL_LOOKUP(update_running_statistics)
+
+// The checked entry points (ops/kernel_lookup.hpp).
+namespace ops {
+
+// mean, rstd (and the biased variance into *var) of each group of x.
+template <class B>
+void norm_statistics(B& dev, const Tensor<B>& x, const NormGroups& g, double eps, Tensor<B>& mean, Tensor<B>& rstd,
+                     std::type_identity_t<Tensor<B>*> var) {
+    check_norm("norm_statistics", x, g, mean, rstd, static_cast<const Tensor<B>*>(nullptr), static_cast<const Tensor<B>*>(nullptr));
+    if (var) check_norm_statistics<Tensor<B>>("norm_statistics", {&mean, var});
+    kernel_lookup::norm_statistics(dev, x, g, eps, mean, rstd, var);
+}
+
+// y = (x - mean) * rstd * weight + bias
+template <class B>
+void norm_forward(B& dev, const Tensor<B>& x, const NormGroups& g, const Tensor<B>& mean, const Tensor<B>& rstd,
+                  const Tensor<B>& weight, const Tensor<B>& bias, Tensor<B>& y) {
+    check_norm("norm_forward", x, g, mean, rstd, &weight, &bias, &y);
+    kernel_lookup::norm_forward(dev, x, g, mean, rstd, weight, bias, y);
+}
+
+// dx (when given, overwritten), dweight and dbias (when given, added to) from dy.
+template <class B>
+void norm_backward(B& dev, const Tensor<B>& x, const Tensor<B>& dy, const NormGroups& g, const Tensor<B>& mean,
+                   const Tensor<B>& rstd, const Tensor<B>& weight, bool batch_stats, std::type_identity_t<Tensor<B>*> dx,
+                   std::type_identity_t<Tensor<B>*> dweight, std::type_identity_t<Tensor<B>*> dbias) {
+    check_norm("norm_backward", x, g, mean, rstd, &weight, static_cast<const Tensor<B>*>(nullptr), &dy, dx);
+    if ((dweight && dweight->numel() != weight.numel()) || (dbias && dbias->numel() != weight.numel()))
+        throw shape_error("norm_backward: parameter gradients of another size than the weights'");
+    kernel_lookup::norm_backward(dev, x, dy, g, mean, rstd, weight, batch_stats, dx, dweight, dbias);
+}
+
+// rstd = 1 / sqrt(var + eps)
+template <class B>
+void norm_inverse_std(B& dev, const Tensor<B>& var, double eps, Tensor<B>& rstd) {
+    check_norm_statistics<Tensor<B>>("norm_inverse_std", {&var, &rstd}), kernel_lookup::norm_inverse_std(dev, var, eps, rstd);
+}
+
+// running <- (1 - momentum) running + momentum batch, the variance unbiased over `count` values.
+template <class B>
+void update_running_statistics(B& dev, const Tensor<B>& mean, const Tensor<B>& var, std::size_t count, double momentum,
+                               Tensor<B>& running_mean, Tensor<B>& running_var) {
+    check_norm_statistics<Tensor<B>>("update_running_statistics", {&mean, &var, &running_mean, &running_var}, count);
+    kernel_lookup::update_running_statistics(dev, mean, var, count, momentum, running_mean, running_var);
+}
+
+}  // namespace ops
 
 }  // namespace cyclegan

@@ -4,9 +4,11 @@
 // the host, then rounded to the parameters' type. So are 1 - beta: PyTorch computes them in Python
 // floats, and 1 - float(0.999) would be 1.3e-5 away from float(0.001).
 #include <cmath>
+#include <string>
 
 #include "../core/macros.hpp"
 #include "../core/tensor.hpp"
+#include "kernel_lookup.hpp"
 
 namespace cyclegan {
 
@@ -66,5 +68,36 @@ template <class B>
 concept SgdKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
     sgd_update(d, t, ct, t, 1.0, 1.0, 1.0, 1.0, false, false);  // param, grad, buf, lr, momentum, ...
 };
+
+// The kernels' contract: the gradients and every state buffer as many values as the parameters.
+template <class Tensor, class... State>
+void check_optimizer_step(const char* who, const Tensor& param, const Tensor& grad, const State&... state) {
+    const std::size_t n = param.numel();
+    if (grad.numel() != n || ((state.numel() != n) || ...))
+        throw shape_error(std::string(who) + ": " + std::to_string(n) + " parameters, " + std::to_string(grad.numel()) +
+                          " gradients and state of " + ((std::to_string(state.numel()) + " ") + ...) + "values");
+}
+
+CYCLEGAN_KERNEL_LOOKUP(adam_update)
+CYCLEGAN_KERNEL_LOOKUP(sgd_update)
+
+// The checked entry points (ops/kernel_lookup.hpp): one step of AdamRule / SgdRule over every value.
+namespace ops {
+
+template <class B>
+void adam_update(B& dev, Tensor<B>& param, const Tensor<B>& grad, Tensor<B>& m, Tensor<B>& v, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, long step) {
+    check_optimizer_step("adam_update", param, grad, m, v);
+    kernel_lookup::adam_update(dev, param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step);
+}
+
+template <class B>
+void sgd_update(B& dev, Tensor<B>& param, const Tensor<B>& grad, Tensor<B>& buf, double lr, double momentum,
+                double dampening, double weight_decay, bool nesterov, bool first) {
+    check_optimizer_step("sgd_update", param, grad, buf);
+    kernel_lookup::sgd_update(dev, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first);
+}
+
+}  // namespace ops
 
 }  // namespace cyclegan

@@ -7,6 +7,7 @@
 
 #include "../core/macros.hpp"
 #include "../core/tensor.hpp"
+#include "kernel_lookup.hpp"
 
 namespace cyclegan {
 
@@ -76,6 +77,24 @@ inline void check_padding(const char* who, PaddingMode mode, const Padding2d& pa
                           ") for input of shape " + to_string(s));
 }
 
+// The shape of x padded by `pad` (ReflectionPad2d, ReplicationPad2d, ZeroPad2d): shape_error naming
+// `who` where the mode cannot pad x.
+inline Shape padded_shape(const char* who, PaddingMode mode, const Padding2d& pad, const Shape& x) {
+    check_padding(who, mode, pad, x);
+    return {x.n, x.c, pad.out_h(x.h), pad.out_w(x.w)};
+}
+
+// The kernels' contract: pads of at least 0 that the mode can apply to x, and y of x's padded shape.
+template <class Tensor>
+void check_pad2d(const char* who, PaddingMode mode, const Tensor& x, const Tensor& y, const Padding2d& pad) {
+    if (pad.left < 0 || pad.right < 0 || pad.top < 0 || pad.bottom < 0)
+        throw shape_error(std::string(who) + ": negative padding (" + pad.describe() + ")");
+    const Shape expected = padded_shape(who, mode, pad, x.shape());
+    if (!(y.shape() == expected))
+        throw shape_error(std::string(who) + ": " + to_string(x.shape()) + " padded by (" + pad.describe() + ") is " +
+                          to_string(expected) + ", not " + to_string(y.shape()));
+}
+
 // The kernels (backend/cpu/pad.hpp, backend/cuda/pad.cuh):
 //   forward:  y[p, oh, ow] = x[p, sh, sw] with sh = padded_source(oh - top, H), sw likewise; 0 where -1
 //   backward: its adjoint, dx[p, h, w] = sum of dy over the output pixels that read (h, w)
@@ -84,5 +103,25 @@ concept PadKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, PaddingMo
     pad2d_forward(d, m, ct, t, p);   // y preallocated, padded shape
     pad2d_backward(d, m, ct, t, p);  // dx preallocated, input shape, overwritten
 };
+
+CYCLEGAN_KERNEL_LOOKUP(pad2d_forward)
+CYCLEGAN_KERNEL_LOOKUP(pad2d_backward)
+
+// The checked entry points (ops/kernel_lookup.hpp).
+namespace ops {
+
+// y = x padded (y of x's padded shape)
+template <class B>
+void pad2d_forward(B& dev, PaddingMode mode, const Tensor<B>& x, Tensor<B>& y, const Padding2d& pad) {
+    check_pad2d("pad2d_forward", mode, x, y, pad), kernel_lookup::pad2d_forward(dev, mode, x, y, pad);
+}
+
+// dx = the padding's adjoint applied to dy (dx of the input's shape, overwritten)
+template <class B>
+void pad2d_backward(B& dev, PaddingMode mode, const Tensor<B>& dy, Tensor<B>& dx, const Padding2d& pad) {
+    check_pad2d("pad2d_backward", mode, dx, dy, pad), kernel_lookup::pad2d_backward(dev, mode, dy, dx, pad);
+}
+
+}  // namespace ops
 
 }  // namespace cyclegan

@@ -1,8 +1,9 @@
 #pragma once
 // Whole-tensor arithmetic that the compositions need (Residual's sum, SkipConcat's and the U-Net's
-// channel concatenation): the kernels a backend provides, and the shape checks every backend's
-// kernels run first, so each message is written once.
+// channel concatenation): the kernels a backend provides, their shape checks and the checked entry
+// points that run them (ops/kernel_lookup.hpp).
 #include "../core/tensor.hpp"
+#include "kernel_lookup.hpp"
 
 namespace cyclegan {
 
@@ -26,8 +27,8 @@ void check_concat_channels(const Tensor& a, const Tensor& b, const Tensor& out) 
 template <class Tensor>
 void check_split_channels(const Tensor& y, const Tensor& a, const Tensor& b) {
     const Shape sa = a.shape(), sb = b.shape(), sy = y.shape();
-    if (sy.c != sa.c + sb.c || sa.n != sy.n || sb.n != sy.n)
-        throw shape_error("split_channels: cannot split " + to_string(sy));
+    if (sy.c != sa.c + sb.c || sa.n != sy.n || sb.n != sy.n || sa.h != sy.h || sb.h != sy.h || sa.w != sy.w || sb.w != sy.w)
+        throw shape_error("split_channels: cannot split " + to_string(sy) + " into " + to_string(sa) + " and " + to_string(sb));
 }
 
 template <class B>
@@ -36,5 +37,29 @@ concept TensorOpKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct) {
     concat_channels(d, ct, ct, t);     // out = [a, b] along C
     split_channels(d, ct, t, t);       // the adjoint of concat_channels
 };
+
+CYCLEGAN_KERNEL_LOOKUP(add)
+CYCLEGAN_KERNEL_LOOKUP(concat_channels)
+CYCLEGAN_KERNEL_LOOKUP(split_channels)
+
+// The checked entry points (ops/kernel_lookup.hpp).
+namespace ops {
+
+template <class B>
+void add(B& dev, const Tensor<B>& a, const Tensor<B>& b, Tensor<B>& out) {
+    check_add(a, b, out), kernel_lookup::add(dev, a, b, out);
+}
+
+template <class B>
+void concat_channels(B& dev, const Tensor<B>& a, const Tensor<B>& b, Tensor<B>& out) {
+    check_concat_channels(a, b, out), kernel_lookup::concat_channels(dev, a, b, out);
+}
+
+template <class B>
+void split_channels(B& dev, const Tensor<B>& y, Tensor<B>& a, Tensor<B>& b) {
+    check_split_channels(y, a, b), kernel_lookup::split_channels(dev, y, a, b);
+}
+
+}  // namespace ops
 
 }  // namespace cyclegan

@@ -2,8 +2,11 @@
 // Upsampling's contract: nn.Upsample's index formulas (PyTorch 1.13's), shared by every backend,
 // and the kernels a backend provides; the kernels only gather (forward) and scatter (backward)
 // with these formulas.
+#include <string>
+
 #include "../core/macros.hpp"
 #include "../core/tensor.hpp"
+#include "kernel_lookup.hpp"
 
 namespace cyclegan {
 
@@ -61,6 +64,22 @@ CYCLEGAN_HD T bilinear(TapWeights<T> h, TapWeights<T> w, T x00, T x01, T x10, T 
     return h.w0 * (w.w0 * x00 + w.w1 * x01) + h.w1 * (w.w0 * x10 + w.w1 * x11);
 }
 
+// x scaled by `scale` in height and width: shape_error naming `who` for an input without pixels.
+inline Shape upsampled_shape(const char* who, const Shape& x, int scale) {
+    if (x.h <= 0 || x.w <= 0) throw shape_error(std::string(who) + ": input of shape " + to_string(x) + " has no pixels");
+    return {x.n, x.c, x.h * scale, x.w * scale};
+}
+
+// The kernels' contract: a positive integer scale, and y of x's upsampled shape.
+template <class Tensor>
+void check_upsample(const char* who, const Tensor& x, const Tensor& y, int scale) {
+    if (scale < 1) throw shape_error(std::string(who) + ": scale " + std::to_string(scale) + " is not a positive integer");
+    const Shape expected = upsampled_shape(who, x.shape(), scale);
+    if (!(y.shape() == expected))
+        throw shape_error(std::string(who) + ": " + to_string(x.shape()) + " scaled by " + std::to_string(scale) + " is " +
+                          to_string(expected) + ", not " + to_string(y.shape()));
+}
+
 template <class B>
 concept UpsampleKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, int s, bool a) {
     upsample_nearest2d_forward(d, ct, t, s);        // y preallocated, s times x's size
@@ -68,5 +87,38 @@ concept UpsampleKernels = requires(B& d, Tensor<B>& t, const Tensor<B>& ct, int 
     upsample_bilinear2d_forward(d, ct, t, s, a);
     upsample_bilinear2d_backward(d, ct, t, s, a);
 };
+
+CYCLEGAN_KERNEL_LOOKUP(upsample_nearest2d_forward)
+CYCLEGAN_KERNEL_LOOKUP(upsample_nearest2d_backward)
+CYCLEGAN_KERNEL_LOOKUP(upsample_bilinear2d_forward)
+CYCLEGAN_KERNEL_LOOKUP(upsample_bilinear2d_backward)
+
+// The checked entry points (ops/kernel_lookup.hpp): y = x upsampled (y preallocated); dx = the
+// adjoint applied to dy (dx preallocated, overwritten).
+namespace ops {
+
+template <class B>
+void upsample_nearest2d_forward(B& dev, const Tensor<B>& x, Tensor<B>& y, int scale) {
+    check_upsample("upsample_nearest2d_forward", x, y, scale), kernel_lookup::upsample_nearest2d_forward(dev, x, y, scale);
+}
+
+template <class B>
+void upsample_nearest2d_backward(B& dev, const Tensor<B>& dy, Tensor<B>& dx, int scale) {
+    check_upsample("upsample_nearest2d_backward", dx, dy, scale), kernel_lookup::upsample_nearest2d_backward(dev, dy, dx, scale);
+}
+
+template <class B>
+void upsample_bilinear2d_forward(B& dev, const Tensor<B>& x, Tensor<B>& y, int scale, bool align_corners) {
+    check_upsample("upsample_bilinear2d_forward", x, y, scale);
+    kernel_lookup::upsample_bilinear2d_forward(dev, x, y, scale, align_corners);
+}
+
+template <class B>
+void upsample_bilinear2d_backward(B& dev, const Tensor<B>& dy, Tensor<B>& dx, int scale, bool align_corners) {
+    check_upsample("upsample_bilinear2d_backward", dx, dy, scale);
+    kernel_lookup::upsample_bilinear2d_backward(dev, dy, dx, scale, align_corners);
+}
+
+}  // namespace ops
 
 }  // namespace cyclegan

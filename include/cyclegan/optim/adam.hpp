@@ -37,9 +37,9 @@ struct Adam {
 
         void step(Tensor<B>& params, const Tensor<B>& grads) {
             static_assert(AdamKernels<B>, "Adam: the backend has no adam_update kernel; include the backend's header");
-            this->expect_size("Adam", m_, params, grads);
             const Options& o = this->o_;
-            adam_update(*this->dev_, params, grads, m_, v_, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, ++this->steps_);
+            ops::adam_update(*this->dev_, params, grads, m_, v_, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, this->steps_ + 1);
+            ++this->steps_;  // after the update: a failed one is not counted
         }
 
         std::vector<OptimizerTensor<B>> tensors() { return {{"exp_avg", &m_}, {"exp_avg_sq", &v_}}; }

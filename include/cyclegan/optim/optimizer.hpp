@@ -39,12 +39,6 @@ public:
 protected:
     OptimizerStateBase(B& dev, Options o) : dev_(&dev), o_(o) {}
     Tensor<B> zeros(std::size_t n) const { return Tensor<B>::zeros(*dev_, Shape{1, 1, 1, static_cast<int>(n)}); }
-    // std::invalid_argument, naming the optimizer, unless params and grads have the state's size.
-    static void expect_size(const char* name, const Tensor<B>& state, const Tensor<B>& params, const Tensor<B>& grads) {
-        if (params.numel() != state.numel() || grads.numel() != state.numel())
-            throw std::invalid_argument(std::string(name) + ": state holds " + std::to_string(state.numel()) +
-                                        " values, parameters " + std::to_string(params.numel()));
-    }
 
     B* dev_;
     Options o_;

@@ -39,9 +39,8 @@ struct SGD {
 
         void step(Tensor<B>& params, const Tensor<B>& grads) {
             static_assert(SgdKernels<B>, "SGD: the backend has no sgd_update kernel; include the backend's header");
-            this->expect_size("SGD", buf_, params, grads);
             const Options& o = this->o_;
-            sgd_update(*this->dev_, params, grads, buf_, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov,
+            ops::sgd_update(*this->dev_, params, grads, buf_, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov,
                        this->steps_ == 0);
             ++this->steps_;  // after the update: a failed one is not counted
         }

@@ -15,7 +15,7 @@ inline void add_channel_bias(cuda& dev, Tensor<cuda>& y, const Tensor<cuda>& b) 
     const std::size_t plane = s.plane(), channels = static_cast<std::size_t>(s.c);
     float* py = y.data();
     const float* pb = b.data();
-    detail::for_each_index(dev.stream(), y.numel(),
+    for_each_index(dev.stream(), y.numel(),
                            [=] __device__(std::size_t i) { py[i] += pb[(i / plane) % channels]; });
 }
 
@@ -34,7 +34,7 @@ inline void channel_bias_backward(cuda& dev, const Tensor<cuda>& dy, Tensor<cuda
     CYCLEGAN_CUDA_CHECK(cudaGetLastError());
     float* pdb = db.data();
     const int parts = sp.parts;
-    detail::for_each_index(dev.stream(), static_cast<std::size_t>(channels), [=] __device__(std::size_t c) {
+    for_each_index(dev.stream(), static_cast<std::size_t>(channels), [=] __device__(std::size_t c) {
         pdb[c] += static_cast<float>(sum_parts(part, static_cast<int>(c), parts));
     });
     // scratch is freed on the stream, after the kernels above.

@@ -62,7 +62,7 @@ public:
         });
     }
     void fill(float* p, std::size_t n, float v) {
-        detail::for_each_index(s_->stream, n, [=] __device__(std::size_t i) { p[i] = v; });
+        for_each_index(s_->stream, n, [=] __device__(std::size_t i) { p[i] = v; });
     }
     // Host to device and back wait for the copy: the host buffer may go away when they return.
     void upload(const float* host, float* dst, std::size_t n) {

@@ -12,11 +12,10 @@ namespace cyclegan {
 // mask[i] = 0 with probability p, else 1/(1-p); y = x * mask.
 inline void dropout_forward(cuda& dev, const Tensor<cuda>& x, const DropoutDraw& draw, Tensor<cuda>& mask,
                             Tensor<cuda>& y) {
-    check_dropout_forward(x, mask, y);
     const DropoutDraw d = draw;
     const float* px = x.data();
     float *pm = mask.data(), *py = y.data();
-    detail::for_each_index(dev.stream(), x.numel(), [=] __device__(std::size_t i) {
+    for_each_index(dev.stream(), x.numel(), [=] __device__(std::size_t i) {
         const float m = d.factor<float>(static_cast<std::uint64_t>(i));
         pm[i] = m;
         py[i] = px[i] * m;
@@ -25,10 +24,9 @@ inline void dropout_forward(cuda& dev, const Tensor<cuda>& x, const DropoutDraw&
 
 // y = x * mask is linear in x with a constant mask: dx = dy * mask.
 inline void dropout_backward(cuda& dev, const Tensor<cuda>& mask, const Tensor<cuda>& dy, Tensor<cuda>& dx) {
-    check_dropout_backward(mask, dy, dx);
     const float *pm = mask.data(), *pdy = dy.data();
     float* pdx = dx.data();
-    detail::for_each_index(dev.stream(), mask.numel(), [=] __device__(std::size_t i) { pdx[i] = pdy[i] * pm[i]; });
+    for_each_index(dev.stream(), mask.numel(), [=] __device__(std::size_t i) { pdx[i] = pdy[i] * pm[i]; });
 }
 
 }  // namespace cyclegan

@@ -71,7 +71,7 @@ inline void norm_statistics(cuda& dev, const Tensor<cuda>& x, const NormGroups& 
     const double m = static_cast<double>(g.count());
     const int parts = sp.parts;
     float *pmean = mean.data(), *prstd = rstd.data(), *pvar = var ? var->data() : nullptr;
-    detail::for_each_index(dev.stream(), static_cast<std::size_t>(g.groups), [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), static_cast<std::size_t>(g.groups), [=] __device__(std::size_t e) {
         const int i = static_cast<int>(e);
         const double mu = sum_parts(sum_part, i, parts) / m, v = sum_parts(sq_part, i, parts) / m;
         pmean[i] = static_cast<float>(mu);
@@ -85,7 +85,7 @@ inline void norm_statistics(cuda& dev, const Tensor<cuda>& x, const NormGroups& 
 inline void norm_inverse_std(cuda& dev, const Tensor<cuda>& var, double eps, Tensor<cuda>& rstd) {
     const float* pv = var.data();
     float* pr = rstd.data();
-    detail::for_each_index(dev.stream(), var.numel(), [=] __device__(std::size_t c) {
+    for_each_index(dev.stream(), var.numel(), [=] __device__(std::size_t c) {
         pr[c] = static_cast<float>(inverse_std(pv[c], eps));
     });
 }
@@ -97,7 +97,7 @@ inline void update_running_statistics(cuda& dev, const Tensor<cuda>& mean, const
     const double bessel = bessel_correction(count);
     const float *pm = mean.data(), *pv = var.data();
     float *rm = running_mean.data(), *rv = running_var.data();
-    detail::for_each_index(dev.stream(), mean.numel(), [=] __device__(std::size_t c) {
+    for_each_index(dev.stream(), mean.numel(), [=] __device__(std::size_t c) {
         rm[c] = static_cast<float>(running_average(rm[c], pm[c], momentum));
         rv[c] = static_cast<float>(running_average(rv[c], pv[c], momentum, bessel));
     });
@@ -114,7 +114,7 @@ inline void norm_forward(cuda& dev, const Tensor<cuda>& x, const NormGroups& g, 
     const NormGroups gg = g;
     const std::size_t len = g.len, chunks = static_cast<std::size_t>(g.chunks);
     const std::size_t n = g.groups > 0 ? static_cast<std::size_t>(g.groups) * chunks * len : 0;
-    detail::for_each_index(dev.stream(), n, [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), n, [=] __device__(std::size_t e) {
         const std::size_t r = e / len;
         const int i = static_cast<int>(r / chunks), k = static_cast<int>(r % chunks);
         const NormAffine<float> a = norm_affine(pmean[i], prstd[i], pw, pb, gg.channel(i));
@@ -155,7 +155,7 @@ inline void norm_backward(cuda& dev, const Tensor<cuda>& x, const Tensor<cuda>& 
         // of channel c added in the CPU's order.
         const int parts = sp.parts;
         double* out = sums;
-        detail::for_each_index(dev.stream(), static_cast<std::size_t>(channels), [=] __device__(std::size_t e) {
+        for_each_index(dev.stream(), static_cast<std::size_t>(channels), [=] __device__(std::size_t e) {
             const int c = static_cast<int>(e);
             double s1 = 0, s2 = 0;
             for (int i = c; i < groups; i += channels) {
@@ -178,7 +178,7 @@ inline void norm_backward(cuda& dev, const Tensor<cuda>& x, const Tensor<cuda>& 
     const NormGroups gg = g;
     const std::size_t len = g.len, chunks = static_cast<std::size_t>(g.chunks);
     const double* ps = sums;
-    detail::for_each_index(dev.stream(), static_cast<std::size_t>(groups) * chunks * len, [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), static_cast<std::size_t>(groups) * chunks * len, [=] __device__(std::size_t e) {
         const std::size_t r = e / len;
         const int i = static_cast<int>(r / chunks), k = static_cast<int>(r % chunks);
         const double mu = pmean[i], rs = prstd[i];

@@ -13,7 +13,7 @@ inline void adam_update(cuda& dev, Tensor<cuda>& param, const Tensor<cuda>& grad
     float* p = param.data();
     const float* g = grad.data();
     float *pm = m.data(), *pv = v.data();
-    detail::for_each_index(dev.stream(), param.numel(),
+    for_each_index(dev.stream(), param.numel(),
                            [=] __device__(std::size_t i) { rule(p[i], g[i], pm[i], pv[i]); });
 }
 
@@ -23,7 +23,7 @@ inline void sgd_update(cuda& dev, Tensor<cuda>& param, const Tensor<cuda>& grad,
     float* p = param.data();
     const float* g = grad.data();
     float* b = buf.data();
-    detail::for_each_index(dev.stream(), param.numel(), [=] __device__(std::size_t i) { rule(p[i], g[i], b[i]); });
+    for_each_index(dev.stream(), param.numel(), [=] __device__(std::size_t i) { rule(p[i], g[i], b[i]); });
 }
 
 }  // namespace cyclegan

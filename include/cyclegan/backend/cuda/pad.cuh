@@ -14,7 +14,7 @@ inline void pad2d_forward(cuda& dev, PaddingMode mode, const Tensor<cuda>& x, Te
     const int H = xs.h, W = xs.w, Ho = ys.h, Wo = ys.w, top = pad.top, left = pad.left;
     const float* px = x.data();
     float* py = y.data();
-    detail::for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
         const auto [p, oh, ow] = detail::pixel_of(e, Ho, Wo);
         const int sh = padded_source(oh - top, H, mode), sw = padded_source(ow - left, W, mode);
         py[e] = (sh < 0 || sw < 0) ? 0.0f : px[(p * H + sh) * W + sw];
@@ -32,7 +32,7 @@ inline void pad2d_backward(cuda& dev, PaddingMode mode, const Tensor<cuda>& dy, 
     const int bottom = Ho - H - top, right = Wo - W - left;
     const float* pdy = dy.data();
     float* pdx = dx.data();
-    detail::for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
         const auto [p, h, w] = detail::pixel_of(e, H, W);
         const float* in = pdy + p * Ho * Wo;
         double sum = 0;

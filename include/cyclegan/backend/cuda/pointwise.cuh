@@ -11,7 +11,7 @@ void pointwise_forward(cuda& dev, const Op& op, const Tensor<cuda>& x, Tensor<cu
     const Op o = op;  // the lambda captures a copy, not the host reference
     const float* px = x.data();
     float* py = y.data();
-    detail::for_each_index(dev.stream(), x.numel(), [=] __device__(std::size_t i) { py[i] = o.f(px[i]); });
+    for_each_index(dev.stream(), x.numel(), [=] __device__(std::size_t i) { py[i] = o.f(px[i]); });
 }
 
 template <class Op>
@@ -20,7 +20,7 @@ void pointwise_backward(cuda& dev, const Op& op, const Tensor<cuda>& x, const Te
     const Op o = op;
     const float *px = x.data(), *py = y.data(), *pdy = dy.data();
     float* pdx = dx.data();
-    detail::for_each_index(dev.stream(), x.numel(),
+    for_each_index(dev.stream(), x.numel(),
                            [=] __device__(std::size_t i) { pdx[i] = pdy[i] * o.df(px[i], py[i]); });
 }
 

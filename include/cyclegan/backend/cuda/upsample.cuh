@@ -26,7 +26,7 @@ inline LinearTapTables linear_tap_tables(cuda& dev, const Shape& xs, const Shape
     t.th = taps;
     t.tw = taps + rows;
     const int H = xs.h, W = xs.w;
-    detail::for_each_index(dev.stream(), total, [=] __device__(std::size_t o) {
+    for_each_index(dev.stream(), total, [=] __device__(std::size_t o) {
         taps[o] = o < rows ? linear_taps(static_cast<int>(o), H, scale, align_corners)
                            : linear_taps(static_cast<int>(o - rows), W, scale, align_corners);
     });
@@ -41,7 +41,7 @@ inline void upsample_nearest2d_forward(cuda& dev, const Tensor<cuda>& x, Tensor<
     const int H = xs.h, W = xs.w, Ho = ys.h, Wo = ys.w;
     const float* px = x.data();
     float* py = y.data();
-    detail::for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
         const auto [p, oh, ow] = detail::pixel_of(e, Ho, Wo);
         py[e] = px[(p * H + nearest_source(oh, scale)) * W + nearest_source(ow, scale)];
     });
@@ -53,7 +53,7 @@ inline void upsample_nearest2d_backward(cuda& dev, const Tensor<cuda>& dy, Tenso
     const int H = xs.h, W = xs.w, Ho = ys.h, Wo = ys.w;
     const float* pdy = dy.data();
     float* pdx = dx.data();
-    detail::for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
         const auto [p, h, w] = detail::pixel_of(e, H, W);
         const float* in = pdy + p * Ho * Wo;
         double sum = 0;
@@ -75,7 +75,7 @@ inline void upsample_bilinear2d_forward(cuda& dev, const Tensor<cuda>& x, Tensor
     const int H = xs.h, W = xs.w, Ho = ys.h, Wo = ys.w;
     const float* px = x.data();
     float* py = y.data();
-    detail::for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), y.numel(), [=] __device__(std::size_t e) {
         const auto [p, oh, ow] = detail::pixel_of(e, Ho, Wo);
         const LinearTaps h = th[oh], w = tw[ow];
         const float* in = px + p * H * W;
@@ -98,7 +98,7 @@ inline void upsample_bilinear2d_backward(cuda& dev, const Tensor<cuda>& dy, Tens
     const int H = xs.h, W = xs.w, Ho = ys.h, Wo = ys.w;
     const float* pdy = dy.data();
     float* pdx = dx.data();
-    detail::for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
+    for_each_index(dev.stream(), dx.numel(), [=] __device__(std::size_t e) {
         const auto [p, h, w] = detail::pixel_of(e, H, W);
         const float* in = pdy + p * Ho * Wo;
         const int oh_begin = max(0, (h - 1) * scale - 1), oh_end = min(Ho, (h + 2) * scale + 1);
