@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     app.add_option("--name", o.name, "name of the experiment: checkpoints go to <checkpoints-dir>/<name>")->capture_default_str();
     app.add_option("--checkpoints-dir", o.checkpoints_dir, "where experiments are saved")->capture_default_str();
     add_model_options(app, o.model);
-    app.add_option("--gan-mode", o.gan_mode, "adversarial loss")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::gan_mode_choices)))->capture_default_str();
+    app.add_option("--gan-mode", o.gan_mode, "adversarial loss (wgangp: the Wasserstein objective without gradient penalty, as the reference's CycleGAN trains it)")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::gan_mode_choices)))->capture_default_str();
     app.add_option("--lambda-A", o.lambda_A, "weight of the cycle loss A -> B -> A")->check(in_range(CycleGANOptions::loss_weight_range))->capture_default_str();
     app.add_option("--lambda-B", o.lambda_B, "weight of the cycle loss B -> A -> B")->check(in_range(CycleGANOptions::loss_weight_range))->capture_default_str();
     app.add_option("--lambda-identity", o.lambda_identity, "identity loss weight, relative to lambda (0 turns it off)")->check(in_range(CycleGANOptions::loss_weight_range))->capture_default_str();

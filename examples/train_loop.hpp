@@ -203,10 +203,12 @@ void check_same_on_every_rank(Comm& comm, const std::string& what) {
 // trains on its share of every batch; rank 0 alone prints, logs and saves. The run in order:
 // the constructor (sizes checked, model built), resume or start_fresh, open_data, then per epoch
 // run_epoch and end_epoch.
-template <class B, class GanLossType, class Comm>
+template <class B, class Comm>
 class Trainer {
 public:
-    using Model = CycleGAN<AnyGenerator<B>, AnyDiscriminator<B>, GanLossType>;
+    // The GAN loss is chosen at run time (GANLoss), so the training is compiled once per backend
+    // and communicator, not once per --gan-mode as well.
+    using Model = CycleGAN<AnyGenerator<B>, AnyDiscriminator<B>, GANLoss>;
 
     // Sizes the networks cannot take are refused before anything is written.
     Trainer(B& dev, const TrainOptions& o, Comm& comm)
@@ -269,7 +271,7 @@ private:
             return Model(dev, o.model.generator(), o.model.discriminator(),
                          {.lambda_A = o.lambda_A, .lambda_B = o.lambda_B, .lambda_identity = o.lambda_identity,
                           .pool_size = o.pool_size, .init = o.model.init(o.seed), .seed = pool_seed},
-                         {.lr = o.lr, .beta1 = o.beta1});
+                         {.lr = o.lr, .beta1 = o.beta1}, GANLoss{parse_choice(gan_mode_choices, o.gan_mode, "gan mode")});
         } catch (const std::bad_alloc& e) {
             throw std::runtime_error("out of memory building the networks" + sizes_of_networks(o) + ": " +
                                      (out_of_memory::detail(e).empty() ? "std::bad_alloc" : out_of_memory::detail(e)) +
@@ -580,17 +582,9 @@ private:
     long steps_this_run_ = 0;
 };
 
-template <class B, class GanLossType, class Comm>
-int train(B& dev, const TrainOptions& o, Comm& comm) {
-    return Trainer<B, GanLossType, Comm>(dev, o, comm).run();
-}
-
-// The adversarial loss is a template parameter of the model: one instantiation per --gan-mode.
 template <class B, class Comm>
 int train_with(B& dev, const TrainOptions& o, Comm& comm) {
-    return with_gan_loss(parse_choice(gan_mode_choices, o.gan_mode, "gan mode"), [&](auto loss) {
-        return train<B, decltype(loss)>(dev, o, comm);
-    });
+    return Trainer<B, Comm>(dev, o, comm).run();
 }
 
 // Defined in train_cuda.cu, which nvcc compiles, in builds with the GPU backend.

@@ -216,6 +216,12 @@ __attribute__((target(CYCLEGAN_AVX512_TARGET))) void round_avx512(
 __attribute__((target(CYCLEGAN_AVX2_TARGET))) void round_avx2(const float* in, float* out) {
     for (int h = 0; h < 16; h += 8) _mm256_storeu_ps(out + h, cpu_detail::avx2::Simd::round_bf16(_mm256_loadu_ps(in + h)));
 }
+__attribute__((target(CYCLEGAN_AVX512_TARGET))) std::uint64_t fingerprint_avx512(const float* v, std::size_t n) {
+    return cpu_detail::avx512::fingerprint(v, n);
+}
+__attribute__((target(CYCLEGAN_AVX2_TARGET))) std::uint64_t fingerprint_avx2(const float* v, std::size_t n) {
+    return cpu_detail::avx2::fingerprint(v, n);
+}
 __attribute__((target("avx512f,avx512bf16,avx512vl"))) void round_vcvtneps2bf16(const float* in, float* out) {
     using U16 = std::uint16_t __attribute__((vector_size(32)));
     using U32 = std::uint32_t __attribute__((vector_size(64)));
@@ -291,6 +297,39 @@ TEST_CASE("Winograd F(4x4, 3x3) convolutions equal double precision, in f32 and 
                               ConvCase{"256 -> 256 at 24x24 (the residual blocks' shape)", {1, 256, 24, 24}, 256, {3, 1, 1, 1, PaddingMode::reflect}, A::winograd}})
         for (Precision p : {Precision::f32, Precision::bf16}) check_convolution(c, p);
 }
+
+#if CYCLEGAN_X86_KERNELS
+TEST_CASE("the weight cache's fingerprint changes when any value changes, moves or the length does, in every kernel set") {
+    std::vector<std::pair<const char*, std::uint64_t (*)(const float*, std::size_t)>> sets;
+    if (cpu_kernels_available(CpuKernels::avx2)) sets.push_back({"avx2", fingerprint_avx2});
+    if (cpu_kernels_available(CpuKernels::avx512)) sets.push_back({"avx512", fingerprint_avx512});
+    else MESSAGE("no AVX-512 on this CPU: its fingerprint is skipped");
+    for (const auto& [set, print] : sets)
+        for (std::size_t n : {1u, 15u, 16u, 17u, 63u, 64u, 65u, 130u, 200u}) {
+            const std::string name = set;
+            CAPTURE(name);
+            CAPTURE(n);
+            auto v = to_float(float_values(n + 1, 7 + n));
+            const std::uint64_t base = print(v.data(), n);
+            CHECK(print(v.data(), n) == base);
+            if (sets.size() == 2) CHECK(fingerprint_avx2(v.data(), n) == fingerprint_avx512(v.data(), n));  // one definition
+            std::size_t unchanged = 0;
+            for (std::size_t i = 0; i < n; ++i) {  // each value changed by one bit, in full blocks and in the tail
+                auto w = v;
+                w[i] = std::bit_cast<float>(std::bit_cast<std::uint32_t>(w[i]) ^ 1u);
+                unchanged += print(w.data(), n) == base;
+                if (i + 1 < n && v[i] != v[i + 1]) {  // and swapped with its neighbour
+                    w = v;
+                    std::swap(w[i], w[i + 1]);
+                    unchanged += print(w.data(), n) == base;
+                }
+            }
+            CHECK(unchanged == 0);
+            v[n] = 0;
+            CHECK(print(v.data(), n + 1) != base);  // a zero appended: the length counts
+        }
+}
+#endif
 
 TEST_CASE("inference keeps transformed Winograd weights, and sees weights changed in place") {
     cpu dev;

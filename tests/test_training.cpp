@@ -66,6 +66,31 @@ TEST_CASE("GAN losses by hand") {
         CHECK(HingeGAN{}(dev, pred, Target::real, Player::generator, &g) == doctest::Approx(0.25));
         CHECK(g.to_host(dev) == std::vector<float>{-0.5f, -0.5f});
     }
+    SUBCASE("wgangp: -mean on real, mean on fake, for both players") {
+        for (auto who : {Player::discriminator, Player::generator}) {
+            CHECK(WassersteinGAN{}(dev, pred, Target::real, who, &g) == doctest::Approx(0.25));
+            CHECK(g.to_host(dev) == std::vector<float>{-0.5f, -0.5f});
+            CHECK(WassersteinGAN{}(dev, pred, Target::fake, who, &g, 0.5) == doctest::Approx(0.5 * -0.25));
+            CHECK(g.to_host(dev) == std::vector<float>{0.25f, 0.25f});
+        }
+    }
+    SUBCASE("GANLoss runs the loss its mode names, value and gradient") {
+        const auto wanted = [&](GanMode mode, Target t, Player who, Tensor<cpu>* grad) {
+            return with_gan_loss(mode, [&](auto loss) { return loss(dev, pred, t, who, grad, 0.7); });
+        };
+        std::set<double> values;
+        for (const auto& [name, mode] : gan_mode_choices)
+            for (auto t : {Target::real, Target::fake})
+                for (auto who : {Player::discriminator, Player::generator}) {
+                    Tensor<cpu> g_expected;
+                    const double expected = wanted(mode, t, who, &g_expected);
+                    CHECK(GANLoss{mode}(dev, pred, t, who, &g, 0.7) == expected);
+                    CHECK(g.to_host(dev) == g_expected.to_host(dev));
+                    values.insert(expected);
+                }
+        CHECK(values.size() >= 8);  // the modes differ, so a GANLoss that ran one loss for all would fail above
+        CHECK(GANLoss{}.mode == GanMode::lsgan);  // the reference's default
+    }
     SUBCASE("pixel losses") {
         auto target = Tensor<cpu>::from_host(dev, {1, 1, 1, 2}, std::vector<float>{1.0f, 1.0f});
         CHECK(L1Loss{}(dev, pred, target, &g, 10.0) == doctest::Approx(10.0 * (0.5 + 2.0) / 2));
@@ -84,6 +109,7 @@ TEST_CASE("every loss's gradient matches finite differences") {
             check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return LSGAN{}(dev, p, t, who, g, 0.7); });
             check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return VanillaGAN{}(dev, p, t, who, g, 0.7); });
             check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return HingeGAN{}(dev, p, t, who, g, 0.7); });
+            check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return WassersteinGAN{}(dev, p, t, who, g, 0.7); });
         }
     check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return L1Loss{}(dev, p, target, g, 3.0); });
     check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return MSELoss{}(dev, p, target, g, 3.0); });
@@ -402,6 +428,25 @@ TEST_CASE("train_step and translate refuse images the networks cannot take, nami
     CHECK(model.translate_BtoA(Tensor<cpu>::zeros(dev, {1, 1, 12, 8})).shape() == Shape{1, 3, 12, 8});
 }
 
+TEST_CASE("a model with the GAN loss chosen at run time trains as the one with that loss's type") {
+    using Chosen = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>, GANLoss>;
+    cpu dev;
+    const auto a = random_tensor_f(dev, {1, 3, 8, 8}, 1), b = random_tensor_f(dev, {1, 3, 8, 8}, 2);
+    for (const auto& [name, mode] : gan_mode_choices) {
+        CAPTURE(name);
+        with_gan_loss(mode, [&](auto loss) {
+            CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>, decltype(loss)> typed(dev, {.ngf = 4}, {.ndf = 4});
+            Chosen chosen(dev, {.ngf = 4}, {.ndf = 4}, {}, {}, GANLoss{mode});
+            for (int step = 0; step < 2; ++step) CHECK(chosen.train_step(a, b).values() == typed.train_step(a, b).values());
+            CHECK(chosen.G_A.parameters().to_host(dev) == typed.G_A.parameters().to_host(dev));
+            return 0;
+        });
+    }
+    // And the modes do train differently (so the check above could fail).
+    Chosen lsgan(dev, {.ngf = 4}, {.ndf = 4}), wgan(dev, {.ngf = 4}, {.ndf = 4}, {}, {}, GANLoss{GanMode::wgangp});
+    CHECK(lsgan.train_step(a, b).D_A != wgan.train_step(a, b).D_A);
+}
+
 TEST_CASE("with lambda_identity 0 the identity losses are not computed") {
     using Model = CycleGAN<ResnetGenerator<cpu, 1>, PatchDiscriminator<cpu, 1>>;
     cpu dev;
@@ -504,6 +549,9 @@ TEST_SUITE("parity") {
         run(lsgan, "cyclegan_steps_lsgan");
         VanillaModel vanilla(dev, g, d);
         run(vanilla, "cyclegan_steps_vanilla");
+        // The reference's wgangp, through the loss chosen at run time (cyclegan-train's).
+        CycleGAN<ResnetGenerator<cpu, 2>, PatchDiscriminator<cpu, 3>, GANLoss> wgangp(dev, g, d, {}, {}, GANLoss{GanMode::wgangp});
+        run(wgangp, "cyclegan_steps_wgangp");
     }
 }
 

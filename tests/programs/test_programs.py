@@ -105,6 +105,23 @@ class Programs(TempFolderCase):
             self.assertIn(option, out)
         self.assertIn("--direction", run(tool("cyclegan-translate"), "--help").stdout)
 
+    def test_every_gan_mode_trains_and_is_recorded(self):
+        """--gan-mode picks the loss at run time (GANLoss): each mode trains, its losses differ from the
+        others' on the same data and seed, and the checkpoint records the mode."""
+        import json
+        first_losses = {}
+        for mode in ["lsgan", "vanilla", "hinge", "wgangp"]:
+            ckpt = self.dir("ckpt_gan_" + mode)
+            self.train(self.data, ckpt, "--gan-mode", mode, "--max-dataset-size", "1", "--n-epochs", "1",
+                       "--n-epochs-decay", "0", "--seed", "5")
+            run_dir = os.path.join(ckpt, "run")
+            first_losses[mode] = tuple(losses_by_iteration(os.path.join(run_dir, "loss_log.csv"))[1])
+            with open(os.path.join(run_dir, "latest.safetensors"), "rb") as f:
+                n = struct.unpack("<Q", f.read(8))[0]
+                meta = json.loads(f.read(n))["__metadata__"]
+            self.assertEqual([v for k, v in meta.items() if k.endswith("gan_mode")], [mode], meta)
+        self.assertEqual(len(set(first_losses.values())), 4, first_losses)
+
     def test_train_report_translate(self):
         ckpt = self.dir("ckpt_main")
         out = self.train(self.data, ckpt, "--n-epochs", "1", "--n-epochs-decay", "1", "--save-epoch-freq", "1").stdout

@@ -42,10 +42,22 @@ struct HingeGAN {
     }
 };
 
+// The Wasserstein objective, the reference's 'wgangp' (models/networks.py, GANLoss): the critic
+// minimises mean(pred) on fake and -mean(pred) on real (times the model's 0.5: 0.5 * (mean D(fake)
+// - mean D(real))), the generator -mean(pred). The reference's cal_gradient_penalty is never called
+// by its CycleGAN model, so neither is a penalty here (it would need second derivatives).
+struct WassersteinGAN {
+    template <class B>
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player, std::type_identity_t<Tensor<B>*> grad,
+                      double weight = 1) const {
+        return weighted_mean_loss(dev, Linear{}, pred, nullptr, target == Target::real ? 1 : -1, grad, weight);
+    }
+};
+
 // --gan-mode, as the reference names the losses above.
-enum class GanMode { lsgan, vanilla, hinge };
+enum class GanMode { lsgan, vanilla, hinge, wgangp };
 inline constexpr Choice<GanMode> gan_mode_choices[] = {
-    {"lsgan", GanMode::lsgan}, {"vanilla", GanMode::vanilla}, {"hinge", GanMode::hinge}};
+    {"lsgan", GanMode::lsgan}, {"vanilla", GanMode::vanilla}, {"hinge", GanMode::hinge}, {"wgangp", GanMode::wgangp}};
 
 // f(GanLossType{}) for the loss `mode` names: the one place a mode meets its type.
 template <class F>
@@ -53,11 +65,23 @@ decltype(auto) with_gan_loss(GanMode mode, F&& f) {
     switch (mode) {
         case GanMode::vanilla: return f(VanillaGAN{});
         case GanMode::hinge: return f(HingeGAN{});
+        case GanMode::wgangp: return f(WassersteinGAN{});
         case GanMode::lsgan: break;
     }
     return f(LSGAN{});
 }
 
-// WGAN-GP is left out: its gradient penalty needs second derivatives (docs/losses.md).
+// The loss chosen at run time, as the reference's GANLoss(gan_mode): one model type serves every
+// --gan-mode (a program compiles its training once, not once per mode), at the cost of a switch per
+// call. CycleGAN<G, D, GANLoss> takes it as its constructor's last argument.
+struct GANLoss {
+    GanMode mode = GanMode::lsgan;
+
+    template <class B>
+    double operator()(B& dev, const Tensor<B>& pred, Target target, Player player, std::type_identity_t<Tensor<B>*> grad,
+                      double weight = 1) const {
+        return with_gan_loss(mode, [&](auto loss) { return loss(dev, pred, target, player, grad, weight); });
+    }
+};
 
 }  // namespace cyclegan

@@ -92,16 +92,18 @@ public:
                   "grads), lr(), set_lr(), steps() and tensors() (see Adam)");
 
     // Throws std::invalid_argument, before anything is allocated, for options out of their ranges
-    // (CycleGANOptions::check, the optimizer's Options::check).
+    // (CycleGANOptions::check, the optimizer's Options::check). `gan` is the adversarial loss
+    // object: a run-time choice for GANLoss ({.mode = GanMode::hinge}), nothing to set for the others.
     CycleGAN(B& dev, const typename Generator::Options& g, const typename Discriminator::Options& d,
-             const CycleGANOptions& o = {}, const typename OptimizerType::Options& opt = {})
+             const CycleGANOptions& o = {}, const typename OptimizerType::Options& opt = {},
+             const GanLossType& gan = {})
         : dev_(&dev), o_(checked(o, opt)),
           G_A(network(dev, Generator(g), o.init, 0)),
           G_B(network(dev, Generator(mirrored(g)), o.init, 1)),
           D_A(network(dev, Discriminator(d_for(d, g.output_nc)), o.init, 2)),
           D_B(network(dev, Discriminator(d_for(d, g.input_nc)), o.init, 3)),
           opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
-          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt),
+          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt), gan_(gan),
           channels_{g.input_nc, g.output_nc}, generator_sizes_(derive_size_rule(G_A.net(), Output::same_size)),
           sizes_(generator_sizes_ & derive_size_rule(D_A.net())) {
         for_each_pool([&](const char* name, ImagePool<B>& pool) {
