@@ -6,7 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cyclegan/data/shapes.hpp>
-#include <cyclegan/io/image.hpp>
+#include <cyclegan/image/chw.hpp>
+#include <cyclegan/image/file.hpp>
 
 #include "program_options.hpp"
 

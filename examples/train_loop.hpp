@@ -4,7 +4,9 @@
 #include <cyclegan/data/folder_dataset.hpp>
 #include <cyclegan/data/loader.hpp>
 #include <cyclegan/io/checkpoint.hpp>
-#include <cyclegan/io/image.hpp>
+#include <cyclegan/image/chw.hpp>
+#include <cyclegan/image/file.hpp>
+#include <cyclegan/image/geometry.hpp>
 #include <cyclegan/report/html_report.hpp>
 
 #include <algorithm>

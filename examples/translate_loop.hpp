@@ -3,7 +3,8 @@
 // (compiled by nvcc) on the GPU.
 #include <cyclegan/data/folder_dataset.hpp>
 #include <cyclegan/io/checkpoint.hpp>
-#include <cyclegan/io/image.hpp>
+#include <cyclegan/image/channels.hpp>
+#include <cyclegan/image/file.hpp>
 #include <cyclegan/io/image_tensor.hpp>
 #include <cyclegan/translator.hpp>
 #include <cyclegan/report/html_report.hpp>

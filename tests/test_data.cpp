@@ -9,7 +9,11 @@
 #include <cyclegan/data/folder_dataset.hpp>
 #include <cyclegan/data/loader.hpp>
 #include <cyclegan/data/preprocess.hpp>
-#include <cyclegan/io/image.hpp>
+#include <cyclegan/image/channels.hpp>
+#include <cyclegan/image/chw.hpp>
+#include <cyclegan/image/file.hpp>
+#include <cyclegan/image/geometry.hpp>
+#include <cyclegan/image/image.hpp>
 #include <cyclegan/report/html_report.hpp>
 
 // stb's encoders for test files in formats the library reads but does not write (BMP, TGA): the

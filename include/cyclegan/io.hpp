@@ -4,12 +4,16 @@
 // library alone needs nothing but Eigen.
 #include "cyclegan.hpp"
 
+#include "core/atomic_file.hpp"
 #include "data/folder_dataset.hpp"
 #include "data/loader.hpp"
 #include "data/preprocess.hpp"
-#include "io/atomic_file.hpp"
+#include "image/channels.hpp"
+#include "image/chw.hpp"
+#include "image/file.hpp"
+#include "image/geometry.hpp"
+#include "image/image.hpp"
 #include "io/checkpoint.hpp"
-#include "io/image.hpp"
 #include "io/image_tensor.hpp"
 #include "io/safetensors.hpp"
 #include "report/html_report.hpp"

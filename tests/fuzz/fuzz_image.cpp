@@ -3,7 +3,7 @@
 // finding. Seeds: the corpus tests/images/test_images.py writes.
 #include <cstdint>
 
-#include <cyclegan/io/image.hpp>
+#include <cyclegan/image/file.hpp>
 
 #include <cstdint>
 #include <cstdlib>

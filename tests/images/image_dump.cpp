@@ -1,7 +1,7 @@
 // For tests/images/test_images.py: decodes each file given with read_image into C channels and
 // writes, per file, a line "W H C" and then W*H*C bytes to standard output; or, for a file it
 // cannot read, "error <message>" on one line. Usage: image-dump C FILE...
-#include <cyclegan/io/image.hpp>
+#include <cyclegan/image/file.hpp>
 
 #include <cstdio>
 #include <cstdlib>

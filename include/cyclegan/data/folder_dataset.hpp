@@ -11,7 +11,9 @@
 
 #include "../core/choice.hpp"
 #include "../core/random.hpp"
-#include "../io/image.hpp"
+#include "../core/text.hpp"
+#include "../image/file.hpp"
+#include "../image/image.hpp"
 #include "preprocess.hpp"
 
 namespace cyclegan {

@@ -26,7 +26,9 @@
 #include "../core/random.hpp"
 #include "../core/tensor.hpp"
 #include "../distributed/communicator.hpp"
-#include "../io/image.hpp"
+#include "../image/chw.hpp"
+#include "../image/file.hpp"
+#include "../image/image.hpp"
 #include "folder_dataset.hpp"
 #include "preprocess.hpp"
 

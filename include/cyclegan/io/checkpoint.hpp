@@ -39,7 +39,7 @@
 #include "../distributed/communicator.hpp"
 #include "../models/model_state.hpp"
 #include "../optim/lr_schedule.hpp"
-#include "atomic_file.hpp"
+#include "../core/atomic_file.hpp"
 #include "safetensors.hpp"
 
 namespace cyclegan {

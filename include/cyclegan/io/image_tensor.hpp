@@ -10,8 +10,9 @@
 #include "../core/shape.hpp"
 #include "../core/size_rule.hpp"
 #include "../ops/padding.hpp"
-#include "../data/preprocess.hpp"
-#include "image.hpp"
+#include "../image/chw.hpp"
+#include "../image/geometry.hpp"
+#include "../image/image.hpp"
 
 namespace cyclegan {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "../core/text.hpp"
-#include "../io/atomic_file.hpp"
-#include "../io/image.hpp"
+#include "../core/atomic_file.hpp"
+#include "../image/image.hpp"
 #include "svg_plot.hpp"
 #include "training_log.hpp"
 
