@@ -2,6 +2,7 @@
 // bit-identical to training that never stopped, damaged or foreign files are refused by name with
 // the model untouched, failed saves keep the previous file, and Python can read what we write.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/message.hpp"
 #include "support/raw_text.hpp"
 #include "support/temp_dir.hpp"
 #include <doctest/doctest.h>
@@ -275,14 +276,7 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
     CHECK_THROWS_AS(t(Tensor<cpu>::zeros(dev, {1, 1, 8, 8})), shape_error);
 
     // Errors name the file and what is wrong.
-    auto message = [](auto&& f) {
-        try {
-            f();
-        } catch (const std::exception& e) {
-            return std::string(e.what());
-        }
-        return std::string("(no exception)");
-    };
+    const auto message = [](auto&& f) { return test::message_of(f); };
     CHECK(message([&] { Translator<cpu>::load(dev, dir / "missing.safetensors", Direction::AtoB); }).find("missing.safetensors") !=
           std::string::npos);
     CHECK(message([] { parse_direction("AtoC"); }).find("AtoB, BtoA") != std::string::npos);
@@ -485,14 +479,7 @@ TEST_CASE("Translator<B, G>: a generator of one's own, built from its options an
     for (auto& th : threads) th.join();
     for (const Image& out : parallel) CHECK(out == serial);
 
-    auto message = [](auto&& f) {
-        try {
-            f();
-        } catch (const std::exception& e) {
-            return std::string(e.what());
-        }
-        return std::string("(no exception)");
-    };
+    const auto message = [](auto&& f) { return test::message_of(f); };
     // Other options than the file's architecture: refused with the differences, by name.
     const auto wider = message([&] { Translator<cpu, OwnGenerator>::load(dev, dir / "own.safetensors", {.ngf = 8}); });
     CHECK(wider.find("written for another architecture") != std::string::npos);

@@ -1,6 +1,7 @@
 // Losses, optimizers, schedules, the image pool, and the CycleGAN training step: against hand
 // values, finite differences, torch.optim, and the reference's training step in PyTorch.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "support/message.hpp"
 #include "support/gradcheck.hpp"
 #include "support/parity.hpp"
 #include <cyclegan/data/preprocess.hpp>
@@ -402,14 +403,7 @@ TEST_CASE("train_step and translate refuse images the networks cannot take, nami
     CHECK(model.size_rule() == SizeRule{4, 8});  // the generator's {4, 8} and the discriminator's {1, 6}
     CHECK(model.generator_size_rule() == SizeRule{4, 8});
     const auto params = model.G_A.parameters().to_host(dev);
-    auto message = [](auto&& f) {
-        try {
-            f();
-        } catch (const shape_error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no shape_error");
-    };
+    const auto message = [](auto&& f) { return test::message_of<shape_error>(f); };
     CHECK(message([&] { model.train_step(Tensor<cpu>::zeros(dev, {1, 3, 33, 16}), Tensor<cpu>::zeros(dev, {1, 1, 16, 16})); }) ==
           "CycleGAN::train_step: real_A is [1, 3, 33, 16], but this model's networks take sides that are multiples of 4 and "
           "at least 8 (height 33: 32 or 36; preprocessing crops or resizes to them, translate_image pads)");
