@@ -284,7 +284,8 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
     save_network(dir / "plain.safetensors", plain);  // no record, and a ResNet of 1 block: no known generator
     const auto none = message([&] { Translator<cpu>::load(dev, dir / "plain.safetensors", Direction::AtoB); });
     CHECK(none.find("plain.safetensors") != std::string::npos);
-    CHECK(none.find("records no architecture") != std::string::npos);
+    CHECK(none.find("records no generator of this library (no info.netG), and the ") != std::string::npos);
+    CHECK(none.find(" tensors of its generator (") != std::string::npos);
     CHECK(none.find("resnet_9blocks, resnet_6blocks, unet_128, unet_256") != std::string::npos);
     CHECK(message([&] { Translator<cpu>::load(dev, dir / "missing.safetensors"); }).find("missing.safetensors: no such file") !=
           std::string::npos);
@@ -414,6 +415,11 @@ TEST_CASE("Translator: a file without a record is recognised by its tensors, for
     CHECK(t_unet.options().netG == "unet_128");
     CHECK(t_unet.options().norm == NormType::batch);
     CHECK(t_unet(img) == translate_image(unet, dev, img, AnyGenerator<cpu>::size_rule_of("unet_128")));
+    // translate_image does not convert channels (Translator does): it says so, naming the image as given.
+    CHECK(test::message_of<shape_error>([&] { translate_image(resnet, dev, img, AnyGenerator<cpu>::size_rule_of("resnet_6blocks")); }) ==
+          "translate_images: images of 13x9x3 (padded to 16x12): Conv2d at model.1: expected 1 input channels, got input of "
+          "shape [1, 3, 12, 16] (an image must have the generator's input channels: convert_channels(image, channels) "
+          "converts it, Translator does so itself)");
 
     AnyGeneratorOptions replicate{{.ngf = 2, .padding = PaddingMode::replicate}, "resnet_9blocks"};
     Network<AnyGenerator<cpu>> g(dev, AnyGenerator<cpu>(replicate), "model");
@@ -1287,7 +1293,7 @@ TEST_CASE("text from a file reaches no message raw: metadata, tensor names, file
         // Names that are no generator's, in a file without a record; and the hint of the prefixes.
         const auto plain = dir / "plain.safetensors";
         write_bytes(plain, safetensors::serialize({{evil + ".weight", {1}, {0.5f}}}));
-        check_message([&] { Translator<cpu>::load(dev, plain); }, "its 1 tensors (" + shown + ".weight, ...) are not those");
+        check_message([&] { Translator<cpu>::load(dev, plain); }, "the 1 tensors of its generator (" + shown + ".weight, ...) are not those");
         check_message([&] { load_network(plain, g); }, "whose names begin with: " + shown);
         // A very long name is cut, not printed whole.
         const std::string long_name = std::string(5000, 'n') + evil;

@@ -42,6 +42,12 @@ struct NoChannels : Plain {
 struct NoConstructor : Plain {
     using Options = GeneratorOptions;
 };
+struct NoOutputNc : Plain {
+    struct Options {
+        int input_nc = 3;
+    };
+    explicit NoOutputNc(const Options&) : Plain(Conv2d<cpu>(3, 3, 1), Tanh<cpu>{}) {}
+};
 struct DiscriminatorNoChannels : Plain {
     struct Options {
         int ndf = 64;
@@ -88,6 +94,8 @@ int main() {
     CycleGAN<Plain, PatchDiscriminator<cpu, 1>> s(dev, {}, {});
 #elif defined(CASE_generator_options_without_channels)
     CycleGAN<NoChannels, PatchDiscriminator<cpu, 1>> s(dev, {}, {});
+#elif defined(CASE_generator_options_without_output_nc)
+    CycleGAN<NoOutputNc, PatchDiscriminator<cpu, 1>> s(dev, {}, {});
 #elif defined(CASE_generator_no_constructor)
     CycleGAN<NoConstructor, PatchDiscriminator<cpu, 1>> s(dev, {}, {});
 #elif defined(CASE_discriminator_options_without_channels)

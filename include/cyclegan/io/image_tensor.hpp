@@ -110,8 +110,9 @@ inline Image pad_reflect(const Image& img, int height, int width) {
 // 1x1: they are reflect-padded to the sides `sizes` takes (the generator's size_rule), run through
 // the network as one batch [N, C, H, W], and the outputs cropped back to the images' size. The
 // inputs must have the generator's input channels; the outputs have its output channels. Throws
-// std::invalid_argument for no images or images of different sizes, shape_error when the network does not return
-// the padded size with 1 to 4 channels.
+// std::invalid_argument for no images or images of different sizes, shape_error naming the images'
+// size and channels when the network refuses them (other channels than its input's) or does not
+// return the padded size with 1 to 4 channels.
 template <class Net>
 std::vector<Image> translate_images(Network<Net>& net, typename Network<Net>::backend& dev, std::span<const Image> images,
                                     const SizeRule& sizes) {
@@ -119,7 +120,18 @@ std::vector<Image> translate_images(Network<Net>& net, typename Network<Net>::ba
     const int width = images.front().width, height = images.front().height;
     std::vector<Image> padded;
     for (const Image& img : images) padded.push_back(pad_reflect(img, sizes.padded(img.height), sizes.padded(img.width)));
-    std::vector<Image> out = tensor_to_images(dev, net(images_to_tensor(dev, std::span<const Image>(padded))));
+    Tensor<typename Network<Net>::backend> y;
+    try {
+        y = net(images_to_tensor(dev, std::span<const Image>(padded)));
+    } catch (const shape_error& e) {  // name the image as the caller knows it, not only the padded tensor
+        throw shape_error("translate_images: images of " + image_detail::size_text(width, height, images.front().channels) +
+                              " (padded to " + image_detail::size_text(padded.front().width, padded.front().height) +
+                              "): " + e.what() +
+                              " (an image must have the generator's input channels: convert_channels(image, channels) "
+                              "converts it, Translator does so itself)",
+                          e);
+    }
+    std::vector<Image> out = tensor_to_images(dev, y);
     for (Image& o : out) {
         if (o.width != padded.front().width || o.height != padded.front().height)
             throw shape_error("translate_images: the network turned " +

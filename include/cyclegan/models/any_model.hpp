@@ -236,8 +236,9 @@ AnyGeneratorOptions AnyGenerator<B>::infer_options(const std::map<std::string, s
     std::string names;
     for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
         names += (names.empty() ? "" : ", ") + printable(it->first);
-    throw std::invalid_argument(printable(source) + ": records no architecture, and its " + std::to_string(tensors.size()) +
-                                " tensors (" + names + ", ...) are not those of any generator this library knows (" +
+    throw std::invalid_argument(printable(source) + ": records no generator of this library (no info.netG), and the " +
+                                std::to_string(tensors.size()) + " tensors of its generator (" + names +
+                                ", ...) are not those of any generator this library knows (" +
                                 join(generator_names()) + ")");
 }
 

@@ -35,18 +35,22 @@ template <class N>
 concept HasOptions = requires { typename N::Options; };
 
 template <class O>
-concept GeneratorChannels = requires(O& o) {
+concept HasInputNc = requires(O& o) {
     o.input_nc = 1;
-    o.output_nc = 1;
     { o.input_nc } -> std::convertible_to<int>;
+};
+
+template <class O>
+concept HasOutputNc = requires(O& o) {
+    o.output_nc = 1;
     { o.output_nc } -> std::convertible_to<int>;
 };
 
 template <class O>
-concept DiscriminatorChannels = requires(O& o) {
-    o.input_nc = 1;
-    { o.input_nc } -> std::convertible_to<int>;
-};
+concept GeneratorChannels = HasInputNc<O> && HasOutputNc<O>;
+
+template <class O>
+concept DiscriminatorChannels = HasInputNc<O>;
 
 template <class N>
 concept FromOptions = std::constructible_from<N, const typename N::Options&>;
@@ -66,6 +70,7 @@ concept ModelDiscriminator = Layer<D> && model_network_detail::HasOptions<D> &&
 
 // The first error of a type that is not a ModelGenerator (Generator) or ModelDiscriminator: one
 // sentence naming every piece it lacks (a Layer's missing part follows in check_layer's sentence).
+// static_assert takes only a literal, so each combination of missing pieces has its own.
 template <class N, bool Generator>
 constexpr bool check_model_network() {
     namespace d = model_network_detail;
@@ -79,21 +84,45 @@ constexpr bool check_model_network() {
                       "`Options` with `int input_nc` (a generator's also `int output_nc`: the model sets them for each "
                       "direction and domain) and a constructor from `const Options&`, or use Built<builder> with a "
                       "function `auto builder(const Options&)` that returns its layers (docs/custom-networks.md)");
-    } else {
-        constexpr bool channels = Generator ? d::GeneratorChannels<typename N::Options>
-                                            : d::DiscriminatorChannels<typename N::Options>;
+    } else if constexpr (Generator) {
+        constexpr bool in = d::HasInputNc<typename N::Options>, out = d::HasOutputNc<typename N::Options>;
         constexpr bool made = d::FromOptions<N>;
-        if constexpr (!channels && !made)
-            static_assert(channels, "CycleGAN, Translator: the network's `Options` has no `int input_nc` (and, for a "
-                                    "generator, `int output_nc`) for the model to set, and the network has no "
-                                    "constructor from `const Options&` (docs/custom-networks.md)");
-        else if constexpr (!channels)
-            static_assert(channels, "CycleGAN, Translator: the network's `Options` has no `int input_nc` (and, for a "
-                                    "generator, `int output_nc`) for the model to set for each direction and domain "
-                                    "(docs/custom-networks.md)");
+        if constexpr (!in && !out && !made)
+            static_assert(in, "CycleGAN, Translator: the generator's `Options` has no `int input_nc` and no `int output_nc` "
+                              "(the model sets them for each direction), and the generator has no constructor from "
+                              "`const Options&` (docs/custom-networks.md)");
+        else if constexpr (!in && !out)
+            static_assert(in, "CycleGAN, Translator: the generator's `Options` has no `int input_nc` and no `int output_nc` "
+                              "(the model sets them for each direction; docs/custom-networks.md)");
+        else if constexpr (!in && !made)
+            static_assert(in, "CycleGAN, Translator: the generator's `Options` has no `int input_nc` (the model sets it for "
+                              "each direction), and the generator has no constructor from `const Options&` "
+                              "(docs/custom-networks.md)");
+        else if constexpr (!in)
+            static_assert(in, "CycleGAN, Translator: the generator's `Options` has no `int input_nc` (the model sets it for "
+                              "each direction; docs/custom-networks.md)");
+        else if constexpr (!out && !made)
+            static_assert(out, "CycleGAN, Translator: the generator's `Options` has no `int output_nc` (the model sets it "
+                               "for each direction), and the generator has no constructor from `const Options&` "
+                               "(docs/custom-networks.md)");
+        else if constexpr (!out)
+            static_assert(out, "CycleGAN, Translator: the generator's `Options` has no `int output_nc` (the model sets it "
+                               "for each direction; docs/custom-networks.md)");
         else if constexpr (!made)
-            static_assert(made, "CycleGAN, Translator: the network has no constructor from `const Options&` (the model "
-                                "builds each direction's and domain's from its options, docs/custom-networks.md)");
+            static_assert(made, "CycleGAN, Translator: the generator has no constructor from `const Options&` (the model "
+                                "builds each direction's from its options, docs/custom-networks.md)");
+    } else {
+        constexpr bool in = d::HasInputNc<typename N::Options>, made = d::FromOptions<N>;
+        if constexpr (!in && !made)
+            static_assert(in, "CycleGAN: the discriminator's `Options` has no `int input_nc` (the model sets it to each "
+                              "domain's channels), and the discriminator has no constructor from `const Options&` "
+                              "(docs/custom-networks.md)");
+        else if constexpr (!in)
+            static_assert(in, "CycleGAN: the discriminator's `Options` has no `int input_nc` (the model sets it to each "
+                              "domain's channels; docs/custom-networks.md)");
+        else if constexpr (!made)
+            static_assert(made, "CycleGAN: the discriminator has no constructor from `const Options&` (the model builds "
+                                "each domain's from its options, docs/custom-networks.md)");
     }
     return true;  // a sentence above is the error
 }
