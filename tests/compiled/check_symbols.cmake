@@ -39,8 +39,13 @@ endfunction()
 
 # Also compiled in the library: the networks built by name, and the image codecs.
 execute_process(COMMAND ${NM} -C --defined-only ${OBJECT} OUTPUT_VARIABLE text)
-string(REGEX MATCHALL "[^\n]*(vtable for cyclegan::AnyLayer<cyclegan::basic_cpu<float> >::Model<|cyclegan::decode_image\\(|cyclegan::write_image\\(|cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >::build)[^\n]*" compiled_again "${text}")
-if(compiled_again)
+set(compiled_by_library "vtable for cyclegan::AnyLayer<cyclegan::basic_cpu<float> >::Model<|cyclegan::decode_image\\(|cyclegan::write_image\\(|cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >::build")
+# The names alone first: a pattern that starts with [^\n]* retries at every character of a line,
+# which on a CUDA object's symbols (lines of thousands of characters) took minutes. Whole lines,
+# for the message, only when there is one.
+string(REGEX MATCH "(${compiled_by_library})" any_compiled_again "${text}")
+if(any_compiled_again)
+  string(REGEX MATCHALL "[^\n]*(${compiled_by_library})[^\n]*" compiled_again "${text}")
   string(REPLACE ";" "\n  " names "${compiled_again}")
   message(FATAL_ERROR "compiled again in the program, though cyclegan_kernels has them:\n  ${names}")
 endif()
