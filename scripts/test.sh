@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh libopenmpi-dev openmpi-bin
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
+# ctest runs $jobs tests at once, each with OpenMP threads on every core. With libgomp's default
+# spin (about 300,000 turns before a waiting thread sleeps) they spin through each other's time
+# slices: test_conv took 7.8 s alone and 61 s beside one busy process, 15 s with a spin of 1000
+# (2-core Intel Xeon). A setting of the test run only; programs keep libgomp's default.
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}
 # Where the CUDA toolkit and cuDNN are (CI has them, without a GPU), the GPU backend, its tests and the programs'
 # GPU paths must compile: ON makes a broken detection an error instead of a silent CPU-only build.
 cuda=()
