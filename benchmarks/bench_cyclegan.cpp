@@ -223,6 +223,14 @@ int main(int argc, char** argv) {
         g.eval();
         Tensor<cpu> y;
         report("infer", size, time_runs(1, runs, [&] { y = g(A); }), 2 * generator_gmacs(size));
+        // Where the resident memory goes (docs/performance.md, "Memory of inference").
+        const double px = double(size) * size, mb = 1e-6;
+        std::fprintf(stderr,
+                     "memory: tensors peak %.1f MB (%.0f B/px; weights %.1f MB), kernels' scratch %.1f MB, "
+                     "cached free blocks %.1f MB, transformed weights %.1f MB\n",
+                     dev.peak_tensor_bytes() * mb, (dev.peak_tensor_bytes() - g.parameters().numel() * sizeof(float)) / px,
+                     g.parameters().numel() * sizeof(float) * mb, dev.scratch_bytes() * mb, dev.cached_bytes() * mb,
+                     dev.weight_cache_bytes() * mb);
         if (!output.empty()) {
             const auto v = y.to_host(dev);
             std::ofstream(output, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));

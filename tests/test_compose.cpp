@@ -433,6 +433,93 @@ TEST_CASE("Phase::inference: eval's results, with each layer's saved activations
     CHECK(std::get<4>(dropped).x.empty());
 }
 
+TEST_CASE("inference writes norms and activations over the tensor their caller gave up, and over nothing else") {
+    cpu dev;
+    using Net = Sequential<Conv2d<cpu>, InstanceNorm2d<cpu>, ReLU<cpu>, Conv2d<cpu>, BatchNorm2d<cpu>, LeakyReLU<cpu>,
+                           Residual<ReLU<cpu>>, Tanh<cpu>>;
+    Network<Net> net(dev,
+                     Net(Conv2d<cpu>(3, 8, 3, {.padding = 1}), InstanceNorm2d<cpu>(8), ReLU<cpu>{},
+                         Conv2d<cpu>(8, 2, 1), BatchNorm2d<cpu>(2), LeakyReLU<cpu>(0.2), Residual<ReLU<cpu>>(ReLU<cpu>{}),
+                         Tanh<cpu>{}),
+                     "", {.gain = 0.5, .seed = 4});
+    net.eval();
+    const Shape xs{1, 3, 64, 64};
+    auto x = random_tensor(dev, xs, 7);
+    const auto x_before = x.to_host(dev);
+    Net::Context kept;
+    const auto y_eval = net.forward(x, kept).to_host(dev);
+    kept = {};
+
+    // Residual<ReLU> reads its input after its block: the block must not have written over it.
+    dev.reset_peak_memory();
+    const std::size_t before = dev.tensor_bytes();
+    const auto y = net(x);
+    CHECK(y.to_host(dev) == y_eval);
+    CHECK(x.to_host(dev) == x_before);  // the caller's input, held only by the caller, is untouched
+    // At most the first convolution's 8-channel output and the second's 2-channel one (1.25 maps),
+    // and the norms' statistics: had the norm or the ReLU written a fresh tensor, two 8-channel maps
+    // would have been alive at once.
+    const std::size_t map = 8 * xs.plane() * sizeof(float);
+    CHECK(dev.peak_tensor_bytes() - before < map + map / 2);
+
+    SUBCASE("a tensor given up is written over; one only lent is not") {
+        using Act = Sequential<ReLU<cpu>, Tanh<cpu>>;
+        Act act;
+        Act::Context ctx;
+        auto lent = Tensor<cpu>::full(dev, {1, 1, 256, 256}, -1.0f);
+        (void)act.forward(dev, lent, ctx, Phase::inference);
+        CHECK(lent.to_host(dev) == std::vector<float>(lent.numel(), -1.0f));
+        auto given = Tensor<cpu>::full(dev, {1, 1, 256, 256}, -1.0f);
+        const float* memory = given.data();
+        const auto out = act.forward(dev, std::move(given), ctx, Phase::inference);
+        CHECK(out.data() == memory);
+        CHECK(out.to_host(dev) == std::vector<float>(out.numel(), 0.0f));
+        auto shared = Tensor<cpu>::full(dev, {1, 1, 256, 256}, -1.0f), view = shared;  // a second holder
+        const auto out2 = act.forward(dev, std::move(shared), ctx, Phase::inference);
+        CHECK(out2.data() != view.data());
+        CHECK(view.to_host(dev) == std::vector<float>(view.numel(), -1.0f));
+    }
+    SUBCASE("training writes an activation over its input only where backward needs just the output") {
+        using Train = Sequential<Conv2d<cpu>, ReLU<cpu>, Conv2d<cpu>, LeakyReLU<cpu>>;
+        Network<Train> t(dev, Train(Conv2d<cpu>(3, 8, 1), ReLU<cpu>{}, Conv2d<cpu>(8, 2, 1), LeakyReLU<cpu>(-0.5)), "",
+                         {.seed = 2});
+        Train::Context ctx;
+        dev.reset_peak_memory();
+        const std::size_t start = dev.tensor_bytes();
+        (void)t.forward(x, ctx);
+        // ReLU wrote over the first convolution's output (which that convolution does not keep):
+        // one 8-channel map, not two, beside the two 2-channel ones that the context keeps.
+        CHECK(dev.peak_tensor_bytes() - start <= map + map / 2);
+        // LeakyReLU with a negative slope needs its input: it kept it and wrote a tensor of its own.
+        CHECK_FALSE(std::get<3>(ctx).x.empty());
+        CHECK(std::get<3>(ctx).y.data() != std::get<3>(ctx).x.data());
+    }
+}
+
+TEST_CASE("a cache miss gives back cached blocks: tensors and cache together stay within the most ever in use") {
+    cpu dev;
+    const std::size_t block = std::size_t{4} << 20;  // 4 MB: cached
+    {
+        auto a = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024}), b = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024});
+    }
+    CHECK(dev.cached_bytes() == 2 * block);  // the most in use so far: 8 MB
+    {
+        auto hit = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024});  // a size the cache has: nothing given back
+        CHECK(dev.cached_bytes() == block);
+    }
+    {
+        auto miss = Tensor<cpu>::zeros(dev, {1, 1, 2048, 1024});  // 8 MB: no cached block fits
+        CHECK(dev.tensor_bytes() == 2 * block);
+        CHECK(dev.cached_bytes() == 0);  // 8 + 8 would exceed the 8 MB ever in use
+    }
+    CHECK(dev.cached_bytes() == 2 * block);
+    {
+        auto a = Tensor<cpu>::zeros(dev, {1, 1, 1024, 1024});  // a miss again: 4 + 8 MB would exceed 8
+        CHECK(dev.cached_bytes() == 0);
+    }
+
+}
+
 TEST_CASE("Residual adds in place only into memory nobody else holds") {
     cpu dev;
     SUBCASE("an identity block: the sum must not overwrite the input or the output gradient") {

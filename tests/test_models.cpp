@@ -98,6 +98,27 @@ TEST_CASE("output shapes: generators keep the size, the 70x70 PatchGAN gives 30x
     CHECK(p(Tensor<cpu>::zeros(dev, {1, 3, 9, 7})).shape() == Shape{1, 1, 9, 7});
 }
 
+TEST_CASE("the paper's generator translates holding no more than the two maps a convolution reads and writes") {
+    cpu dev;
+    auto g = make<ResnetGenerator9<cpu>>(dev, {});
+    g.eval();
+    const Shape xs{1, 3, 64, 64};
+    const auto x = random_tensor(dev, xs, 5);
+    Network<ResnetGenerator9<cpu>>::Context ctx;
+    const auto y_eval = g.forward(x, ctx).to_host(dev);
+    ctx = {};
+    dev.reset_peak_memory();
+    const std::size_t before = dev.tensor_bytes();
+    CHECK(g(x).to_host(dev) == y_eval);
+    // The largest pairs are the first convolution's 64-channel output beside the downsampling's
+    // 128 channels at half size, and the last transposed convolution's 128 channels at half size
+    // beside its 64 at full size: 384 bytes per pixel. Norms and activations write over their input
+    // (a fresh tensor each would make it 512).
+    const double per_pixel = double(dev.peak_tensor_bytes() - before) / xs.plane();
+    MESSAGE("inference of resnet_9blocks at 64x64: " << per_pixel << " bytes per pixel beside the weights");
+    CHECK(per_pixel <= 384 + 16);
+}
+
 // Each model's SizeRule is what its layers take: in training mode (batch statistics, the stricter
 // case) every generator and discriminator runs at its smallest side, square and oblong, with every
 // norm, and with instance norm (the default) fails one multiple below.

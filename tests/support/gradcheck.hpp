@@ -23,8 +23,11 @@ inline std::vector<double> random_values(std::size_t n, std::uint64_t seed, doub
     return v;
 }
 
-inline Tensor<cpu64> random_tensor(cpu64& dev, Shape s, std::uint64_t seed, double lo = -1, double hi = 1) {
-    return Tensor<cpu64>::from_host(dev, s, random_values(s.numel(), seed, lo, hi));
+// On cpu64 the doubles themselves; on cpu (float) the same draws rounded.
+template <class T>
+Tensor<basic_cpu<T>> random_tensor(basic_cpu<T>& dev, Shape s, std::uint64_t seed, double lo = -1, double hi = 1) {
+    const auto v = random_values(s.numel(), seed, lo, hi);
+    return Tensor<basic_cpu<T>>::from_host(dev, s, std::vector<T>(v.begin(), v.end()));
 }
 
 struct GradcheckOptions {

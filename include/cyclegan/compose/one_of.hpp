@@ -32,11 +32,14 @@ public:
         requires(std::same_as<std::remove_cvref_t<L>, Ls> || ...)
     OneOf(L layer) : layer_(std::move(layer)) {}  // NOLINT: implicit, like a variant
 
-    Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
+    // X: const Tensor& or Tensor&&, passed on as it came (a Sequential's output is given up).
+    template <class X>
+        requires std::same_as<std::remove_cvref_t<X>, Tensor<backend>>
+    Tensor<backend> forward(backend& dev, X&& x, Context& ctx, Phase phase) {
         return std::visit(
             [&]<class L>(L& layer) {
                 auto& c = ctx.template emplace<typename L::Context>();
-                return within(layer, [&] { return layer.forward(dev, x, c, phase); });
+                return within(layer, [&] { return layer.forward(dev, std::forward<X>(x), c, phase); });
             },
             layer_);
     }
@@ -93,8 +96,11 @@ public:
     Optional(L layer) : layer_(std::move(layer)) {}  // NOLINT: implicit, present
     static Optional absent() { return Optional(); }
 
-    Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
-        return layer_ ? within(*layer_, [&] { return layer_->forward(dev, x, ctx, phase); }) : x;
+    template <class X>
+        requires std::same_as<std::remove_cvref_t<X>, Tensor<backend>>
+    Tensor<backend> forward(backend& dev, X&& x, Context& ctx, Phase phase) {
+        return layer_ ? within(*layer_, [&] { return layer_->forward(dev, std::forward<X>(x), ctx, phase); })
+                      : Tensor<backend>(std::forward<X>(x));
     }
 
     void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {

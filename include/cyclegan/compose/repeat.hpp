@@ -35,11 +35,15 @@ public:
               return std::array<Block, N>{(static_cast<void>(I), prototype)...};
           }(std::make_index_sequence<N>{})) {}
 
+    // As Sequential's: each block is given the previous one's output.
     Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
-        Tensor<backend> h = x;
+        return forward(dev, Tensor<backend>(x), ctx, phase);
+    }
+    Tensor<backend> forward(backend& dev, Tensor<backend>&& x, Context& ctx, Phase phase) {
+        Tensor<backend> h = std::move(x);
         if constexpr (N > 0)  // N == 0 is the identity (nvcc warns of a comparison i < 0 otherwise)
             for (std::size_t i = 0; i < N; ++i) {
-                h = within(blocks_[i], [&] { return blocks_[i].forward(dev, h, ctx[i], phase); });
+                h = within(blocks_[i], [&] { return blocks_[i].forward(dev, std::move(h), ctx[i], phase); });
                 if (phase == Phase::inference) ctx[i] = {};
             }
         return h;

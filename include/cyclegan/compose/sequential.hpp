@@ -27,10 +27,15 @@ public:
     Sequential() requires(std::default_initializable<Ls> && ...) = default;
     explicit Sequential(Ls... layers) : layers_(std::move(layers)...) {}
 
+    // Each layer is given the previous one's output (as an rvalue: a layer with a Tensor<B>&&
+    // forward may write over it); x itself only when the caller gave it up too.
     Tensor<backend> forward(backend& dev, const Tensor<backend>& x, Context& ctx, Phase phase) {
+        return forward(dev, Tensor<backend>(x), ctx, phase);
+    }
+    Tensor<backend> forward(backend& dev, Tensor<backend>&& x, Context& ctx, Phase phase) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
-            Tensor<backend> h = x;
-            ((h = within(std::get<I>(layers_), [&] { return std::get<I>(layers_).forward(dev, h, std::get<I>(ctx), phase); }),
+            Tensor<backend> h = std::move(x);
+            ((h = within(std::get<I>(layers_), [&] { return std::get<I>(layers_).forward(dev, std::move(h), std::get<I>(ctx), phase); }),
               phase == Phase::inference ? void(std::get<I>(ctx) = {}) : void()),
              ...);
             return h;

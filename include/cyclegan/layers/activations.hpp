@@ -55,11 +55,15 @@ public:
     Activation() = default;
     explicit Activation(Op op) : op_(op) {}
 
-    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase) {
+    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) { return forward(dev, Tensor<B>(x), ctx, phase); }
+
+    // x given up by the caller: y is written over it where backward keeps only y (output_over_input).
+    Tensor<B> forward(B& dev, Tensor<B>&& x, Context& ctx, Phase phase) {
         static_assert(PointwiseKernels<B, Op>, "Activation: the backend has no pointwise kernels; include the backend's header");
-        Tensor<B> y(dev, x.shape());
+        const bool keep_x = op_.needs_input() && phase != Phase::inference;
+        Tensor<B> y = output_over_input(dev, x, keep_x);
         ops::pointwise_forward(dev, op_, x, y);
-        if (op_.needs_input()) ctx.x = x;
+        if (keep_x) ctx.x = std::move(x);
         ctx.y = y;
         return y;
     }

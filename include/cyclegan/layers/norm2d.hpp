@@ -2,6 +2,7 @@
 // Instance and batch normalisation. How they group an NCHW tensor's values and the kernels that
 // normalise by group are ops/norm.hpp; what the two layers share beyond that is Norm2dLayer.
 #include <string>
+#include <utility>
 
 #include "../core/concepts.hpp"
 #include "../ops/norm.hpp"
@@ -53,11 +54,13 @@ protected:
         return {x.n, channels_, x.h, x.w};
     }
 
-    // y = (x - mean) * rstd * weight + bias, with ctx's statistics; saves x for backward.
-    Tensor<B> normalize(B& dev, const Tensor<B>& x, const NormGroups& g, Context& ctx) const {
-        Tensor<B> y(dev, x.shape());
+    // y = (x - mean) * rstd * weight + bias, with ctx's statistics; saves x for backward, or, in
+    // inference, writes y over x when the caller gave x up (output_over_input).
+    Tensor<B> normalize(B& dev, Tensor<B>&& x, const NormGroups& g, Context& ctx, Phase phase) const {
+        const bool keep_x = phase != Phase::inference;
+        Tensor<B> y = output_over_input(dev, x, keep_x);
         ops::norm_forward(dev, x, g, ctx.mean, ctx.rstd, weight_, bias_, y);
-        ctx.x = x;
+        if (keep_x) ctx.x = std::move(x);
         return y;
     }
 
@@ -94,14 +97,16 @@ public:
     explicit InstanceNorm2d(int num_features, InstanceNorm2dOptions o = {})
         : Norm2dLayer<B, NormGroups::per_plane>("InstanceNorm2d", num_features, o.eps, o.affine) {}
 
-    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase) {
+    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) { return forward(dev, Tensor<B>(x), ctx, phase); }
+
+    Tensor<B> forward(B& dev, Tensor<B>&& x, Context& ctx, Phase phase) {
         static_assert(NormKernels<B>, "InstanceNorm2d: the backend has no normalisation kernels; include the backend's header");
         (void)output_shape(x.shape());
         const NormGroups g = this->groups_of(x);
         ctx.mean = Tensor<B>(dev, Shape{g.groups, 1, 1, 1});
         ctx.rstd = Tensor<B>(dev, Shape{g.groups, 1, 1, 1});
         ops::norm_statistics(dev, x, g, this->eps_, ctx.mean, ctx.rstd, static_cast<Tensor<B>*>(nullptr));
-        return this->normalize(dev, x, g, ctx);
+        return this->normalize(dev, std::move(x), g, ctx, phase);
     }
 
     // Its channels, and more than one value per plane: as PyTorch, one value would normalise to 0
@@ -140,7 +145,9 @@ public:
         : Norm2dLayer<B, NormGroups::per_channel>("BatchNorm2d", num_features, o.eps, o.affine),
           momentum_(o.momentum), track_(o.track_running_stats) {}
 
-    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) {
+    Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) { return forward(dev, Tensor<B>(x), ctx, phase); }
+
+    Tensor<B> forward(B& dev, Tensor<B>&& x, Context& ctx, Phase phase) {
         static_assert(BatchNormKernels<B>, "BatchNorm2d: the backend has no normalisation kernels; include the backend's header");
         (void)output_shape(x.shape(), phase);
         const NormGroups g = this->groups_of(x);
@@ -161,7 +168,7 @@ public:
             ctx.rstd = Tensor<B>(dev, stat);
             ops::norm_inverse_std(dev, running_var_, this->eps_, ctx.rstd);
         }
-        return this->normalize(dev, x, g, ctx);
+        return this->normalize(dev, std::move(x), g, ctx, phase);
     }
 
     // Its channels, and on the batch's statistics (training, or without running ones) more than one

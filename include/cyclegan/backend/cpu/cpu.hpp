@@ -16,6 +16,7 @@
 #include "../../core/precision.hpp"
 #include "block_cache.hpp"
 #include "parallel.hpp"
+#include "scratch.hpp"
 #include "tuning.hpp"
 #include "weight_cache.hpp"
 
@@ -92,6 +93,13 @@ public:
     // At most this many bytes of freed blocks stay cached (1 GiB by default; 0 caches nothing).
     void set_cache_limit(std::size_t bytes) { cache_->set_limit(bytes); }
     std::size_t cached_bytes() const { return cache_->cached_bytes(); }
+    // Bytes of the tensors alive now from this device and its copies, and the most at once since
+    // reset_peak_memory(): what a computation needs, beside the cached free blocks above and the
+    // kernels' scratch (scratch_bytes: every thread's, process-wide, kept for the next call).
+    std::size_t tensor_bytes() const { return cache_->in_use_bytes(); }
+    std::size_t peak_tensor_bytes() const { return cache_->peak_in_use_bytes(); }
+    void reset_peak_memory() { cache_->reset_peak(); }
+    static std::size_t scratch_bytes() { return cpu_detail::scratch_bytes().load(std::memory_order_relaxed); }
     // Tensors live in host memory: their data() may be read and written directly.
     static constexpr bool host_memory = true;
     void fill(T* p, std::size_t n, T v) { std::fill(p, p + n, v); }

@@ -3,6 +3,7 @@
 // cost more in page faults and zeroing than the work done in it (the 3 -> 64 7x7 convolution at
 // 128: 9.5 -> 2.7 ms with a reused column buffer). Each Slot is one buffer; it grows to the
 // largest request and stays that size, uninitialised.
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -11,19 +12,32 @@ namespace cyclegan::cpu_detail {
 
 enum class Scratch { columns, winograd_input, winograd_product, winograd_filter, gemm_a, gemm_b, thin_rows };
 
+// Bytes held by every thread's scratch buffers together (they are never given back).
+inline std::atomic<std::size_t>& scratch_bytes() {
+    static std::atomic<std::size_t> bytes{0};
+    return bytes;
+}
+
 template <class T, Scratch Slot>
 T* scratch_buffer(std::size_t n) {
-    struct Aligned {
-        void operator()(T* p) const { ::operator delete(p, std::align_val_t{64}); }
+    struct Buffer {
+        T* data = nullptr;
+        std::size_t size = 0;
+        void reset() {
+            ::operator delete(data, std::align_val_t{64});
+            scratch_bytes() -= size * sizeof(T);
+            data = nullptr, size = 0;
+        }
+        ~Buffer() { reset(); }
     };
-    thread_local std::unique_ptr<T, Aligned> buffer;
-    thread_local std::size_t size = 0;
-    if (n > size) {
+    thread_local Buffer buffer;
+    if (n > buffer.size) {
         buffer.reset();  // the old one first: both at once would raise the peak
-        buffer.reset(static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})));
-        size = n;
+        buffer.data = static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
+        buffer.size = n;
+        scratch_bytes() += n * sizeof(T);
     }
-    return buffer.get();
+    return buffer.data;
 }
 
 }  // namespace cyclegan::cpu_detail
