@@ -8,7 +8,9 @@
 // device's (core/precision.hpp). For --what infer, --weights FILE loads the generator (a reference
 // state_dict as safetensors), --input FILE reads the image (raw float32, [1, 3, size, size]) and
 // --output FILE writes the last result the same way, so that compare_openvino.py can hold every
-// side's output to one reference.
+// side's output to one reference. --what tiled --tile T (issue 27) translates a scene of size x size
+// whole, then in tiles of T with exact and with sampled statistics (models/tiled.hpp), and prints
+// each one's time, the tensors' peak and its difference from the whole-image output in levels of 255.
 #include <cyclegan/cyclegan.hpp>
 #include <cyclegan/io/checkpoint.hpp>
 #if CYCLEGAN_X86_KERNELS
@@ -185,7 +187,7 @@ double peak_gflop_per_call(Precision precision) {
 
 int main(int argc, char** argv) {
     std::string what = "train";
-    int size = 128, runs = 5, threads = 0;
+    int size = 128, runs = 5, threads = 0, tile = 256;
     Precision precision = Precision::f32;
     std::string weights, input, output;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -198,6 +200,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--weights")) weights = argv[i + 1];
         else if (!std::strcmp(argv[i], "--input")) input = argv[i + 1];
         else if (!std::strcmp(argv[i], "--output")) output = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--tile")) tile = std::atoi(argv[i + 1]);
     }
     cpu dev(threads);
     dev.set_precision(precision);
@@ -235,6 +238,43 @@ int main(int argc, char** argv) {
             const auto v = y.to_host(dev);
             std::ofstream(output, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
         }
+    } else if (what == "tiled") {  // issue 27: tiles with the whole image's statistics against whole-image inference
+        Network<ResnetGenerator9<cpu>> g(dev, ResnetGenerator9<cpu>(), "model");
+        if (!weights.empty()) load_network(weights, g);
+        g.eval();
+        // A smooth scene with edges and texture in place of the striped default input.
+        std::vector<float> scene(a.size());
+        for (int c = 0; c < 3; ++c)
+            for (int y = 0; y < size; ++y)
+                for (int x = 0; x < size; ++x)
+                    scene[(std::size_t(c) * size + y) * size + x] =
+                        std::tanh(0.8f * std::sin(x / 41.f + c) * std::cos(y / 57.f - c) + 0.3f * std::sin((x + 2 * y) / 7.f) +
+                                  ((x / 97 + y / 61) % 2 ? 0.4f : -0.4f));
+        const auto X = Tensor<cpu>::from_host(dev, {1, 3, size, size}, scene);
+        std::vector<float> whole;
+        auto measure = [&](const char* name, auto&& run) {
+            Tensor<cpu> y;
+            dev.reset_peak_memory();
+            const std::size_t before = dev.tensor_bytes();
+            const auto ms = time_runs(0, runs, [&] { y = run(); });
+            const double peak = double(dev.peak_tensor_bytes() - before) * 1e-6;
+            const auto v = y.to_host(dev);
+            if (whole.empty()) whole = v;
+            double sum = 0, worst = 0;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                const double d = std::abs(double(v[i]) - whole[i]) * 127.5;  // levels of 255 on [-1, 1]
+                sum += d, worst = std::max(worst, d);
+            }
+            std::printf("%s %d tile %d median_ms %.1f peak_tensor_mb %.1f levels_mean %.4f levels_max %.2f\n", name, size, tile,
+                        ms[ms.size() / 2], peak, sum / v.size(), worst);
+            std::fflush(stdout);
+        };
+        const int halo = (ResnetGenerator9<cpu>::receptive_radius + 3) / 4 * 4;
+        measure("whole", [&] { return g(X); });
+        measure("exact", [&] { return translate_tiled(g, X, {.tile = tile, .halo = halo}, 4); });
+        measure("sampled", [&] {
+            return translate_tiled(g, X, {.tile = tile, .halo = halo, .statistics = TileStatistics::sampled}, 4);
+        });
     } else if (what == "conv3x3") {  // the residual blocks' convolution: 256 -> 256 at size / 4
         Network<Sequential<ReflectionPad2d<cpu>, Conv2d<cpu>>> n(dev, Sequential(ReflectionPad2d<cpu>(1), Conv2d<cpu>(256, 256, 3)));
         const int s = size / 4;
@@ -255,7 +295,7 @@ int main(int argc, char** argv) {
         const bool paired = precision == Precision::bf16 && cpu_kernels() == CpuKernels::avx512_bf16;
         report(paired ? "peak_bf16" : "peak_fp32", 0, time_runs(1, runs, [&] { (void)peak_gflop_per_call(precision); }), gflop);
     } else {
-        std::fprintf(stderr, "unknown --what %s (train, infer, conv3x3, layers, peak)\n", what.c_str());
+        std::fprintf(stderr, "unknown --what %s (train, infer, tiled, conv3x3, layers, peak)\n", what.c_str());
         return 2;
     }
     return 0;

@@ -25,6 +25,16 @@ int main(int argc, char** argv) {
     app.add_option("--direction", o.direction, "AtoB runs G_A, BtoA runs G_B")->check(CLI::IsMember(cyclegan::choice_names(cyclegan::direction_choices)))->capture_default_str();
     app.add_option("--output", o.output, "folder for the results and index.html")->capture_default_str();
     add_cpu_options(app, o.threads, o.cpu_kernels, o.precision);
+    app.add_option("--tile", o.tile,
+                   "translate in tiles of this many pixels (0: whole images), every norm on the whole image's "
+                   "statistics, so that memory follows the tile and the tiles join without seams")
+        ->check(in_range({.min = 0, .max = cyclegan::TiledOptions::tile_range.max, .integer = true}))->capture_default_str();
+    app.add_option("--halo", o.halo, "pixels of context around each tile (-1: the generator's receptive radius)")
+        ->check(in_range({.min = -1, .max = cyclegan::TiledOptions::halo_range.max, .integer = true}))->capture_default_str();
+    app.add_option("--tile-statistics", o.tile_statistics,
+                   "exact: each norm's statistics from all tiles (one pass over the tiles per norm, about 11x the work of "
+                   "whole-image translation for resnet_9blocks); sampled: from a few windows, then one pass")
+        ->check(CLI::IsMember({"exact", "sampled"}))->capture_default_str();
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     // The generator's options as cyclegan-train takes them (and the reference's test.py needs):
     // the checkpoint records the architecture, so these only check that it is the one meant.

@@ -32,6 +32,10 @@ struct TranslateOptions {
     int threads = 0;
     std::string cpu_kernels = "auto", device = "cpu";
     std::string precision = "f32";  // f32, bf16 or auto (program_options.hpp)
+    // Tiled translation (Translator::set_tiling): tile 0 translates whole images; halo -1 is the
+    // generator's receptive radius.
+    int tile = 0, halo = -1;
+    std::string tile_statistics = "exact";
 };
 
 template <class B>
@@ -49,6 +53,13 @@ int translate(B& dev, const TranslateOptions& o) {
             throw std::runtime_error(printable(ckpt.string()) + ": the checkpoint's generator is not the one this command line "
                                      "describes:" + describe_differences(differences) +
                                      "\nleave these options out: the checkpoint records its architecture");
+    }
+
+    if (o.tile > 0) {
+        translator.set_tiling(TiledOptions{.tile = o.tile, .halo = o.halo,
+                                           .statistics = o.tile_statistics == "sampled" ? TileStatistics::sampled : TileStatistics::exact});
+        std::printf("tiled: tiles of %d pixels with a halo of %d, the norms on the whole image's %s statistics\n",
+                    translator.tiling()->tile, translator.tiling()->halo, o.tile_statistics.c_str());
     }
 
     // The inputs: files as given, folders expanded (non-image files skipped with a warning). A
@@ -112,7 +123,7 @@ int translate(B& dev, const TranslateOptions& o) {
             const std::string detail = out_of_memory::detail(e);
             failures.push_back(printable(path.string()) + (size.empty() ? "" : " (" + size + ")") + ": out of memory " +
                                (size.empty() ? "decoding it" : "translating it") + (detail.empty() ? "" : ": " + detail) +
-                               "; translate a smaller copy of it (resized, or cut in tiles)");
+                               (o.tile > 0 ? "; translate it in smaller tiles (--tile)" : "; translate it in tiles (--tile 512)"));
         } catch (const std::exception& e) {
             std::string what = printable_error(e);
             if (const std::string shown = printable(path.string()); what.find(shown) == std::string::npos)

@@ -246,6 +246,30 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
             }
             CHECK(BtoA(colour) == translate_image(model.G_B, dev, convert_channels(colour, k.output_nc), r));
         }
+
+        // In tiles: the whole image's statistics (instance norm), or the running ones (batch norm),
+        // give the same pixels but for a level where sums in another order round the other way; a
+        // U-Net, whose receptive field is the whole image, is refused.
+        auto tiled = Translator<cpu>::load(dev, path, Direction::AtoB);
+        if (k.netG.starts_with("unet")) {
+            CHECK_FALSE(tiled.receptive_radius());
+            CHECK_THROWS_WITH_AS(tiled.set_tiling(TiledOptions{.tile = 64, .halo = -1}),
+                                 doctest::Contains("receptive field is the whole image"), std::invalid_argument);
+            continue;
+        }
+        CHECK(tiled.receptive_radius() == (k.netG == "resnet_6blocks" ? 63 : 87));
+        tiled.set_tiling(TiledOptions{.tile = 62, .halo = -1});
+        CHECK(tiled.tiling()->tile == 64);  // rounded up to the size rule's multiple, as the halo
+        CHECK(tiled.tiling()->halo == (k.netG == "resnet_6blocks" ? 64 : 88));
+        Image photo(257, 131, 3);
+        for (std::size_t i = 0; i < photo.pixels.size(); ++i) photo.pixels[i] = static_cast<std::uint8_t>(i * 29 % 253);
+        const Image whole = AtoB(photo), in_tiles = tiled(photo);
+        REQUIRE(in_tiles.pixels.size() == whole.pixels.size());
+        int worst = 0;
+        for (std::size_t i = 0; i < whole.pixels.size(); ++i) worst = std::max(worst, std::abs(int(whole.pixels[i]) - int(in_tiles.pixels[i])));
+        CHECK(worst <= 1);
+        tiled.set_tiling(std::nullopt);
+        CHECK(tiled(photo) == whole);
     }
 
     // Several threads at once equal serial calls.

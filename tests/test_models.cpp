@@ -6,6 +6,7 @@
 #include "support/gradcheck.hpp"
 #include "support/parity.hpp"
 
+#include <cyclegan/models/tiled.hpp>
 #include <cyclegan/io/image_tensor.hpp>
 
 #include <array>
@@ -117,6 +118,34 @@ TEST_CASE("the paper's generator translates holding no more than the two maps a 
     const double per_pixel = double(dev.peak_tensor_bytes() - before) / xs.plane();
     MESSAGE("inference of resnet_9blocks at 64x64: " << per_pixel << " bytes per pixel beside the weights");
     CHECK(per_pixel <= 384 + 16);
+}
+
+TEST_CASE("tiled inference with the whole image's statistics equals whole-image inference; a short halo does not") {
+    cpu64 dev;
+    using G = ResnetGenerator<cpu64, 2>;
+    static_assert(G::receptive_radius == 31);
+    auto g = make<G>(dev, {.ngf = 4});
+    g.eval();
+    const auto x = random_tensor(dev, {1, 3, 76, 100}, 11);  // sides multiples of 4, not of the tile
+    const auto whole = g(x).to_host(dev);
+    auto difference = [&](const TiledOptions& o) {
+        const auto tiled = translate_tiled(g, x, o, 4).to_host(dev);
+        REQUIRE(tiled.size() == whole.size());
+        double worst = 0;
+        for (std::size_t i = 0; i < whole.size(); ++i) worst = std::max(worst, std::abs(tiled[i] - whole[i]));
+        return worst;
+    };
+    CHECK(difference({.tile = 24, .halo = 32}) < 1e-12);
+    CHECK(difference({.tile = 40, .halo = 32}) < 1e-12);
+    CHECK(difference({.tile = 24, .halo = 16}) > 1e-4);  // a halo short of the radius: the tiles' borders show
+    CHECK(difference({.tile = 200, .halo = 0}) < 1e-12);  // one tile: the whole image
+    const double sampled = difference({.tile = 24, .halo = 32, .statistics = TileStatistics::sampled, .sample_windows = 2});
+    MESSAGE("sampled statistics, two windows of 88x88 on 76x100: largest difference " << sampled);
+    CHECK(sampled > 0);
+    CHECK(sampled < 0.1);
+    CHECK(g.training() == false);
+    CHECK_THROWS_AS(translate_tiled(g, x, {.tile = 22, .halo = 32}, 4), std::invalid_argument);
+    CHECK_THROWS_AS(translate_tiled(g, random_tensor(dev, {1, 3, 30, 40}, 1), {.tile = 24, .halo = 32}, 4), shape_error);
 }
 
 // Each model's SizeRule is what its layers take: in training mode (batch statistics, the stricter

@@ -27,6 +27,7 @@
 #include "models/model_network.hpp"
 #include "models/patch_discriminator.hpp"
 #include "models/resnet_generator.hpp"
+#include "models/tiled.hpp"
 #include "models/unet_generator.hpp"
 
 #include "losses/gan_loss.hpp"

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <span>
 #include <string>
@@ -26,6 +27,7 @@
 #include "backend/cpu/cpu.hpp"  // Translator<cpu>, compiled once where the build has the library
 #include "core/choice.hpp"
 #include "core/compiled.hpp"
+#include "models/tiled.hpp"
 #include "io/checkpoint.hpp"
 #include "image/channels.hpp"
 #include "image/file.hpp"
@@ -131,6 +133,41 @@ public:
         return net_(x);
     }
 
+    // Tiled translation from now on (models/tiled.hpp): each image in tiles of `o.tile` pixels, its
+    // norms normalised by the whole image's statistics (exact) or by sampled windows' (sampled),
+    // so that memory follows the tile, not the image. A halo below 0 means the generator's receptive
+    // radius rounded up to its size rule's multiple; an explicit one is rounded up the same way.
+    // std::nullopt: whole images again (the default). Throws std::invalid_argument for a generator
+    // without a receptive radius (a U-Net's is the whole image: its tiles could not join without
+    // seams) or options that do not fit (TiledOptions::check).
+    void set_tiling(std::optional<TiledOptions> o) {
+        if (o) {
+            const int m = sizes_.multiple;
+            if (o->halo < 0) {
+                const std::optional<int> radius = receptive_radius();
+                if (!radius)
+                    throw std::invalid_argument("tiled translation: this generator's receptive field is the whole image (a "
+                                                "U-Net's), so its tiles could not join without seams; translate whole images");
+                o->halo = *radius;
+            }
+            o->halo = (o->halo + m - 1) / m * m;
+            o->tile = std::max(m, (o->tile + m - 1) / m * m);
+            o->check(m);
+        }
+        tiling_ = o;
+    }
+    const std::optional<TiledOptions>& tiling() const { return tiling_; }
+
+    // Input pixels on each side of an output pixel that it depends on; none for a U-Net.
+    std::optional<int> receptive_radius() const {
+        auto of = []<class T>(std::type_identity<T>) -> std::optional<int> {
+            if constexpr (requires { T::receptive_radius; }) return T::receptive_radius;
+            else return std::nullopt;
+        };
+        if constexpr (from_file) return with_generator_type<B>(options_.netG, of);
+        else return of(std::type_identity<G>{});
+    }
+
     int input_channels() const { return options_.input_nc; }
     int output_channels() const { return options_.output_nc; }
     SizeRule size_rule() const { return sizes_; }
@@ -190,6 +227,7 @@ private:
     Options options_;
     Network<G> net_;
     SizeRule sizes_;
+    std::optional<TiledOptions> tiling_;
     std::unique_ptr<std::mutex> mutex_;  // a Translator can be moved
 };
 
@@ -254,7 +292,16 @@ std::vector<Image> Translator<B, G>::operator()(std::span<const Image> images) {
     std::vector<Image> out;
     {
         std::lock_guard<std::mutex> turn(*mutex_);
-        out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
+        if (!tiling_) {
+            out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
+        } else {  // one image at a time, padded to the size rule as translate_images pads
+            for (const Image& img : inputs) {
+                const Image padded = pad_reflect(img, sizes_.padded(img.height), sizes_.padded(img.width));
+                const Tensor<B> y = translate_tiled(net_, images_to_tensor(*dev_, std::span<const Image>(&padded, 1)), *tiling_,
+                                                    sizes_.multiple);
+                out.push_back(crop(tensor_to_images(*dev_, y).front(), 0, 0, img.width, img.height));
+            }
+        }
     }
     for (std::size_t i = 0; i < out.size(); ++i)
         if (out[i].channels % 2 == 1 && has_transparency(images[i])) out[i] = with_alpha(out[i], images[i]);

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "../core/concepts.hpp"
+#include "../core/norm_statistics_source.hpp"
 #include "../ops/norm.hpp"
 #include "bind_check.hpp"
 
@@ -105,7 +106,10 @@ public:
         const NormGroups g = this->groups_of(x);
         ctx.mean = Tensor<B>(dev, Shape{g.groups, 1, 1, 1});
         ctx.rstd = Tensor<B>(dev, Shape{g.groups, 1, 1, 1});
-        ops::norm_statistics(dev, x, g, this->eps_, ctx.mean, ctx.rstd, static_cast<Tensor<B>*>(nullptr));
+        if (auto* source = installed_norm_statistics<B>(); source && phase == Phase::inference)
+            source->statistics(dev, x, this->eps_, ctx.mean, ctx.rstd);
+        else
+            ops::norm_statistics(dev, x, g, this->eps_, ctx.mean, ctx.rstd, static_cast<Tensor<B>*>(nullptr));
         return this->normalize(dev, std::move(x), g, ctx, phase);
     }
 

@@ -74,6 +74,12 @@ public:
     std::string prefix() const { return state_dict_prefix; }
 
     explicit ResnetGenerator(const Options& o = {}) : Net(make_resnet_generator_net<B, Blocks>(o)) {}
+
+    // Input pixels on each side of an output pixel that it depends on (for tiled inference's halo,
+    // models/tiled.hpp): the 7x7 convolutions 3 each; the downsamplings 1 and 2 (3x3 at scales 1 and
+    // 2); each residual block's two 3x3 convolutions 4 each (scale 4); the upsamplings 4 and 2 (one
+    // input pixel either side at scales 4 and 2).
+    static constexpr int receptive_radius = 3 + 1 + 2 + 8 * static_cast<int>(Blocks) + 4 + 2 + 3;
 };
 
 // The paper's configurations.
