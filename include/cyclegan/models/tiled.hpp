@@ -210,14 +210,14 @@ private:
 
 // x[0, :, box] as a tensor [1, C, h, w]; `batch` of them stacked as [N, C, h, w].
 template <class B>
-Tensor<B> crops(B& dev, const std::vector<typename Tensor<B>::scalar>& image, const Shape& s, const std::vector<Tile>& tiles) {
+Tensor<B> crops(B& dev, const typename Tensor<B>::scalar* image, const Shape& s, const std::vector<Tile>& tiles) {
     const Box& first = tiles.front().input;
     std::vector<typename Tensor<B>::scalar> out;
     out.reserve(tiles.size() * s.c * first.height() * first.width());
     for (const Tile& t : tiles)
         for (int c = 0; c < s.c; ++c)
             for (int y = t.input.y0; y < t.input.y1; ++y) {
-                const auto* row = image.data() + (static_cast<std::size_t>(c) * s.h + y) * s.w;
+                const auto* row = image + (static_cast<std::size_t>(c) * s.h + y) * s.w;
                 out.insert(out.end(), row + t.input.x0, row + t.input.x1);
             }
     return Tensor<B>::from_host(dev, {static_cast<int>(tiles.size()), s.c, first.height(), first.width()}, out);
@@ -243,7 +243,11 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
         throw shape_error("translate_tiled: expected one image with sides multiples of " + std::to_string(multiple) + ", got " +
                           to_string(s));
     B& dev = net.device();
-    const auto image = x.to_host(dev);
+    // The image and the output where the caller can read them: in place in host memory (the
+    // image's pixels are the tiles' only full-size memory), else copies.
+    std::vector<typename Tensor<B>::scalar> host_copy;
+    if constexpr (!B::host_memory) host_copy = x.to_host(dev);
+    const auto* image = B::host_memory ? x.data() : host_copy.data();
     const bool was_training = net.training();
     net.eval();
     struct Restore {
@@ -263,8 +267,9 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
     }
 
     const auto tiles = plan(s.h, s.w, o);
-    std::vector<typename Tensor<B>::scalar> out;
-    Shape ys{};
+    std::vector<typename Tensor<B>::scalar> out_host;
+    Tensor<B> result;
+    typename Tensor<B>::scalar* out = nullptr;
     for (bool finished = false; !finished;) {
         finished = true;
         for (const Tile& t : tiles) {
@@ -281,18 +286,24 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
             if (y.shape().h != t.input.height() || y.shape().w != t.input.width())
                 throw shape_error("translate_tiled: the network turned a tile of " + to_string(Shape{1, s.c, t.input.height(), t.input.width()}) +
                                   " into " + to_string(y.shape()) + ": only generators, which keep the size, tile");
-            if (out.empty()) ys = {1, y.shape().c, s.h, s.w}, out.resize(ys.numel());
+            const Shape ys{1, y.shape().c, s.h, s.w};
+            if (!out) {
+                result = Tensor<B>(dev, ys);
+                if constexpr (B::host_memory) out = result.data();
+                else out_host.resize(ys.numel()), out = out_host.data();
+            }
             const auto part = y.to_host(dev);
             for (int c = 0; c < ys.c; ++c)
                 for (int yy = core.y0; yy < core.y1; ++yy) {
                     const auto* src = part.data() + (static_cast<std::size_t>(c) * y.shape().h + yy) * y.shape().w;
                     std::copy(src + core.x0, src + core.x1,
-                              out.data() + (static_cast<std::size_t>(c) * s.h + t.input.y0 + yy) * s.w + t.input.x0 + core.x0);
+                              out + (static_cast<std::size_t>(c) * s.h + t.input.y0 + yy) * s.w + t.input.x0 + core.x0);
                 }
         }
         if (!finished) stats.settle(stats.eps());
     }
-    return Tensor<B>::from_host(dev, ys, out);
+    if constexpr (!B::host_memory) dev.upload(out_host.data(), result.data(), out_host.size());
+    return result;
 }
 
 }  // namespace cyclegan
