@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,6 +27,34 @@ inline CLI::Validator in_range(const cyclegan::OptionRange& range) {
             return "";
         },
         range.describe());
+}
+
+// A size in bytes as a person writes it: 2G, 1500M, 64k, 2GiB, 800000000 (K, M, G, T: powers of
+// 1024). std::nullopt for anything else (a negative, a fraction, another unit, past 2^64).
+inline std::optional<std::uint64_t> parse_bytes(std::string text) {
+    while (!text.empty() && (text.back() == 'B' || text.back() == 'b' || text.back() == 'i')) text.pop_back();
+    if (text.empty()) return std::nullopt;
+    int shift = 0;
+    switch (text.back()) {
+        case 'K': case 'k': shift = 10; break;
+        case 'M': case 'm': shift = 20; break;
+        case 'G': case 'g': shift = 30; break;
+        case 'T': case 't': shift = 40; break;
+        default: break;
+    }
+    if (shift) text.pop_back();
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 19) return std::nullopt;
+    const std::uint64_t value = std::stoull(text);
+    if (shift && value > (~std::uint64_t{0} >> shift)) return std::nullopt;
+    return value << shift;
+}
+
+inline CLI::Validator byte_size() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            return parse_bytes(text) ? "" : "'" + text + "' is not a size: write it as 2G, 1500M or 800000000 (bytes)";
+        },
+        "SIZE");
 }
 
 // Ranges of the programs' own options, which no library type takes.

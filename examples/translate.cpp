@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
                    "exact: each norm's statistics from all tiles (one pass over the tiles per norm, about 11x the work of "
                    "whole-image translation for resnet_9blocks); sampled: from a few windows, then one pass")
         ->check(CLI::IsMember({"exact", "sampled"}))->capture_default_str();
+    app.add_option("--max-memory", o.max_memory,
+                   "keep each translation's tensors within this size (2G, 1500M; CPU): an image that needs more "
+                   "goes in tiles, exact statistics, the largest that fit; the kernels' scratch and transformed "
+                   "weights (about 300 MB for resnet_9blocks) come on top")
+        ->check(byte_size());
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     // The generator's options as cyclegan-train takes them (and the reference's test.py needs):
     // the checkpoint records the architecture, so these only check that it is the one meant.

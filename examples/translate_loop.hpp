@@ -35,6 +35,7 @@ struct TranslateOptions {
     // Tiled translation (Translator::set_tiling): tile 0 translates whole images; halo -1 is the
     // generator's receptive radius.
     int tile = 0, halo = -1;
+    std::string max_memory;  // a size (parse_bytes); empty: no budget
     std::string tile_statistics = "exact";
 };
 
@@ -60,6 +61,15 @@ int translate(B& dev, const TranslateOptions& o) {
                                            .statistics = o.tile_statistics == "sampled" ? TileStatistics::sampled : TileStatistics::exact});
         std::printf("tiled: tiles of %d pixels with a halo of %d, the norms on the whole image's %s statistics\n",
                     translator.tiling()->tile, translator.tiling()->halo, o.tile_statistics.c_str());
+    }
+
+    if (!o.max_memory.empty()) {
+        if (o.tile > 0) throw std::runtime_error("give --tile or --max-memory, not both: --max-memory picks the tile");
+        const std::uint64_t bytes = *parse_bytes(o.max_memory);
+        translator.set_memory_budget(bytes);
+        const auto need = *translator.memory_need();
+        std::printf("memory budget %s: %.0f bytes per pixel measured, images that need more go in tiles\n",
+                    bytes_text(double(bytes)).c_str(), need.per_pixel);
     }
 
     // The inputs: files as given, folders expanded (non-image files skipped with a warning). A

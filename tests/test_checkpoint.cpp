@@ -255,6 +255,9 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
             CHECK_FALSE(tiled.receptive_radius());
             CHECK_THROWS_WITH_AS(tiled.set_tiling(TiledOptions{.tile = 64, .halo = -1}),
                                  doctest::Contains("receptive field is the whole image"), std::invalid_argument);
+            tiled.set_memory_budget(1000);
+            Image big(300, 300, 3);
+            CHECK_THROWS_WITH_AS(tiled(big), doctest::Contains("cannot go in tiles"), std::invalid_argument);
             continue;
         }
         CHECK(tiled.receptive_radius() == (k.netG == "resnet_6blocks" ? 63 : 87));
@@ -270,6 +273,7 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         CHECK(worst <= 1);
         tiled.set_tiling(std::nullopt);
         CHECK(tiled(photo) == whole);
+
     }
 
     // Several threads at once equal serial calls.
@@ -378,6 +382,39 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
     write_bytes(dir / "cut.safetensors", text.substr(0, text.size() / 2));
     CHECK(message([&] { Translator<cpu>::load(dev, dir / "cut.safetensors", Direction::AtoB); }).find("cut.safetensors") !=
           std::string::npos);
+}
+
+TEST_CASE("Translator: within a memory budget, whole where the measured need fits, in exact tiles where not") {
+    TempDir dir;
+    cpu dev(2);
+    Network<ResnetGenerator6<cpu>> g(dev, ResnetGenerator6<cpu>({.ngf = 16}), "model", {.seed = 5});
+    save_network(dir / "g.safetensors", g);
+    auto t = Translator<cpu>::load(dev, dir / "g.safetensors");
+    Image photo(400, 300, 3);
+    for (std::size_t i = 0; i < photo.pixels.size(); ++i) photo.pixels[i] = static_cast<std::uint8_t>((i / 3 % 400) ^ (i / 1200));
+    const Image whole = t(photo);
+
+    t.set_memory_budget(std::size_t{1} << 30);
+    REQUIRE(t.memory_need());
+    const auto need = *t.memory_need();
+    MESSAGE("resnet_6blocks at ngf 16: " << need.per_pixel << " bytes per pixel, " << need.fixed << " bytes fixed");
+    CHECK(need.per_pixel > 6 * 16);  // the widest pair of maps: 6 * ngf bytes per pixel, and the images
+    CHECK(t(photo) == whole);  // fits whole
+
+    const auto tight = static_cast<std::size_t>(need.bytes(400.0 * 300) * 0.6);
+    t.set_memory_budget(tight);
+    const double others = double(dev.tensor_bytes());  // the weights
+    dev.reset_peak_memory();
+    const Image in_budget = t(photo);
+    CHECK(double(dev.peak_tensor_bytes()) - others + double(g.parameters().numel() * sizeof(float)) <= double(tight));
+    int worst = 0;
+    for (std::size_t i = 0; i < whole.pixels.size(); ++i) worst = std::max(worst, std::abs(int(whole.pixels[i]) - int(in_budget.pixels[i])));
+    CHECK(worst <= 1);
+
+    t.set_memory_budget(1000);
+    CHECK_THROWS_WITH_AS(t(photo), doctest::Contains("raise the budget"), std::invalid_argument);
+    t.set_memory_budget(std::nullopt);
+    CHECK(t(photo) == whole);
 }
 
 TEST_CASE("Translator: a file without a record is recognised by its tensors, for every generator the library builds") {

@@ -11,6 +11,7 @@
 // any ngf, norm, channel count, dropout, upsampling. A generator of your own loads as
 // Translator<cpu, MyGenerator>::load(dev, path, options) (docs/custom-networks.md).
 #include <algorithm>
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <exception>
@@ -158,6 +159,36 @@ public:
     }
     const std::optional<TiledOptions>& tiling() const { return tiling_; }
 
+    // Translations from now on keep their tensors, the weights included, within `bytes` where they
+    // can: an image whose whole translation needs more goes in tiles (exact statistics) of the
+    // largest side that fits, beside its input and output held whole. The kernels' scratch and the
+    // transformed weights (about 300 MB for resnet_9blocks, docs/performance.md) come on top. What a
+    // translation needs is measured, not assumed: setting a budget runs the generator on two small
+    // images and reads the device's peak (memory_need). std::nullopt: no budget. A tiling set with
+    // set_tiling goes first. Throws std::invalid_argument on a backend that does not count its
+    // tensors; a translation throws std::invalid_argument naming what it needs for an image no tile
+    // fits, or a U-Net image too large to go whole.
+    void set_memory_budget(std::optional<std::size_t> bytes) {
+        if (bytes && !need_) {
+            if constexpr (requires(B& d) { d.peak_tensor_bytes(); }) {
+                std::lock_guard<std::mutex> turn(*mutex_);
+                need_ = measure_need();
+            } else {
+                throw std::invalid_argument("a memory budget needs a backend that counts its tensors (the CPU's)");
+            }
+        }
+        budget_ = bytes;
+    }
+
+    // The tensors' bytes for one image of `pixels` pixels (padded to the size rule): `fixed` (the
+    // weights and what does not grow with the image) plus `per_pixel` per pixel; both measured on
+    // this device when a budget was first set.
+    struct MemoryNeed {
+        double fixed = 0, per_pixel = 0;
+        double bytes(double pixels) const { return fixed + per_pixel * pixels; }
+    };
+    const std::optional<MemoryNeed>& memory_need() const { return need_; }
+
     // Input pixels on each side of an output pixel that it depends on; none for a U-Net.
     std::optional<int> receptive_radius() const {
         auto of = []<class T>(std::type_identity<T>) -> std::optional<int> {
@@ -228,6 +259,56 @@ private:
     Network<G> net_;
     SizeRule sizes_;
     std::optional<TiledOptions> tiling_;
+    std::optional<std::size_t> budget_;
+    std::optional<MemoryNeed> need_;
+
+    // Two inferences of blank images at two sides: the peak of tensors grows by per_pixel per pixel.
+    MemoryNeed measure_need() {
+        auto peak_at = [&](int side) {
+            const Shape s{1, options_.input_nc, side, side};
+            dev_->reset_peak_memory();
+            const std::size_t before = dev_->tensor_bytes();
+            {
+                const Tensor<B> x = Tensor<B>::zeros(*dev_, s);
+                (void)net_(x);
+            }
+            return double(dev_->peak_tensor_bytes() - before);
+        };
+        const int small = sizes_.padded(64), large = sizes_.padded(2 * small);
+        const double at_small = peak_at(small), at_large = peak_at(large);
+        MemoryNeed need;
+        need.per_pixel = (at_large - at_small) / (double(large) * large - double(small) * small);
+        need.fixed = at_small - need.per_pixel * small * small + double(net_.parameters().numel() + net_.buffers().numel()) *
+                                                                     sizeof(typename B::scalar);
+        return need;
+    }
+
+    // The tiling that keeps one image of height x width (padded) within the budget; none when it
+    // fits whole.
+    std::optional<TiledOptions> tiling_within_budget(int height, int width) const {
+        const double pixels = double(height) * width;
+        if (need_->bytes(pixels) <= double(*budget_)) return std::nullopt;
+        const std::string size = std::to_string(width) + "x" + std::to_string(height);
+        const std::optional<int> radius = receptive_radius();
+        if (!radius)
+            throw std::invalid_argument("a " + size + " image needs " + bytes_text(need_->bytes(pixels)) +
+                                        " to translate whole, over the memory budget of " + bytes_text(double(*budget_)) +
+                                        ", and this generator (a U-Net) cannot go in tiles: raise the budget");
+        const int m = sizes_.multiple, halo = (*radius + m - 1) / m * m;
+        const double whole_images = pixels * (options_.input_nc + options_.output_nc) * sizeof(typename B::scalar);
+        // The largest tile whose input (with its halo, clipped to the image) fits beside them.
+        auto need_with = [&](int tile) {
+            return need_->bytes(double(std::min(tile + 2 * halo, height)) * std::min(tile + 2 * halo, width)) + whole_images;
+        };
+        int tile = (std::max(height, width) + m - 1) / m * m;
+        while (tile > m && need_with(tile) > double(*budget_)) tile -= m;
+        if (need_with(tile) > double(*budget_))
+            throw std::invalid_argument("a " + size + " image needs at least " + bytes_text(need_with(m)) +
+                                        " to translate in tiles (its input and output held whole, the smallest tile with its "
+                                        "halo of " + std::to_string(halo) + "), over the memory budget of " +
+                                        bytes_text(double(*budget_)) + ": raise the budget");
+        return TiledOptions{.tile = tile, .halo = halo};
+    }
     std::unique_ptr<std::mutex> mutex_;  // a Translator can be moved
 };
 
@@ -292,12 +373,21 @@ std::vector<Image> Translator<B, G>::operator()(std::span<const Image> images) {
     std::vector<Image> out;
     {
         std::lock_guard<std::mutex> turn(*mutex_);
-        if (!tiling_) {
+        const int height = sizes_.padded(inputs.front().height), width = sizes_.padded(inputs.front().width);
+        std::optional<TiledOptions> tiles = tiling_;
+        bool one_by_one = false;  // a batch holds every image's tensors: over the budget, one at a time
+        if (!tiles && budget_ && need_->bytes(double(height) * width * double(inputs.size())) > double(*budget_)) {
+            tiles = tiling_within_budget(height, width);  // none when one image fits whole
+            one_by_one = true;
+        }
+        if (!tiles && !one_by_one) {
             out = translate_images(net_, *dev_, std::span<const Image>(inputs), sizes_);
+        } else if (!tiles) {
+            for (const Image& img : inputs) out.push_back(translate_images(net_, *dev_, std::span<const Image>(&img, 1), sizes_).front());
         } else {  // one image at a time, padded to the size rule as translate_images pads
             for (const Image& img : inputs) {
-                const Image padded = pad_reflect(img, sizes_.padded(img.height), sizes_.padded(img.width));
-                const Tensor<B> y = translate_tiled(net_, images_to_tensor(*dev_, std::span<const Image>(&padded, 1)), *tiling_,
+                const Image padded = pad_reflect(img, height, width);
+                const Tensor<B> y = translate_tiled(net_, images_to_tensor(*dev_, std::span<const Image>(&padded, 1)), *tiles,
                                                     sizes_.multiple);
                 out.push_back(crop(tensor_to_images(*dev_, y).front(), 0, 0, img.width, img.height));
             }

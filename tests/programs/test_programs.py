@@ -314,6 +314,22 @@ class Programs(TempFolderCase):
                 "mean", photo, check=False)
         self.assert_fails(p, "--tile-statistics")
 
+        # A memory budget (tests/test_checkpoint.cpp tiles within one): the photo fits in 1G whole; with
+        # the generator's 45 MB of weights nothing fits in 1M.
+        budget_out = self.dir("r9_budget")
+        p = run(tool("cyclegan-translate"), "--checkpoint", model, "--output", budget_out, "--threads", "2", "--max-memory",
+                "1G", photo)
+        self.assertIn("memory budget 1.0 GiB", p.stdout)
+        tiled = np.asarray(Image.open(os.path.join(budget_out, "images", "photo_fake.png")), dtype=int)
+        self.assertLessEqual(np.abs(tiled - whole).max(), 1)
+        p = run(tool("cyclegan-translate"), "--checkpoint", model, "--output", self.dir("r9_budget_small"), "--threads", "2",
+                "--max-memory", "1M", photo, check=False)
+        self.assert_fails(p, "over the memory budget of 1.0 MiB: raise the budget")
+        for bad in ("2X", "-5", "1.5G"):
+            p = run(tool("cyclegan-translate"), "--checkpoint", model, "--output", self.dir("r9_budget_bad"), "--max-memory", bad,
+                    photo, check=False)
+            self.assert_fails(p, "--max-memory", "is not a size")
+
     def test_hidden_and_other_files_are_skipped_and_one_bad_file_does_not_stop_a_batch(self):
         data = self.copy_data("hidden")
         a = os.path.join(data, "trainA")

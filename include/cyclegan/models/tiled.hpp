@@ -107,6 +107,10 @@ inline std::vector<Tile> sample_windows(int height, int width, const TiledOption
     return windows;
 }
 
+// Tensors whose data() the host may read and write (the CPU backends).
+template <class B>
+constexpr bool on_host = requires { requires B::host_memory; };
+
 // Thrown by a pass when it has summed the norm it was run for: the rest of the network is not needed.
 struct StopAtNorm {};
 
@@ -167,7 +171,7 @@ private:
         using T = typename Tensor<B>::scalar;
         std::vector<T> copy;
         const T* data = x.data();
-        if constexpr (!B::host_memory) copy = x.to_host(dev), data = copy.data();
+        if constexpr (!on_host<B>) copy = x.to_host(dev), data = copy.data();
         if (s1_.empty()) s1_.assign(s.c, 0.0), s2_.assign(s.c, 0.0);
         for (int n = 0; n < s.n; ++n) {
             const Box& b = cores_[n];
@@ -246,8 +250,8 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
     // The image and the output where the caller can read them: in place in host memory (the
     // image's pixels are the tiles' only full-size memory), else copies.
     std::vector<typename Tensor<B>::scalar> host_copy;
-    if constexpr (!B::host_memory) host_copy = x.to_host(dev);
-    const auto* image = B::host_memory ? x.data() : host_copy.data();
+    if constexpr (!on_host<B>) host_copy = x.to_host(dev);
+    const auto* image = on_host<B> ? x.data() : host_copy.data();
     const bool was_training = net.training();
     net.eval();
     struct Restore {
@@ -289,7 +293,7 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
             const Shape ys{1, y.shape().c, s.h, s.w};
             if (!out) {
                 result = Tensor<B>(dev, ys);
-                if constexpr (B::host_memory) out = result.data();
+                if constexpr (on_host<B>) out = result.data();
                 else out_host.resize(ys.numel()), out = out_host.data();
             }
             const auto part = y.to_host(dev);
@@ -302,7 +306,7 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
         }
         if (!finished) stats.settle(stats.eps());
     }
-    if constexpr (!B::host_memory) dev.upload(out_host.data(), result.data(), out_host.size());
+    if constexpr (!on_host<B>) dev.upload(out_host.data(), result.data(), out_host.size());
     return result;
 }
 
