@@ -387,7 +387,9 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
 TEST_CASE("Translator: within a memory budget, whole where the measured need fits, in exact tiles where not") {
     TempDir dir;
     cpu dev(2);
-    Network<ResnetGenerator6<cpu>> g(dev, ResnetGenerator6<cpu>({.ngf = 16}), "model", {.seed = 5});
+    // Batch norm: its running statistics make the tiles exact in one pass (instance norm's passes,
+    // one per norm, are tested above and in test_models), so this test stays quick under qemu.
+    Network<ResnetGenerator6<cpu>> g(dev, ResnetGenerator6<cpu>({.ngf = 8, .norm = NormType::batch}), "model", {.seed = 5});
     save_network(dir / "g.safetensors", g);
     auto t = Translator<cpu>::load(dev, dir / "g.safetensors");
     Image photo(400, 300, 3);
@@ -397,11 +399,11 @@ TEST_CASE("Translator: within a memory budget, whole where the measured need fit
     t.set_memory_budget(std::size_t{1} << 30);
     REQUIRE(t.memory_need());
     const auto need = *t.memory_need();
-    MESSAGE("resnet_6blocks at ngf 16: " << need.per_pixel << " bytes per pixel, " << need.fixed << " bytes fixed");
-    CHECK(need.per_pixel > 6 * 16);  // the widest pair of maps: 6 * ngf bytes per pixel, and the images
+    MESSAGE("resnet_6blocks at ngf 8: " << need.per_pixel << " bytes per pixel, " << need.fixed << " bytes fixed");
+    CHECK(need.per_pixel > 6 * 8);  // the widest pair of maps: 6 * ngf bytes per pixel, and the images
     CHECK(t(photo) == whole);  // fits whole
 
-    const auto tight = static_cast<std::size_t>(need.bytes(400.0 * 300) * 0.6);
+    const auto tight = static_cast<std::size_t>(need.bytes(400.0 * 300) * 0.75);
     t.set_memory_budget(tight);
     const double others = double(dev.tensor_bytes());  // the weights
     dev.reset_peak_memory();
