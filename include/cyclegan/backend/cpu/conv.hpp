@@ -4,12 +4,14 @@
 // CpuTuning::conv_column_budget values, so a 7x7 convolution over 64 channels at 256x256 needs
 // 8 M floats, not 205 M. The GEMM uses every thread.
 // Convolutions with only a few output channels skip the column buffer (conv_thin.hpp); 3x3
-// stride-1 ones over enough channels (the residual blocks') go through Winograd (conv_winograd.hpp).
+// stride-1 ones over enough channels (the residual blocks') go through Winograd (conv_winograd.hpp);
+// in bf16 on AMX, stride-1 ones over enough channels are direct (conv_direct.hpp).
 #include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "../../ops/conv.hpp"
+#include "conv_direct.hpp"
 #include "conv_rows.hpp"
 #include "conv_thin.hpp"
 #include "conv_winograd.hpp"
@@ -85,29 +87,45 @@ void conv2d_backward_filter_gemm(const T* x, const Shape& xs, const T* dy, const
         });
 }
 
-// Which algorithm a convolution takes: Winograd for 3x3 stride-1 kernels over enough channels and pixels,
-// the few-output kernels where a GEMM would be a few rows deep, else im2col + GEMM.
-enum class ConvAlgorithm { winograd, thin, gemm };
-inline ConvAlgorithm conv_algorithm(const Conv2dGeometry& g, int in_channels, const Shape& output) {
+// Which algorithm a convolution takes: in bf16 on AMX, direct where it applies; else Winograd for 3x3
+// stride-1 kernels over enough channels and pixels, the few-output kernels where a GEMM would be a
+// few rows deep, else im2col + GEMM.
+enum class ConvAlgorithm { winograd, thin, gemm, direct };
+inline ConvAlgorithm conv_algorithm(const Conv2dGeometry& g, int in_channels, const Shape& output,
+                                    GemmOperands ops = GemmOperands::f32) {
     const int out_channels = output.c;
+    if (direct_amx_applies(g, in_channels, out_channels, output.w, ops)) return ConvAlgorithm::direct;
     if (winograd_applies(g, in_channels, out_channels, static_cast<std::size_t>(output.n) * output.h * output.w))
         return ConvAlgorithm::winograd;
     if (few_output_channels(out_channels, in_channels * g.kernel.h * g.kernel.w)) return ConvAlgorithm::thin;
     return ConvAlgorithm::gemm;
 }
+// The algorithm for element type T: the direct kernels are float's; double reads bf16 operands
+// rounded (the tests' reference), as before.
+template <class T>
+ConvAlgorithm conv_algorithm_in(const Conv2dGeometry& g, int in_channels, const Shape& output, GemmOperands ops) {
+    return conv_algorithm(g, in_channels, output, std::is_same_v<T, float> ? ops : GemmOperands::f32);
+}
 
 }  // namespace cpu_detail
 
 // y = conv(x, w), in the device's precision (the few-output kernels stay in float: see
-// docs/architecture.md, "Precision"). ConvWeights::fixed (inference) lets the Winograd path keep
-// its transformed weights in the device's weight cache between calls.
+// docs/architecture.md, "Precision"). ConvWeights::fixed (inference) lets the Winograd and direct
+// paths keep their transformed or packed weights in the device's weight cache between calls.
 template <class T>
 void conv2d_forward(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
                     const Conv2dGeometry& g, ConvWeights weights = ConvWeights::changing) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = y.shape();
     const GemmOperands ops = operands_for(dev.precision());
-    switch (conv_algorithm(g, xs.c, ys)) {
+    switch (conv_algorithm_in<T>(g, xs.c, ys, ops)) {
+        case ConvAlgorithm::direct:
+#if CYCLEGAN_X86_KERNELS
+            if constexpr (std::is_same_v<T, float>)
+                return conv2d_forward_direct(x.data(), xs, w.data(), y.data(), ys, g,
+                                             weights == ConvWeights::fixed ? dev.weight_cache() : nullptr);
+#endif
+            return;  // (conv_algorithm_in takes it for float on x86 only)
         case ConvAlgorithm::winograd:
             return with_winograd_tile(ops, [&]<int M>() {
                 conv2d_forward_winograd<M>(x.data(), xs, w.data(), y.data(), ys, g,
@@ -124,7 +142,14 @@ void conv2d_backward_data(basic_cpu<T>& dev, const CpuTensor<T>& dy, const CpuTe
     using namespace cpu_detail;
     const Shape xs = dx.shape(), ys = dy.shape();
     const GemmOperands ops = operands_for(dev.precision());
-    switch (conv_algorithm(g, xs.c, ys)) {
+    ConvAlgorithm algorithm = conv_algorithm_in<T>(g, xs.c, ys, ops);
+    if (algorithm == ConvAlgorithm::direct && !direct_amx_data_applies(g, xs.w)) algorithm = conv_algorithm(g, xs.c, ys);
+    switch (algorithm) {
+        case ConvAlgorithm::direct:
+#if CYCLEGAN_X86_KERNELS
+            if constexpr (std::is_same_v<T, float>) return conv2d_backward_data_direct(dy.data(), ys, w.data(), dx.data(), xs, g);
+#endif
+            return;
         case ConvAlgorithm::winograd:
             return with_winograd_tile(ops, [&]<int M>() { conv2d_backward_data_winograd<M>(dy.data(), ys, w.data(), dx.data(), xs, g, ops); });
         case ConvAlgorithm::thin: return conv2d_backward_data_thin(dy.data(), ys, w.data(), dx.data(), xs, g);
@@ -138,7 +163,9 @@ void conv2d_backward_filter(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuT
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = dy.shape();
     const GemmOperands ops = operands_for(dev.precision());
+    // The filter gradient has no direct form here: the algorithm float would take.
     switch (conv_algorithm(g, xs.c, ys)) {
+        case ConvAlgorithm::direct: return;  // (not taken without ops)
         case ConvAlgorithm::winograd:
             return with_winograd_tile(ops, [&]<int M>() { conv2d_backward_filter_winograd<M>(x.data(), xs, dy.data(), ys, dw.data(), g, ops); });
         case ConvAlgorithm::thin: return conv2d_backward_filter_thin(x.data(), xs, dy.data(), ys, dw.data(), g);

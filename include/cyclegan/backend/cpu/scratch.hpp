@@ -10,7 +10,8 @@
 
 namespace cyclegan::cpu_detail {
 
-enum class Scratch { columns, winograd_input, winograd_product, winograd_filter, gemm_a, gemm_b, thin_rows };
+enum class Scratch { columns, winograd_input, winograd_product, winograd_filter, gemm_a, gemm_b, thin_rows, direct_input, direct_weights,
+                     direct_output };
 
 // Bytes held by every thread's scratch buffers together (they are never given back).
 inline std::atomic<std::size_t>& scratch_bytes() {

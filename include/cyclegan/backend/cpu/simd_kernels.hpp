@@ -1,7 +1,8 @@
 #pragma once
 // The CPU kernels that depend on the instruction set, compiled once per set in one build:
-//   cpu_detail::avx512    our GEMM (8 x 32 tiles), the few-output convolutions, Winograd, and the
-//                         bf16 products on VDPBF16PS (simd/gemm_bf16.inl, run on avx512_bf16 CPUs)
+//   cpu_detail::avx512    our GEMM (8 x 32 tiles), the few-output convolutions, Winograd, the bf16
+//                         products on VDPBF16PS (simd/gemm_bf16.inl, run on avx512_bf16 CPUs) and
+//                         on AMX (simd/gemm_amx.inl, simd/conv_amx.inl, run on amx_bf16 CPUs)
 //   cpu_detail::avx2      the same for AVX2 + FMA (6 x 16 tiles, 16 registers)
 //   cpu_detail::portable  Winograd on Eigen's products, at the build's own flags (any CPU, ARM too)
 // and, in all three, the plain loops of norms, activations, optimizer steps and biases (simd/loops.inl).
@@ -61,6 +62,7 @@ namespace cyclegan::cpu_detail::avx512 {
 #include "simd/kernels.inl"
 #include "simd/gemm_bf16.inl"
 #include "simd/gemm_amx.inl"
+#include "simd/conv_amx.inl"
 }  // namespace cyclegan::cpu_detail::avx512
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -1,0 +1,149 @@
+// Direct convolution on AMX (the amx_bf16 kernel set, issue 25): stride-1 undilated convolutions in
+// bf16 with no column buffer. The input is padded once into AMX's B layout, pairs of channels in
+// one 32-bit lane per pixel, so that the tile of 32 channels x 16 pixels a kernel position reads is
+// 16 rows of 64 bytes at a fixed stride: TILELOADD reads it in place, for every (ky, kx), where
+// im2col would copy the input kh * kw times. The output tile is 16 channels x 16 pixels of one row,
+// stored straight into NCHW. A block of the output is 2 x 2 tiles (32 channels x two runs of 16
+// pixels), as gemm_amx.inl's: four accumulators, two weight tiles, two input tiles.
+// Operands are rounded as everywhere (round_bf16_lanes), so the results are im2col + GEMM's in bf16
+// up to the order of the float sums. Included in the AVX-512 namespace after gemm_amx.inl; called
+// only when cpu_kernels() is amx_bf16 (conv_direct.hpp says when).
+
+struct AmxDirect {
+    static constexpr int KStep = 32;  // input channels per tile product (16 pairs)
+    static constexpr int Run = 16;    // output pixels per tile: a run along a row
+    static constexpr int Block = 32;  // output channels per block: two tiles
+};
+
+// Weights in the A tiles' order: Ap[((pos * steps + s) * Ob + o) * 32 + j] = bf16 of weight (o, 32 s + j)
+// at kernel position pos = ky * kw + kx, zero past O (Ob rounds it up to a block) and past C.
+// row(o, buffer) writes output channel o's weights as buffer[pos * C + c], each read once in the
+// order the weights lie; they are rounded here 16 at a time.
+template <class Row>
+void pack_direct_weights(int O, int C, int positions, Row&& row, std::uint16_t* Ap) {
+    constexpr int KS = AmxDirect::KStep, L = Simd::lanes;
+    const int steps = (C + KS - 1) / KS, Ob = (O + AmxDirect::Block - 1) / AmxDirect::Block * AmxDirect::Block;
+    parallel_threads(1.0 * positions * Ob * steps * KS, [&](int t, int threads) {
+        std::vector<float> buffer(static_cast<std::size_t>(positions) * C);
+        for (int o = t; o < Ob; o += threads) {
+            if (o < O) row(o, buffer.data());
+            for (int pos = 0; pos < positions; ++pos)
+                for (int s = 0; s < steps; ++s) {
+                    std::uint16_t* out = Ap + ((static_cast<std::size_t>(pos) * steps + s) * Ob + o) * KS;
+                    for (int j = 0; j < KS; j += L) {
+                        const int n = o < O ? std::clamp(C - s * KS - j, 0, L) : 0;
+                        const auto v = round_bf16_lanes(Simd::load_first(buffer.data() + static_cast<std::size_t>(pos) * C + s * KS + j, n));
+                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(v), 16)));
+                    }
+                }
+        }
+    });
+}
+inline std::size_t direct_weights_size(int O, int C, int positions) {
+    constexpr int KS = AmxDirect::KStep;
+    return static_cast<std::size_t>(positions) * ((C + KS - 1) / KS) * KS * ((O + AmxDirect::Block - 1) / AmxDirect::Block * AmxDirect::Block);
+}
+
+// Rows [r0, r1) of image x (C x H x W) padded by `top`/`left` in `mode` and laid out in pairs:
+// Xp[(cp * rows + r - r0) * Wp + q] = (x[2 cp][sh][sw], x[2 cp + 1][sh][sw]) for the padded pixel
+// (r, q), sh = padded_source(r - top, H), sw likewise (zero where -1, and for channels past C, up to
+// `pairs`).
+inline void pack_direct_input(const float* x, int C, int H, int W, int top, int left, PaddingMode mode, int r0, int r1, int Wp,
+                              int pairs, const int* src_w, bf16_pair* Xp) {
+    constexpr int L = Simd::lanes;
+    const int rows = r1 - r0;
+    // The run of padded columns that read the image in order: [q0, q1) reads from sw = q - left.
+    const int q0 = std::clamp(left, 0, Wp), q1 = std::clamp(left + W, q0, Wp);
+    parallel_for(pairs * rows, 2.0 * pairs * rows * Wp, [&](int i) {
+        const int cp = i / rows, r = r0 + i % rows, sh = padded_source(r - top, H, mode);
+        bf16_pair* out = Xp + static_cast<std::size_t>(i) * Wp;
+        const int c0 = 2 * cp, c1 = 2 * cp + 1;
+        if (sh < 0 || c0 >= C) {
+            std::fill(out, out + Wp, bf16_pair{0});
+            return;
+        }
+        const float* even = x + (static_cast<std::size_t>(c0) * H + sh) * W;
+        const float* odd = c1 < C ? x + (static_cast<std::size_t>(c1) * H + sh) * W : nullptr;
+        auto at = [&](const float* p, int q) { return p && src_w[q] >= 0 ? p[src_w[q]] : 0.f; };
+        for (int q = 0; q < q0; ++q) out[q] = pair_of(at(even, q), at(odd, q));
+        int q = q0;
+        for (; q + L <= q1; q += L) {
+            const auto e = Simd::load(even + (q - left)), o = odd ? Simd::load(odd + (q - left)) : Simd::zero();
+            Simd::store(reinterpret_cast<float*>(out + q), pair_up(e, o));
+        }
+        for (; q < Wp; ++q) out[q] = pair_of(at(even, q), at(odd, q));
+    });
+}
+
+// y (O x OH x OW, one image) = the stride-1 undilated convolution of x with kh x kw weights
+// packed by pack_direct_weights, x padded by (top, left) in `mode`. OW >= 16: a row's last run
+// starts at OW - 16, overlapping the one before it (both store the same sums), so no run has a tail.
+inline void conv_direct_amx(const float* x, int C, int H, int W, int top, int left, PaddingMode mode, const std::uint16_t* Ap,
+                            int kh, int kw, float* y, int O, int OH, int OW) {
+    constexpr int KS = AmxDirect::KStep, R = AmxDirect::Run, BO = AmxDirect::Block;
+    const int steps = (C + KS - 1) / KS, pairs = steps * KS / 2, Ob = (O + BO - 1) / BO * BO, Wp = OW + kw - 1;
+    const int runs_per_row = (OW + R - 1) / R, blocks_o = Ob / BO;
+    std::vector<int> src_w(static_cast<std::size_t>(Wp));
+    for (int q = 0; q < Wp; ++q) src_w[q] = padded_source(q - left, W, mode);
+    // Output rows in bands whose packed input fits the column budget, whole images where they fit.
+    const int band = std::clamp<int>(static_cast<int>(cpu_tuning.conv_column_budget / (static_cast<std::size_t>(pairs) * Wp * 2)) - kh + 1, 1, OH);
+    bf16_pair* Xp = scratch_buffer<bf16_pair, Scratch::direct_input>(static_cast<std::size_t>(pairs) * (band + kh - 1) * Wp);
+    const std::size_t plane = static_cast<std::size_t>(OH) * OW;
+    for (int oh0 = 0; oh0 < OH; oh0 += band) {
+        const int oh1 = std::min(OH, oh0 + band), rows = oh1 - oh0 + kh - 1;
+        pack_direct_input(x, C, H, W, top, left, mode, oh0, oh0 + rows, Wp, pairs, src_w.data(), Xp);
+        const std::ptrdiff_t b_stride = static_cast<std::ptrdiff_t>(rows) * Wp * sizeof(bf16_pair);
+        const int runs = (oh1 - oh0) * runs_per_row, run_pairs = (runs + 1) / 2, items = blocks_o * run_pairs;
+        // A run's first output pixel: row oh0 + run / runs_per_row, column 16 j or OW - 16 for the last.
+        auto run_at = [&](int run, int& oh, int& ow) {
+            run = std::min(run, runs - 1);  // an odd count: the last pair does its run twice
+            oh = run / runs_per_row;
+            ow = std::min((run % runs_per_row) * R, OW - R);
+        };
+        parallel_threads(2.0 * items * kh * kw * steps * KS * BO * 2 * R, [&](int t, int threads) {
+            const AmxTiles tiles;
+            alignas(64) float spill[R * R];
+            const int i0 = static_cast<int>(static_cast<long long>(items) * t / threads),
+                      i1 = static_cast<int>(static_cast<long long>(items) * (t + 1) / threads);
+            for (int item = i0; item < i1; ++item) {
+                const int ob = item / run_pairs, rp = item % run_pairs, o0 = ob * BO;
+                int h0, w0, h1, w1;
+                run_at(2 * rp, h0, w0);
+                run_at(2 * rp + 1, h1, w1);
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+                for (int s = 0; s < steps; ++s) {
+                    const bf16_pair* xs = Xp + static_cast<std::size_t>(s) * (KS / 2) * rows * Wp;
+                    for (int ky = 0; ky < kh; ++ky)
+                        for (int kx = 0; kx < kw; ++kx) {
+                            const std::uint16_t* a = Ap + ((static_cast<std::size_t>(ky * kw + kx) * steps + s) * Ob + o0) * KS;
+                            _tile_loadd(4, a, KS * 2);
+                            _tile_loadd(5, a + R * KS, KS * 2);
+                            _tile_loadd(6, xs + static_cast<std::size_t>(h0 + ky) * Wp + w0 + kx, b_stride);
+                            _tile_loadd(7, xs + static_cast<std::size_t>(h1 + ky) * Wp + w1 + kx, b_stride);
+                            _tile_dpbf16ps(0, 4, 6);
+                            _tile_dpbf16ps(1, 4, 7);
+                            _tile_dpbf16ps(2, 5, 6);
+                            _tile_dpbf16ps(3, 5, 7);
+                        }
+                }
+                // Tile 2 i + j holds channels o0 + 16 i.., pixels of run j; rows past O are dropped.
+                // (_tile_stored names its tile in the instruction's text: a literal each.)
+                auto store = [&](int o, int oh, int ow, auto&& stored) {
+                    float* dst = y + static_cast<std::size_t>(o) * plane + static_cast<std::size_t>(oh0 + oh) * OW + ow;
+                    if (o + R <= O) return stored(dst, static_cast<std::ptrdiff_t>(plane * sizeof(float)));
+                    stored(spill, static_cast<std::ptrdiff_t>(R * sizeof(float)));
+                    for (int i = 0; i < O - o; ++i) std::memcpy(dst + i * plane, spill + i * R, R * sizeof(float));
+                };
+                store(o0, h0, w0, [](float* p, std::ptrdiff_t stride) { _tile_stored(0, p, stride); });
+                store(o0, h1, w1, [](float* p, std::ptrdiff_t stride) { _tile_stored(1, p, stride); });
+                if (o0 + R < O) {
+                    store(o0 + R, h0, w0, [](float* p, std::ptrdiff_t stride) { _tile_stored(2, p, stride); });
+                    store(o0 + R, h1, w1, [](float* p, std::ptrdiff_t stride) { _tile_stored(3, p, stride); });
+                }
+            }
+        });
+    }
+}
