@@ -38,11 +38,6 @@ inline void conv2d_forward_direct(const float* x, const Shape& xs, const float* 
     using namespace avx512;
     const int O = ys.c, C = xs.c, positions = g.kernel.h * g.kernel.w;
     const std::size_t count = direct_weights_size(O, C, positions);
-    auto row = [&](int o, float* out) {  // out[pos * C + c] = w[o, c, pos]
-        const float* src = w + static_cast<std::size_t>(o) * C * positions;
-        for (int c = 0; c < C; ++c)
-            for (int pos = 0; pos < positions; ++pos) out[static_cast<std::size_t>(pos) * C + c] = src[c * positions + pos];
-    };
     std::shared_ptr<const void> kept;
     const std::uint16_t* Ap = nullptr;
     if (cache) {
@@ -51,14 +46,14 @@ inline void conv2d_forward_direct(const float* x, const Shape& xs, const float* 
         kept = cache->find(key, print);
         if (!kept) {
             auto made = WeightCache::make_buffer<std::uint16_t>(count);
-            pack_direct_weights(O, C, positions, row, made.get());
+            pack_direct_weights(O, C, positions, w, std::ptrdiff_t{C} * positions, positions, false, made.get());
             cache->store(key, print, made, count * sizeof(std::uint16_t));
             kept = std::move(made);
         }
         Ap = static_cast<const std::uint16_t*>(kept.get());
     } else {
         auto* made = scratch_buffer<std::uint16_t, Scratch::direct_weights>(count);
-        pack_direct_weights(O, C, positions, row, made);
+        pack_direct_weights(O, C, positions, w, std::ptrdiff_t{C} * positions, positions, false, made);
         Ap = made;
     }
     for (int n = 0; n < xs.n; ++n)
@@ -74,12 +69,7 @@ inline void conv2d_backward_data_direct(const float* dy, const Shape& ys, const 
     const std::size_t count = direct_weights_size(C, O, positions);
     auto* Ap = scratch_buffer<std::uint16_t, Scratch::direct_weights>(count);
     // Output channel c of the adjoint reads input channel o through the weight at the mirrored position.
-    pack_direct_weights(C, O, positions, [&](int c, float* out) {  // out[pos * O + o] = w[o, c, mirrored pos]
-        for (int o = 0; o < O; ++o) {
-            const float* src = w + (static_cast<std::size_t>(o) * C + c) * positions;
-            for (int pos = 0; pos < positions; ++pos) out[static_cast<std::size_t>(pos) * O + o] = src[positions - 1 - pos];
-        }
-    }, Ap);
+    pack_direct_weights(C, O, positions, w, positions, std::ptrdiff_t{C} * positions, true, Ap);
     const bool folds = g.padding_mode != PaddingMode::zeros;
     // Zeros: dx directly, dy padded by kernel - 1 - padding. Else the padded input's gradient
     // (H + 2 ph) x (W + 2 pw), dy padded by kernel - 1, then folded.
