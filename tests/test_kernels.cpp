@@ -130,14 +130,11 @@ void check_convolution(const ConvCase& c, Precision precision = Precision::f32) 
     REQUIRE(conv_algorithm(g, c.x.c, ys, ops) == algorithm);
     const auto x = float_values(c.x.numel(), 81), w = float_values(ws.numel(), 82), dy = float_values(ys.numel(), 83),
                dw0 = float_values(ws.numel(), 84);
-    // The filter gradient takes float's algorithm (conv.hpp) where the others are direct.
-    const bool winograd = algorithm == ConvAlgorithm::winograd, winograd_filter = c.algorithm == ConvAlgorithm::winograd;
+    // (The input gradient of a direct convolution may take float's algorithm, im2col + GEMM here.)
+    const bool winograd = algorithm == ConvAlgorithm::winograd;
     const bool bf16 = precision == Precision::bf16 && c.algorithm != ConvAlgorithm::thin;
-    // The reference's operands: rounded to bf16 where the products read them so (not Winograd's).
-    const Precision rounding = bf16 && !winograd ? Precision::bf16 : Precision::f32,
-                    filter_rounding = bf16 && !winograd_filter ? Precision::bf16 : Precision::f32;
-    const double u = bf16 && winograd ? std::ldexp(1.0, -8) : std::ldexp(1.0, -24),
-                 filter_u = bf16 && winograd_filter ? std::ldexp(1.0, -8) : std::ldexp(1.0, -24);
+    const Precision rounding = bf16 && !winograd ? Precision::bf16 : Precision::f32;  // the reference's operands
+    const double u = bf16 && winograd ? std::ldexp(1.0, -8) : std::ldexp(1.0, -24);
 
     auto forward = [&](const std::vector<double>& xv, const std::vector<double>& wv) {
         std::vector<double> y(ys.numel());
@@ -155,18 +152,14 @@ void check_convolution(const ConvCase& c, Precision precision = Precision::f32) 
         return dw;
     };
     const auto xr = operands(x, rounding), wr = operands(w, rounding), dyr = operands(dy, rounding);
-    const auto xf = operands(x, filter_rounding), dyf = operands(dy, filter_rounding);
-    auto y = forward(xr, wr), dx = data(dyr, wr), dw = filter(xf, dyf);
-    auto dw_bound = rule_bound(filter, xf, dyf, dw, double(ys.numel()) / ys.c + 1, winograd_filter, filter_u);
-    auto dw_f32_bound = rule_bound(filter, xf, dyf, dw, double(ys.numel()) / ys.c + 1, winograd_filter);
-    // The reference of bf16 Winograd: F(2x2) in double on bf16-rounded transformed operands.
-    using portable::Isa;
-    if (bf16 && winograd) {
+    auto y = forward(xr, wr), dx = data(dyr, wr), dw = filter(xr, dyr);
+    auto dw_bound = rule_bound(filter, xr, dyr, dw, double(ys.numel()) / ys.c + 1, winograd, u);
+    auto dw_f32_bound = rule_bound(filter, xr, dyr, dw, double(ys.numel()) / ys.c + 1, winograd);
+    if (bf16 && winograd) {  // the reference: F(2x2) in double on bf16-rounded transformed operands
+        using portable::Isa;
+        std::fill(dw.begin(), dw.end(), 0.0);
         portable::winograd_forward<2>(Isa{}, RoundedBf16Operands{}, x.data(), c.x, w.data(), y.data(), ys, g, nullptr);
         portable::winograd_backward_data<2>(Isa{}, RoundedBf16Operands{}, dy.data(), ys, w.data(), dx.data(), c.x, g);
-    }
-    if (bf16 && winograd_filter) {
-        std::fill(dw.begin(), dw.end(), 0.0);
         portable::winograd_backward_filter<2>(Isa{}, RoundedBf16Operands{}, x.data(), c.x, dy.data(), ys, dw.data(), g);
     }
     for (std::size_t i = 0; i < dw.size(); ++i) {
@@ -188,12 +181,12 @@ void check_convolution(const ConvCase& c, Precision precision = Precision::f32) 
     if (bf16 && winograd) {
         expect_mostly_within("y", ours_y, y, rule_bound(forward, x, w, y, ky, winograd), rule_bound(forward, x, w, y, ky, winograd, u));
         expect_mostly_within("dx", ours_dx, dx, rule_bound(data, dy, w, dx, kx, winograd), rule_bound(data, dy, w, dx, kx, winograd, u));
+        expect_mostly_within("dw", ours_dw, dw, dw_f32_bound, dw_bound);
     } else {
         expect_within("y", ours_y, y, rule_bound(forward, xr, wr, y, ky, winograd, u));
         expect_within("dx", ours_dx, dx, rule_bound(data, dyr, wr, dx, kx, winograd, u));
+        expect_within("dw", ours_dw, dw, dw_bound);
     }
-    if (bf16 && winograd_filter) expect_mostly_within("dw", ours_dw, dw, dw_f32_bound, dw_bound);
-    else expect_within("dw", ours_dw, dw, dw_bound);
     if (bf16) {  // and it did round: against unrounded operands most results lie outside float's bound
         const auto y32 = forward(x, w), dx32 = data(dy, w);
         CHECK(beyond_f32(ours_y, y32, rule_bound(forward, x, w, y32, ky, winograd)) > y32.size() / 2);
@@ -319,7 +312,8 @@ TEST_CASE("direct convolutions on AMX equal double precision on bf16 operands: k
     // overlapping the one before), 32 output channels per block (40: a block of 8 rows past the
     // end), 32 input channels per product (24: one step, zero past them), an odd count of runs, the
     // input gradient folded back for reflect and replicate, and zero padding wider than the kernel
-    // reaches (forward direct, its gradient not). Elsewhere they take float's algorithm.
+    // reaches (forward direct, its input gradient not); the filter gradient over rows rounded up to
+    // 32 pixels, even and odd kernel offsets, batch 2. Elsewhere they take float's algorithm.
     using A = cpu_detail::ConvAlgorithm;
     if (cpu_kernels() != CpuKernels::amx_bf16) MESSAGE("the kernel set is not amx_bf16: these cases take float's algorithms");
     for (const ConvCase& c : {ConvCase{"4x4 zeros, 24 -> 40 (the PatchGAN's stride-1 shape)", {1, 24, 10, 21}, 40, {4, 1, 1, 1}, A::gemm, A::direct},

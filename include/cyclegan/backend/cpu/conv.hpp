@@ -163,9 +163,12 @@ void conv2d_backward_filter(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuT
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = dy.shape();
     const GemmOperands ops = operands_for(dev.precision());
-    // The filter gradient has no direct form here: the algorithm float would take.
-    switch (conv_algorithm(g, xs.c, ys)) {
-        case ConvAlgorithm::direct: return;  // (not taken without ops)
+    switch (conv_algorithm_in<T>(g, xs.c, ys, ops)) {
+        case ConvAlgorithm::direct:
+#if CYCLEGAN_X86_KERNELS
+            if constexpr (std::is_same_v<T, float>) return conv2d_backward_filter_direct(x.data(), xs, dy.data(), ys, dw.data(), g);
+#endif
+            return;
         case ConvAlgorithm::winograd:
             return with_winograd_tile(ops, [&]<int M>() { conv2d_backward_filter_winograd<M>(x.data(), xs, dy.data(), ys, dw.data(), g, ops); });
         case ConvAlgorithm::thin: return conv2d_backward_filter_thin(x.data(), xs, dy.data(), ys, dw.data(), g);

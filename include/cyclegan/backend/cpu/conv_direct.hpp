@@ -3,7 +3,8 @@
 // call or, in inference, kept in the weight cache. The input gradient of a stride-1 convolution is
 // itself one: the output gradient padded by kernel - 1 - padding zeros, against the weights
 // transposed and flipped; reflect and replicate padding compute the padded input's gradient and
-// fold it back onto the pixels it was read from.
+// fold it back onto the pixels it was read from. The filter gradient has its own kernel, with the
+// products over pixels.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -98,6 +99,13 @@ inline void conv2d_backward_data_direct(const float* dy, const Shape& ys, const 
                 for (int q = 0; q < Wp; ++q) out[static_cast<std::size_t>(src_h[r]) * xs.w + src_w[q]] += in[static_cast<std::size_t>(r) * Wp + q];
         });
     }
+}
+
+// dw += the filter gradient, summed over the batch.
+inline void conv2d_backward_filter_direct(const float* x, const Shape& xs, const float* dy, const Shape& ys, float* dw,
+                                          const Conv2dGeometry& g) {
+    avx512::conv_direct_amx_filter(x, xs.image(), xs.c, xs.h, xs.w, g.padding.h, g.padding.w, g.padding_mode, dy, ys.image(), ys.c,
+                                   ys.h, ys.w, xs.n, g.kernel.h, g.kernel.w, dw);
 }
 #endif
 

@@ -11,7 +11,7 @@
 namespace cyclegan::cpu_detail {
 
 enum class Scratch { columns, winograd_input, winograd_product, winograd_filter, gemm_a, gemm_b, thin_rows, direct_input, direct_weights,
-                     direct_output };
+                     direct_output, direct_pairs, direct_sums };
 
 // Bytes held by every thread's scratch buffers together (they are never given back).
 inline std::atomic<std::size_t>& scratch_bytes() {

@@ -178,3 +178,101 @@ inline void conv_direct_amx(const float* x, int C, int H, int W, int top, int le
         });
     }
 }
+
+// dw (O x C x kh x kw) += the filter gradient of the same convolution, summed over `images`:
+// dw[o][c][pos] += sum over output pixels of dy[o][oh][ow] x_padded[c][oh + ky][ow + kx]. The
+// products run over pixels: a tile of dy is 16 channels x 32 pixels of a row (Dq: rows rounded up
+// to 32 with zeros), its partner 32 pixels (16 pairs) x 16 channels of the padded input, laid out
+// with the channels of each pair of neighbouring pixels together (Xq: one copy pairing even
+// columns, one odd, for the kernel's even and odd offsets). Sums wait in G[pos][o][c] between images.
+inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C, int H, int W, int top, int left, PaddingMode mode,
+                                   const float* dy, std::ptrdiff_t dy_image, int O, int OH, int OW, int images, int kh, int kw,
+                                   float* dw) {
+    constexpr int KS = AmxDirect::KStep, R = AmxDirect::Run, BO = AmxDirect::Block, L = Simd::lanes;
+    const int positions = kh * kw, Ob = (O + BO - 1) / BO * BO, Cb = (C + BO - 1) / BO * BO;
+    const int OWq = (OW + KS - 1) / KS * KS, Hp = OH + kh - 1, Wp = OW + kw - 1, pairs_w = (OWq + kw) / 2 + 1;
+    std::uint16_t* Dq = scratch_buffer<std::uint16_t, Scratch::direct_input>(static_cast<std::size_t>(Ob) * OH * OWq);
+    bf16_pair* Xq = scratch_buffer<bf16_pair, Scratch::direct_pairs>(2 * static_cast<std::size_t>(Hp) * pairs_w * Cb);
+    float* G = scratch_buffer<float, Scratch::direct_sums>(static_cast<std::size_t>(positions) * Ob * Cb);
+    std::vector<int> src_w(static_cast<std::size_t>(2 * pairs_w + 2)), src_h(static_cast<std::size_t>(Hp));
+    for (int q = 0; q < 2 * pairs_w + 2; ++q) src_w[q] = q < Wp ? padded_source(q - left, W, mode) : -1;
+    for (int r = 0; r < Hp; ++r) src_h[r] = padded_source(r - top, H, mode);
+    const __m512i channel_offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                       _mm512_set1_epi32(H * W));
+    for (int n = 0; n < images; ++n) {
+        const float* xn = x + n * x_image;
+        const float* dyn = dy + n * dy_image;
+        parallel_for(Ob * OH, 1.0 * Ob * OH * OWq, [&](int i) {  // Dq[o][oh][w] = bf16 of dy, zero past OW and O
+            const int o = i / OH, oh = i % OH;
+            std::uint16_t* out = Dq + static_cast<std::size_t>(i) * OWq;
+            const float* in = dyn + (static_cast<std::size_t>(o) * OH + oh) * OW;
+            for (int w = 0; w < OWq; w += L) {
+                const int m = o < O ? std::clamp(OW - w, 0, L) : 0;
+                const auto v = round_bf16_lanes(Simd::load_first(in + w, m));
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + w), _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(v), 16)));
+            }
+        });
+        // Xq[e][r][q][c] = (x_padded[c][r][2q + e], x_padded[c][r][2q + e + 1]), 16 channels gathered at once.
+        parallel_for(2 * Hp, 2.0 * Hp * pairs_w * Cb, [&](int i) {
+            const int e = i / Hp, r = i % Hp, sh = src_h[r];
+            bf16_pair* out = Xq + (static_cast<std::size_t>(e) * Hp + r) * pairs_w * Cb;
+            for (int q = 0; q < pairs_w; ++q)
+                for (int c = 0; c < Cb; c += L) {
+                    const __mmask16 valid = static_cast<__mmask16>(C - c >= L ? 0xffff : C - c > 0 ? (1u << (C - c)) - 1 : 0);
+                    auto column = [&](int col) {
+                        const int sw = src_w[col];
+                        if (sh < 0 || sw < 0 || !valid) return _mm512_setzero_ps();
+                        return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, channel_offsets,
+                                                        xn + (static_cast<std::size_t>(c) * H + sh) * W + sw, 4);
+                    };
+                    Simd::store(reinterpret_cast<float*>(out + static_cast<std::size_t>(q) * Cb + c),
+                                pair_up(column(2 * q + e), column(2 * q + e + 1)));
+                }
+        });
+        const int blocks_o = Ob / BO, blocks_c = Cb / BO, items = positions * blocks_o * blocks_c;
+        const std::ptrdiff_t a_stride = static_cast<std::ptrdiff_t>(OH) * OWq * 2, b_stride = static_cast<std::ptrdiff_t>(Cb) * 4,
+                             g_stride = static_cast<std::ptrdiff_t>(Cb) * 4;
+        parallel_threads(2.0 * items * BO * BO * OH * OWq, [&](int t, int threads) {
+            const AmxTiles tiles;
+            for (int item = t; item < items; item += threads) {
+                const int pos = item / (blocks_o * blocks_c), ob = item / blocks_c % blocks_o, cb = item % blocks_c;
+                const int ky = pos / kw, kx = pos % kw, e = kx & 1, o0 = ob * BO, c0 = cb * BO;
+                float* g = G + (static_cast<std::size_t>(pos) * Ob + o0) * Cb + c0;
+                if (n == 0) {
+                    _tile_zero(0);
+                    _tile_zero(1);
+                    _tile_zero(2);
+                    _tile_zero(3);
+                } else {
+                    _tile_loadd(0, g, g_stride);
+                    _tile_loadd(1, g + R, g_stride);
+                    _tile_loadd(2, g + R * Cb, g_stride);
+                    _tile_loadd(3, g + R * Cb + R, g_stride);
+                }
+                const bf16_pair* xe = Xq + static_cast<std::size_t>(e) * Hp * pairs_w * Cb;
+                for (int oh = 0; oh < OH; ++oh)
+                    for (int w0 = 0; w0 < OWq; w0 += KS) {
+                        const std::uint16_t* a = Dq + (static_cast<std::size_t>(o0) * OH + oh) * OWq + w0;
+                        const bf16_pair* b = xe + (static_cast<std::size_t>(oh + ky) * pairs_w + (w0 + kx - e) / 2) * Cb + c0;
+                        _tile_loadd(4, a, a_stride);
+                        _tile_loadd(5, a + static_cast<std::size_t>(R) * OH * OWq, a_stride);
+                        _tile_loadd(6, b, b_stride);
+                        _tile_loadd(7, b + R, b_stride);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(1, 4, 7);
+                        _tile_dpbf16ps(2, 5, 6);
+                        _tile_dpbf16ps(3, 5, 7);
+                    }
+                _tile_stored(0, g, g_stride);
+                _tile_stored(1, g + R, g_stride);
+                _tile_stored(2, g + R * Cb, g_stride);
+                _tile_stored(3, g + R * Cb + R, g_stride);
+            }
+        });
+    }
+    parallel_for(O, 1.0 * O * C * positions, [&](int o) {
+        for (int c = 0; c < C; ++c)
+            for (int pos = 0; pos < positions; ++pos)
+                dw[(static_cast<std::size_t>(o) * C + c) * positions + pos] += G[(static_cast<std::size_t>(pos) * Ob + o) * Cb + c];
+    });
+}
