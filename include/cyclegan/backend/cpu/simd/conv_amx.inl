@@ -15,6 +15,13 @@ struct AmxDirect {
     static constexpr int Block = 32;  // output channels per block: two tiles
 };
 
+// The 16 lanes of v rounded to bf16 (round_bf16_lanes), as 16-bit values at out. (The masked forms:
+// GCC 12 warns of the unmasked ones' undefined fill.)
+[[gnu::always_inline]] inline void store_bf16(std::uint16_t* out, __m512 v) {
+    const __m512i bits = _mm512_maskz_srli_epi32(0xffff, _mm512_castps_si512(round_bf16_lanes(v)), 16);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_maskz_cvtepi32_epi16(0xffff, bits));
+}
+
 // Weights in the A tiles' order: Ap[((pos * steps + s) * Ob + o) * 32 + j] = bf16 of weight (o, 32 s + j)
 // at kernel position pos = ky * kw + kx, zero past O (Ob rounds it up to a block) and past C. The
 // weight (o, c, pos) is w[o * o_stride + c * c_stride + pos], or at positions - 1 - pos if
@@ -35,8 +42,7 @@ inline void pack_direct_weights(int O, int C, int positions, const float* w, std
                     const __mmask16 valid = static_cast<__mmask16>((1u << n) - 1);
                     const __m512 v = n ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, lane_offsets, base + c * c_stride, 4)
                                        : _mm512_setzero_ps();
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j),
-                                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(round_bf16_lanes(v)), 16)));
+                    store_bf16(out + j, v);
                 }
             }
         }
@@ -208,8 +214,7 @@ inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C
             const float* in = dyn + (static_cast<std::size_t>(o) * OH + oh) * OW;
             for (int w = 0; w < OWq; w += L) {
                 const int m = o < O ? std::clamp(OW - w, 0, L) : 0;
-                const auto v = round_bf16_lanes(Simd::load_first(in + w, m));
-                _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + w), _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(v), 16)));
+                store_bf16(out + w, Simd::load_first(in + w, m));
             }
         });
         // Xq[e][r][q][c] = (x_padded[c][r][2q + e], x_padded[c][r][2q + e + 1]), 16 channels gathered at once.
