@@ -307,20 +307,24 @@ TEST_CASE("Winograd F(4x4, 3x3) convolutions equal double precision, in f32 and 
         for (Precision p : {Precision::f32, Precision::bf16}) check_convolution(c, p);
 }
 
-TEST_CASE("direct convolutions on AMX equal double precision on bf16 operands: kernel sizes, every padding mode, channel and row tails") {
-    // Stride-1 convolutions in bf16 on the amx_bf16 kernels: output rows in runs of 16 (the last run
+TEST_CASE("direct convolutions on AMX equal double precision on bf16 operands: kernel sizes, strides 1 and 2, every padding mode, channel and row tails") {
+    // Stride-1 and stride-2 convolutions in bf16 on the amx_bf16 kernels: output rows in runs of 16 (the last run
     // overlapping the one before), 32 output channels per block (40: a block of 8 rows past the
     // end), 32 input channels per product (24: one step, zero past them), an odd count of runs, the
     // input gradient folded back for reflect and replicate, and zero padding wider than the kernel
     // reaches (forward direct, its input gradient not); the filter gradient over rows rounded up to
-    // 32 pixels, even and odd kernel offsets, batch 2. Elsewhere they take float's algorithm.
+    // 32 pixels, even and odd kernel offsets, batch 2; stride 2 reads the input's four phases (its
+    // input gradient takes im2col + GEMM). Elsewhere they take float's algorithm.
     using A = cpu_detail::ConvAlgorithm;
     if (cpu_kernels() != CpuKernels::amx_bf16) MESSAGE("the kernel set is not amx_bf16: these cases take float's algorithms");
     for (const ConvCase& c : {ConvCase{"4x4 zeros, 24 -> 40 (the PatchGAN's stride-1 shape)", {1, 24, 10, 21}, 40, {4, 1, 1, 1}, A::gemm, A::direct},
                               ConvCase{"7x7 reflect, 20 -> 17, batch 2", {2, 20, 9, 23}, 17, {7, 1, 3, 1, PaddingMode::reflect}, A::gemm, A::direct},
                               ConvCase{"3x3 replicate, 16 -> 33, 13 x 40 (39 runs)", {1, 16, 13, 40}, 33, {3, 1, 1, 1, PaddingMode::replicate}, A::winograd, A::direct},
                               ConvCase{"1x1, 70 -> 16, 5 x 31", {1, 70, 5, 31}, 16, {1, 1, 0, 1}, A::gemm, A::direct},
-                              ConvCase{"3x3 zeros, padding 3, 16 -> 16", {1, 16, 6, 20}, 16, {3, 1, 3, 1}, A::gemm, A::direct}})
+                              ConvCase{"3x3 zeros, padding 3, 16 -> 16", {1, 16, 6, 20}, 16, {3, 1, 3, 1}, A::gemm, A::direct},
+                              ConvCase{"3x3 stride 2, zeros, 20 -> 24 (the generator's downsampling), odd sizes", {1, 20, 35, 37}, 24, {3, 2, 1, 1}, A::gemm, A::direct},
+                              ConvCase{"4x4 stride 2, reflect, 16 -> 33, batch 2 (the PatchGAN's)", {2, 16, 34, 40}, 33, {4, 2, 1, 1, PaddingMode::reflect}, A::gemm, A::direct},
+                              ConvCase{"5x5 stride 2, replicate, 40 -> 16", {1, 40, 13, 41}, 16, {5, 2, 2, 1, PaddingMode::replicate}, A::gemm, A::direct}})
         check_convolution(c, Precision::bf16);
 }
 

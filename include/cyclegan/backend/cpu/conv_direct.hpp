@@ -14,19 +14,21 @@
 
 namespace cyclegan::cpu_detail {
 
-// Whether the direct AMX convolution takes a convolution whose products read `ops`: stride 1,
-// undilated, output rows of at least a tile's run of 16 pixels and at least 16 channels in and out
-// (fewer leave the tiles mostly zeros: the generator's first and last 7x7 keep their kernels).
+// Whether the direct AMX convolution takes a convolution whose products read `ops`: stride 1 or 2
+// (the same both ways), undilated, output rows of at least a tile's run of 16 pixels and at least
+// 16 channels in and out (fewer leave the tiles mostly zeros: the generator's first and last 7x7
+// keep their kernels).
 inline bool direct_amx_applies(const Conv2dGeometry& g, int in_channels, int out_channels, int output_width, GemmOperands ops) {
-    return ops == GemmOperands::amx_bf16 && g.stride == Pair2(1) && g.dilation == Pair2(1) && output_width >= 16 &&
-           std::min(in_channels, out_channels) >= 16;
+    return ops == GemmOperands::amx_bf16 && g.stride.h == g.stride.w && (g.stride.h == 1 || g.stride.h == 2) &&
+           g.dilation == Pair2(1) && output_width >= 16 && std::min(in_channels, out_channels) >= 16;
 }
 
-// Whether its adjoint, the input gradient, runs as one too: the input's rows are the runs then, and
-// zero padding past kernel - 1 (which reads nothing but zeros) has no adjoint of that form.
+// Whether its adjoint, the input gradient, runs as one too: at stride 1 only (stride 2's is a
+// transposed convolution), the input's rows being the runs; zero padding past kernel - 1 (which
+// reads nothing but zeros) has no adjoint of that form.
 inline bool direct_amx_data_applies(const Conv2dGeometry& g, int in_width) {
-    return in_width >= 16 && (g.padding_mode != PaddingMode::zeros ||
-                              (g.padding.h <= g.kernel.h - 1 && g.padding.w <= g.kernel.w - 1));
+    return g.stride == Pair2(1) && in_width >= 16 &&
+           (g.padding_mode != PaddingMode::zeros || (g.padding.h <= g.kernel.h - 1 && g.padding.w <= g.kernel.w - 1));
 }
 
 #if CYCLEGAN_X86_KERNELS
@@ -58,8 +60,8 @@ inline void conv2d_forward_direct(const float* x, const Shape& xs, const float* 
         Ap = made;
     }
     for (int n = 0; n < xs.n; ++n)
-        conv_direct_amx(x + n * xs.image(), C, xs.h, xs.w, g.padding.h, g.padding.w, g.padding_mode, Ap, g.kernel.h, g.kernel.w,
-                        y + n * ys.image(), O, ys.h, ys.w);
+        conv_direct_amx(x + n * xs.image(), C, xs.h, xs.w, g.padding.h, g.padding.w, g.padding_mode, g.stride.h, Ap, g.kernel.h,
+                        g.kernel.w, y + n * ys.image(), O, ys.h, ys.w);
 }
 
 // dx = the adjoint of the convolution applied to dy (overwritten); direct_amx_data_applies holds.
@@ -87,10 +89,10 @@ inline void conv2d_backward_data_direct(const float* dy, const Shape& ys, const 
     for (int n = 0; n < xs.n; ++n) {
         float* dxn = dx + n * xs.image();
         if (!folds) {
-            conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, top, left, PaddingMode::zeros, Ap, kh, kw, dxn, C, xs.h, xs.w);
+            conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, top, left, PaddingMode::zeros, 1, Ap, kh, kw, dxn, C, xs.h, xs.w);
             continue;
         }
-        conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, top, left, PaddingMode::zeros, Ap, kh, kw, d_padded, C, Hp, Wp);
+        conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, top, left, PaddingMode::zeros, 1, Ap, kh, kw, d_padded, C, Hp, Wp);
         parallel_for(C, 2.0 * C * padded_plane, [&](int c) {
             float* out = dxn + static_cast<std::size_t>(c) * xs.h * xs.w;
             const float* in = d_padded + c * padded_plane;
@@ -104,8 +106,8 @@ inline void conv2d_backward_data_direct(const float* dy, const Shape& ys, const 
 // dw += the filter gradient, summed over the batch.
 inline void conv2d_backward_filter_direct(const float* x, const Shape& xs, const float* dy, const Shape& ys, float* dw,
                                           const Conv2dGeometry& g) {
-    avx512::conv_direct_amx_filter(x, xs.image(), xs.c, xs.h, xs.w, g.padding.h, g.padding.w, g.padding_mode, dy, ys.image(), ys.c,
-                                   ys.h, ys.w, xs.n, g.kernel.h, g.kernel.w, dw);
+    avx512::conv_direct_amx_filter(x, xs.image(), xs.c, xs.h, xs.w, g.padding.h, g.padding.w, g.padding_mode, g.stride.h, dy,
+                                   ys.image(), ys.c, ys.h, ys.w, xs.n, g.kernel.h, g.kernel.w, dw);
 }
 #endif
 

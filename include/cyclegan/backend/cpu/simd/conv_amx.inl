@@ -1,13 +1,14 @@
-// Direct convolution on AMX (the amx_bf16 kernel set, issue 25): stride-1 undilated convolutions in
-// bf16 with no column buffer. The input is padded once into AMX's B layout, pairs of channels in
-// one 32-bit lane per pixel, so that the tile of 32 channels x 16 pixels a kernel position reads is
-// 16 rows of 64 bytes at a fixed stride: TILELOADD reads it in place, for every (ky, kx), where
-// im2col would copy the input kh * kw times. The output tile is 16 channels x 16 pixels of one row,
-// stored straight into NCHW. A block of the output is 2 x 2 tiles (32 channels x two runs of 16
-// pixels), as gemm_amx.inl's: four accumulators, two weight tiles, two input tiles.
-// Operands are rounded as everywhere (round_bf16_lanes), so the results are im2col + GEMM's in bf16
-// up to the order of the float sums. Included in the AVX-512 namespace after gemm_amx.inl; called
-// only when cpu_kernels() is amx_bf16 (conv_direct.hpp says when).
+// Direct convolution on AMX (the amx_bf16 kernel set, issue 25): undilated convolutions of stride
+// 1 or 2 in bf16 with no column buffer. The input is padded once into AMX's B layout, pairs of
+// channels in one 32-bit lane per pixel, so that the tile of 32 channels x 16 pixels a kernel
+// position reads is 16 rows of 64 bytes at a fixed stride: TILELOADD reads it in place, for every
+// (ky, kx), where im2col would copy the input kh * kw times (stride 2 reads the input's four
+// phases: DirectPhases). The output tile is 16 channels x 16 pixels of one row, stored straight
+// into NCHW. A block of the output is 2 x 2 tiles (32 channels x two runs of 16 pixels), as
+// gemm_amx.inl's: four accumulators, two weight tiles, two input tiles. Operands are rounded as
+// everywhere (round_bf16_lanes), so the results are im2col + GEMM's in bf16 up to the order of the
+// float sums. Included in the AVX-512 namespace after gemm_amx.inl; called only when cpu_kernels()
+// is amx_bf16 (conv_direct.hpp says when).
 
 struct AmxDirect {
     static constexpr int KStep = 32;  // input channels per tile product (16 pairs)
@@ -53,55 +54,78 @@ inline std::size_t direct_weights_size(int O, int C, int positions) {
     return static_cast<std::size_t>(positions) * ((C + KS - 1) / KS) * KS * ((O + AmxDirect::Block - 1) / AmxDirect::Block * AmxDirect::Block);
 }
 
-// Rows [r0, r1) of image x (C x H x W) padded by `top`/`left` in `mode` and laid out in pairs:
-// Xp[(cp * rows + r - r0) * Wp + q] = (x[2 cp][sh][sw], x[2 cp + 1][sh][sw]) for the padded pixel
-// (r, q), sh = padded_source(r - top, H), sw likewise (zero where -1, and for channels past C, up to
-// `pairs`).
-inline void pack_direct_input(const float* x, int C, int H, int W, int top, int left, PaddingMode mode, int r0, int r1, int Wp,
-                              int pairs, const int* src_w, bf16_pair* Xp) {
+// Where a stride-S convolution's taps read the padded input: tap (ky, kx) of output pixel (oh, ow)
+// reads padded pixel (S oh + ky, S ow + kx), which is pixel (oh + ky / S, ow + kx / S) of phase
+// (ky % S, kx % S), the image of padded pixels (S i + a, S j + b). Stride 1 has one phase, the
+// padded image; stride 2 four, each a stride-1 read. `source` tables give, per phase coordinate,
+// the input index it copies, -1 for a zero (padding, or past the padded extent).
+struct DirectPhases {
+    int S, top, left, H, W, padded_h, padded_w;
+    PaddingMode mode;
+    int source(int padded, int before, int n, int extent) const { return padded < extent ? padded_source(padded - before, n, mode) : -1; }
+    int row_source(int a, int i) const { return source(S * i + a, top, H, padded_h); }
+    // Columns j = 0 .. n - 1 of phase column b, then 16 entries of -1 (a vector may read past n).
+    std::vector<int> column_sources(int b, int n) const {
+        std::vector<int> t(static_cast<std::size_t>(n) + Simd::lanes, -1);
+        for (int j = 0; j < n; ++j) t[j] = source(S * j + b, left, W, padded_w);
+        return t;
+    }
+};
+
+// The padded pixels `src[q]` (q < n) of row sh of channels c0 and c0 + 1 of x (C x H x W), as bf16
+// pairs: out[q] = (x[c0][sh][src[q]], x[c0 + 1][sh][src[q]]), zero where src is -1, sh is -1 or the
+// channel is past C. Where src counts up by one (stride 1 inside the image) vectors load in place;
+// elsewhere they gather.
+inline void pack_pair_row(const float* x, int C, int H, int W, int c0, int sh, const int* src, int n, bf16_pair* out) {
     constexpr int L = Simd::lanes;
-    const int rows = r1 - r0;
-    // The run of padded columns that read the image in order: [q0, q1) reads from sw = q - left.
-    const int q0 = std::clamp(left, 0, Wp), q1 = std::clamp(left + W, q0, Wp);
-    parallel_for(pairs * rows, 2.0 * pairs * rows * Wp, [&](int i) {
-        const int cp = i / rows, r = r0 + i % rows, sh = padded_source(r - top, H, mode);
-        bf16_pair* out = Xp + static_cast<std::size_t>(i) * Wp;
-        const int c0 = 2 * cp, c1 = 2 * cp + 1;
-        if (sh < 0 || c0 >= C) {
-            std::fill(out, out + Wp, bf16_pair{0});
-            return;
+    if (sh < 0 || c0 >= C) return std::fill(out, out + n, bf16_pair{0});
+    const float* even = x + (static_cast<std::size_t>(c0) * H + sh) * W;
+    const float* odd = c0 + 1 < C ? x + (static_cast<std::size_t>(c0 + 1) * H + sh) * W : nullptr;
+    for (int q = 0; q < n; q += L) {
+        const int m = std::min(L, n - q);
+        __m512 e, o = Simd::zero();
+        // In order when 15 steps end 15 above the start: a fold (reflect) or a repeat (replicate) steps back
+        // or stays, and stride 2 steps by 2, an even sum.
+        if (m == L && src[q] >= 0 && src[q + L - 1] == src[q] + L - 1) {
+            e = Simd::load(even + src[q]);
+            if (odd) o = Simd::load(odd + src[q]);
+        } else {
+            const __m512i index = _mm512_loadu_si512(src + q);
+            const __mmask16 valid = _mm512_cmpge_epi32_mask(index, _mm512_setzero_si512()) & static_cast<__mmask16>((1u << m) - 1);
+            e = _mm512_mask_i32gather_ps(Simd::zero(), valid, index, even, 4);
+            if (odd) o = _mm512_mask_i32gather_ps(Simd::zero(), valid, index, odd, 4);
         }
-        const float* even = x + (static_cast<std::size_t>(c0) * H + sh) * W;
-        const float* odd = c1 < C ? x + (static_cast<std::size_t>(c1) * H + sh) * W : nullptr;
-        auto at = [&](const float* p, int q) { return p && src_w[q] >= 0 ? p[src_w[q]] : 0.f; };
-        for (int q = 0; q < q0; ++q) out[q] = pair_of(at(even, q), at(odd, q));
-        int q = q0;
-        for (; q + L <= q1; q += L) {
-            const auto e = Simd::load(even + (q - left)), o = odd ? Simd::load(odd + (q - left)) : Simd::zero();
-            Simd::store(reinterpret_cast<float*>(out + q), pair_up(e, o));
-        }
-        for (; q < Wp; ++q) out[q] = pair_of(at(even, q), at(odd, q));
-    });
+        Simd::store_first(reinterpret_cast<float*>(out + q), pair_up(e, o), m);
+    }
 }
 
-// y (O x OH x OW, one image) = the stride-1 undilated convolution of x with kh x kw weights
-// packed by pack_direct_weights, x padded by (top, left) in `mode`. OW >= 16: a row's last run
-// starts at OW - 16, overlapping the one before it (both store the same sums), so no run has a tail.
-inline void conv_direct_amx(const float* x, int C, int H, int W, int top, int left, PaddingMode mode, const std::uint16_t* Ap,
+// y (O x OH x OW, one image) = the undilated stride-S convolution (S = 1 or 2) of x with kh x kw
+// weights packed by pack_direct_weights, x padded by (top, left) in `mode`. The input is laid out
+// per phase in pairs: Xp[((phase * pairs + cp) * rows + i) * Wph + j] = phase pixel (i, j) of
+// channels 2 cp, 2 cp + 1 (rows of the band). OW >= 16: a row's last run starts at OW - 16,
+// overlapping the one before it (both store the same sums), so no run has a tail.
+inline void conv_direct_amx(const float* x, int C, int H, int W, int top, int left, PaddingMode mode, int S, const std::uint16_t* Ap,
                             int kh, int kw, float* y, int O, int OH, int OW) {
     constexpr int KS = AmxDirect::KStep, R = AmxDirect::Run, BO = AmxDirect::Block;
-    const int steps = (C + KS - 1) / KS, pairs = steps * KS / 2, Ob = (O + BO - 1) / BO * BO, Wp = OW + kw - 1;
+    const int steps = (C + KS - 1) / KS, pairs = steps * KS / 2, Ob = (O + BO - 1) / BO * BO, phases = S * S;
+    const int Wph = OW + (kw - 1) / S, reach_h = (kh - 1) / S;
     const int runs_per_row = (OW + R - 1) / R, blocks_o = Ob / BO;
-    std::vector<int> src_w(static_cast<std::size_t>(Wp));
-    for (int q = 0; q < Wp; ++q) src_w[q] = padded_source(q - left, W, mode);
+    const DirectPhases ph{S, top, left, H, W, S * (OH - 1) + kh, S * (OW - 1) + kw, mode};
+    std::vector<std::vector<int>> src_w;
+    for (int b = 0; b < S; ++b) src_w.push_back(ph.column_sources(b, Wph));
     // Output rows in bands whose packed input fits the column budget, whole images where they fit.
-    const int band = std::clamp<int>(static_cast<int>(cpu_tuning.conv_column_budget / (static_cast<std::size_t>(pairs) * Wp * 2)) - kh + 1, 1, OH);
-    bf16_pair* Xp = scratch_buffer<bf16_pair, Scratch::direct_input>(static_cast<std::size_t>(pairs) * (band + kh - 1) * Wp);
+    const std::size_t per_row = static_cast<std::size_t>(phases) * pairs * Wph * 2;
+    const int band = std::clamp<int>(static_cast<int>(cpu_tuning.conv_column_budget / per_row) - reach_h, 1, OH);
+    bf16_pair* Xp = scratch_buffer<bf16_pair, Scratch::direct_input>(static_cast<std::size_t>(phases) * pairs * (band + reach_h) * Wph);
     const std::size_t plane = static_cast<std::size_t>(OH) * OW;
     for (int oh0 = 0; oh0 < OH; oh0 += band) {
-        const int oh1 = std::min(OH, oh0 + band), rows = oh1 - oh0 + kh - 1;
-        pack_direct_input(x, C, H, W, top, left, mode, oh0, oh0 + rows, Wp, pairs, src_w.data(), Xp);
-        const std::ptrdiff_t b_stride = static_cast<std::ptrdiff_t>(rows) * Wp * sizeof(bf16_pair);
+        const int oh1 = std::min(OH, oh0 + band), rows = oh1 - oh0 + reach_h;
+        parallel_for(phases * pairs * rows, 2.0 * phases * pairs * rows * Wph, [&](int i) {
+            const int phase = i / (pairs * rows), cp = i / rows % pairs, r = i % rows;
+            pack_pair_row(x, C, H, W, 2 * cp, ph.row_source(phase / S, oh0 + r), src_w[phase % S].data(), Wph,
+                          Xp + static_cast<std::size_t>(i) * Wph);
+        });
+        const std::ptrdiff_t b_stride = static_cast<std::ptrdiff_t>(rows) * Wph * sizeof(bf16_pair);
         const int runs = (oh1 - oh0) * runs_per_row, run_pairs = (runs + 1) / 2, items = blocks_o * run_pairs;
         // A run's first output pixel: row oh0 + run / runs_per_row, column 16 j or OW - 16 for the last.
         auto run_at = [&](int run, int& oh, int& ow) {
@@ -145,12 +169,13 @@ inline void conv_direct_amx(const float* x, int C, int H, int W, int top, int le
                 }
                 for (int k = k0; k < k1; ++k) {
                     const int s = k / positions, pos = k % positions, ky = pos / kw, kx = pos % kw;
-                    const bf16_pair* xs = Xp + static_cast<std::size_t>(s) * (KS / 2) * rows * Wp;
+                    const int phase = ky % S * S + kx % S, dy = ky / S, dx = kx / S;
+                    const bf16_pair* xs = Xp + (static_cast<std::size_t>(phase) * pairs + s * (KS / 2)) * rows * Wph;
                     const std::uint16_t* a = Ap + ((static_cast<std::size_t>(pos) * steps + s) * Ob + o0) * KS;
                     _tile_loadd(4, a, KS * 2);
                     _tile_loadd(5, a + R * KS, KS * 2);
-                    _tile_loadd(6, xs + static_cast<std::size_t>(h0 + ky) * Wp + w0 + kx, b_stride);
-                    _tile_loadd(7, xs + static_cast<std::size_t>(h1 + ky) * Wp + w1 + kx, b_stride);
+                    _tile_loadd(6, xs + static_cast<std::size_t>(h0 + dy) * Wph + w0 + dx, b_stride);
+                    _tile_loadd(7, xs + static_cast<std::size_t>(h1 + dy) * Wph + w1 + dx, b_stride);
                     _tile_dpbf16ps(0, 4, 6);
                     _tile_dpbf16ps(1, 4, 7);
                     _tile_dpbf16ps(2, 5, 6);
@@ -186,23 +211,24 @@ inline void conv_direct_amx(const float* x, int C, int H, int W, int top, int le
 }
 
 // dw (O x C x kh x kw) += the filter gradient of the same convolution, summed over `images`:
-// dw[o][c][pos] += sum over output pixels of dy[o][oh][ow] x_padded[c][oh + ky][ow + kx]. The
+// dw[o][c][pos] += sum over output pixels of dy[o][oh][ow] x_padded[c][S oh + ky][S ow + kx]. The
 // products run over pixels: a tile of dy is 16 channels x 32 pixels of a row (Dq: rows rounded up
-// to 32 with zeros), its partner 32 pixels (16 pairs) x 16 channels of the padded input, laid out
-// with the channels of each pair of neighbouring pixels together (Xq: one copy pairing even
-// columns, one odd, for the kernel's even and odd offsets). Sums wait in G[pos][o][c] between images.
+// to 32 with zeros), its partner 32 pixels (16 pairs) x 16 channels of the tap's phase image
+// (DirectPhases), laid out with the channels of each pair of neighbouring pixels together (Xq: per
+// phase one copy pairing even columns, one odd, for the taps' even and odd column offsets). Sums
+// wait in G[pos][o][c] between images.
 inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C, int H, int W, int top, int left, PaddingMode mode,
-                                   const float* dy, std::ptrdiff_t dy_image, int O, int OH, int OW, int images, int kh, int kw,
-                                   float* dw) {
+                                   int S, const float* dy, std::ptrdiff_t dy_image, int O, int OH, int OW, int images, int kh,
+                                   int kw, float* dw) {
     constexpr int KS = AmxDirect::KStep, R = AmxDirect::Run, BO = AmxDirect::Block, L = Simd::lanes;
     const int positions = kh * kw, Ob = (O + BO - 1) / BO * BO, Cb = (C + BO - 1) / BO * BO;
-    const int OWq = (OW + KS - 1) / KS * KS, Hp = OH + kh - 1, Wp = OW + kw - 1, pairs_w = (OWq + kw) / 2 + 1;
+    const int OWq = (OW + KS - 1) / KS * KS, Hp = OH + (kh - 1) / S, pairs_w = (OWq + (kw - 1) / S) / 2 + 1, copies = 2 * S * S;
+    const DirectPhases ph{S, top, left, H, W, S * (OH - 1) + kh, S * (OW - 1) + kw, mode};
     std::uint16_t* Dq = scratch_buffer<std::uint16_t, Scratch::direct_input>(static_cast<std::size_t>(Ob) * OH * OWq);
-    bf16_pair* Xq = scratch_buffer<bf16_pair, Scratch::direct_pairs>(2 * static_cast<std::size_t>(Hp) * pairs_w * Cb);
+    bf16_pair* Xq = scratch_buffer<bf16_pair, Scratch::direct_pairs>(static_cast<std::size_t>(copies) * Hp * pairs_w * Cb);
     float* G = scratch_buffer<float, Scratch::direct_sums>(static_cast<std::size_t>(positions) * Ob * Cb);
-    std::vector<int> src_w(static_cast<std::size_t>(2 * pairs_w + 2)), src_h(static_cast<std::size_t>(Hp));
-    for (int q = 0; q < 2 * pairs_w + 2; ++q) src_w[q] = q < Wp ? padded_source(q - left, W, mode) : -1;
-    for (int r = 0; r < Hp; ++r) src_h[r] = padded_source(r - top, H, mode);
+    std::vector<std::vector<int>> src_w;
+    for (int b = 0; b < S; ++b) src_w.push_back(ph.column_sources(b, 2 * pairs_w + 2));
     const __m512i channel_offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                                        _mm512_set1_epi32(H * W));
     for (int n = 0; n < images; ++n) {
@@ -217,15 +243,17 @@ inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C
                 store_bf16(out + w, Simd::load_first(in + w, m));
             }
         });
-        // Xq[e][r][q][c] = (x_padded[c][r][2q + e], x_padded[c][r][2q + e + 1]), 16 channels gathered at once.
-        parallel_for(2 * Hp, 2.0 * Hp * pairs_w * Cb, [&](int i) {
-            const int e = i / Hp, r = i % Hp, sh = src_h[r];
-            bf16_pair* out = Xq + (static_cast<std::size_t>(e) * Hp + r) * pairs_w * Cb;
+        // Xq[phase * 2 + e][r][q][c] = (P[c][r][2q + e], P[c][r][2q + e + 1]) for the phase image P,
+        // 16 channels gathered at once.
+        parallel_for(copies * Hp, 2.0 * copies * Hp * pairs_w * Cb, [&](int i) {
+            const int phase = i / (2 * Hp), e = i / Hp % 2, r = i % Hp, sh = ph.row_source(phase / S, r);
+            const int* sources = src_w[phase % S].data();
+            bf16_pair* out = Xq + static_cast<std::size_t>(i) * pairs_w * Cb;
             for (int q = 0; q < pairs_w; ++q)
                 for (int c = 0; c < Cb; c += L) {
                     const __mmask16 valid = static_cast<__mmask16>(C - c >= L ? 0xffff : C - c > 0 ? (1u << (C - c)) - 1 : 0);
                     auto column = [&](int col) {
-                        const int sw = src_w[col];
+                        const int sw = sources[col];
                         if (sh < 0 || sw < 0 || !valid) return _mm512_setzero_ps();
                         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, channel_offsets,
                                                         xn + (static_cast<std::size_t>(c) * H + sh) * W + sw, 4);
@@ -241,7 +269,8 @@ inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C
             const AmxTiles tiles;
             for (int item = t; item < items; item += threads) {
                 const int pos = item / (blocks_o * blocks_c), ob = item / blocks_c % blocks_o, cb = item % blocks_c;
-                const int ky = pos / kw, kx = pos % kw, e = kx & 1, o0 = ob * BO, c0 = cb * BO;
+                const int ky = pos / kw, kx = pos % kw, dy_ = ky / S, dx = kx / S, e = dx & 1, o0 = ob * BO, c0 = cb * BO;
+                const int phase = ky % S * S + kx % S;
                 float* g = G + (static_cast<std::size_t>(pos) * Ob + o0) * Cb + c0;
                 if (n == 0) {
                     _tile_zero(0);
@@ -254,11 +283,11 @@ inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C
                     _tile_loadd(2, g + R * Cb, g_stride);
                     _tile_loadd(3, g + R * Cb + R, g_stride);
                 }
-                const bf16_pair* xe = Xq + static_cast<std::size_t>(e) * Hp * pairs_w * Cb;
+                const bf16_pair* xe = Xq + static_cast<std::size_t>(phase * 2 + e) * Hp * pairs_w * Cb;
                 for (int oh = 0; oh < OH; ++oh)
                     for (int w0 = 0; w0 < OWq; w0 += KS) {
                         const std::uint16_t* a = Dq + (static_cast<std::size_t>(o0) * OH + oh) * OWq + w0;
-                        const bf16_pair* b = xe + (static_cast<std::size_t>(oh + ky) * pairs_w + (w0 + kx - e) / 2) * Cb + c0;
+                        const bf16_pair* b = xe + (static_cast<std::size_t>(oh + dy_) * pairs_w + (w0 + dx - e) / 2) * Cb + c0;
                         _tile_loadd(4, a, a_stride);
                         _tile_loadd(5, a + static_cast<std::size_t>(R) * OH * OWq, a_stride);
                         _tile_loadd(6, b, b_stride);
