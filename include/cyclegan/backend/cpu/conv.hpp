@@ -143,7 +143,7 @@ void conv2d_backward_data(basic_cpu<T>& dev, const CpuTensor<T>& dy, const CpuTe
     const Shape xs = dx.shape(), ys = dy.shape();
     const GemmOperands ops = operands_for(dev.precision());
     ConvAlgorithm algorithm = conv_algorithm_in<T>(g, xs.c, ys, ops);
-    if (algorithm == ConvAlgorithm::direct && !direct_amx_data_applies(g, xs.w)) algorithm = conv_algorithm(g, xs.c, ys);
+    if (algorithm == ConvAlgorithm::direct && !direct_amx_data_applies(g)) algorithm = conv_algorithm(g, xs.c, ys);
     switch (algorithm) {
         case ConvAlgorithm::direct:
 #if CYCLEGAN_X86_KERNELS

@@ -2,9 +2,9 @@
 // Direct convolutions on AMX (simd/conv_amx.inl): when they are taken, and their weights, made per
 // call or, in inference, kept in the weight cache. The input gradient of a stride-1 convolution is
 // itself one: the output gradient padded by kernel - 1 - padding zeros, against the weights
-// transposed and flipped; reflect and replicate padding compute the padded input's gradient and
-// fold it back onto the pixels it was read from. The filter gradient has its own kernel, with the
-// products over pixels.
+// transposed and mirrored; otherwise (reflect, replicate) the padded input's gradient is made (per
+// phase: DirectPhases) and folded back onto the pixels it was read from. The filter gradient has its own
+// kernel, with the products over pixels.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -23,13 +23,10 @@ inline bool direct_amx_applies(const Conv2dGeometry& g, int in_channels, int out
            g.dilation == Pair2(1) && output_width >= 16 && std::min(in_channels, out_channels) >= 16;
 }
 
-// Whether its adjoint, the input gradient, runs as one too: at stride 1 only (stride 2's is a
-// transposed convolution), the input's rows being the runs; zero padding past kernel - 1 (which
-// reads nothing but zeros) has no adjoint of that form.
-inline bool direct_amx_data_applies(const Conv2dGeometry& g, int in_width) {
-    return g.stride == Pair2(1) && in_width >= 16 &&
-           (g.padding_mode != PaddingMode::zeros || (g.padding.h <= g.kernel.h - 1 && g.padding.w <= g.kernel.w - 1));
-}
+// Whether its adjoint, the input gradient, runs direct too: at stride 1. Stride 2's, per phase of
+// the input and folded back, was slower than im2col + GEMM's col2im (the generator's upsampling
+// at 128 on a Xeon with AMX: 1.55 against 1.10 ms, 2.22 against 1.99).
+inline bool direct_amx_data_applies(const Conv2dGeometry& g) { return g.stride == Pair2(1); }
 
 #if CYCLEGAN_X86_KERNELS
 inline constexpr int kDirectAmxWeightsKind = 1 << 12;  // a weight cache kind apart from Winograd's
@@ -49,14 +46,14 @@ inline void conv2d_forward_direct(const float* x, const Shape& xs, const float* 
         kept = cache->find(key, print);
         if (!kept) {
             auto made = WeightCache::make_buffer<std::uint16_t>(count);
-            pack_direct_weights(O, C, positions, w, std::ptrdiff_t{C} * positions, positions, false, made.get());
+            pack_direct_weights(O, C, positions, w, std::ptrdiff_t{C} * positions, positions, nullptr, made.get());
             cache->store(key, print, made, count * sizeof(std::uint16_t));
             kept = std::move(made);
         }
         Ap = static_cast<const std::uint16_t*>(kept.get());
     } else {
         auto* made = scratch_buffer<std::uint16_t, Scratch::direct_weights>(count);
-        pack_direct_weights(O, C, positions, w, std::ptrdiff_t{C} * positions, positions, false, made);
+        pack_direct_weights(O, C, positions, w, std::ptrdiff_t{C} * positions, positions, nullptr, made);
         Ap = made;
     }
     for (int n = 0; n < xs.n; ++n)
@@ -64,43 +61,68 @@ inline void conv2d_forward_direct(const float* x, const Shape& xs, const float* 
                         g.kernel.w, y + n * ys.image(), O, ys.h, ys.w);
 }
 
-// dx = the adjoint of the convolution applied to dy (overwritten); direct_amx_data_applies holds.
+// dx = the adjoint of the convolution applied to dy (overwritten), at stride 1 (direct_amx_data_applies).
 inline void conv2d_backward_data_direct(const float* dy, const Shape& ys, const float* w, float* dx, const Shape& xs,
                                         const Conv2dGeometry& g) {
     using namespace avx512;
-    const int O = ys.c, C = xs.c, kh = g.kernel.h, kw = g.kernel.w, positions = kh * kw;
-    const std::size_t count = direct_weights_size(C, O, positions);
-    auto* Ap = scratch_buffer<std::uint16_t, Scratch::direct_weights>(count);
-    // Output channel c of the adjoint reads input channel o through the weight at the mirrored position.
-    pack_direct_weights(C, O, positions, w, positions, std::ptrdiff_t{C} * positions, true, Ap);
-    const bool folds = g.padding_mode != PaddingMode::zeros;
-    // Zeros: dx directly, dy padded by kernel - 1 - padding. Else the padded input's gradient
-    // (H + 2 ph) x (W + 2 pw), dy padded by kernel - 1, then folded.
-    const int Hp = xs.h + 2 * g.padding.h, Wp = xs.w + 2 * g.padding.w;
-    const int top = folds ? kh - 1 : kh - 1 - g.padding.h, left = folds ? kw - 1 : kw - 1 - g.padding.w;
-    const std::size_t padded_plane = static_cast<std::size_t>(Hp) * Wp;
-    float* d_padded = folds ? scratch_buffer<float, Scratch::direct_output>(C * padded_plane) : nullptr;
-    std::vector<int> src_h, src_w;
-    if (folds) {
-        src_h.resize(Hp), src_w.resize(Wp);
-        for (int r = 0; r < Hp; ++r) src_h[r] = padded_source(r - g.padding.h, xs.h, g.padding_mode);
-        for (int q = 0; q < Wp; ++q) src_w[q] = padded_source(q - g.padding.w, xs.w, g.padding_mode);
+    const int O = ys.c, C = xs.c, kh = g.kernel.h, kw = g.kernel.w, S = g.stride.h, positions = kh * kw;
+    const int ph = g.padding.h, pw = g.padding.w, Hpad = xs.h + 2 * ph, Wpad = xs.w + 2 * pw;
+    // Output channel c of the adjoint reads input channel o (w[o][c]) through the sub-kernel of the
+    // taps that reach its phase, mirrored.
+    auto pack = [&](int Th, int Tw, const int* taps) {
+        auto* Ap = scratch_buffer<std::uint16_t, Scratch::direct_weights>(direct_weights_size(C, O, Th * Tw));
+        pack_direct_weights(C, O, Th * Tw, w, positions, std::ptrdiff_t{C} * positions, taps, Ap);
+        return Ap;
+    };
+    auto taps_of = [&](int a, int b, int Th, int Tw) {
+        std::vector<int> taps;
+        for (int t = Th - 1; t >= 0; --t)
+            for (int u = Tw - 1; u >= 0; --u) taps.push_back((a + S * t) * kw + b + S * u);
+        return taps;
+    };
+    if (S == 1 && g.padding_mode == PaddingMode::zeros && ph <= kh - 1 && pw <= kw - 1 && xs.w >= AmxDirect::Run) {
+        // dx itself: dy padded by kernel - 1 - padding.
+        const auto taps = taps_of(0, 0, kh, kw);
+        const std::uint16_t* Ap = pack(kh, kw, taps.data());
+        for (int n = 0; n < xs.n; ++n)
+            conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, kh - 1 - ph, kw - 1 - pw, PaddingMode::zeros, 1, Ap, kh, kw,
+                            dx + n * xs.image(), C, xs.h, xs.w);
+        return;
     }
-    for (int n = 0; n < xs.n; ++n) {
-        float* dxn = dx + n * xs.image();
-        if (!folds) {
-            conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, top, left, PaddingMode::zeros, 1, Ap, kh, kw, dxn, C, xs.h, xs.w);
-            continue;
+    // Else per phase (a, b) of the padded input (DirectPhases), its gradient: padded pixel (S i + a,
+    // S j + b) gathers dy[i - t][j - u] through tap (a + S t, b + S u), a stride-1 convolution of
+    // dy padded by taps - 1 with the phase's taps mirrored, then folded onto the pixels it was read
+    // from (nothing for zeros' padding).
+    std::vector<int> src_h(Hpad), src_w(Wpad);
+    for (int r = 0; r < Hpad; ++r) src_h[r] = padded_source(r - ph, xs.h, g.padding_mode);
+    for (int q = 0; q < Wpad; ++q) src_w[q] = padded_source(q - pw, xs.w, g.padding_mode);
+    std::fill(dx, dx + xs.numel(), 0.f);
+    for (int a = 0; a < S; ++a)
+        for (int b = 0; b < S; ++b) {
+            const int Th = (kh - a + S - 1) / S, Tw = (kw - b + S - 1) / S;
+            if (Th <= 0 || Tw <= 0) continue;  // no tap reaches this phase
+            const auto taps = taps_of(a, b, Th, Tw);
+            const std::uint16_t* Ap = pack(Th, Tw, taps.data());
+            const int Hph = ys.h + Th - 1, Wph = ys.w + Tw - 1;
+            const std::size_t plane = static_cast<std::size_t>(Hph) * Wph;
+            float* d_phase = scratch_buffer<float, Scratch::direct_output>(C * plane);
+            for (int n = 0; n < xs.n; ++n) {
+                conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, Th - 1, Tw - 1, PaddingMode::zeros, 1, Ap, Th, Tw, d_phase, C, Hph,
+                                Wph);
+                float* dxn = dx + n * xs.image();
+                parallel_for(C, 2.0 * C * plane, [&](int c) {
+                    float* out = dxn + static_cast<std::size_t>(c) * xs.h * xs.w;
+                    const float* in = d_phase + c * plane;
+                    for (int i = 0; i < Hph && S * i + a < Hpad; ++i) {
+                        const int sh = src_h[S * i + a];
+                        if (sh < 0) continue;
+                        for (int j = 0; j < Wph && S * j + b < Wpad; ++j)
+                            if (const int sw = src_w[S * j + b]; sw >= 0)
+                                out[static_cast<std::size_t>(sh) * xs.w + sw] += in[static_cast<std::size_t>(i) * Wph + j];
+                    }
+                });
+            }
         }
-        conv_direct_amx(dy + n * ys.image(), O, ys.h, ys.w, top, left, PaddingMode::zeros, 1, Ap, kh, kw, d_padded, C, Hp, Wp);
-        parallel_for(C, 2.0 * C * padded_plane, [&](int c) {
-            float* out = dxn + static_cast<std::size_t>(c) * xs.h * xs.w;
-            const float* in = d_padded + c * padded_plane;
-            std::fill(out, out + static_cast<std::size_t>(xs.h) * xs.w, 0.f);
-            for (int r = 0; r < Hp; ++r)
-                for (int q = 0; q < Wp; ++q) out[static_cast<std::size_t>(src_h[r]) * xs.w + src_w[q]] += in[static_cast<std::size_t>(r) * Wp + q];
-        });
-    }
 }
 
 // dw += the filter gradient, summed over the batch.

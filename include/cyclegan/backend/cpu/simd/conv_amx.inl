@@ -24,18 +24,19 @@ struct AmxDirect {
 }
 
 // Weights in the A tiles' order: Ap[((pos * steps + s) * Ob + o) * 32 + j] = bf16 of weight (o, 32 s + j)
-// at kernel position pos = ky * kw + kx, zero past O (Ob rounds it up to a block) and past C. The
-// weight (o, c, pos) is w[o * o_stride + c * c_stride + pos], or at positions - 1 - pos if
-// `mirrored`: 16 values of c gathered at a time, rounded, halved to 16 bits.
+// at packed position pos, zero past O (Ob rounds it up to a block) and past C. The weight (o, c,
+// pos) is w[o * o_stride + c * c_stride + taps[pos]] (taps: which of the kernel's positions, ky kw +
+// kx, each packed one is; null for all in order): 16 values of c gathered at a time, rounded, halved
+// to 16 bits.
 inline void pack_direct_weights(int O, int C, int positions, const float* w, std::ptrdiff_t o_stride, std::ptrdiff_t c_stride,
-                                bool mirrored, std::uint16_t* Ap) {
+                                const int* taps, std::uint16_t* Ap) {
     constexpr int KS = AmxDirect::KStep, L = Simd::lanes;
     const int steps = (C + KS - 1) / KS, Ob = (O + AmxDirect::Block - 1) / AmxDirect::Block * AmxDirect::Block;
     const __m512i lane_offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                                     _mm512_set1_epi32(static_cast<int>(c_stride)));
     parallel_for(Ob, 1.0 * positions * Ob * steps * KS, [&](int o) {
         for (int pos = 0; pos < positions; ++pos) {
-            const float* base = w + static_cast<std::ptrdiff_t>(o) * o_stride + (mirrored ? positions - 1 - pos : pos);
+            const float* base = w + static_cast<std::ptrdiff_t>(o) * o_stride + (taps ? taps[pos] : pos);
             for (int s = 0; s < steps; ++s) {
                 std::uint16_t* out = Ap + ((static_cast<std::size_t>(pos) * steps + s) * Ob + o) * KS;
                 for (int j = 0; j < KS; j += L) {
