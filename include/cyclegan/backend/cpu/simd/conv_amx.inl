@@ -174,11 +174,11 @@ inline void conv_direct_amx(const float* x, int C, int H, int W, int top, int le
                     const bf16_pair* xs = Xp + (static_cast<std::size_t>(phase) * pairs + s * (KS / 2)) * rows * Wph;
                     const std::uint16_t* a = Ap + ((static_cast<std::size_t>(pos) * steps + s) * Ob + o0) * KS;
                     _tile_loadd(4, a, KS * 2);
-                    _tile_loadd(5, a + R * KS, KS * 2);
                     _tile_loadd(6, xs + static_cast<std::size_t>(h0 + dy) * Wph + w0 + dx, b_stride);
-                    _tile_loadd(7, xs + static_cast<std::size_t>(h1 + dy) * Wph + w1 + dx, b_stride);
                     _tile_dpbf16ps(0, 4, 6);
+                    _tile_loadd(7, xs + static_cast<std::size_t>(h1 + dy) * Wph + w1 + dx, b_stride);
                     _tile_dpbf16ps(1, 4, 7);
+                    _tile_loadd(5, a + R * KS, KS * 2);
                     _tile_dpbf16ps(2, 5, 6);
                     _tile_dpbf16ps(3, 5, 7);
                 }
