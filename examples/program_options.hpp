@@ -5,6 +5,8 @@
 
 #include <cyclegan/cyclegan.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +15,12 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+// Set by SIGINT and SIGTERM (and SIGUSR1 in cyclegan-train: mpirun passes it on to every rank),
+// read by the programs' loops between steps, tiles and images: they stop there, keeping what they
+// saved and writing nothing half.
+inline std::atomic<bool> interrupted{false};
+extern "C" inline void on_interrupt(int) { interrupted = true; }
 
 // Checks a number on the command line against the library's range for it (core/option_range.hpp),
 // before any work: "--lr: -0.0002 is out of range: it must be a number >= 0". CLI11 names the option.

@@ -39,10 +39,6 @@ namespace train_program {
 namespace fs = std::filesystem;
 using namespace cyclegan;
 
-// Set by SIGINT/SIGTERM/SIGUSR1, read by the loop of whichever translation unit runs it.
-inline std::atomic<bool> interrupted{false};
-extern "C" inline void on_interrupt(int) { interrupted = true; }
-
 // A rank told to stop (SIGINT/SIGTERM: mpirun passes Ctrl-C on as SIGTERM, and sends it to the
 // ranks left when one has failed) finishes its step, agrees with the others and saves. One whose
 // steps stop coming after that waits for ranks that are gone (in an all-reduce that never ends):

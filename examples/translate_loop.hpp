@@ -10,6 +10,8 @@
 #include <cyclegan/report/html_report.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -63,6 +65,22 @@ int translate(B& dev, const TranslateOptions& o) {
                     translator.tiling()->tile, translator.tiling()->halo, o.tile_statistics.c_str());
     }
 
+    // Progress of a tiled image on one line of stderr, with the time its pass has left; Ctrl-C stops
+    // after the tile running (translation_interrupted below), writing nothing of that image.
+    auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
+    std::chrono::steady_clock::time_point pass_started;
+    translator.set_progress([&](const TileProgress& p) {
+        if (p.tile == 1) pass_started = std::chrono::steady_clock::now();
+        const double spent = seconds_since(pass_started), left = p.tile > 1 ? spent / (p.tile - 1) * (p.tiles - p.tile) : 0;
+        std::fprintf(stderr, "\r  %s %d: tile %d of %d%s", p.last ? "output pass" : "statistics pass", p.pass + 1, p.tile, p.tiles,
+                     p.tile > 1 && p.tile < p.tiles ? (", about " + std::to_string(static_cast<int>(std::ceil(left))) + " s left in this pass").c_str() : "");
+        if (p.tile == p.tiles) std::fprintf(stderr, "\n");
+        return !interrupted.load();
+    });
+    for (const int sig : {SIGINT, SIGTERM}) std::signal(sig, on_interrupt);
+
     if (!o.max_memory.empty()) {
         if (o.tile > 0) throw std::runtime_error("give --tile or --max-memory, not both: --max-memory picks the tile");
         const std::uint64_t bytes = *parse_bytes(o.max_memory);
@@ -110,13 +128,26 @@ int translate(B& dev, const TranslateOptions& o) {
     std::vector<report::TranslationPair> pairs;
     std::vector<std::string> failures;  // one bad file does not stop the others
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
+    bool stopped = false;
+    const auto loop_started = std::chrono::steady_clock::now();
     for (const auto& path : files) {
+        if (interrupted) {
+            stopped = true;
+            break;
+        }
         std::string size;  // "16000x16000: 2.9 GiB as the generator's input, ...", once decoded
         try {
             // Decoded once, with alpha: the network sees the model's channels, and a file's own
             // transparency stays on the output (and on the input shown beside it).
             const Image rgba = read_image(path, 4);
             const double pixels = double(rgba.width) * rgba.height, floats = sizeof(typename B::scalar);
+            if (files.size() > 1) {  // the time left, from the images so far (the others' sizes are not read yet)
+                const std::size_t i = pairs.size() + failures.size();
+                std::fprintf(stderr, "image %zu of %zu: %s (%dx%d)", i + 1, files.size(), printable(path.string()).c_str(), rgba.width,
+                             rgba.height);
+                if (i > 0) std::fprintf(stderr, ", about %.0f s left", seconds_since(loop_started) / double(i) * double(files.size() - i));
+                std::fprintf(stderr, "\n");
+            }
             size = std::to_string(rgba.width) + "x" + std::to_string(rgba.height) + ": " +
                    bytes_text(pixels * translator.input_channels() * floats) + " as the generator's input, " +
                    bytes_text(pixels * translator.options().ngf * floats) + " for each of its first layers' outputs";
@@ -129,6 +160,10 @@ int translate(B& dev, const TranslateOptions& o) {
             write_image(out_dir / "images" / (stem + "_fake.png"), fake);
             used.insert(stem);
             pairs.push_back({"images/" + stem + "_real.png", "images/" + stem + "_fake.png", path.filename().string()});
+        } catch (const translation_interrupted&) {  // Ctrl-C within a tiled image: nothing of it written
+            std::fprintf(stderr, "\n");
+            stopped = true;
+            break;
         } catch (const std::bad_alloc& e) {  // the generator's activations grow with the image's pixels
             const std::string detail = out_of_memory::detail(e);
             failures.push_back(printable(path.string()) + (size.empty() ? "" : " (" + size + ")") + ": out of memory " +
@@ -148,6 +183,12 @@ int translate(B& dev, const TranslateOptions& o) {
                 printable(ckpt.string()).c_str());
     if (!pairs.empty()) std::printf("; results in %s", printable((out_dir / "index.html").string()).c_str());
     std::printf("\n");
+    if (stopped) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "interrupted: %zu of %zu images translated and written (the report lists them); run again for the rest\n",
+                     pairs.size(), files.size());
+        return 130;
+    }
     if (failures.empty()) return 0;
     std::fflush(stdout);
     std::fprintf(stderr, "error: %zu of %zu images could not be translated:\n", failures.size(), files.size());

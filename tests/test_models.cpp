@@ -148,6 +148,33 @@ TEST_CASE("tiled inference with the whole image's statistics equals whole-image 
     CHECK_THROWS_AS(translate_tiled(g, random_tensor(dev, {1, 3, 30, 40}, 1), {.tile = 24, .halo = 32}, 4), shape_error);
 }
 
+TEST_CASE("tiled inference reports each tile of each pass, and stops when told to, leaving the network as it was") {
+    cpu dev;
+    auto g = make<ResnetGenerator<cpu, 2>>(dev, {.ngf = 4});  // 9 instance norms: 10 exact passes
+    g.eval();
+    const auto x = random_tensor(dev, {1, 3, 40, 60}, 11);
+    const TiledOptions o{.tile = 20, .halo = 32};  // 2 x 3 tiles
+    std::vector<TileProgress> seen;
+    const auto tiled = translate_tiled(g, x, o, 4, [&](const TileProgress& p) { return seen.push_back(p), true; });
+    REQUIRE(seen.size() == 10 * 6);
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        CHECK(seen[i].pass == int(i / 6));
+        CHECK(seen[i].tile == int(i % 6) + 1);
+        CHECK(seen[i].tiles == 6);
+        CHECK(seen[i].last == (i / 6 == 9));
+    }
+    int calls = 0;
+    auto stop_in_pass_3 = [&](const TileProgress& p) { return ++calls, !(p.pass == 2 && p.tile == 4); };
+    CHECK_THROWS_WITH_AS(translate_tiled(g, x, o, 4, stop_in_pass_3), "tiled translation interrupted in pass 3 after tile 4 of 6",
+                         translation_interrupted);
+    CHECK(calls == 2 * 6 + 4);
+    CHECK(g.training() == false);
+    // Nothing of the stopped run is left behind: the norms use their own statistics again, and
+    // the next tiled run gives what the first gave.
+    CHECK(installed_norm_statistics<cpu>() == nullptr);
+    CHECK(translate_tiled(g, x, o, 4).to_host(dev) == tiled.to_host(dev));
+}
+
 // Each model's SizeRule is what its layers take: in training mode (batch statistics, the stricter
 // case) every generator and discriminator runs at its smallest side, square and oblong, with every
 // norm, and with instance norm (the default) fails one multiple below.

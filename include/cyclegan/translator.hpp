@@ -159,6 +159,11 @@ public:
     }
     const std::optional<TiledOptions>& tiling() const { return tiling_; }
 
+    // Called after each tile of a tiled translation (models/tiled.hpp: TileProgress); returning
+    // false stops it, and the call translating throws translation_interrupted. Whole images run in
+    // one piece and report nothing. An empty function: no reports (the default).
+    void set_progress(TileProgressCallback progress) { progress_ = std::move(progress); }
+
     // Translations from now on keep their tensors, the weights included, within `bytes` where they
     // can: an image whose whole translation needs more goes in tiles (exact statistics) of the
     // largest side that fits, beside its input and output held whole. The kernels' scratch and the
@@ -259,6 +264,7 @@ private:
     Network<G> net_;
     SizeRule sizes_;
     std::optional<TiledOptions> tiling_;
+    TileProgressCallback progress_;
     std::optional<std::size_t> budget_;
     std::optional<MemoryNeed> need_;
 
@@ -392,7 +398,7 @@ std::vector<Image> Translator<B, G>::operator()(std::span<const Image> images) {
             for (const Image& img : inputs) {
                 const Image padded = pad_reflect(img, height, width);
                 const Tensor<B> y = translate_tiled(net_, images_to_tensor(*dev_, std::span<const Image>(&padded, 1)), *tiles,
-                                                    sizes_.multiple);
+                                                    sizes_.multiple, progress_);
                 out.push_back(crop(tensor_to_images(*dev_, y).front(), 0, 0, img.width, img.height));
             }
         }

@@ -314,6 +314,29 @@ class Programs(TempFolderCase):
                 "mean", photo, check=False)
         self.assert_fails(p, "--tile-statistics")
 
+        # Progress per tile on stderr, and Ctrl-C: it stops after the tile running, writes nothing
+        # of the image (no output, no temporary file) and exits 130. Tiles of 32 pixels with a halo
+        # of 88 and 24 passes take minutes; the signal goes when the first tile is reported.
+        stopped_out = self.dir("r9_stopped")
+        err_path = os.path.join(self.tmp, "stopped_err.txt")
+        with open(err_path, "w") as err_file:
+            p = subprocess.Popen([tool("cyclegan-translate"), "--checkpoint", model, "--output", stopped_out, "--threads", "2",
+                                  "--tile", "32", photo], stdout=subprocess.PIPE, stderr=err_file, text=True)
+            deadline = time.time() + 120
+            def err_text():
+                with open(err_path) as f:
+                    return f.read()
+            while time.time() < deadline and "tile 1 of" not in err_text():
+                time.sleep(0.05)
+            p.send_signal(signal.SIGINT)
+            out, _ = p.communicate(timeout=120)
+        err = err_text()
+        self.assertEqual(p.returncode, 130, out + err)
+        self.assertIn("statistics pass 1: tile 1 of 45", err)
+        self.assertNotIn("output pass", err)
+        self.assertIn("interrupted: 0 of 1 images translated and written", err)
+        self.assertEqual(os.listdir(os.path.join(stopped_out, "images")), [])
+
         # A memory budget (tests/test_checkpoint.cpp tiles within one): the photo fits in 1G whole; with
         # the generator's 45 MB of weights nothing fits in 1M.
         budget_out = self.dir("r9_budget")

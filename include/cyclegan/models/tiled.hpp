@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,23 @@ struct TiledOptions {
             throw std::invalid_argument("tiled inference: tile " + std::to_string(tile) + " and halo " + std::to_string(halo) +
                                         " must be multiples of " + std::to_string(multiple) + ", the generator's size rule's");
     }
+};
+
+// Where a tiled translation is, after each tile: the programs print it (with an estimate of the
+// time left) and stop on Ctrl-C through it.
+struct TileProgress {
+    int pass = 0;   // from 0; exact statistics take one pass per instance norm and one more, whose
+                    // count is known only at the end (`last`); sampled ones one pass after the sampling
+    int tile = 0;   // tiles done in this pass, 1 .. tiles
+    int tiles = 0;  // tiles in a pass
+    bool last = false;  // this pass writes the output
+};
+// Called after each tile; returning false stops the translation (translation_interrupted).
+using TileProgressCallback = std::function<bool(const TileProgress&)>;
+
+// Thrown when a progress callback asked to stop: no part of the image is returned.
+struct translation_interrupted : std::runtime_error {
+    using std::runtime_error::runtime_error;
 };
 
 namespace tiled_detail {
@@ -234,11 +252,14 @@ Tensor<B> crops(B& dev, const typename Tensor<B>::scalar* image, const Shape& s,
 // windows (sampled); returns [1, C_out, H, W]. With a halo of at least the network's receptive
 // radius (ResnetGenerator::receptive_radius), exact statistics give the whole-image result up to
 // the order of the sums. H and W must be multiples of `multiple` (the size rule's; pad first, as
-// translate_images does). Throws std::invalid_argument for options that do not fit, shape_error
-// for x of another batch or sides. The network runs in eval mode, as for any translation.
+// translate_images does). `progress`, if given, is called after each tile. Throws
+// std::invalid_argument for options that do not fit, shape_error for x of another batch or sides,
+// translation_interrupted when `progress` returns false. The network runs in eval mode, as for any
+// translation.
 template <class Net>
 Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const Tensor<typename Network<Net>::backend>& x,
-                                                       const TiledOptions& o, int multiple) {
+                                                       const TiledOptions& o, int multiple,
+                                                       const TileProgressCallback& progress = {}) {
     using B = typename Network<Net>::backend;
     using namespace tiled_detail;
     o.check(multiple);
@@ -274,7 +295,15 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
     std::vector<typename Tensor<B>::scalar> out_host;
     Tensor<B> result;
     typename Tensor<B>::scalar* out = nullptr;
-    for (bool finished = false; !finished;) {
+    int pass = 0, done = 0;
+    // After each tile; `last`: the tile ran to the output, so its whole pass does.
+    auto tick = [&](bool last) {
+        ++done;
+        if (progress && !progress(TileProgress{pass, done, static_cast<int>(tiles.size()), last}))
+            throw translation_interrupted("tiled translation interrupted in pass " + std::to_string(pass + 1) + " after tile " +
+                                          std::to_string(done) + " of " + std::to_string(tiles.size()));
+    };
+    for (bool finished = false; !finished; ++pass, done = 0) {
         finished = true;
         for (const Tile& t : tiles) {
             const Box core{t.core.y0 - t.input.y0, t.core.y1 - t.input.y0, t.core.x0 - t.input.x0, t.core.x1 - t.input.x0};
@@ -284,6 +313,7 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
                 y = net(crops(dev, image, s, {t}));
             } catch (const StopAtNorm&) {
                 finished = false;
+                tick(false);
                 continue;
             }
             if (!finished) throw std::logic_error("tiled inference: a tile ran past a norm the others stopped at");
@@ -303,6 +333,7 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
                     std::copy(src + core.x0, src + core.x1,
                               out + (static_cast<std::size_t>(c) * s.h + t.input.y0 + yy) * s.w + t.input.x0 + core.x0);
                 }
+            tick(true);
         }
         if (!finished) stats.settle(stats.eps());
     }
