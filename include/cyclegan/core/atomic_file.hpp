@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -60,71 +61,102 @@ struct TempFile {
 
 }  // namespace atomic_file_detail
 
+// A file written under a temporary name beside `path` and renamed over it by commit(): until then
+// `path` keeps its previous content (or stays absent), and an AtomicFile destroyed uncommitted (an
+// exception, Ctrl-C handled by the caller) removes its temporary file. For files too large to
+// hold in memory: write() them in pieces, or hand fd() (dup it) to a library that writes itself
+// (the streamed TIFF writer). Errors throw io_error naming `path` (printable()) and the reason.
+class AtomicFile {
+public:
+    explicit AtomicFile(std::filesystem::path path) : path_(std::move(path)) {
+        using atomic_file_detail::fail;
+        folder_ = path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path();
+        if (path_.filename().empty()) fail(path_, "not a file name", EISDIR);
+        // A unique name in the same folder (rename across file systems is not atomic). O_EXCL makes
+        // two writers, or a stale file from a crash, pick another name rather than share one.
+        static std::atomic<unsigned long> counter{0};
+        for (int attempt = 0; tmp_.fd < 0; ++attempt) {
+            const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+            std::string name = ".";  // appended piecewise: GCC 12 -O3 warns (wrongly) on a chain of operator+
+            name += path_.filename().string();
+            name += ".tmp-";
+            name += std::to_string(::getpid());
+            name += '-';
+            name += std::to_string(counter++);
+            name += '-';
+            name += std::to_string(now % 1000000007);
+            const std::string candidate = (folder_ / name).string();
+            const int fd = ::open(candidate.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd >= 0) {
+                tmp_.fd = fd;
+                tmp_.path = candidate;
+            } else if (const int err = errno; err != EEXIST || attempt >= 100) {
+                fail(path_, "cannot create a temporary file in " + printable(folder_.string()), err);
+            }
+        }
+    }
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+    // The temporary file's descriptor, open for reading and writing; owned by this object.
+    int fd() const { return tmp_.fd; }
+
+    // Appends `bytes` at the descriptor's position.
+    void write(std::string_view bytes) {
+        using atomic_file_detail::fail;
+        // write() may write less than asked (signals, pipes, a disk filling up): loop until done.
+        const char* p = bytes.data();
+        std::size_t left = bytes.size();
+        while (left > 0) {
+            const ssize_t n = ::write(tmp_.fd, p, left);
+            if (n < 0) {
+                const int err = errno;
+                if (err == EINTR) continue;
+                fail(path_, "write failed", err);
+            }
+            if (n == 0) fail(path_, "write made no progress", EIO);
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+    }
+
+    // Flushes the file to the disk and renames it over `path`; once only.
+    void commit() {
+        using atomic_file_detail::fail, atomic_file_detail::fail_if;
+        if (tmp_.fd < 0) throw std::logic_error("AtomicFile::commit: committed already");
+        fail_if(atomic_file_detail::flush(tmp_.fd) != 0, path_, "cannot flush to disk");
+        const int fd = tmp_.fd;
+        tmp_.fd = -1;
+        fail_if(::close(fd) != 0, path_, "close failed");  // NFS reports write errors here
+        fail_if(::rename(tmp_.path.c_str(), path_.c_str()) != 0, path_, "cannot rename the temporary file over it");
+        tmp_.keep = true;  // it is `path` now
+
+        // The rename lives in the folder's entry list: flush that too. Some file systems cannot
+        // sync a folder (EINVAL, ENOTSUP); the data is then as safe as that file system allows.
+        const int dir = ::open(folder_.c_str(), O_RDONLY | O_CLOEXEC
+#ifdef O_DIRECTORY
+                                                    | O_DIRECTORY
+#endif
+        );
+        fail_if(dir < 0, path_, "written, but cannot open its folder to flush it");
+        const int rc = atomic_file_detail::flush(dir);
+        const int err = errno;
+        ::close(dir);
+        if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EBADF) fail(path_, "written, but flushing its folder failed", err);
+    }
+
+private:
+    std::filesystem::path path_, folder_;
+    atomic_file_detail::TempFile tmp_;
+};
+
 // Replaces (or creates) `path` with `bytes`. On failure throws io_error naming `path` (printable()) and the
 // reason, removes the temporary file, and leaves any previous file at `path` as it was.
 inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-    using atomic_file_detail::fail, atomic_file_detail::fail_if;
-    const std::filesystem::path folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    if (path.filename().empty()) fail(path, "not a file name", EISDIR);
-
-    // A unique name in the same folder (rename across file systems is not atomic). O_EXCL makes
-    // two writers, or a stale file from a crash, pick another name rather than share one.
-    atomic_file_detail::TempFile tmp;
-    static std::atomic<unsigned long> counter{0};
-    for (int attempt = 0; tmp.fd < 0; ++attempt) {
-        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-        std::string name = ".";  // appended piecewise: GCC 12 -O3 warns (wrongly) on a chain of operator+
-        name += path.filename().string();
-        name += ".tmp-";
-        name += std::to_string(::getpid());
-        name += '-';
-        name += std::to_string(counter++);
-        name += '-';
-        name += std::to_string(now % 1000000007);
-        const std::string candidate = (folder / name).string();
-        const int fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            tmp.fd = fd;
-            tmp.path = candidate;
-        } else if (const int err = errno; err != EEXIST || attempt >= 100) {
-            fail(path, "cannot create a temporary file in " + printable(folder.string()), err);
-        }
-    }
-
-    // write() may write less than asked (signals, pipes, a disk filling up): loop until done.
-    const char* p = bytes.data();
-    std::size_t left = bytes.size();
-    while (left > 0) {
-        const ssize_t n = ::write(tmp.fd, p, left);
-        if (n < 0) {
-            const int err = errno;
-            if (err == EINTR) continue;
-            fail(path, "write failed", err);
-        }
-        if (n == 0) fail(path, "write made no progress", EIO);
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
-    fail_if(atomic_file_detail::flush(tmp.fd) != 0, path, "cannot flush to disk");
-    const int fd = tmp.fd;
-    tmp.fd = -1;
-    fail_if(::close(fd) != 0, path, "close failed");  // NFS reports write errors here
-    fail_if(::rename(tmp.path.c_str(), path.c_str()) != 0, path, "cannot rename the temporary file over it");
-    tmp.keep = true;  // it is `path` now
-
-    // The rename lives in the folder's entry list: flush that too. Some file systems cannot sync
-    // a folder (EINVAL, ENOTSUP); the data is then as safe as that file system allows.
-    const int dir = ::open(folder.c_str(), O_RDONLY | O_CLOEXEC
-#ifdef O_DIRECTORY
-                                               | O_DIRECTORY
-#endif
-    );
-    fail_if(dir < 0, path, "written, but cannot open its folder to flush it");
-    const int rc = atomic_file_detail::flush(dir);
-    const int err = errno;
-    ::close(dir);
-    if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EBADF)
-        fail(path, "written, but flushing its folder failed", err);
+    AtomicFile file(path);
+    file.write(bytes);
+    file.commit();
 }
 
 // The temporary files write_file_atomically left in `folder` when its process was killed before
