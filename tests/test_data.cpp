@@ -14,6 +14,7 @@
 #include <cyclegan/image/file.hpp>
 #include <cyclegan/image/geometry.hpp>
 #include <cyclegan/image/image.hpp>
+#include <cyclegan/image/tiff_stream.hpp>
 #include <cyclegan/report/html_report.hpp>
 
 // stb's encoders for test files in formats the library reads but does not write (BMP, TGA): the
@@ -28,6 +29,7 @@
 #endif
 #endif
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -388,6 +390,130 @@ TEST_CASE("write_image: an unwritable target throws image_error naming it and le
         CHECK_FALSE(fs::exists(dir / "a.png"));
     }
 }
+
+#if defined(CYCLEGAN_HAVE_TIFF)
+namespace {
+// Planes of `channels` x h x w floats on the levels of `bits`, distinct per pixel and channel.
+std::vector<float> levels(int channels, int h, int w, int bits, int salt) {
+    const std::size_t top = bits == 8 ? 255 : 65535;
+    const float half = bits == 8 ? 127.5f : 32767.5f;  // to_chw's v / 127.5 - 1 and its 16-bit twin
+    std::vector<float> v(std::size_t(channels) * h * w);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 7919 + salt * 104729) % (top + 1)) / half - 1.0f;
+    return v;
+}
+// [c, y0:y0+h, x0:x0+w] of planes of `height` x `width`.
+std::vector<float> region_of(const std::vector<float>& planes, int channels, int height, int width, int y0, int x0, int h, int w) {
+    std::vector<float> out;
+    for (int c = 0; c < channels; ++c)
+        for (int y = y0; y < y0 + h; ++y) {
+            const auto row = planes.begin() + (std::ptrdiff_t(c) * height + y) * width;
+            out.insert(out.end(), row + x0, row + x0 + w);
+        }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("TIFF by parts: regions written in any order read back exactly, 8 and 16 bits, 1 to 4 channels, TIFF and BigTIFF") {
+    TempDir dir;
+    const int width = 300, height = 520;  // more than one 256-pixel tile each way, neither a multiple
+    for (const int bits : {8, 16})
+        for (const int channels : {1, 2, 3, 4})
+            for (const bool big : {false, true}) {
+                CAPTURE(bits);
+                CAPTURE(channels);
+                CAPTURE(big);
+                const auto planes = levels(channels, height, width, bits, channels);
+                std::string name = "t";  // appended piecewise: GCC 12 warns (wrongly) on a chain of operator+
+                name += std::to_string(bits * 10 + channels);
+                name += big ? "big.tif" : ".tif";
+                const fs::path path = dir / name;
+                {
+                    TiffWriter w(path, width, height, channels, bits, big);
+                    // Bands of 97 rows, each band's columns right to left in pieces of 61.
+                    for (int y = 0; y < height; y += 97)
+                        for (int x = width; x > 0; x -= 61) {
+                            const int h = std::min(97, height - y), x0 = std::max(0, x - 61);
+                            w.write(y, x0, h, x - x0, region_of(planes, channels, height, width, y, x0, h, x - x0).data());
+                        }
+                    CHECK_FALSE(fs::exists(path));  // not before finish()
+                    w.finish();
+                }
+                TiffReader r(path);
+                REQUIRE(r.streams());
+                CHECK(r.bigtiff() == big);
+                CHECK(r.is_tiled());
+                CHECK(r.width() == width);
+                CHECK(r.height() == height);
+                CHECK(r.bits() == bits);
+                CHECK(r.colours() == (channels >= 3 ? 3 : 1));
+                CHECK(r.alpha() == (channels % 2 == 0));
+                const int colours = channels >= 3 ? 3 : 1;
+                for (const auto& [y0, y1, x0, x1] : {std::array{0, height, 0, width}, std::array{250, 263, 17, 299}, std::array{519, 520, 0, 1}}) {
+                    std::vector<float> got(std::size_t(colours + 1) * (y1 - y0) * (x1 - x0));
+                    r.read(y0, y1, x0, x1, colours, true, got.data());
+                    auto want = region_of(planes, channels, height, width, y0, x0, y1 - y0, x1 - x0);
+                    if (channels % 2 == 1) want.resize(got.size(), 1.0f);  // no alpha: opaque
+                    CHECK(got == want);
+                }
+            }
+    // Grey from colour is convert_channels' luminance of the stored levels.
+    Image rgb = pattern(40, 30, 3);
+    write_image(dir / "rgb.tif", rgb);
+    CHECK(read_image(dir / "rgb.tif", 3) == rgb);
+    TiffReader r(dir / "rgb.tif");
+    std::vector<float> grey(40 * 30);
+    r.read(0, 30, 0, 40, 1, false, grey.data());
+    CHECK(grey == to_chw(convert_channels(rgb, 1)));
+}
+
+TEST_CASE("TIFF by parts: nothing at the path until finish(); missing pixels, bad sizes and damaged files throw naming the file") {
+    TempDir dir;
+    const fs::path path = dir / "out.tif";
+    write_all(path, "earlier");
+    const auto planes = levels(3, 300, 300, 8, 1);
+    {
+        TiffWriter w(path, 300, 300, 3, 8);
+        w.write(0, 0, 300, 300, planes.data());
+    }  // destroyed before finish(): as if an exception or Ctrl-C came
+    CHECK(read_all(path) == "earlier");
+    {
+        TiffWriter w(path, 300, 300, 3, 8);
+        w.write(0, 0, 200, 300, planes.data());
+        const auto what = error_of([&] { w.finish(); });
+        CHECK(contains(what, path.string()));
+        CHECK(contains(what, "not every pixel"));
+        CHECK_THROWS_AS(w.write(250, 0, 60, 300, planes.data()), std::invalid_argument);  // past the bottom
+    }
+    CHECK(read_all(path) == "earlier");
+    int entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
+    CHECK(entries == 1);  // no temporary file left
+    CHECK_THROWS_AS(TiffWriter(dir / "x.tif", 10, 10, 5, 8), image_error);
+    CHECK_THROWS_AS(TiffWriter(dir / "x.tif", 10, 10, 3, 12), image_error);
+    CHECK(contains(error_of([&] { TiffWriter(dir / "no_folder" / "x.tif", 10, 10, 3, 8); }), "no_folder"));
+
+    // A file cut short: its header opens, a region past the cut throws naming it.
+    {
+        TiffWriter w(dir / "whole.tif", 300, 300, 3, 8);
+        w.write(0, 0, 300, 300, planes.data());
+        w.finish();
+    }
+    const std::string bytes = read_all(dir / "whole.tif");
+    // libtiff writes the tiles first and the directory last: keep the directory, drop tiles' bytes.
+    std::string cut = bytes;
+    std::fill(cut.begin() + 16, cut.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2), '\xff');
+    write_all(dir / "cut.tif", cut);
+    TiffReader r(dir / "cut.tif");
+    REQUIRE(r.streams());
+    std::vector<float> all(3 * 300 * 300);
+    const auto what = error_of([&] { r.read(0, 300, 0, 300, 3, false, all.data()); });
+    CHECK(contains(what, (dir / "cut.tif").string()));
+    CHECK(contains(what, "damaged"));
+    CHECK(contains(error_of([&] { TiffReader(dir / "missing.tif"); }), "no such file"));
+    write_all(dir / "text.tif", "not a tiff at all");
+    CHECK(contains(error_of([&] { TiffReader(dir / "text.tif"); }), "text.tif"));
+}
+#endif
 
 TEST_CASE("to_chw maps to [-1, 1] in planes; from_chw rounds back, clamps, and round-trips every level") {
     Image img(2, 1, 3);

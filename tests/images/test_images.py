@@ -19,9 +19,11 @@ DUMP = None
 W, H = 37, 23  # odd and oblong: a wrong turn or mirror changes the shape or the pixels
 
 
-def dump(channels, paths):
-    """read_image(path, channels) for each path: an HxWxC uint8 array, or the error's text."""
-    out = subprocess.run([DUMP, str(channels), *paths], capture_output=True, check=True).stdout
+def dump(channels, paths, regions=False):
+    """read_image(path, channels) for each path (regions: TiffReader's regions of 7x5): an HxWxC
+    uint8 array, or the error's text, or for a TIFF that does not stream, ("nostream", why)."""
+    out = subprocess.run([DUMP, *(["--regions"] if regions else []), str(channels), *paths], capture_output=True,
+                         check=True).stdout
     results, at = [], 0
     for _ in paths:
         nl = out.index(b"\n", at)
@@ -29,6 +31,9 @@ def dump(channels, paths):
         at = nl + 1
         if head.startswith("error "):
             results.append(head[6:])
+            continue
+        if head.startswith("nostream "):
+            results.append(("nostream", head[9:]))
             continue
         w, h, c = map(int, head.split())
         results.append(np.frombuffer(out[at:at + w * h * c], np.uint8).reshape(h, w, c))
@@ -258,6 +263,39 @@ class Images(unittest.TestCase):
                 failures.append(f"{name}: 1 channel is not the luminance")
         self.assertEqual(failures, [], "\n".join(failures))
         self.assertGreater(len(names), 80)
+
+    def test_tiffs_read_by_regions_equal_the_whole_image(self):
+        """TiffReader (the route of translations by parts) gives read_image's pixels, region by region."""
+        names = sorted(n for n in self.files if n.endswith((".tif", ".tiff")))
+        paths = [self.files[n][0] for n in names]
+        streamed = []
+        for channels in (3, 4):
+            for name, whole, parts in zip(names, dump(channels, paths), dump(channels, paths, regions=True)):
+                if isinstance(parts, tuple):
+                    continue
+                self.assertNotIsInstance(parts, str, f"{name}: {parts}")
+                self.assertTrue(np.array_equal(whole, parts), f"{name} in {channels} channels: regions differ from read_image")
+                streamed.append(name)
+        # grey, RGB, four compressions, 16 bits, unassociated alpha, JPEG
+        for name in ("tiff_L_None.tif", "tiff_RGB_tiff_lzw.tif", "tiff_RGB_tiff_deflate.tif", "tiff_RGB_packbits.tif",
+                     "tiff_rgb16.tif", "tiff_rgba16_extra2.tif", "tiff_jpeg.tif", "tiff_orientation_1.tif"):
+            self.assertIn(name, streamed)
+        nostream = dict((n, r[1]) for n, r in zip(names, dump(4, paths, regions=True)) if isinstance(r, tuple))
+        self.assertIn("orientation", nostream["tiff_orientation_6.tif"])
+        self.assertIn("premultiplied", nostream["tiff_rgba16_extra1.tif"])
+
+    def test_tiffs_written_are_read_by_pillow(self):
+        """write_image's TIFFs (TiffWriter: deflate-compressed tiles with the predictor) as Pillow reads them."""
+        for channels, mode in ((1, "L"), (3, "RGB"), (4, "RGBA")):
+            big = Image.fromarray(np.tile(pattern(), (13, 9, 1))).convert(mode)  # 333x299: tiles of 256 and a remainder
+            src = os.path.join(self.tmp.name, f"big_{mode}.png")
+            out = os.path.join(self.tmp.name, f"written_{mode}.tif")
+            big.save(src)
+            subprocess.run([DUMP, "--copy", str(channels), src, out], check=True)
+            with Image.open(out) as written:
+                self.assertEqual(written.mode, mode)
+                self.assertEqual(written.info.get("compression"), "tiff_adobe_deflate")
+                self.assertTrue(np.array_equal(np.asarray(written), np.asarray(big)), mode)
 
     def test_orientations_differ_and_match_their_definition(self):
         """The tags are really applied: each of the 8 gives a different image, the one its definition says."""

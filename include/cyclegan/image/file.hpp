@@ -33,6 +33,8 @@
 #include "decode/stb_checks.hpp"
 #include "decode/tiff.hpp"
 #include "image.hpp"
+#include "tiff_stream.hpp"
+#include "chw.hpp"
 
 // stb is not written for -Wall -Wextra: silence it here (GCC's pragma; clang reads it too).
 #if defined(__GNUC__)
@@ -153,8 +155,9 @@ inline Image read_image(const std::filesystem::path& path, int channels) {
 // into the file; read_image does). A TIFF's directory may lie anywhere, so TIFFs are read whole.
 CYCLEGAN_COMPILED_FUNCTION ImageInfo probe_image(const std::filesystem::path& path);
 
-// Writes PNG (.png) or JPEG at quality 95 (.jpg, .jpeg; without alpha, which JPEG cannot hold),
-// chosen by the extension. The file is
+// Writes PNG (.png), JPEG at quality 95 (.jpg, .jpeg; without alpha, which JPEG cannot hold) or,
+// where the build has libtiff, an 8-bit TIFF (.tif, .tiff: deflate-compressed tiles, BigTIFF from
+// 2 GiB; TiffWriter), chosen by the extension. The file is
 // written next to its target and renamed over it, so a failure leaves no half file and any
 // previous file intact. The folder must exist. Throws image_error naming the file.
 CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, const Image& img);
@@ -233,6 +236,16 @@ CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, c
         static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
     };
     int ok = 0;
+    if (ext == ".tif" || ext == ".tiff") {
+#if defined(CYCLEGAN_HAVE_TIFF)
+        TiffWriter tiff(path, img.width, img.height, img.channels, 8);
+        tiff.write(0, 0, img.height, img.width, to_chw(img).data());
+        tiff.finish();
+        return;
+#else
+        throw image_error(where + ": this build has no TIFF support (build with libtiff: apt install libtiff-dev); use .png");
+#endif
+    }
     if (ext == ".png")
         ok = stbi_write_png_to_func(append, &encoded, img.width, img.height, img.channels, img.pixels.data(),
                                     img.width * img.channels);
@@ -240,7 +253,7 @@ CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, c
         ok = stbi_write_jpg_to_func(append, &encoded, img.width, img.height, img.channels, img.pixels.data(), 95);
     else
         throw image_error(where + ": unsupported extension '" + printable(path.extension().string()) +
-                          "' (use .png, .jpg or .jpeg)");
+                          "' (use .png, .jpg, .jpeg, .tif or .tiff)");
     if (!ok || encoded.empty()) throw image_error(where + ": encoding failed");
     try {
         write_file_atomically(path, encoded);

@@ -94,8 +94,8 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
         *header = orientation >= 5 ? ImageInfo{int(h), int(w), samples} : ImageInfo{int(w), int(h), samples};
         return {};
     }
-    // Grey or RGB in 8 or 16 bits, interleaved, in strips (what cameras, scanners, microscopes and
-    // Pillow write): rows as stored, so that values and unassociated alpha stay exact (libtiff's
+    // Grey or RGB in 8 or 16 bits, interleaved, in strips or tiles (what cameras, scanners,
+    // microscopes, slide scanners and Pillow write): rows as stored, so that values and unassociated alpha stay exact (libtiff's
     // RGBA interface premultiplies such alpha into the colours and rounds 16 bits as v / 257).
     std::uint16_t bits = 1, samples = 1, photometric = 0, planar = PLANARCONFIG_CONTIG, format = SAMPLEFORMAT_UINT;
     TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
@@ -109,12 +109,31 @@ inline Image read_tiff(const std::vector<unsigned char>& bytes, const std::files
     if (TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) && extra_count == 1 && extra) alpha_kind = extra[0];
     const bool grey = photometric == PHOTOMETRIC_MINISBLACK && (samples == 1 || samples == 2);
     const bool rgb = photometric == PHOTOMETRIC_RGB && (samples == 3 || samples == 4);
-    if ((grey || rgb) && (bits == 8 || bits == 16) && planar == PLANARCONFIG_CONTIG && format == SAMPLEFORMAT_UINT &&
-        !TIFFIsTiled(tif) && TIFFScanlineSize(tif) == tmsize_t(w) * samples * (bits / 8)) {
+    // Tiled ones too (what TiffWriter writes), their tiles decoded into rows first.
+    const std::size_t pixel_bytes = std::size_t(samples) * (bits / 8);
+    std::uint32_t tile_w = 0, tile_h = 0;
+    if (TIFFIsTiled(tif)) TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tile_w), TIFFGetField(tif, TIFFTAG_TILELENGTH, &tile_h);
+    const bool rows_as_stored = !TIFFIsTiled(tif) ? TIFFScanlineSize(tif) == tmsize_t(std::size_t(w) * pixel_bytes)
+                                                  : tile_w > 0 && tile_h > 0 && tile_w <= (1u << 14) && tile_h <= (1u << 14) && TIFFTileSize(tif) == tmsize_t(std::size_t(tile_w) * tile_h * pixel_bytes);
+    if ((grey || rgb) && (bits == 8 || bits == 16) && planar == PLANARCONFIG_CONTIG && format == SAMPLEFORMAT_UINT && rows_as_stored) {
         Image rgba(int(w), int(h), 4);
-        std::vector<std::uint8_t> line(static_cast<std::size_t>(TIFFScanlineSize(tif)));
+        std::vector<std::uint8_t> line(std::size_t(w) * pixel_bytes), tiles;
+        if (TIFFIsTiled(tif)) {  // all rows of samples, from the tiles
+            tiles.resize(std::size_t(w) * h * pixel_bytes);
+            std::vector<std::uint8_t> tile(static_cast<std::size_t>(TIFFTileSize(tif)));
+            for (std::uint32_t ty = 0; ty < h; ty += tile_h)
+                for (std::uint32_t tx = 0; tx < w; tx += tile_w) {
+                    const std::uint32_t index = TIFFComputeTile(tif, tx, ty, 0, 0);
+                    if (TIFFReadEncodedTile(tif, index, tile.data(), tmsize_t(tile.size())) < 0)
+                        throw fail("damaged image data in tile " + std::to_string(index));
+                    for (std::uint32_t y = ty; y < std::min(h, ty + tile_h); ++y)
+                        std::memcpy(&tiles[(std::size_t(y) * w + tx) * pixel_bytes], &tile[std::size_t(y - ty) * tile_w * pixel_bytes],
+                                    std::min(tile_w, w - tx) * pixel_bytes);
+                }
+        }
         for (std::uint32_t y = 0; y < h; ++y) {
-            if (TIFFReadScanline(tif, line.data(), y, 0) < 0) throw fail("damaged image data in row " + std::to_string(y));
+            if (!tiles.empty()) std::memcpy(line.data(), &tiles[std::size_t(y) * w * pixel_bytes], line.size());
+            else if (TIFFReadScanline(tif, line.data(), y, 0) < 0) throw fail("damaged image data in row " + std::to_string(y));
             for (std::uint32_t x = 0; x < w; ++x) {
                 std::uint8_t v[4] = {0, 0, 0, 255};
                 for (int c = 0; c < samples; ++c) {
