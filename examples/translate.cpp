@@ -40,6 +40,13 @@ int main(int argc, char** argv) {
                    "goes in tiles, exact statistics, the largest that fit; the kernels' scratch and transformed "
                    "weights (about 300 MB for resnet_9blocks) come on top")
         ->check(byte_size());
+    app.add_option("--format", o.format,
+                   "png: <name>_real.png and <name>_fake.png with a page of pairs (index.html); tif: <name>_fake.tif "
+                   "only (deflate-compressed tiles, BigTIFF when large), a TIFF input read and the output written by "
+                   "parts, so that with --tile or --max-memory neither image is held whole")
+        ->check(CLI::IsMember({"png", "tif"}))->capture_default_str();
+    app.add_option("--bits", o.bits, "bits per sample of --format tif outputs: 8, 16, or 0 for the input's (16-bit TIFFs give 16)")
+        ->check(CLI::IsMember({0, 8, 16}))->capture_default_str();
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     // The generator's options as cyclegan-train takes them (and the reference's test.py needs):
     // the checkpoint records the architecture, so these only check that it is the one meant.

@@ -39,6 +39,10 @@ struct TranslateOptions {
     int tile = 0, halo = -1;
     std::string max_memory;  // a size (parse_bytes); empty: no budget
     std::string tile_statistics = "exact";
+    // png: <stem>_real.png and <stem>_fake.png with a report; tif: only <stem>_fake.tif, a TIFF
+    // input streamed (Translator::translate_file), of `bits` per sample (0: the input's).
+    std::string format = "png";
+    int bits = 0;
 };
 
 template <class B>
@@ -130,10 +134,37 @@ int translate(B& dev, const TranslateOptions& o) {
     std::set<std::string> used;  // a.png and a.jpg, or two folders' a.png, must not overwrite each other
     bool stopped = false;
     const auto loop_started = std::chrono::steady_clock::now();
+    std::vector<fs::path> tiffs;  // --format tif: what was written
+    if (o.bits != 0 && o.format != "tif") throw std::runtime_error("--bits " + std::to_string(o.bits) + " needs --format tif");
     for (const auto& path : files) {
         if (interrupted) {
             stopped = true;
             break;
+        }
+        auto unique_stem = [&] {
+            std::string stem = path.stem().string();
+            for (int k = 2; used.count(stem); ++k) stem = path.stem().string() + "_" + std::to_string(k);
+            return stem;
+        };
+        if (o.format == "tif") {  // by parts where the input streams: no image held whole, no copy of the input
+            try {
+                if (files.size() > 1) std::fprintf(stderr, "image %zu of %zu: %s\n", tiffs.size() + failures.size() + 1, files.size(),
+                                                   printable(path.string()).c_str());
+                const std::string stem = unique_stem();
+                const fs::path fake = out_dir / "images" / (stem + "_fake.tif");
+                translator.translate_file(path, fake, {.bits = o.bits});
+                used.insert(stem);
+                tiffs.push_back(fake);
+            } catch (const translation_interrupted&) {
+                std::fprintf(stderr, "\n");
+                stopped = true;
+                break;
+            } catch (const std::exception& e) {
+                std::string what = printable_error(e);
+                if (const std::string shown = printable(path.string()); what.find(shown) == std::string::npos) what = shown + ": " + what;
+                failures.push_back(what);
+            }
+            continue;
         }
         std::string size;  // "16000x16000: 2.9 GiB as the generator's input, ...", once decoded
         try {
@@ -154,8 +185,7 @@ int translate(B& dev, const TranslateOptions& o) {
             const Image fake = translator(rgba);  // any size: padded to what the generator takes, cropped back
             Image real = convert_channels(rgba, translator.input_channels());
             if (fake.channels != output_nc && real.channels % 2 == 1) real = with_alpha(real, rgba);
-            std::string stem = path.stem().string();
-            for (int k = 2; used.count(stem); ++k) stem = path.stem().string() + "_" + std::to_string(k);
+            const std::string stem = unique_stem();
             write_image(out_dir / "images" / (stem + "_real.png"), real);
             write_image(out_dir / "images" / (stem + "_fake.png"), fake);
             used.insert(stem);
@@ -179,14 +209,15 @@ int translate(B& dev, const TranslateOptions& o) {
     if (!pairs.empty())
         report::write_translation_report(out_dir / "index.html", "CycleGAN " + o.direction + ": " + ckpt.string(), pairs);
     // Names from the command line, a folder or a file are printed as printable() shows them.
-    std::printf("translated %zu of %zu images %s with %s", pairs.size(), files.size(), o.direction.c_str(),
-                printable(ckpt.string()).c_str());
+    const std::size_t done = pairs.size() + tiffs.size();
+    std::printf("translated %zu of %zu images %s with %s", done, files.size(), o.direction.c_str(), printable(ckpt.string()).c_str());
     if (!pairs.empty()) std::printf("; results in %s", printable((out_dir / "index.html").string()).c_str());
+    if (!tiffs.empty()) std::printf("; TIFFs in %s", printable((out_dir / "images").string()).c_str());
     std::printf("\n");
     if (stopped) {
         std::fflush(stdout);
-        std::fprintf(stderr, "interrupted: %zu of %zu images translated and written (the report lists them); run again for the rest\n",
-                     pairs.size(), files.size());
+        std::fprintf(stderr, "interrupted: %zu of %zu images translated and written%s; run again for the rest\n", done, files.size(),
+                     pairs.empty() ? "" : " (the report lists them)");
         return 130;
     }
     if (failures.empty()) return 0;

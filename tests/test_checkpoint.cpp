@@ -273,6 +273,43 @@ TEST_CASE("Translator: every generator kind loads from its checkpoint and transl
         CHECK(worst <= 1);
         tiled.set_tiling(std::nullopt);
         CHECK(tiled(photo) == whole);
+#if defined(CYCLEGAN_HAVE_TIFF)
+        // A TIFF by parts (translate_file) gives the pixels of the image in memory: whole, and in
+        // the same tiles; 16 bits out are those values at 65535 levels; its alpha comes along.
+        write_image(dir / "photo.tif", photo);
+        AtoB.translate_file(dir / "photo.tif", dir / "whole.tif");
+        CHECK(read_image(dir / "whole.tif", k.output_nc) == whole);
+        tiled.set_tiling(TiledOptions{.tile = 64, .halo = -1});
+        int tiles_seen = 0;
+        tiled.set_progress([&](const TileProgress&) { return ++tiles_seen > 0; });
+        tiled.translate_file(dir / "photo.tif", dir / "tiles.tif");
+        CHECK(tiles_seen > 0);
+        CHECK(read_image(dir / "tiles.tif", k.output_nc) == in_tiles);
+        tiled.translate_file(dir / "photo.tif", dir / "tiles16.tif", {.bits = 16});
+        TiffReader wide(dir / "tiles16.tif");
+        CHECK(wide.bits() == 16);
+        std::vector<float> values(std::size_t(k.output_nc) * 131 * 257);
+        wide.read(0, 131, 0, 257, k.output_nc, false, values.data());
+        const Image eight = from_chw(values, k.output_nc, 131, 257);  // 16 bits rounded to 8 are the 8-bit output
+        CHECK(eight == in_tiles);
+        // Stopped by its progress: no file, and the earlier one stays.
+        tiled.set_progress([](const TileProgress& p) { return p.tile < 2; });
+        CHECK_THROWS_AS(tiled.translate_file(dir / "photo.tif", dir / "tiles.tif"), translation_interrupted);
+        CHECK(read_image(dir / "tiles.tif", k.output_nc) == in_tiles);
+        tiled.set_progress({});
+        if (k.output_nc == 3) {  // an RGBA file's alpha goes to the output as it is
+            Image rgba = convert_channels(photo, 4);
+            for (std::size_t i = 3; i < rgba.pixels.size(); i += 4) rgba.pixels[i] = static_cast<std::uint8_t>(i % 256);
+            write_image(dir / "rgba.tif", rgba);
+            tiled.translate_file(dir / "rgba.tif", dir / "rgba_out.tif");
+            CHECK(read_image(dir / "rgba_out.tif", 4) == with_alpha(in_tiles, rgba));
+        }
+        CHECK_THROWS_AS(AtoB.translate_file(dir / "photo.tif", dir / "x.png", {.bits = 16}), std::invalid_argument);
+        CHECK_THROWS_AS(AtoB.translate_file(dir / "photo.tif", dir / "x.tif", {.bits = 12}), std::invalid_argument);
+        AtoB.translate_file(dir / "photo.tif", dir / "whole.png");  // another format: whole images
+        CHECK(read_image(dir / "whole.png", k.output_nc) == whole);
+        tiled.set_tiling(std::nullopt);
+#endif
 
     }
 

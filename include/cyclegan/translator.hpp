@@ -32,6 +32,7 @@
 #include "io/checkpoint.hpp"
 #include "image/channels.hpp"
 #include "image/file.hpp"
+#include "image/tiff_stream.hpp"
 #include "image/image.hpp"
 #include "io/image_tensor.hpp"
 #include "models/any_model.hpp"
@@ -133,6 +134,23 @@ public:
         std::lock_guard<std::mutex> turn(*mutex_);
         return net_(x);
     }
+
+    // The image file `in` translated into the file `out`, its format chosen by the extension (.png,
+    // .jpg, .jpeg, .tif, .tiff), with this translator's tiling, memory budget and progress. A TIFF or
+    // BigTIFF that streams (TiffReader::streams: grey or RGB, 8 or 16 bits ...) translated into a
+    // TIFF goes by parts: the input read by regions as the tiles ask for them, the output written a
+    // row of 256-pixel tiles at a time, so that neither image is held whole (a budget then counts
+    // only the rows of them in flight); its alpha, if it has one, goes to the output as it is.
+    // Every other pair reads the image whole and writes the result whole (read_image,
+    // write_image). `bits`: the output TIFF's bits per sample, 8 or 16; 0 is the input's (16 for a
+    // 16-bit TIFF streamed into a TIFF, else 8). The output appears only when complete: an error or
+    // translation_interrupted leaves no file and any earlier one at `out` intact. Throws image_error
+    // naming the file that failed, std::invalid_argument for bits other than 0, 8 or 16, or 16 bits
+    // into a PNG or JPEG, and what operator() throws.
+    struct FileOptions {
+        int bits = 0;
+    };
+    void translate_file(const std::filesystem::path& in, const std::filesystem::path& out, const FileOptions& options = {});
 
     // Tiled translation from now on (models/tiled.hpp): each image in tiles of `o.tile` pixels, its
     // norms normalised by the whole image's statistics (exact) or by sampled windows' (sampled),
@@ -294,8 +312,9 @@ private:
     double usable_budget() const { return 0.95 * double(*budget_); }
 
     // The tiling that keeps one image of height x width (padded) within the budget; none when it
-    // fits whole.
-    std::optional<TiledOptions> tiling_within_budget(int height, int width) const {
+    // fits whole. `streamed`: the input and output are files read and written by parts, of which
+    // a few rows of tiles are held (TiffReader's blocks, TiffWriter's tile rows), not the images.
+    std::optional<TiledOptions> tiling_within_budget(int height, int width, bool streamed = false) const {
         const double pixels = double(height) * width;
         if (need_->bytes(pixels) <= usable_budget()) return std::nullopt;
         const std::string size = std::to_string(width) + "x" + std::to_string(height);
@@ -307,18 +326,29 @@ private:
         const int m = sizes_.multiple, halo = (*radius + m - 1) / m * m;
         const double whole_images = pixels * (options_.input_nc + options_.output_nc) * sizeof(typename B::scalar);
         // The largest tile whose input (with its halo, clipped to the image) fits beside them.
+        // Streamed: up to 4 samples of 16 bits held over the tile's rows, its halo and a block
+        // (at most 256 rows, as TiffWriter's tiles; larger strips are rare) on either side.
+        auto held = [&](int tile) {
+            return streamed ? 2.0 * double(std::min(tile + 2 * halo + 512, height)) * width * 4 * 2 : whole_images;
+        };
         auto need_with = [&](int tile) {
-            return need_->bytes(double(std::min(tile + 2 * halo, height)) * std::min(tile + 2 * halo, width)) + whole_images;
+            return need_->bytes(double(std::min(tile + 2 * halo, height)) * std::min(tile + 2 * halo, width)) + held(tile);
         };
         int tile = (std::max(height, width) + m - 1) / m * m;
         while (tile > m && need_with(tile) > usable_budget()) tile -= m;
         if (need_with(tile) > usable_budget())
             throw std::invalid_argument("a " + size + " image needs at least " + bytes_text(need_with(m)) +
-                                        " to translate in tiles (its input and output held whole, the smallest tile with its "
+                                        " to translate in tiles (" +
+                                        (streamed ? "rows of its input and output" : "its input and output held whole") +
+                                        ", the smallest tile with its "
                                         "halo of " + std::to_string(halo) + "), over the memory budget of " +
                                         bytes_text(double(*budget_)) + ": raise the budget");
         return TiledOptions{.tile = tile, .halo = halo};
     }
+#if defined(CYCLEGAN_HAVE_TIFF)
+    // translate_file's route by parts: `reader` (which streams) into a TIFF of `bits` at `out`.
+    void translate_streamed(TiffReader& reader, const std::filesystem::path& out, int bits);
+#endif
     std::unique_ptr<std::mutex> mutex_;  // a Translator can be moved
 };
 
@@ -409,6 +439,90 @@ std::vector<Image> Translator<B, G>::operator()(std::span<const Image> images) {
 }
 
 template <class B, class G>
+void Translator<B, G>::translate_file(const std::filesystem::path& in, const std::filesystem::path& out, const FileOptions& options) {
+    if (options.bits != 0 && options.bits != 8 && options.bits != 16)
+        throw std::invalid_argument("translate_file: bits " + std::to_string(options.bits) + " (8, 16, or 0 for the input's)");
+    const std::string ext = image_detail::lower_extension(out);
+    const bool tiff_out = ext == ".tif" || ext == ".tiff";
+    if (options.bits == 16 && !tiff_out)
+        throw std::invalid_argument("translate_file: " + image_detail::quoted(out) + ": 16 bits need a TIFF output (.tif)");
+#if defined(CYCLEGAN_HAVE_TIFF)
+    if (tiff_out && image_detail::is_tiff(image_detail::read_bytes(in, "read_image", 4))) {
+        TiffReader reader(in);
+        if (reader.streams()) {
+            translate_streamed(reader, out, options.bits ? options.bits : reader.bits());
+            return;
+        }
+    }
+#endif
+    if (options.bits == 16)
+        throw std::invalid_argument("translate_file: " + image_detail::quoted(in) + ": 16 bits out need a TIFF in that streams");
+    write_image(out, (*this)(read_image(in, 4)));
+}
+
+#if defined(CYCLEGAN_HAVE_TIFF)
+template <class B, class G>
+void Translator<B, G>::translate_streamed(TiffReader& reader, const std::filesystem::path& out, int bits) {
+    using Scalar = typename Tensor<B>::scalar;
+    const int height = reader.height(), width = reader.width();
+    // The model's input planes from the file's colours (an RGBA model takes the alpha too), and the
+    // file's alpha kept beside an output of 1 or 3 channels.
+    const int colours = std::min(options_.input_nc, 3);
+    const bool alpha_in = options_.input_nc == 4, alpha_out = reader.alpha() && options_.output_nc % 2 == 1;
+    TiffWriter writer(out, width, height, options_.output_nc + alpha_out, bits);
+    std::lock_guard<std::mutex> turn(*mutex_);
+    const int padded_h = sizes_.padded(height), padded_w = sizes_.padded(width);
+    const std::vector<int> rows = reflect_sources(padded_h, height), cols = reflect_sources(padded_w, width);
+    std::vector<float> region;
+    // [input channels, h, w] of a box of the padded image: the file's pixels it reflects.
+    auto read = [&](const PixelBox& box, Scalar* values) {
+        const auto [y_lo, y_hi] = std::minmax_element(rows.begin() + box.y0, rows.begin() + box.y1);
+        const auto [x_lo, x_hi] = std::minmax_element(cols.begin() + box.x0, cols.begin() + box.x1);
+        const int y0 = *y_lo, x0 = *x_lo, h = *y_hi + 1 - y0, w = *x_hi + 1 - x0;
+        region.resize(std::size_t(options_.input_nc) * h * w);
+        reader.read(y0, y0 + h, x0, x0 + w, colours, alpha_in, region.data());
+        for (int c = 0; c < options_.input_nc; ++c)
+            for (int y = box.y0; y < box.y1; ++y)
+                for (int x = box.x0; x < box.x1; ++x)
+                    *values++ = static_cast<Scalar>(region[(std::size_t(c) * h + (rows[y] - y0)) * w + (cols[x] - x0)]);
+    };
+    std::vector<float> planes, alpha;
+    // The output's planes of a core, cropped to the image, with the input's alpha added.
+    auto write = [&](const PixelBox& core, const std::vector<Scalar>& values) {
+        const int h = std::min(core.y1, height) - core.y0, w = std::min(core.x1, width) - core.x0;
+        if (h <= 0 || w <= 0) return;  // all padding
+        planes.clear();
+        for (int c = 0; c < options_.output_nc; ++c)
+            for (int y = 0; y < h; ++y) {
+                const Scalar* row = values.data() + (std::size_t(c) * core.height() + y) * core.width();
+                planes.insert(planes.end(), row, row + w);
+            }
+        if (alpha_out) {
+            alpha.resize(std::size_t(colours + 1) * h * w);
+            reader.read(core.y0, core.y0 + h, core.x0, core.x0 + w, colours, true, alpha.data());
+            planes.insert(planes.end(), alpha.end() - std::ptrdiff_t(h) * w, alpha.end());
+        }
+        writer.write(core.y0, core.x0, h, w, planes.data());
+    };
+    std::optional<TiledOptions> tiles = tiling_;
+    if (!tiles && budget_) tiles = tiling_within_budget(padded_h, padded_w, /*streamed=*/true);
+    if (tiles) {
+        translate_tiled_parts(net_, options_.input_nc, padded_h, padded_w, read, write, *tiles, sizes_.multiple, progress_);
+    } else {  // whole: as translate_images runs it
+        const PixelBox all{0, padded_h, 0, padded_w};
+        std::vector<Scalar> x(std::size_t(options_.input_nc) * padded_h * padded_w);
+        read(all, x.data());
+        const Tensor<B> y = net_(Tensor<B>::from_host(*dev_, {1, options_.input_nc, padded_h, padded_w}, x));
+        if (y.shape().c != options_.output_nc || y.shape().h != padded_h || y.shape().w != padded_w)
+            throw shape_error("Translator: the generator turned " + to_string(Shape{1, options_.input_nc, padded_h, padded_w}) +
+                              " into " + to_string(y.shape()));
+        write(all, y.to_host(*dev_));
+    }
+    writer.finish();
+}
+#endif
+
+template <class B, class G>
 Translator<B, G>::Translator(B& dev, safetensors::LazyFile& file, const Options& options, const std::string& prefix)
     : dev_(&dev), options_(options), net_(make_network(dev, options)), sizes_(sizes_of(net_.net())),
       mutex_(std::make_unique<std::mutex>()) {
@@ -420,6 +534,7 @@ Translator<B, G>::Translator(B& dev, safetensors::LazyFile& file, const Options&
 CYCLEGAN_DETAIL_IO_INSTANCE Translator<cpu> Translator<cpu>::load(cpu&, const std::filesystem::path&, Direction);
 CYCLEGAN_DETAIL_IO_INSTANCE std::vector<Image> Translator<cpu>::operator()(std::span<const Image>);
 CYCLEGAN_DETAIL_IO_INSTANCE Translator<cpu>::Translator(cpu&, safetensors::LazyFile&, const AnyGeneratorOptions&, const std::string&);
+CYCLEGAN_DETAIL_IO_INSTANCE void Translator<cpu>::translate_file(const std::filesystem::path&, const std::filesystem::path&, const FileOptions&);
 #endif
 
 }  // namespace cyclegan

@@ -314,6 +314,23 @@ class Programs(TempFolderCase):
                 "mean", photo, check=False)
         self.assert_fails(p, "--tile-statistics")
 
+        # A TIFF by parts (--format tif): the pixels of the PNG route in the same tiles, written as a
+        # tiled TIFF only (no copy of the input, no page); --bits needs --format tif.
+        photo_tif = os.path.join(self.tmp, "photo_tif.tif")
+        Image.open(photo).save(photo_tif, compression="tiff_lzw")
+        png_out, tif_out = self.dir("r9_tiles_png"), self.dir("r9_tiles_tif")
+        run(tool("cyclegan-translate"), "--checkpoint", model, "--output", png_out, "--threads", "2", "--tile", "128", photo)
+        p = run(tool("cyclegan-translate"), "--checkpoint", model, "--output", tif_out, "--threads", "2", "--tile", "128",
+                "--format", "tif", photo_tif)
+        self.assertIn("TIFFs in", p.stdout)
+        self.assertEqual(os.listdir(os.path.join(tif_out, "images")), ["photo_tif_fake.tif"])
+        self.assertFalse(os.path.exists(os.path.join(tif_out, "index.html")))
+        with Image.open(os.path.join(tif_out, "images", "photo_tif_fake.tif")) as t:
+            self.assertEqual(list(t.getdata()), list(Image.open(os.path.join(png_out, "images", "photo_fake.png")).getdata()))
+        p = run(tool("cyclegan-translate"), "--checkpoint", model, "--output", self.dir("r9_bits"), "--bits", "16", photo,
+                check=False)
+        self.assert_fails(p, "--bits 16 needs --format tif")
+
         # Progress per tile on stderr, and Ctrl-C: it stops after the tile running, writes nothing
         # of the image (no output, no temporary file) and exits 130. Tiles of 32 pixels with a halo
         # of 88 and 24 passes take minutes; the signal goes when the first tile is reported.

@@ -83,22 +83,24 @@ Image tensor_to_image(B& dev, const Tensor<B>& t) {
 // img reflect-padded at the bottom and right to height x width (at least its own size): the
 // padding rule of ReflectionPad2d (padded_source), bounced again while it lands outside a small
 // image; a 1-pixel side is repeated.
+// The source of each of `out` rows (or columns) of pad_reflect's padding of `n` (out >= n >= 1).
+inline std::vector<int> reflect_sources(int out, int n) {
+    std::vector<int> src(static_cast<std::size_t>(out));
+    for (int o = 0; o < out; ++o) {
+        int i = n > 1 ? o : 0;  // a 1-pixel side is repeated
+        while (i >= n || i < 0) i = padded_source(i, n, PaddingMode::reflect);  // each bounce comes closer
+        src[o] = i;
+    }
+    return src;
+}
+
 inline Image pad_reflect(const Image& img, int height, int width) {
     if (height < img.height || width < img.width)
         throw std::invalid_argument("pad_reflect: " + image_detail::size_text(width, height) + " is smaller than the image's " +
                                     image_detail::size_text(img.width, img.height));
     if (height == img.height && width == img.width) return img;
-    // The source of each output row and column, once per axis (a small image bounces many times).
-    auto sources = [](int out, int n) {
-        std::vector<int> src(static_cast<std::size_t>(out));
-        for (int o = 0; o < out; ++o) {
-            int i = n > 1 ? o : 0;  // a 1-pixel side is repeated
-            while (i >= n || i < 0) i = padded_source(i, n, PaddingMode::reflect);  // each bounce comes closer
-            src[o] = i;
-        }
-        return src;
-    };
-    const auto rows = sources(height, img.height), cols = sources(width, img.width);
+    // Once per axis (a small image bounces many times).
+    const auto rows = reflect_sources(height, img.height), cols = reflect_sources(width, img.width);
     Image out(width, height, img.channels);
     for (int y = 0; y < height; ++y)
         for (int x = 0; x < width; ++x)

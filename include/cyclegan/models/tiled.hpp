@@ -21,6 +21,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../layers/norm2d.hpp"
@@ -230,49 +231,39 @@ private:
     NormStatisticsSource<B>* before_;
 };
 
-// x[0, :, box] as a tensor [1, C, h, w]; `batch` of them stacked as [N, C, h, w].
-template <class B>
-Tensor<B> crops(B& dev, const typename Tensor<B>::scalar* image, const Shape& s, const std::vector<Tile>& tiles) {
+// The boxes' inputs (read(box, values) fills [C, h, w]) stacked as [N, C, h, w].
+template <class B, class Read>
+Tensor<B> crops(B& dev, Read& read, int channels, const std::vector<Tile>& tiles) {
     const Box& first = tiles.front().input;
-    std::vector<typename Tensor<B>::scalar> out;
-    out.reserve(tiles.size() * s.c * first.height() * first.width());
-    for (const Tile& t : tiles)
-        for (int c = 0; c < s.c; ++c)
-            for (int y = t.input.y0; y < t.input.y1; ++y) {
-                const auto* row = image + (static_cast<std::size_t>(c) * s.h + y) * s.w;
-                out.insert(out.end(), row + t.input.x0, row + t.input.x1);
-            }
-    return Tensor<B>::from_host(dev, {static_cast<int>(tiles.size()), s.c, first.height(), first.width()}, out);
+    const std::size_t each = std::size_t(channels) * first.height() * first.width();
+    std::vector<typename Tensor<B>::scalar> out(tiles.size() * each);
+    for (std::size_t i = 0; i < tiles.size(); ++i) read(tiles[i].input, out.data() + i * each);
+    return Tensor<B>::from_host(dev, {static_cast<int>(tiles.size()), channels, first.height(), first.width()}, out);
 }
 
 }  // namespace tiled_detail
 
-// The network (a generator: output of the input's height and width) on x [1, C, H, W] in tiles,
-// each InstanceNorm2d normalising by the statistics of the whole image (exact) or of sampled
-// windows (sampled); returns [1, C_out, H, W]. With a halo of at least the network's receptive
-// radius (ResnetGenerator::receptive_radius), exact statistics give the whole-image result up to
-// the order of the sums. H and W must be multiples of `multiple` (the size rule's; pad first, as
-// translate_images does). `progress`, if given, is called after each tile. Throws
-// std::invalid_argument for options that do not fit, shape_error for x of another batch or sides,
-// translation_interrupted when `progress` returns false. The network runs in eval mode, as for any
-// translation.
-template <class Net>
-Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const Tensor<typename Network<Net>::backend>& x,
-                                                       const TiledOptions& o, int multiple,
-                                                       const TileProgressCallback& progress = {}) {
+// A rectangle [y0, y1) x [x0, x1) of an image's pixels, as tiled translation reads and writes them.
+using PixelBox = tiled_detail::Box;
+
+// The network (a generator: output of the input's height and width) on an image of `channels` x
+// `height` x `width` that need not be held whole (a streamed file): tiled as translate_tiled below
+// tiles, each tile's input asked of read(box, values), which fills [channels, h, w] floats of `box`
+// (the same box may be asked once per pass), and each core's output handed to write(core, values)
+// as [C_out, h, w] floats, in the image's coordinates: cores come in the last pass only, each once,
+// in rows, left to right and top to bottom. Throws what translate_tiled throws; after
+// translation_interrupted, write has had the cores before the stop.
+template <class Net, class Read, class Write>
+void translate_tiled_parts(Network<Net>& net, int channels, int height, int width, Read&& read, Write&& write,
+                           const TiledOptions& o, int multiple, const TileProgressCallback& progress = {}) {
     using B = typename Network<Net>::backend;
     using namespace tiled_detail;
     o.check(multiple);
-    const Shape s = x.shape();
-    if (s.n != 1 || s.h % multiple || s.w % multiple)
+    const Shape s{1, channels, height, width};
+    if (height < 1 || width < 1 || height % multiple || width % multiple)
         throw shape_error("translate_tiled: expected one image with sides multiples of " + std::to_string(multiple) + ", got " +
                           to_string(s));
     B& dev = net.device();
-    // The image and the output where the caller can read them: in place in host memory (the
-    // image's pixels are the tiles' only full-size memory), else copies.
-    std::vector<typename Tensor<B>::scalar> host_copy;
-    if constexpr (!on_host<B>) host_copy = x.to_host(dev);
-    const auto* image = on_host<B> ? x.data() : host_copy.data();
     const bool was_training = net.training();
     net.eval();
     struct Restore {
@@ -288,13 +279,11 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
         std::vector<Box> cores;
         for (const Tile& w : windows) cores.push_back({w.core.y0 - w.input.y0, w.core.y1 - w.input.y0, w.core.x0 - w.input.x0, w.core.x1 - w.input.x0});
         stats.begin(cores, windows.front().input.height(), /*joint=*/true);
-        (void)net(crops(dev, image, s, windows));
+        (void)net(crops(dev, read, s.c, windows));
     }
 
     const auto tiles = plan(s.h, s.w, o);
-    std::vector<typename Tensor<B>::scalar> out_host;
-    Tensor<B> result;
-    typename Tensor<B>::scalar* out = nullptr;
+    std::vector<typename Tensor<B>::scalar> core_values;
     int pass = 0, done = 0;
     // After each tile; `last`: the tile ran to the output, so its whole pass does.
     auto tick = [&](bool last) {
@@ -310,34 +299,80 @@ Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const 
             stats.begin({core}, t.input.height(), /*joint=*/false);
             Tensor<B> y;
             try {
-                y = net(crops(dev, image, s, {t}));
+                y = net(crops(dev, read, s.c, {t}));
             } catch (const StopAtNorm&) {
                 finished = false;
                 tick(false);
                 continue;
             }
             if (!finished) throw std::logic_error("tiled inference: a tile ran past a norm the others stopped at");
-            if (y.shape().h != t.input.height() || y.shape().w != t.input.width())
+            const Shape ys = y.shape();
+            if (ys.h != t.input.height() || ys.w != t.input.width())
                 throw shape_error("translate_tiled: the network turned a tile of " + to_string(Shape{1, s.c, t.input.height(), t.input.width()}) +
-                                  " into " + to_string(y.shape()) + ": only generators, which keep the size, tile");
-            const Shape ys{1, y.shape().c, s.h, s.w};
-            if (!out) {
-                result = Tensor<B>(dev, ys);
-                if constexpr (on_host<B>) out = result.data();
-                else out_host.resize(ys.numel()), out = out_host.data();
-            }
+                                  " into " + to_string(ys) + ": only generators, which keep the size, tile");
             const auto part = y.to_host(dev);
+            core_values.clear();
             for (int c = 0; c < ys.c; ++c)
                 for (int yy = core.y0; yy < core.y1; ++yy) {
-                    const auto* src = part.data() + (static_cast<std::size_t>(c) * y.shape().h + yy) * y.shape().w;
-                    std::copy(src + core.x0, src + core.x1,
-                              out + (static_cast<std::size_t>(c) * s.h + t.input.y0 + yy) * s.w + t.input.x0 + core.x0);
+                    const auto* src = part.data() + (static_cast<std::size_t>(c) * ys.h + yy) * ys.w;
+                    core_values.insert(core_values.end(), src + core.x0, src + core.x1);
                 }
+            write(t.core, std::as_const(core_values));
             tick(true);
         }
         if (!finished) stats.settle(stats.eps());
     }
-    if constexpr (!on_host<B>) dev.upload(out_host.data(), result.data(), out_host.size());
+}
+
+// The network (a generator: output of the input's height and width) on x [1, C, H, W] in tiles,
+// each InstanceNorm2d normalising by the statistics of the whole image (exact) or of sampled
+// windows (sampled); returns [1, C_out, H, W]. With a halo of at least the network's receptive
+// radius (ResnetGenerator::receptive_radius), exact statistics give the whole-image result up to
+// the order of the sums. H and W must be multiples of `multiple` (the size rule's; pad first, as
+// translate_images does). `progress`, if given, is called after each tile. Throws
+// std::invalid_argument for options that do not fit, shape_error for x of another batch or sides,
+// translation_interrupted when `progress` returns false. The network runs in eval mode, as for any
+// translation.
+template <class Net>
+Tensor<typename Network<Net>::backend> translate_tiled(Network<Net>& net, const Tensor<typename Network<Net>::backend>& x,
+                                                       const TiledOptions& o, int multiple,
+                                                       const TileProgressCallback& progress = {}) {
+    using B = typename Network<Net>::backend;
+    using Scalar = typename Tensor<B>::scalar;
+    const Shape s = x.shape();
+    if (s.n != 1)
+        throw shape_error("translate_tiled: expected one image with sides multiples of " + std::to_string(multiple) + ", got " +
+                          to_string(s));
+    B& dev = net.device();
+    // The image and the output where the caller can read them: in place in host memory (the
+    // image's pixels are the tiles' only full-size memory), else copies.
+    std::vector<Scalar> host_copy, out_host;
+    if constexpr (!tiled_detail::on_host<B>) host_copy = x.to_host(dev);
+    const Scalar* image = tiled_detail::on_host<B> ? x.data() : host_copy.data();
+    auto read = [&](const PixelBox& box, Scalar* values) {
+        for (int c = 0; c < s.c; ++c)
+            for (int y = box.y0; y < box.y1; ++y) {
+                const Scalar* row = image + (static_cast<std::size_t>(c) * s.h + y) * s.w;
+                values = std::copy(row + box.x0, row + box.x1, values);
+            }
+    };
+    Tensor<B> result;
+    Scalar* out = nullptr;
+    auto write = [&](const PixelBox& core, const std::vector<Scalar>& values) {
+        const std::size_t plane = std::size_t(core.height()) * core.width();
+        const int channels = static_cast<int>(values.size() / plane);
+        if (!out) {
+            result = Tensor<B>(dev, {1, channels, s.h, s.w});
+            if constexpr (tiled_detail::on_host<B>) out = result.data();
+            else out_host.resize(result.shape().numel()), out = out_host.data();
+        }
+        for (int c = 0; c < channels; ++c)
+            for (int y = core.y0; y < core.y1; ++y)
+                std::copy_n(values.data() + c * plane + std::size_t(y - core.y0) * core.width(), core.width(),
+                            out + (static_cast<std::size_t>(c) * s.h + y) * s.w + core.x0);
+    };
+    translate_tiled_parts(net, s.c, s.h, s.w, read, write, o, multiple, progress);
+    if constexpr (!tiled_detail::on_host<B>) dev.upload(out_host.data(), result.data(), out_host.size());
     return result;
 }
 
