@@ -37,15 +37,15 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"exact", "sampled"}))->capture_default_str();
     app.add_option("--max-memory", o.max_memory,
                    "keep each translation's tensors within this size (2G, 1500M; CPU): an image that needs more "
-                   "goes in tiles, exact statistics, the largest that fit; the kernels' scratch and transformed "
-                   "weights (about 300 MB for resnet_9blocks) come on top")
+                   "goes in tiles (--tile-statistics), the largest that fit; the kernels' scratch and transformed "
+                   "weights (about 300 MB for resnet_9blocks) count in it")
         ->check(byte_size());
     app.add_option("--format", o.format,
                    "png: <name>_real.png and <name>_fake.png with a page of pairs (index.html); tif: <name>_fake.tif "
                    "only (deflate-compressed tiles, BigTIFF when large), a TIFF input read and the output written by "
                    "parts, so that with --tile or --max-memory neither image is held whole")
         ->check(CLI::IsMember({"png", "tif"}))->capture_default_str();
-    app.add_option("--bits", o.bits, "bits per sample of --format tif outputs: 8, 16, or 0 for the input's (16-bit TIFFs give 16)")
+    app.add_option("--bits", o.bits, "bits per sample of --format tif outputs: 8, 16, or 0 for the input's (a 16-bit TIFF that streams gives 16)")
         ->check(CLI::IsMember({0, 8, 16}))->capture_default_str();
     app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     // The generator's options as cyclegan-train takes them (and the reference's test.py needs):

@@ -88,10 +88,11 @@ int translate(B& dev, const TranslateOptions& o) {
     if (!o.max_memory.empty()) {
         if (o.tile > 0) throw std::runtime_error("give --tile or --max-memory, not both: --max-memory picks the tile");
         const std::uint64_t bytes = *parse_bytes(o.max_memory);
-        translator.set_memory_budget(bytes);
+        translator.set_memory_budget(bytes, o.tile_statistics == "sampled" ? TileStatistics::sampled : TileStatistics::exact);
         const auto need = *translator.memory_need();
-        std::printf("memory budget %s: %.0f bytes per pixel measured, images that need more go in tiles\n",
-                    bytes_text(double(bytes)).c_str(), need.per_pixel);
+        std::printf("memory budget %s: %.0f bytes per pixel and %s fixed (weights, kernels' copies and scratch) measured, "
+                    "images that need more go in tiles\n",
+                    bytes_text(double(bytes)).c_str(), need.per_pixel, bytes_text(need.fixed).c_str());
     }
 
     // The inputs: files as given, folders expanded (non-image files skipped with a warning). A

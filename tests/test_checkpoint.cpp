@@ -429,8 +429,8 @@ TEST_CASE("Translator: within a memory budget, whole where the measured need fit
     Network<ResnetGenerator6<cpu>> g(dev, ResnetGenerator6<cpu>({.ngf = 8, .norm = NormType::batch}), "model", {.seed = 5});
     save_network(dir / "g.safetensors", g);
     auto t = Translator<cpu>::load(dev, dir / "g.safetensors");
-    Image photo(400, 300, 3);
-    for (std::size_t i = 0; i < photo.pixels.size(); ++i) photo.pixels[i] = static_cast<std::uint8_t>((i / 3 % 400) ^ (i / 1200));
+    Image photo(600, 400, 3);
+    for (std::size_t i = 0; i < photo.pixels.size(); ++i) photo.pixels[i] = static_cast<std::uint8_t>((i / 3 % 600) ^ (i / 1800));
     const Image whole = t(photo);
 
     t.set_memory_budget(std::size_t{1} << 30);
@@ -440,7 +440,10 @@ TEST_CASE("Translator: within a memory budget, whole where the measured need fit
     CHECK(need.per_pixel > 6 * 8);  // the widest pair of maps: 6 * ngf bytes per pixel, and the images
     CHECK(t(photo) == whole);  // fits whole
 
-    const auto tight = static_cast<std::size_t>(need.bytes(400.0 * 300) * 0.75);
+    // Room for 40% of the whole image's per-pixel need beside what is fixed (the weights, their
+    // transformed copies, the kernels' scratch) and the input and output images held whole.
+    const auto tight = static_cast<std::size_t>((need.fixed + 600.0 * 400 * 6 * sizeof(float) + 0.4 * need.per_pixel * 600 * 400) / 0.95);
+    CHECK(need.bytes(600.0 * 400) > 0.95 * double(tight));  // 5% is kept in reserve
     t.set_memory_budget(tight);
     const double others = double(dev.tensor_bytes());  // the weights
     dev.reset_peak_memory();
@@ -449,6 +452,16 @@ TEST_CASE("Translator: within a memory budget, whole where the measured need fit
     int worst = 0;
     for (std::size_t i = 0; i < whole.pixels.size(); ++i) worst = std::max(worst, std::abs(int(whole.pixels[i]) - int(in_budget.pixels[i])));
     CHECK(worst <= 1);
+    // Sampled statistics: the windows, which run at once, are narrowed to fit too.
+    const auto roomier = static_cast<std::size_t>((need.fixed + 600.0 * 400 * 6 * sizeof(float) + 0.5 * need.per_pixel * 600 * 400) / 0.95);
+    CHECK(need.bytes(600.0 * 400) > 0.95 * double(roomier));
+    t.set_memory_budget(roomier, TileStatistics::sampled);
+    dev.reset_peak_memory();
+    const Image sampled = t(photo);
+    CHECK(double(dev.peak_tensor_bytes()) - others + double(g.parameters().numel() * sizeof(float)) <= double(roomier));
+    worst = 0;
+    for (std::size_t i = 0; i < whole.pixels.size(); ++i) worst = std::max(worst, std::abs(int(whole.pixels[i]) - int(sampled.pixels[i])));
+    CHECK(worst <= 1);  // batch norm: its running statistics, whatever the windows
 
     t.set_memory_budget(1000);
     CHECK_THROWS_WITH_AS(t(photo), doctest::Contains("raise the budget"), std::invalid_argument);

@@ -485,6 +485,18 @@ TEST_CASE("TIFF by parts: nothing at the path until finish(); missing pixels, ba
         CHECK_THROWS_AS(w.write(250, 0, 60, 300, planes.data()), std::invalid_argument);  // past the bottom
     }
     CHECK(read_all(path) == "earlier");
+    {
+        TiffWriter w(dir / "twice.tif", 10, 10, 1, 8);
+        const auto small = levels(1, 10, 10, 8, 2);
+        w.write(0, 0, 10, 10, small.data());
+        w.finish();
+        CHECK_THROWS_AS(w.finish(), std::logic_error);
+        TiffReader r(dir / "twice.tif");
+        std::vector<float> v(2 * 100);
+        CHECK_THROWS_AS(r.read(0, 10, 0, 10, 2, false, v.data()), std::invalid_argument);  // colours are 1 or 3
+        CHECK_THROWS_AS(r.read(0, 11, 0, 10, 1, false, v.data()), std::invalid_argument);  // past the bottom
+        fs::remove(dir / "twice.tif");
+    }
     int entries = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
     CHECK(entries == 1);  // no temporary file left

@@ -146,6 +146,21 @@ TEST_CASE("tiled inference with the whole image's statistics equals whole-image 
     CHECK(g.training() == false);
     CHECK_THROWS_AS(translate_tiled(g, x, {.tile = 22, .halo = 32}, 4), std::invalid_argument);
     CHECK_THROWS_AS(translate_tiled(g, random_tensor(dev, {1, 3, 30, 40}, 1), {.tile = 24, .halo = 32}, 4), shape_error);
+    // A window of its own side (a budget narrows them to fit); never more windows than asked, on
+    // images of any shape (they run as one batch: its memory is what a budget counts).
+    CHECK(difference({.tile = 24, .halo = 32, .statistics = TileStatistics::sampled, .sample_windows = 2, .window = 72}) < 0.5);
+    CHECK_THROWS_AS(translate_tiled(g, x, {.tile = 24, .halo = 32, .statistics = TileStatistics::sampled, .window = 64}, 4),
+                    std::invalid_argument);  // no wider than two halos: no core
+    for (const auto& [h, w] : {std::pair{20000, 1000}, {1000, 20000}, {1000, 1000}, {64, 64000}}) {
+        const int height = h, width = w;  // clang 14 cannot capture a structured binding
+        CAPTURE(height);
+        CAPTURE(width);
+        for (const int n : {1, 4, 9}) {
+            const auto windows = tiled_detail::sample_windows(height, width, {.tile = 100, .halo = 32, .sample_windows = n}, 4);
+            CHECK(windows.size() >= 1);
+            CHECK(int(windows.size()) <= n);
+        }
+    }
 }
 
 TEST_CASE("tiled inference reports each tile of each pass, and stops when told to, leaving the network as it was") {

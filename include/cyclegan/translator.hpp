@@ -145,8 +145,9 @@ public:
     // write_image). `bits`: the output TIFF's bits per sample, 8 or 16; 0 is the input's (16 for a
     // 16-bit TIFF streamed into a TIFF, else 8). The output appears only when complete: an error or
     // translation_interrupted leaves no file and any earlier one at `out` intact. Throws image_error
-    // naming the file that failed, std::invalid_argument for bits other than 0, 8 or 16, or 16 bits
-    // into a PNG or JPEG, and what operator() throws.
+    // naming the file that failed (a TIFF output in a build without libtiff: before translating),
+    // std::invalid_argument for bits other than 0, 8 or 16, or 16 bits into a PNG or JPEG or from
+    // an input that does not stream, and what operator() throws.
     struct FileOptions {
         int bits = 0;
     };
@@ -183,15 +184,18 @@ public:
     void set_progress(TileProgressCallback progress) { progress_ = std::move(progress); }
 
     // Translations from now on keep their tensors, the weights included, within `bytes` where they
-    // can: an image whose whole translation needs more goes in tiles (exact statistics) of the
-    // largest side that fits, beside its input and output held whole. The kernels' scratch and the
-    // transformed weights (about 300 MB for resnet_9blocks, docs/performance.md) come on top. What a
+    // can: an image whose whole translation needs more goes in tiles (with `statistics`: exact, or
+    // sampled, whose windows run at once and are made as wide as fits; models/tiled.hpp) of the
+    // largest side that fits, beside its input and output held whole (or, by translate_file's route
+    // by parts, rows of them). The kernels' scratch and the transformed weights (about 300 MB for
+    // resnet_9blocks, docs/performance.md) count in the budget as they were when it was set. What a
     // translation needs is measured, not assumed: setting a budget runs the generator on two small
     // images and reads the device's peak (memory_need). std::nullopt: no budget. A tiling set with
     // set_tiling goes first. Throws std::invalid_argument on a backend that does not count its
     // tensors; a translation throws std::invalid_argument naming what it needs for an image no tile
     // fits, or a U-Net image too large to go whole.
-    void set_memory_budget(std::optional<std::size_t> bytes) {
+    void set_memory_budget(std::optional<std::size_t> bytes, TileStatistics statistics = TileStatistics::exact) {
+        budget_statistics_ = statistics;
         if (bytes && !need_) {
             if constexpr (requires(B& d) { d.peak_tensor_bytes(); }) {
                 std::lock_guard<std::mutex> turn(*mutex_);
@@ -284,6 +288,7 @@ private:
     std::optional<TiledOptions> tiling_;
     TileProgressCallback progress_;
     std::optional<std::size_t> budget_;
+    TileStatistics budget_statistics_ = TileStatistics::exact;
     std::optional<MemoryNeed> need_;
 
     // Two inferences of blank images at two sides: the peak of tensors grows by per_pixel per pixel.
@@ -298,12 +303,20 @@ private:
             }
             return double(dev_->peak_tensor_bytes() - before);
         };
-        const int small = sizes_.padded(64), large = sizes_.padded(2 * small);
+        // Sides at which the kernels' scratch has reached its full size (at 128 it is a quarter of it).
+        const int small = sizes_.padded(256), large = sizes_.padded(2 * small);
         const double at_small = peak_at(small), at_large = peak_at(large);
         MemoryNeed need;
         need.per_pixel = (at_large - at_small) / (double(large) * large - double(small) * small);
         need.fixed = at_small - need.per_pixel * small * small + double(net_.parameters().numel() + net_.buffers().numel()) *
                                                                      sizeof(typename B::scalar);
+        // What the kernels keep beside the tensors: the weights transformed for them, and their
+        // scratch (process-wide, as large as the largest layer so far needed).
+        if constexpr (requires(B& d) {
+                          d.weight_cache_bytes();
+                          B::scratch_bytes();
+                      })
+            need.fixed += double(dev_->weight_cache_bytes() + B::scratch_bytes());
         return need;
     }
 
@@ -313,8 +326,12 @@ private:
 
     // The tiling that keeps one image of height x width (padded) within the budget; none when it
     // fits whole. `streamed`: the input and output are files read and written by parts, of which
-    // a few rows of tiles are held (TiffReader's blocks, TiffWriter's tile rows), not the images.
-    std::optional<TiledOptions> tiling_within_budget(int height, int width, bool streamed = false) const {
+    // rows are held (TiffReader's blocks, TiffWriter's tile rows), not the images.
+    struct RowsHeld {
+        double input_row_bytes = 0, output_row_bytes = 0;
+        int input_block_rows = 0;
+    };
+    std::optional<TiledOptions> tiling_within_budget(int height, int width, const RowsHeld* streamed = nullptr) const {
         const double pixels = double(height) * width;
         if (need_->bytes(pixels) <= usable_budget()) return std::nullopt;
         const std::string size = std::to_string(width) + "x" + std::to_string(height);
@@ -326,10 +343,18 @@ private:
         const int m = sizes_.multiple, halo = (*radius + m - 1) / m * m;
         const double whole_images = pixels * (options_.input_nc + options_.output_nc) * sizeof(typename B::scalar);
         // The largest tile whose input (with its halo, clipped to the image) fits beside them.
-        // Streamed: up to 4 samples of 16 bits held over the tile's rows, its halo and a block
-        // (at most 256 rows, as TiffWriter's tiles; larger strips are rare) on either side.
+        // By parts: the blocks of input that meet a tile's rows with its halos (a block more on
+        // either side), and the output's rows of 256-pixel tiles begun and not finished (the
+        // tile's rows and one row of tiles more on either side).
+#if defined(CYCLEGAN_HAVE_TIFF)
+        constexpr int output_tile_rows = TiffWriter::tile_side;
+#else
+        constexpr int output_tile_rows = 0;  // nothing goes by parts without libtiff
+#endif
         auto held = [&](int tile) {
-            return streamed ? 2.0 * double(std::min(tile + 2 * halo + 512, height)) * width * 4 * 2 : whole_images;
+            if (!streamed) return whole_images;
+            return double(std::min(tile + 2 * halo + 2 * streamed->input_block_rows, height)) * streamed->input_row_bytes +
+                   double(std::min(tile + 2 * output_tile_rows, height)) * streamed->output_row_bytes;
         };
         auto need_with = [&](int tile) {
             return need_->bytes(double(std::min(tile + 2 * halo, height)) * std::min(tile + 2 * halo, width)) + held(tile);
@@ -343,7 +368,23 @@ private:
                                         ", the smallest tile with its "
                                         "halo of " + std::to_string(halo) + "), over the memory budget of " +
                                         bytes_text(double(*budget_)) + ": raise the budget");
-        return TiledOptions{.tile = tile, .halo = halo};
+        TiledOptions tiles{.tile = tile, .halo = halo, .statistics = budget_statistics_};
+        if (budget_statistics_ == TileStatistics::sampled) {
+            // The windows run as one batch: as wide as lets all of them fit at once.
+            auto windows_need = [&](int side) {
+                return need_->bytes(double(tiles.sample_windows) * std::min(side, height) * std::min(side, width)) + held(tile);
+            };
+            int side = tile + 2 * halo;
+            while (side > 2 * halo + m && windows_need(side) > usable_budget()) side -= m;
+            if (windows_need(side) > usable_budget())
+                throw std::invalid_argument("a " + size + " image needs at least " + bytes_text(windows_need(2 * halo + m)) +
+                                            " for its sampled statistics (" + std::to_string(tiles.sample_windows) +
+                                            " windows at once, each wider than two halos of " + std::to_string(halo) +
+                                            "), over the memory budget of " + bytes_text(double(*budget_)) +
+                                            ": raise the budget, or use exact statistics");
+            tiles.window = side;
+        }
+        return tiles;
     }
 #if defined(CYCLEGAN_HAVE_TIFF)
     // translate_file's route by parts: `reader` (which streams) into a TIFF of `bits` at `out`.
@@ -446,7 +487,11 @@ void Translator<B, G>::translate_file(const std::filesystem::path& in, const std
     const bool tiff_out = ext == ".tif" || ext == ".tiff";
     if (options.bits == 16 && !tiff_out)
         throw std::invalid_argument("translate_file: " + image_detail::quoted(out) + ": 16 bits need a TIFF output (.tif)");
-#if defined(CYCLEGAN_HAVE_TIFF)
+#if !defined(CYCLEGAN_HAVE_TIFF)
+    if (tiff_out)  // before the translation, which may take hours, not after it
+        throw image_error("write_image: " + image_detail::quoted(out) +
+                          ": this build has no TIFF support (build with libtiff: apt install libtiff-dev); use .png");
+#else
     if (tiff_out && image_detail::is_tiff(image_detail::read_bytes(in, "read_image", 4))) {
         TiffReader reader(in);
         if (reader.streams()) {
@@ -465,28 +510,39 @@ template <class B, class G>
 void Translator<B, G>::translate_streamed(TiffReader& reader, const std::filesystem::path& out, int bits) {
     using Scalar = typename Tensor<B>::scalar;
     const int height = reader.height(), width = reader.width();
-    // The model's input planes from the file's colours (an RGBA model takes the alpha too), and the
-    // file's alpha kept beside an output of 1 or 3 channels.
-    const int colours = std::min(options_.input_nc, 3);
-    const bool alpha_in = options_.input_nc == 4, alpha_out = reader.alpha() && options_.output_nc % 2 == 1;
+    // The model's input planes from the file's colours (a model of 2 or 4 channels takes the alpha
+    // too), and the file's alpha kept beside an output of 1 or 3 channels.
+    if (options_.input_nc < 1 || options_.input_nc > 4)
+        throw std::invalid_argument("translate_file: a generator of " + std::to_string(options_.input_nc) +
+                                    " input channels (images have 1 to 4)");
+    const int colours = options_.input_nc >= 3 ? 3 : 1;
+    const bool alpha_in = options_.input_nc % 2 == 0, alpha_out = reader.alpha() && options_.output_nc % 2 == 1;
+    const int planes_read = colours + (alpha_in || alpha_out);
     TiffWriter writer(out, width, height, options_.output_nc + alpha_out, bits);
     std::lock_guard<std::mutex> turn(*mutex_);
     const int padded_h = sizes_.padded(height), padded_w = sizes_.padded(width);
     const std::vector<int> rows = reflect_sources(padded_h, height), cols = reflect_sources(padded_w, width);
-    std::vector<float> region;
+    std::vector<float> region, box_alpha;
+    PixelBox alpha_box{};  // the box of box_alpha: the last one read, which holds the core written next
     // [input channels, h, w] of a box of the padded image: the file's pixels it reflects.
     auto read = [&](const PixelBox& box, Scalar* values) {
         const auto [y_lo, y_hi] = std::minmax_element(rows.begin() + box.y0, rows.begin() + box.y1);
         const auto [x_lo, x_hi] = std::minmax_element(cols.begin() + box.x0, cols.begin() + box.x1);
         const int y0 = *y_lo, x0 = *x_lo, h = *y_hi + 1 - y0, w = *x_hi + 1 - x0;
-        region.resize(std::size_t(options_.input_nc) * h * w);
-        reader.read(y0, y0 + h, x0, x0 + w, colours, alpha_in, region.data());
+        region.resize(std::size_t(planes_read) * h * w);
+        reader.read(y0, y0 + h, x0, x0 + w, colours, alpha_in || alpha_out, region.data());
+        auto at = [&](int c, int y, int x) { return region[(std::size_t(c) * h + (rows[y] - y0)) * w + (cols[x] - x0)]; };
         for (int c = 0; c < options_.input_nc; ++c)
             for (int y = box.y0; y < box.y1; ++y)
-                for (int x = box.x0; x < box.x1; ++x)
-                    *values++ = static_cast<Scalar>(region[(std::size_t(c) * h + (rows[y] - y0)) * w + (cols[x] - x0)]);
+                for (int x = box.x0; x < box.x1; ++x) *values++ = static_cast<Scalar>(at(c, y, x));
+        if (alpha_out) {
+            alpha_box = box;
+            box_alpha.clear();
+            for (int y = box.y0; y < box.y1; ++y)
+                for (int x = box.x0; x < box.x1; ++x) box_alpha.push_back(at(colours, y, x));
+        }
     };
-    std::vector<float> planes, alpha;
+    std::vector<float> planes;
     // The output's planes of a core, cropped to the image, with the input's alpha added.
     auto write = [&](const PixelBox& core, const std::vector<Scalar>& values) {
         const int h = std::min(core.y1, height) - core.y0, w = std::min(core.x1, width) - core.x0;
@@ -498,14 +554,20 @@ void Translator<B, G>::translate_streamed(TiffReader& reader, const std::filesys
                 planes.insert(planes.end(), row, row + w);
             }
         if (alpha_out) {
-            alpha.resize(std::size_t(colours + 1) * h * w);
-            reader.read(core.y0, core.y0 + h, core.x0, core.x0 + w, colours, true, alpha.data());
-            planes.insert(planes.end(), alpha.end() - std::ptrdiff_t(h) * w, alpha.end());
+            if (core.y0 < alpha_box.y0 || core.y0 + h > alpha_box.y1 || core.x0 < alpha_box.x0 || core.x0 + w > alpha_box.x1)
+                throw std::logic_error("translate_file: a core outside the box read last");
+            for (int y = core.y0; y < core.y0 + h; ++y) {
+                const auto row = box_alpha.begin() + std::ptrdiff_t(y - alpha_box.y0) * alpha_box.width() + (core.x0 - alpha_box.x0);
+                planes.insert(planes.end(), row, row + w);
+            }
         }
         writer.write(core.y0, core.x0, h, w, planes.data());
     };
     std::optional<TiledOptions> tiles = tiling_;
-    if (!tiles && budget_) tiles = tiling_within_budget(padded_h, padded_w, /*streamed=*/true);
+    const RowsHeld held{.input_row_bytes = double(reader.row_bytes()),
+                        .output_row_bytes = double(writer.row_bytes()),
+                        .input_block_rows = reader.block_rows()};
+    if (!tiles && budget_) tiles = tiling_within_budget(padded_h, padded_w, &held);
     if (tiles) {
         translate_tiled_parts(net_, options_.input_nc, padded_h, padded_w, read, write, *tiles, sizes_.multiple, progress_);
     } else {  // whole: as translate_images runs it

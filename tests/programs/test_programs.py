@@ -1036,6 +1036,7 @@ class Options(TempFolderCase):
             "--output-nc": (["0"], "not in {1,3,4}", ["4"]),
             "--tile": (["-1", "1.5", "1048577"], "an integer from 0 to 1048576", ["0", "1048576"]),
             "--halo": (["-2"], "an integer from -1 to 1048576", ["-1", "0"]),
+            "--bits": (["12", "-8"], "not in {0,8,16}", ["0", "16"]),
         },
         "cyclegan-demo-data": {
             "--train": (["0", "-1"], "an integer >= 1", ["1"]),

@@ -239,7 +239,13 @@ CYCLEGAN_COMPILED_FUNCTION void write_image(const std::filesystem::path& path, c
     if (ext == ".tif" || ext == ".tiff") {
 #if defined(CYCLEGAN_HAVE_TIFF)
         TiffWriter tiff(path, img.width, img.height, img.channels, 8);
-        tiff.write(0, 0, img.height, img.width, to_chw(img).data());
+        for (int y0 = 0; y0 < img.height; y0 += TiffWriter::tile_side) {  // a row of tiles at a time: little beside the image
+            const int h = std::min(TiffWriter::tile_side, img.height - y0);
+            const std::size_t row = std::size_t(img.width) * img.channels;
+            Image band(img.width, h, img.channels);
+            std::copy_n(img.pixels.begin() + std::ptrdiff_t(y0 * row), h * row, band.pixels.begin());
+            tiff.write(y0, 0, h, img.width, to_chw(band).data());
+        }
         tiff.finish();
         return;
 #else

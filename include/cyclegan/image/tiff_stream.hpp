@@ -107,8 +107,8 @@ public:
         std::uint16_t alpha_kind = EXTRASAMPLE_UNSPECIFIED;
         if (TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) && extra_count == 1 && extra) alpha_kind = extra[0];
         if (photometric == PHOTOMETRIC_YCBCR && compression == COMPRESSION_JPEG && samples == 3 && bits == 8) {
-            TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);  // libjpeg converts to RGB
-            photometric = PHOTOMETRIC_RGB;
+            if (TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB) == 1)  // libjpeg converts to RGB
+                photometric = PHOTOMETRIC_RGB;  // else (libtiff without JPEG): not streamed
         }
         const bool grey = photometric == PHOTOMETRIC_MINISBLACK && (samples == 1 || samples == 2);
         const bool rgb = photometric == PHOTOMETRIC_RGB && (samples == 3 || samples == 4);
@@ -138,6 +138,10 @@ public:
             why_not_ = "a block size libtiff reads otherwise";
     }
 
+    // libtiff keeps a pointer to messages_: the reader stays where it was made.
+    TiffReader(const TiffReader&) = delete;
+    TiffReader& operator=(const TiffReader&) = delete;
+
     const std::filesystem::path& path() const { return path_; }
     int width() const { return width_; }
     int height() const { return height_; }
@@ -148,6 +152,13 @@ public:
     const std::string& why_not() const { return why_not_; }
     bool bigtiff() const { return TIFFIsBigTIFF(tif_.get()); }
     bool is_tiled() const { return tiled_; }
+    // The rows of a strip or tile, and the bytes of one row of the image as stored: what the blocks
+    // kept for a region cost.
+    int block_rows() const { return block_h_; }
+    std::size_t row_bytes() const {
+        const std::size_t blocks_wide = (std::size_t(width_) + block_w_ - 1) / block_w_;  // tiles pad the right edge
+        return blocks_wide * block_w_ * samples_ * (bits_ / 8);
+    }
 
     // Rows [y0, y1) and columns [x0, x1) (inside the image) as planes of floats in [-1, 1]:
     // `channels` of them (1 or 3: grey replicated, colour turned grey by convert_channels' luminance,
@@ -156,6 +167,8 @@ public:
     // image_error naming the file and the block on damaged data; std::logic_error when !streams().
     void read(int y0, int y1, int x0, int x1, int channels, bool with_alpha, float* out) {
         if (!streams()) throw std::logic_error("TiffReader::read: " + image_detail::quoted(path_) + " does not stream: " + why_not_);
+        if (channels != 1 && channels != 3)
+            throw std::invalid_argument("TiffReader::read: " + std::to_string(channels) + " colour channels (1 or 3; alpha apart)");
         if (y0 < 0 || x0 < 0 || y1 > height_ || x1 > width_ || y0 >= y1 || x0 >= x1)
             throw std::invalid_argument("TiffReader::read: rows " + std::to_string(y0) + ".." + std::to_string(y1) + ", columns " +
                                         std::to_string(x0) + ".." + std::to_string(x1) + " are not inside " +
@@ -290,13 +303,15 @@ public:
     int height() const { return height_; }
     int channels() const { return channels_; }
     int bits() const { return bits_; }
+    // The bytes of one row of tiles' samples: what each row held until its tiles are written costs.
+    std::size_t row_bytes() const { return std::size_t(padded_width_) * channels_ * (bits_ / 8); }
 
     // Rows [y0, y0 + h), columns [x0, x0 + w) from planes of floats in [-1, 1] (channels() x h x w),
     // rounded to the file's levels as from_chw rounds. A pixel written twice keeps the later value
     // (and must not be: the tile row would be counted complete too early). Throws
     // std::invalid_argument for a region outside the image.
     void write(int y0, int x0, int h, int w, const float* chw) {
-        if (y0 < 0 || x0 < 0 || h < 1 || w < 1 || y0 + h > height_ || x0 + w > width_)
+        if (y0 < 0 || x0 < 0 || h < 1 || w < 1 || y0 >= height_ || x0 >= width_ || h > height_ - y0 || w > width_ - x0)
             throw std::invalid_argument("TiffWriter::write: a " + image_detail::size_text(w, h) + " region at " + std::to_string(x0) +
                                         "," + std::to_string(y0) + " is not inside " + image_detail::size_text(width_, height_));
         const std::size_t plane = std::size_t(h) * w;
@@ -330,6 +345,7 @@ public:
     // Writes the file's directory and puts the file at its path. Throws image_error naming the file
     // when pixels are missing or the disk refuses.
     void finish() {
+        if (!tif_) throw std::logic_error("TiffWriter::finish: " + image_detail::quoted(path_) + " was finished already");
         if (!rows_.empty() || encoded_rows_ != (height_ + tile_side - 1) / tile_side)
             throw error("not every pixel was written (" + std::to_string(encoded_rows_) + " of " +
                         std::to_string((height_ + tile_side - 1) / tile_side) + " rows of tiles)");

@@ -80,9 +80,6 @@ Image tensor_to_image(B& dev, const Tensor<B>& t) {
     return tensor_to_images(dev, t).front();
 }
 
-// img reflect-padded at the bottom and right to height x width (at least its own size): the
-// padding rule of ReflectionPad2d (padded_source), bounced again while it lands outside a small
-// image; a 1-pixel side is repeated.
 // The source of each of `out` rows (or columns) of pad_reflect's padding of `n` (out >= n >= 1).
 inline std::vector<int> reflect_sources(int out, int n) {
     std::vector<int> src(static_cast<std::size_t>(out));
@@ -94,6 +91,9 @@ inline std::vector<int> reflect_sources(int out, int n) {
     return src;
 }
 
+// img reflect-padded at the bottom and right to height x width (at least its own size): the
+// padding rule of ReflectionPad2d (padded_source), bounced again while it lands outside a small
+// image; a 1-pixel side is repeated.
 inline Image pad_reflect(const Image& img, int height, int width) {
     if (height < img.height || width < img.width)
         throw std::invalid_argument("pad_reflect: " + image_detail::size_text(width, height) + " is smaller than the image's " +

@@ -36,7 +36,8 @@ struct TiledOptions {
     int tile = 512;  // the core's side, in input pixels
     int halo = 0;    // input pixels around a core; at least the network's receptive radius
     TileStatistics statistics = TileStatistics::exact;
-    int sample_windows = 4;  // sampled: windows of (tile + 2 halo) run together for the statistics
+    int sample_windows = 4;  // sampled: windows run together for the statistics, of
+    int window = 0;          // this side in input pixels, halo included (0: tile + 2 halo)
 
     // Sides beyond an image's largest (max_image_pixels) are typos. The programs' --tile adds 0
     // (whole images) and --halo -1 (the generator's radius) to these.
@@ -50,6 +51,9 @@ struct TiledOptions {
         check_option("tiled inference", "tile", tile, tile_range);
         check_option("tiled inference", "halo", halo, halo_range);
         check_option("tiled inference", "sample_windows", sample_windows, sample_windows_range);
+        if (window != 0 && (window % multiple || window <= 2 * halo))
+            throw std::invalid_argument("tiled inference: window " + std::to_string(window) + " must be a multiple of " +
+                                        std::to_string(multiple) + " and wider than two halos (" + std::to_string(2 * halo) + ")");
         if (tile % multiple || halo % multiple)
             throw std::invalid_argument("tiled inference: tile " + std::to_string(tile) + " and halo " + std::to_string(halo) +
                                         " must be multiples of " + std::to_string(multiple) + ", the generator's size rule's");
@@ -102,11 +106,14 @@ inline std::vector<Tile> plan(int height, int width, const TiledOptions& o) {
     return tiles;
 }
 
-// Up to `count` windows of (tile + 2 halo) pixels, all of one size, spread over the image on a
-// grid aligned to `multiple`; each one's core is the window less the halo on sides inside the image.
+// Up to `count` windows of o.window (or tile + 2 halo) pixels, all of one size, spread over the
+// image on a grid aligned to `multiple`; each one's core is the window less the halo on sides inside
+// the image.
 inline std::vector<Tile> sample_windows(int height, int width, const TiledOptions& o, int multiple) {
-    const int side_h = std::min(height, o.tile + 2 * o.halo), side_w = std::min(width, o.tile + 2 * o.halo);
-    const int rows = std::max(1, static_cast<int>(std::lround(std::sqrt(double(o.sample_windows) * height / width))));
+    const int side = o.window ? o.window : o.tile + 2 * o.halo;
+    const int side_h = std::min(height, side), side_w = std::min(width, side);
+    const int rows = std::clamp(static_cast<int>(std::lround(std::sqrt(double(o.sample_windows) * height / width))), 1,
+                                o.sample_windows);  // a tall image: one column of them, no more than asked
     const int cols = std::max(1, o.sample_windows / rows);
     auto place = [multiple](int i, int n, int span, int side) {  // i-th of n starts in [0, span - side]
         const int room = span - side;
