@@ -11,8 +11,11 @@
 // side's output to one reference. --what tiled --tile T (issue 27) translates a scene of size x size
 // whole, then in tiles of T with exact and with sampled statistics (models/tiled.hpp), and prints
 // each one's time, the tensors' peak and its difference from the whole-image output in levels of 255.
+// --what scene --size W --height H --output F.tif writes that scene as a W x H TIFF (BigTIFF from
+// 2 GiB), a band at a time, for benchmarks/large_images.py.
 #include <cyclegan/cyclegan.hpp>
 #include <cyclegan/io/checkpoint.hpp>
+#include <cyclegan/image/tiff_stream.hpp>
 #if CYCLEGAN_X86_KERNELS
 #include <immintrin.h>
 #endif
@@ -183,11 +186,17 @@ double peak_gflop_per_call(Precision precision) {
     return flop / 1e9;
 }
 
+// A smooth scene with edges and texture in place of the striped default input, in [-1, 1].
+float scene_value(int c, int y, int x) {
+    return std::tanh(0.8f * std::sin(x / 41.f + c) * std::cos(y / 57.f - c) + 0.3f * std::sin((x + 2 * y) / 7.f) +
+                     ((x / 97 + y / 61) % 2 ? 0.4f : -0.4f));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string what = "train";
-    int size = 128, runs = 5, threads = 0, tile = 256;
+    int size = 128, runs = 5, threads = 0, tile = 256, height = 0;
     Precision precision = Precision::f32;
     std::string weights, input, output;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -201,6 +210,28 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--input")) input = argv[i + 1];
         else if (!std::strcmp(argv[i], "--output")) output = argv[i + 1];
         else if (!std::strcmp(argv[i], "--tile")) tile = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--height")) height = std::atoi(argv[i + 1]);
+    }
+    if (what == "scene") {  // the scene as an 8-bit RGB TIFF of size x height (BigTIFF from 2 GiB), by bands
+#if defined(CYCLEGAN_HAVE_TIFF)
+        if (output.empty() || height < 1) return std::fprintf(stderr, "--what scene needs --height H and --output FILE.tif\n"), 2;
+        TiffWriter tiff(output, size, height, 3, 8);
+        const int band = TiffWriter::tile_side;
+        std::vector<float> rows;
+        for (int y0 = 0; y0 < height; y0 += band) {
+            const int h = std::min(band, height - y0);
+            rows.resize(std::size_t(3) * h * size);
+            for (int c = 0; c < 3; ++c)
+                for (int y = 0; y < h; ++y)
+                    for (int x = 0; x < size; ++x) rows[(std::size_t(c) * h + y) * size + x] = scene_value(c, y0 + y, x);
+            tiff.write(y0, 0, h, size, rows.data());
+        }
+        tiff.finish();
+        std::printf("scene %dx%d written to %s\n", size, height, output.c_str());
+#else
+        return std::fprintf(stderr, "--what scene needs a build with libtiff\n"), 2;
+#endif
+        return 0;
     }
     cpu dev(threads);
     dev.set_precision(precision);
@@ -242,14 +273,10 @@ int main(int argc, char** argv) {
         Network<ResnetGenerator9<cpu>> g(dev, ResnetGenerator9<cpu>(), "model");
         if (!weights.empty()) load_network(weights, g);
         g.eval();
-        // A smooth scene with edges and texture in place of the striped default input.
         std::vector<float> scene(a.size());
         for (int c = 0; c < 3; ++c)
             for (int y = 0; y < size; ++y)
-                for (int x = 0; x < size; ++x)
-                    scene[(std::size_t(c) * size + y) * size + x] =
-                        std::tanh(0.8f * std::sin(x / 41.f + c) * std::cos(y / 57.f - c) + 0.3f * std::sin((x + 2 * y) / 7.f) +
-                                  ((x / 97 + y / 61) % 2 ? 0.4f : -0.4f));
+                for (int x = 0; x < size; ++x) scene[(std::size_t(c) * size + y) * size + x] = scene_value(c, y, x);
         const auto X = Tensor<cpu>::from_host(dev, {1, 3, size, size}, scene);
         std::vector<float> whole;
         auto measure = [&](const char* name, auto&& run) {
@@ -295,7 +322,7 @@ int main(int argc, char** argv) {
         const bool paired = precision == Precision::bf16 && cpu_kernels() == CpuKernels::avx512_bf16;
         report(paired ? "peak_bf16" : "peak_fp32", 0, time_runs(1, runs, [&] { (void)peak_gflop_per_call(precision); }), gflop);
     } else {
-        std::fprintf(stderr, "unknown --what %s (train, infer, tiled, conv3x3, layers, peak)\n", what.c_str());
+        std::fprintf(stderr, "unknown --what %s (train, infer, tiled, scene, conv3x3, layers, peak)\n", what.c_str());
         return 2;
     }
     return 0;
