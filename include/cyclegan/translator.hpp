@@ -330,6 +330,7 @@ private:
     struct RowsHeld {
         double input_row_bytes = 0, output_row_bytes = 0;
         int input_block_rows = 0;
+        double tile_pixel_bytes = 0;  // host buffers per pixel of a tile's input (translate_streamed's)
     };
     std::optional<TiledOptions> tiling_within_budget(int height, int width, const RowsHeld* streamed = nullptr) const {
         const double pixels = double(height) * width;
@@ -353,8 +354,10 @@ private:
 #endif
         auto held = [&](int tile) {
             if (!streamed) return whole_images;
+            const double side = std::min(tile + 2 * halo, std::max(height, width));
             return double(std::min(tile + 2 * halo + 2 * streamed->input_block_rows, height)) * streamed->input_row_bytes +
-                   double(std::min(tile + 2 * output_tile_rows, height)) * streamed->output_row_bytes;
+                   double(std::min(tile + 2 * output_tile_rows, height)) * streamed->output_row_bytes +
+                   side * side * streamed->tile_pixel_bytes;
         };
         auto need_with = [&](int tile) {
             return need_->bytes(double(std::min(tile + 2 * halo, height)) * std::min(tile + 2 * halo, width)) + held(tile);
@@ -566,7 +569,9 @@ void Translator<B, G>::translate_streamed(TiffReader& reader, const std::filesys
     std::optional<TiledOptions> tiles = tiling_;
     const RowsHeld held{.input_row_bytes = double(reader.row_bytes()),
                         .output_row_bytes = double(writer.row_bytes()),
-                        .input_block_rows = reader.block_rows()};
+                        .input_block_rows = reader.block_rows(),
+                        // region, box_alpha, the core's values and planes: floats per pixel
+                        .tile_pixel_bytes = double(sizeof(float)) * (planes_read + alpha_out + 2 * writer.channels())};
     if (!tiles && budget_) tiles = tiling_within_budget(padded_h, padded_w, &held);
     if (tiles) {
         translate_tiled_parts(net_, options_.input_nc, padded_h, padded_w, read, write, *tiles, sizes_.multiple, progress_);

@@ -239,13 +239,21 @@ private:
 };
 
 // The boxes' inputs (read(box, values) fills [C, h, w]) stacked as [N, C, h, w].
+// Read straight into the tensor where it lies in host memory: no copy of a tile beside the network's.
 template <class B, class Read>
 Tensor<B> crops(B& dev, Read& read, int channels, const std::vector<Tile>& tiles) {
     const Box& first = tiles.front().input;
     const std::size_t each = std::size_t(channels) * first.height() * first.width();
-    std::vector<typename Tensor<B>::scalar> out(tiles.size() * each);
-    for (std::size_t i = 0; i < tiles.size(); ++i) read(tiles[i].input, out.data() + i * each);
-    return Tensor<B>::from_host(dev, {static_cast<int>(tiles.size()), channels, first.height(), first.width()}, out);
+    const Shape s{static_cast<int>(tiles.size()), channels, first.height(), first.width()};
+    if constexpr (on_host<B>) {
+        Tensor<B> x(dev, s);
+        for (std::size_t i = 0; i < tiles.size(); ++i) read(tiles[i].input, x.data() + i * each);
+        return x;
+    } else {
+        std::vector<typename Tensor<B>::scalar> out(tiles.size() * each);
+        for (std::size_t i = 0; i < tiles.size(); ++i) read(tiles[i].input, out.data() + i * each);
+        return Tensor<B>::from_host(dev, s, out);
+    }
 }
 
 }  // namespace tiled_detail
@@ -317,11 +325,13 @@ void translate_tiled_parts(Network<Net>& net, int channels, int height, int widt
             if (ys.h != t.input.height() || ys.w != t.input.width())
                 throw shape_error("translate_tiled: the network turned a tile of " + to_string(Shape{1, s.c, t.input.height(), t.input.width()}) +
                                   " into " + to_string(ys) + ": only generators, which keep the size, tile");
-            const auto part = y.to_host(dev);
+            std::vector<typename Tensor<B>::scalar> host_copy;  // only where the tensor is not in host memory
+            if constexpr (!on_host<B>) host_copy = y.to_host(dev);
+            const auto* part = on_host<B> ? y.data() : host_copy.data();
             core_values.clear();
             for (int c = 0; c < ys.c; ++c)
                 for (int yy = core.y0; yy < core.y1; ++yy) {
-                    const auto* src = part.data() + (static_cast<std::size_t>(c) * ys.h + yy) * ys.w;
+                    const auto* src = part + (static_cast<std::size_t>(c) * ys.h + yy) * ys.w;
                     core_values.insert(core_values.end(), src + core.x0, src + core.x1);
                 }
             write(t.core, std::as_const(core_values));
