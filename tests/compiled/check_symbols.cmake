@@ -2,9 +2,10 @@
 # core/compiled.hpp). A program's object file (examples/train.cpp, which builds every model the
 # programs offer, by name) must define none of the CPU backend's entry points for float or double,
 # only refer to them, and the library must define each one the program refers to; nor may it
-# compile a network built by name (an AnyLayer<cpu> wrapper's vtable) or stb's decoders
-# (decode_image, write_image). An entry point added to backend/cpu/ but not to compiled.hpp's list
-# shows up here by name, through a second object file that runs every layer (LAYERS_OBJECT).
+# compile a network built by name (an AnyLayer<cpu> wrapper's vtable), stb's decoders
+# (decode_image, write_image) or the model's constructor and training step. An entry point added to
+# backend/cpu/ but not to compiled.hpp's list shows up here by name, through a second object file
+# that runs every layer (LAYERS_OBJECT).
 #   cmake -DNM=nm "-DOBJECT=train.cpp.o[;train_cuda.cu.o]" -DLAYERS_OBJECT=test_compose.cpp.o -DLIBRARY=libcyclegan_kernels.a -P check_symbols.cmake
 foreach(var NM OBJECT LIBRARY)
   if(NOT DEFINED ${var})
@@ -37,9 +38,12 @@ function(entry_points file kinds out)
   set(${out} "${found}" PARENT_SCOPE)
 endfunction()
 
-# Also compiled in the library: the networks built by name, and the image codecs.
+# Also compiled in the library: the networks built by name, the image codecs, and the model the
+# program trains (CycleGAN of networks by name and the run-time GAN loss): its constructor and its
+# single-process step.
 execute_process(COMMAND ${NM} -C --defined-only ${OBJECT} OUTPUT_VARIABLE text)
-set(compiled_by_library "vtable for cyclegan::AnyLayer<cyclegan::basic_cpu<float> >::Model<|cyclegan::decode_image\\(|cyclegan::write_image\\(|cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >::build")
+set(any_model "cyclegan::AnyDiscriminator<cyclegan::basic_cpu<float> >, cyclegan::GANLoss, cyclegan::Adam, cyclegan::L1Loss>::")
+set(compiled_by_library "vtable for cyclegan::AnyLayer<cyclegan::basic_cpu<float> >::Model<|cyclegan::decode_image\\(|cyclegan::write_image\\(|cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >::build|${any_model}CycleGAN\\(|${any_model}train_step<cyclegan::SingleProcess>\\(")
 # The names alone first: a pattern that starts with [^\n]* retries at every character of a line,
 # which on a CUDA object's symbols (lines of thousands of characters) took minutes. Whole lines,
 # for the message, only when there is one.
@@ -65,14 +69,16 @@ if(defined_in_program)
   string(REPLACE ";" "\n  " names "${defined_in_program}")
   message(FATAL_ERROR "compiled again in the program (add them to include/cyclegan/backend/cpu/compiled.hpp):\n  ${names}")
 endif()
-# That the program takes them from the library at all (CYCLEGAN_COMPILED_KERNELS is set for it):
-# it refers to the generator builder and to the entry points its training step calls directly
-# (the optimizer's, the losses').
+# That the programs take them from the library at all (CYCLEGAN_COMPILED_KERNELS is set for them):
+# the training program refers to its model's step, which the library compiles, and the file that
+# runs every layer to the layers' entry points.
 list(LENGTH used_by_program n_used)
+list(LENGTH used_by_layers n_used_by_layers)
 execute_process(COMMAND ${NM} -C --undefined-only ${OBJECT} OUTPUT_VARIABLE undefined)
-if(n_used EQUAL 0 OR NOT undefined MATCHES "cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >::build")
-  message(FATAL_ERROR "the program refers to ${n_used} compiled entry points (${used_by_program}) and "
-                      "not to AnyGenerator<cpu>::build: is CYCLEGAN_COMPILED_KERNELS set for it?")
+string(FIND "${undefined}" "${any_model}train_step<cyclegan::SingleProcess>(" step_at)
+if(step_at EQUAL -1 OR (DEFINED LAYERS_OBJECT AND n_used_by_layers EQUAL 0))
+  message(FATAL_ERROR "the program does not refer to its model's training step in the library, or the layers' "
+                      "file refers to ${n_used_by_layers} compiled entry points: is CYCLEGAN_COMPILED_KERNELS set for them?")
 endif()
 set(missing ${used_by_program} ${used_by_layers})
 list(REMOVE_ITEM missing ${defined_in_library})
@@ -81,4 +87,5 @@ if(missing)
   message(FATAL_ERROR "the program refers to entry points the library does not define:\n  ${names}")
 endif()
 list(LENGTH defined_in_library n_lib)
-message(STATUS "the program refers to ${n_used} compiled entry points and defines none; the library defines ${n_lib}")
+message(STATUS "the program refers to ${n_used} compiled entry points and the layers' file to ${n_used_by_layers}, defining "
+               "none; the library defines ${n_lib}")

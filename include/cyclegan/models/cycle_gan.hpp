@@ -96,25 +96,7 @@ public:
     // object: a run-time choice for GANLoss ({.mode = GanMode::hinge}), nothing to set for the others.
     CycleGAN(B& dev, const typename Generator::Options& g, const typename Discriminator::Options& d,
              const CycleGANOptions& o = {}, const typename OptimizerType::Options& opt = {},
-             const GanLossType& gan = {})
-        : dev_(&dev), o_(checked(o, opt)),
-          G_A(network(dev, Generator(g), o.init, 0)),
-          G_B(network(dev, Generator(mirrored(g)), o.init, 1)),
-          D_A(network(dev, Discriminator(d_for(d, g.output_nc)), o.init, 2)),
-          D_B(network(dev, Discriminator(d_for(d, g.input_nc)), o.init, 3)),
-          opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
-          opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt), gan_(gan),
-          channels_{g.input_nc, g.output_nc}, generator_sizes_(derive_size_rule(G_A.net(), Output::same_size)),
-          sizes_(generator_sizes_ & derive_size_rule(D_A.net())) {
-        for_each_pool([&](const char* name, ImagePool<B>& pool) {
-            pool = ImagePool<B>(o.pool_size, random_key(o.seed, {fnv1a(name)}));
-        });
-        // G_A(B) only makes sense when both domains have the same channels (the reference asserts it).
-        if (o.lambda_identity > 0 && g.input_nc != g.output_nc)
-            throw std::invalid_argument("CycleGAN: the identity loss needs input_nc == output_nc (got " +
-                                        std::to_string(g.input_nc) + " and " + std::to_string(g.output_nc) +
-                                        "); set lambda_identity to 0");
-    }
+             const GanLossType& gan = {});
 
     // Networks of one backend on a device of another: a sentence, not "no matching constructor".
     template <class Device, class... Options>
@@ -125,10 +107,7 @@ public:
     // discriminators frozen, then the discriminators' update on real images and pooled fakes.
     // Images of sides the networks cannot take (size_rule()) or of other channels than the
     // domains' throw shape_error naming the sides that would do, before anything changes.
-    CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B) {
-        SingleProcess alone;
-        return train_step(real_A, real_B, alone, 1.0);
-    }
+    CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B);
 
     // The same step shared by the ranks of `comm` (distributed/communicator.hpp): this rank runs
     // its part of the batch (real_A, real_B: [n, C, H, W], or empty when the epoch's last batch
@@ -139,65 +118,7 @@ public:
     // rank keeps its own image pools, as the reference's DistributedDataParallel does. Batch
     // norm's statistics are each rank's own (of its part of the batch).
     template <class Comm>
-    CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B, Comm& comm, double weight) {
-        static_assert(Communicator<Comm, B>, "CycleGAN::train_step: the communicator must have rank(), size(), "
-                                             "all_reduce_weighted, broadcast and barrier (see SingleProcess)");
-        B& dev = *dev_;
-        const bool idle = real_A.empty();  // this rank has no images in this step, but steps with the others
-        if (idle != real_B.empty() || (idle && weight != 0))
-            throw std::invalid_argument("CycleGAN::train_step: real_A and real_B must both have images, or both none with weight 0");
-        if (!idle) {
-            check_images("CycleGAN::train_step", "real_A", real_A.shape(), channels_[0], sizes_);
-            check_images("CycleGAN::train_step", "real_B", real_B.shape(), channels_[1], sizes_);
-        }
-        CycleGANLosses L;
-        for (auto* n : {&G_A, &G_B}) n->train();
-        for (auto* n : {&D_A, &D_B}) n->train();
-
-        // Generators. The loss is a sum, so its gradient can be taken one cycle at a time: each
-        // cycle's two forwards run and go backward before the next cycle's begin, and only two
-        // generator forwards' activations are alive at once instead of six. Weights change only
-        // after every backward, so this is the reference's gradient; each network still sees its
-        // forwards in the reference's order (batch norm's running statistics depend on it).
-        G_A.zero_grad();
-        G_B.zero_grad();
-        Tensor<B> fake_B, rec_A, fake_A, rec_B, idt_A, idt_B;
-        if (!idle) {
-            Cycle a = cycle(G_A, G_B, D_A, real_A, o_.lambda_A), b = cycle(G_B, G_A, D_B, real_B, o_.lambda_B);
-            std::tie(fake_B, rec_A, L.G_A, L.cycle_A) = std::tie(a.fake, a.rec, a.gan_loss, a.cycle_loss);
-            std::tie(fake_A, rec_B, L.G_B, L.cycle_B) = std::tie(b.fake, b.rec, b.gan_loss, b.cycle_loss);
-            if (o_.lambda_identity > 0) {
-                std::tie(idt_A, L.idt_A) = identity(G_A, real_B, o_.lambda_B * o_.lambda_identity);
-                std::tie(idt_B, L.idt_B) = identity(G_B, real_A, o_.lambda_A * o_.lambda_identity);
-            }
-        }
-        if (comm.size() > 1) {
-            Tensor<B>* generators[] = {&G_A.gradients(), &G_B.gradients()};
-            comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(generators), weight);
-        }
-        opt_G_A.step(G_A.parameters(), G_A.gradients());
-        opt_G_B.step(G_B.parameters(), G_B.gradients());
-
-        // Discriminators: 0.5 * (loss on real + loss on a fake from the pool).
-        D_A.zero_grad();
-        D_B.zero_grad();
-        if (!idle) {
-            L.D_A = discriminator_step(D_A, real_B, fake_B_pool.query(dev, fake_B));
-            L.D_B = discriminator_step(D_B, real_A, fake_A_pool.query(dev, fake_A));
-        }
-        if (comm.size() > 1) {  // the losses ride along, so that each rank reports the whole batch's
-            Tensor<B> losses = Tensor<B>::from_host(dev, Shape{1, 1, 1, 8}, L.values());
-            Tensor<B>* discriminators[] = {&D_A.gradients(), &D_B.gradients(), &losses};
-            comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(discriminators), weight);
-            const auto mean = losses.to_host(dev);
-            L = {mean[0], mean[1], mean[2], mean[3], mean[4], mean[5], mean[6], mean[7]};
-        }
-        opt_D_A.step(D_A.parameters(), D_A.gradients());
-        opt_D_B.step(D_B.parameters(), D_B.gradients());
-
-        if (!idle) last_ = {real_A, real_B, fake_B, rec_A, fake_A, rec_B, idt_A, idt_B};
-        return L;
-    }
+    CycleGANLosses train_step(const Tensor<B>& real_A, const Tensor<B>& real_B, Comm& comm, double weight);
 
     // The model's state, named once (models/model_state.hpp): what checkpoints, broadcast_weights,
     // set_lr, the translator and every rank's pools read.
@@ -338,6 +259,100 @@ private:
     std::array<int, 2> channels_;  // domain A's, domain B's
     SizeRule generator_sizes_, sizes_;
 };
+
+// Out of the class, so that the library can compile them once for the configurations the programs
+// use (backend/cpu/compiled.hpp): an explicit instantiation declaration does not stop the compiler
+// from instantiating a member defined inside the class, which is inline.
+
+template <class Generator, class Discriminator, class GanLossType, class OptimizerType, class PixelLossType>
+CycleGAN<Generator, Discriminator, GanLossType, OptimizerType, PixelLossType>::CycleGAN(B& dev, const typename Generator::Options& g, const typename Discriminator::Options& d,
+                 const CycleGANOptions& o, const typename OptimizerType::Options& opt, const GanLossType& gan)
+    : dev_(&dev), o_(checked(o, opt)),
+      G_A(network(dev, Generator(g), o.init, 0)),
+      G_B(network(dev, Generator(mirrored(g)), o.init, 1)),
+      D_A(network(dev, Discriminator(d_for(d, g.output_nc)), o.init, 2)),
+      D_B(network(dev, Discriminator(d_for(d, g.input_nc)), o.init, 3)),
+      opt_G_A(dev, G_A.parameter_count(), opt), opt_G_B(dev, G_B.parameter_count(), opt),
+      opt_D_A(dev, D_A.parameter_count(), opt), opt_D_B(dev, D_B.parameter_count(), opt), gan_(gan),
+      channels_{g.input_nc, g.output_nc}, generator_sizes_(derive_size_rule(G_A.net(), Output::same_size)),
+      sizes_(generator_sizes_ & derive_size_rule(D_A.net())) {
+    for_each_pool([&](const char* name, ImagePool<B>& pool) {
+        pool = ImagePool<B>(o.pool_size, random_key(o.seed, {fnv1a(name)}));
+    });
+    // G_A(B) only makes sense when both domains have the same channels (the reference asserts it).
+    if (o.lambda_identity > 0 && g.input_nc != g.output_nc)
+        throw std::invalid_argument("CycleGAN: the identity loss needs input_nc == output_nc (got " +
+                                    std::to_string(g.input_nc) + " and " + std::to_string(g.output_nc) +
+                                    "); set lambda_identity to 0");
+}
+
+template <class Generator, class Discriminator, class GanLossType, class OptimizerType, class PixelLossType>
+CycleGANLosses CycleGAN<Generator, Discriminator, GanLossType, OptimizerType, PixelLossType>::train_step(const Tensor<B>& real_A, const Tensor<B>& real_B) {
+    SingleProcess alone;
+    return train_step(real_A, real_B, alone, 1.0);
+}
+
+template <class Generator, class Discriminator, class GanLossType, class OptimizerType, class PixelLossType>
+template <class Comm>
+CycleGANLosses CycleGAN<Generator, Discriminator, GanLossType, OptimizerType, PixelLossType>::train_step(const Tensor<B>& real_A, const Tensor<B>& real_B, Comm& comm, double weight) {
+    static_assert(Communicator<Comm, B>, "CycleGAN::train_step: the communicator must have rank(), size(), "
+                                         "all_reduce_weighted, broadcast and barrier (see SingleProcess)");
+    B& dev = *dev_;
+    const bool idle = real_A.empty();  // this rank has no images in this step, but steps with the others
+    if (idle != real_B.empty() || (idle && weight != 0))
+        throw std::invalid_argument("CycleGAN::train_step: real_A and real_B must both have images, or both none with weight 0");
+    if (!idle) {
+        check_images("CycleGAN::train_step", "real_A", real_A.shape(), channels_[0], sizes_);
+        check_images("CycleGAN::train_step", "real_B", real_B.shape(), channels_[1], sizes_);
+    }
+    CycleGANLosses L;
+    for (auto* n : {&G_A, &G_B}) n->train();
+    for (auto* n : {&D_A, &D_B}) n->train();
+
+    // Generators. The loss is a sum, so its gradient can be taken one cycle at a time: each
+    // cycle's two forwards run and go backward before the next cycle's begin, and only two
+    // generator forwards' activations are alive at once instead of six. Weights change only
+    // after every backward, so this is the reference's gradient; each network still sees its
+    // forwards in the reference's order (batch norm's running statistics depend on it).
+    G_A.zero_grad();
+    G_B.zero_grad();
+    Tensor<B> fake_B, rec_A, fake_A, rec_B, idt_A, idt_B;
+    if (!idle) {
+        Cycle a = cycle(G_A, G_B, D_A, real_A, o_.lambda_A), b = cycle(G_B, G_A, D_B, real_B, o_.lambda_B);
+        std::tie(fake_B, rec_A, L.G_A, L.cycle_A) = std::tie(a.fake, a.rec, a.gan_loss, a.cycle_loss);
+        std::tie(fake_A, rec_B, L.G_B, L.cycle_B) = std::tie(b.fake, b.rec, b.gan_loss, b.cycle_loss);
+        if (o_.lambda_identity > 0) {
+            std::tie(idt_A, L.idt_A) = identity(G_A, real_B, o_.lambda_B * o_.lambda_identity);
+            std::tie(idt_B, L.idt_B) = identity(G_B, real_A, o_.lambda_A * o_.lambda_identity);
+        }
+    }
+    if (comm.size() > 1) {
+        Tensor<B>* generators[] = {&G_A.gradients(), &G_B.gradients()};
+        comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(generators), weight);
+    }
+    opt_G_A.step(G_A.parameters(), G_A.gradients());
+    opt_G_B.step(G_B.parameters(), G_B.gradients());
+
+    // Discriminators: 0.5 * (loss on real + loss on a fake from the pool).
+    D_A.zero_grad();
+    D_B.zero_grad();
+    if (!idle) {
+        L.D_A = discriminator_step(D_A, real_B, fake_B_pool.query(dev, fake_B));
+        L.D_B = discriminator_step(D_B, real_A, fake_A_pool.query(dev, fake_A));
+    }
+    if (comm.size() > 1) {  // the losses ride along, so that each rank reports the whole batch's
+        Tensor<B> losses = Tensor<B>::from_host(dev, Shape{1, 1, 1, 8}, L.values());
+        Tensor<B>* discriminators[] = {&D_A.gradients(), &D_B.gradients(), &losses};
+        comm.all_reduce_weighted(dev, std::span<Tensor<B>* const>(discriminators), weight);
+        const auto mean = losses.to_host(dev);
+        L = {mean[0], mean[1], mean[2], mean[3], mean[4], mean[5], mean[6], mean[7]};
+    }
+    opt_D_A.step(D_A.parameters(), D_A.gradients());
+    opt_D_B.step(D_B.parameters(), D_B.gradients());
+
+    if (!idle) last_ = {real_A, real_B, fake_B, rec_A, fake_A, rec_B, idt_A, idt_B};
+    return L;
+}
 
 // The paper's configuration for 256x256 images: resnet_9blocks, the 70x70 PatchGAN, LSGAN, Adam.
 template <class B>

@@ -20,6 +20,7 @@
 #include "upsample.hpp"
 #include "../../layers/activations.hpp"
 #include "../../models/any_model.hpp"
+#include "../../models/cycle_gan.hpp"
 #include "../../ops/loss.hpp"
 
 #include "../../core/compiled.hpp"
@@ -100,6 +101,15 @@ CYCLEGAN_DETAIL_INSTANCE AnyGeneratorOptions AnyGenerator<cpu>::infer_options(
 CYCLEGAN_DETAIL_INSTANCE AnyLayer<cpu> AnyDiscriminator<cpu>::build(const AnyDiscriminatorOptions&);
 CYCLEGAN_DETAIL_INSTANCE SizeRule AnyDiscriminator<cpu>::size_rule_of(const AnyDiscriminatorOptions&);
 CYCLEGAN_DETAIL_INSTANCE std::string AnyDiscriminator<cpu>::prefix_of(const AnyDiscriminatorOptions&);
+
+// The models the programs and the README train: the paper's CycleGAN, and the one cyclegan-train
+// builds from its options (networks by name, the GAN loss chosen at run time), each constructed and
+// stepped here, with the networks' forward and backward passes (issue 29: a training step that
+// compiled in 10 s). A step shared by other communicators than SingleProcess is compiled where used.
+CYCLEGAN_DETAIL_INSTANCE class CycleGAN<ResnetGenerator9<cpu>, PatchDiscriminator<cpu, 3>, LSGAN, Adam>;
+CYCLEGAN_DETAIL_INSTANCE class CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>, GANLoss>;
+CYCLEGAN_DETAIL_INSTANCE CycleGANLosses CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>, GANLoss>::train_step<SingleProcess>(
+    const Tensor<cpu>&, const Tensor<cpu>&, SingleProcess&, double);
 
 #undef CYCLEGAN_DETAIL_CPU_ALL
 #undef CYCLEGAN_DETAIL_CPU_LOSS
