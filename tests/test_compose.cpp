@@ -8,6 +8,14 @@
 #include <algorithm>
 #include <fstream>
 
+// Where cyclegan::cyclegan links the compiled kernels, a program's files declare the entry points
+// and never read the kernel sets' code (core/compiled.hpp): simd_kernels.hpp defines the target.
+#if defined(CYCLEGAN_COMPILED_KERNELS) && CYCLEGAN_COMPILED_KERNELS
+#if !CYCLEGAN_DETAIL_KERNELS_DECLARED || defined(CYCLEGAN_AVX512_TARGET)
+#error "a file built through cyclegan::cyclegan read the CPU kernels' code (simd_kernels.hpp)"
+#endif
+#endif
+
 using namespace cyclegan;
 using test::gradcheck;
 using test::random_tensor;

@@ -1,5 +1,6 @@
 // Conv2d and ConvTranspose2d: values by hand, finite-difference gradients, PyTorch parity.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#define CYCLEGAN_KERNEL_DEFINITIONS 1  // asks cpu_detail::conv_algorithm which kernel a case takes
 #include <algorithm>
 #include <array>
 

@@ -7,6 +7,7 @@
 // (kernels_baseline_*), where only run-time dispatch can reach the AVX kernels; a set this CPU
 // cannot run exits 77, which ctest reports as skipped, by the test's name.
 #define DOCTEST_CONFIG_IMPLEMENT
+#define CYCLEGAN_KERNEL_DEFINITIONS 1  // calls the kernels' internals (cpu_detail) itself
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -40,6 +40,7 @@
 #include "backend/cpu/conv.hpp"
 #include "backend/cpu/cpu.hpp"
 #include "backend/cpu/dropout.hpp"
+#include "backend/cpu/kernel_set.hpp"
 #include "backend/cpu/loss.hpp"
 #include "backend/cpu/norm.hpp"
 #include "backend/cpu/optim.hpp"

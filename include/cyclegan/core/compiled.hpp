@@ -22,7 +22,16 @@
 #define CYCLEGAN_DETAIL_DECLARATIONS_ONLY 1  // plain functions the library defines: declarations only
 #endif
 #define CYCLEGAN_COMPILED_FUNCTION  // one definition, in cyclegan_kernels
+// The CPU kernels' code (backend/cpu/simd_kernels.hpp, the kernel sets) is then not even read: the
+// entry-point headers declare them only. A file that calls the kernels' internals itself (the
+// kernel tests) defines CYCLEGAN_KERNEL_DEFINITIONS before any include.
+#if !defined(CYCLEGAN_BUILDING_KERNELS) && !defined(CYCLEGAN_KERNEL_DEFINITIONS)
+#define CYCLEGAN_DETAIL_KERNELS_DECLARED 1
+#endif
 #else
 #define CYCLEGAN_DETAIL_DECLARATIONS_ONLY 0
 #define CYCLEGAN_COMPILED_FUNCTION inline
+#endif
+#ifndef CYCLEGAN_DETAIL_KERNELS_DECLARED
+#define CYCLEGAN_DETAIL_KERNELS_DECLARED 0
 #endif

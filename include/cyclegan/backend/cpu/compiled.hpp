@@ -1,13 +1,15 @@
 #pragma once
 // The CPU kernels compiled once (issue 29; the switch and its macros: core/compiled.hpp). Where the
 // build has cyclegan_kernels, every entry point below, for float and double, is an explicit
-// instantiation declaration: a program still sees the definitions, but the compiler neither
-// instantiates nor optimises them again in every translation unit; the linker takes them from the
-// library (src/cpu_kernels.cpp). Operations on other element types, and pointwise or loss ops of a
-// program's own, are instantiated where they are used, as before. The networks the programs choose
-// by name (AnyGenerator<cpu>, AnyDiscriminator<cpu>) are built in the library too.
-// An entry point added to backend/cpu/*.hpp and not here still works, only compiled again in each
-// file; the test compiled_kernels (tests/compiled/check_symbols.cmake) names it.
+// instantiation declaration: the compiler neither instantiates nor optimises them again in every
+// translation unit, and the headers holding the kernel sets (conv.hpp, norm.hpp, optim.hpp,
+// pointwise.hpp's loops) declare them only (CYCLEGAN_DETAIL_KERNELS_DECLARED); the linker takes
+// them from the library (src/cpu_kernels.cpp). Pointwise or loss ops of a program's own are
+// instantiated where they are used. The networks the programs choose by name (AnyGenerator<cpu>,
+// AnyDiscriminator<cpu>) and the models they train are built in the library too.
+// An entry point added to those headers and not here does not link where the kernels are compiled;
+// one added elsewhere in backend/cpu is compiled again in each file. The test compiled_kernels
+// (tests/compiled/check_symbols.cmake) names either.
 #include "conv.hpp"
 #include "cpu.hpp"
 #include "dropout.hpp"

@@ -11,11 +11,42 @@
 #include <vector>
 
 #include "../../ops/conv.hpp"
+#include "../../core/compiled.hpp"
+#include "cpu.hpp"
+
+namespace cyclegan {
+
+// y = conv(x, w), in the device's precision (the few-output kernels stay in float: see
+// docs/architecture.md, "Precision"). ConvWeights::fixed (inference) lets the Winograd and direct
+// paths keep their transformed or packed weights in the device's weight cache between calls.
+template <class T>
+void conv2d_forward(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
+                    const Conv2dGeometry& g, ConvWeights weights = ConvWeights::changing);
+
+template <class T>
+void conv2d_backward_data(basic_cpu<T>& dev, const CpuTensor<T>& dy, const CpuTensor<T>& w, CpuTensor<T>& dx,
+                          const Conv2dGeometry& g);
+
+template <class T>
+void conv2d_backward_filter(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuTensor<T>& dy, CpuTensor<T>& dw,
+                            const Conv2dGeometry& g);
+
+// y[n, c, :, :] += b[c]   (the loops: simd/loops.inl)
+template <class T>
+void add_channel_bias(basic_cpu<T>&, CpuTensor<T>& y, const CpuTensor<T>& b);
+
+// db[c] += sum over n, h, w of dy[n, c, h, w], in double
+template <class T>
+void channel_bias_backward(basic_cpu<T>&, const CpuTensor<T>& dy, CpuTensor<T>& db);
+
+}  // namespace cyclegan
+
+// The kernels, unless this file takes them from cyclegan_kernels (core/compiled.hpp).
+#if !CYCLEGAN_DETAIL_KERNELS_DECLARED
 #include "conv_direct.hpp"
 #include "conv_rows.hpp"
 #include "conv_thin.hpp"
 #include "conv_winograd.hpp"
-#include "cpu.hpp"
 #include "gemm.hpp"
 #include "scratch.hpp"
 
@@ -109,12 +140,9 @@ ConvAlgorithm conv_algorithm_in(const Conv2dGeometry& g, int in_channels, const 
 
 }  // namespace cpu_detail
 
-// y = conv(x, w), in the device's precision (the few-output kernels stay in float: see
-// docs/architecture.md, "Precision"). ConvWeights::fixed (inference) lets the Winograd and direct
-// paths keep their transformed or packed weights in the device's weight cache between calls.
 template <class T>
 void conv2d_forward(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuTensor<T>& w, CpuTensor<T>& y,
-                    const Conv2dGeometry& g, ConvWeights weights = ConvWeights::changing) {
+                    const Conv2dGeometry& g, ConvWeights weights) {
     using namespace cpu_detail;
     const Shape xs = x.shape(), ys = y.shape();
     const GemmOperands ops = operands_for(dev.precision());
@@ -176,16 +204,15 @@ void conv2d_backward_filter(basic_cpu<T>& dev, const CpuTensor<T>& x, const CpuT
     }
 }
 
-// y[n, c, :, :] += b[c]   (the loops: simd/loops.inl)
 template <class T>
 void add_channel_bias(basic_cpu<T>&, CpuTensor<T>& y, const CpuTensor<T>& b) {
     cpu_detail::with_cpu_kernels([&](auto isa) { add_channel_bias_loop(isa, y.data(), b.data(), y.shape()); });
 }
 
-// db[c] += sum over n, h, w of dy[n, c, h, w], in double
 template <class T>
 void channel_bias_backward(basic_cpu<T>&, const CpuTensor<T>& dy, CpuTensor<T>& db) {
     cpu_detail::with_cpu_kernels([&](auto isa) { channel_bias_backward_loop(isa, dy.data(), db.data(), dy.shape()); });
 }
 
 }  // namespace cyclegan
+#endif  // !CYCLEGAN_DETAIL_KERNELS_DECLARED

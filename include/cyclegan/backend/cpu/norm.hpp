@@ -7,15 +7,55 @@
 #include <vector>
 
 #include "../../ops/norm.hpp"
+#include "../../core/compiled.hpp"
 #include "cpu.hpp"
+
+namespace cyclegan {
+
+// mean[g] = sum(x) / M, rstd[g] = 1 / sqrt(sum((x - mean)^2) / M + eps) over the M values of group g
+// (two passes, for accuracy). When var is given it also receives the biased variance, which batch
+// norm's running statistics need without eps folded in.
+template <class T>
+void norm_statistics(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, double eps,
+                     CpuTensor<T>& mean, CpuTensor<T>& rstd, CpuTensor<T>* var);
+
+// rstd[c] = 1 / sqrt(var[c] + eps): batch norm in eval, from its running variance.
+template <class T>
+void norm_inverse_std(basic_cpu<T>&, const CpuTensor<T>& var, double eps, CpuTensor<T>& rstd);
+
+// PyTorch's update (ops/norm.hpp), M = count values per channel.
+template <class T>
+void update_running_statistics(basic_cpu<T>&, const CpuTensor<T>& mean, const CpuTensor<T>& var,
+                               std::size_t count, double momentum, CpuTensor<T>& running_mean,
+                               CpuTensor<T>& running_var);
+
+// y = (x - mean[g]) * rstd[g] * weight[c] + bias[c], folded into one scale and shift per group.
+// weight and bias may be empty (no affine transform): scale 1, shift 0.
+template <class T>
+void norm_forward(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, const CpuTensor<T>& mean,
+                  const CpuTensor<T>& rstd, const CpuTensor<T>& weight, const CpuTensor<T>& bias,
+                  CpuTensor<T>& y);
+
+// With xhat = (x - mean) * rstd and the M values of a group:
+//   batch statistics (mean and rstd depend on x):
+//     dx = w * rstd * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M)
+//   running statistics (constants): dx = w * rstd * dy
+//   dweight[c] += sum(dy * xhat), dbias[c] += sum(dy), over every group of channel c.
+// dx (overwritten), dweight and dbias (accumulated) may each be null; weight may be empty (w = 1).
+template <class T>
+void norm_backward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy, const NormGroups& g,
+                   const CpuTensor<T>& mean, const CpuTensor<T>& rstd, const CpuTensor<T>& weight,
+                   bool batch_stats, CpuTensor<T>* dx, CpuTensor<T>* dweight, CpuTensor<T>* dbias);
+
+}  // namespace cyclegan
+
+// The kernels, unless this file takes them from cyclegan_kernels (core/compiled.hpp).
+#if !CYCLEGAN_DETAIL_KERNELS_DECLARED
 #include "simd_kernels.hpp"
 
 namespace cyclegan {
 
 
-// mean[g] = sum(x) / M, rstd[g] = 1 / sqrt(sum((x - mean)^2) / M + eps) over the M values of group g
-// (two passes, for accuracy). When var is given it also receives the biased variance, which batch
-// norm's running statistics need without eps folded in.
 template <class T>
 void norm_statistics(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, double eps,
                      CpuTensor<T>& mean, CpuTensor<T>& rstd, CpuTensor<T>* var) {
@@ -25,7 +65,6 @@ void norm_statistics(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, 
     });
 }
 
-// rstd[c] = 1 / sqrt(var[c] + eps): batch norm in eval, from its running variance.
 template <class T>
 void norm_inverse_std(basic_cpu<T>&, const CpuTensor<T>& var, double eps, CpuTensor<T>& rstd) {
     const T* pv = var.data();
@@ -33,7 +72,6 @@ void norm_inverse_std(basic_cpu<T>&, const CpuTensor<T>& var, double eps, CpuTen
     for (std::size_t c = 0; c < var.numel(); ++c) pr[c] = static_cast<T>(inverse_std(pv[c], eps));
 }
 
-// PyTorch's update (ops/norm.hpp), M = count values per channel.
 template <class T>
 void update_running_statistics(basic_cpu<T>&, const CpuTensor<T>& mean, const CpuTensor<T>& var,
                                std::size_t count, double momentum, CpuTensor<T>& running_mean,
@@ -47,8 +85,6 @@ void update_running_statistics(basic_cpu<T>&, const CpuTensor<T>& mean, const Cp
     }
 }
 
-// y = (x - mean[g]) * rstd[g] * weight[c] + bias[c], folded into one scale and shift per group.
-// weight and bias may be empty (no affine transform): scale 1, shift 0.
 template <class T>
 void norm_forward(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, const CpuTensor<T>& mean,
                   const CpuTensor<T>& rstd, const CpuTensor<T>& weight, const CpuTensor<T>& bias,
@@ -58,12 +94,6 @@ void norm_forward(basic_cpu<T>&, const CpuTensor<T>& x, const NormGroups& g, con
     });
 }
 
-// With xhat = (x - mean) * rstd and the M values of a group:
-//   batch statistics (mean and rstd depend on x):
-//     dx = w * rstd * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M)
-//   running statistics (constants): dx = w * rstd * dy
-//   dweight[c] += sum(dy * xhat), dbias[c] += sum(dy), over every group of channel c.
-// dx (overwritten), dweight and dbias (accumulated) may each be null; weight may be empty (w = 1).
 template <class T>
 void norm_backward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy, const NormGroups& g,
                    const CpuTensor<T>& mean, const CpuTensor<T>& rstd, const CpuTensor<T>& weight,
@@ -89,3 +119,4 @@ void norm_backward(basic_cpu<T>&, const CpuTensor<T>& x, const CpuTensor<T>& dy,
 }
 
 }  // namespace cyclegan
+#endif  // !CYCLEGAN_DETAIL_KERNELS_DECLARED
