@@ -3,9 +3,11 @@
 # programs offer, by name) must define none of the CPU backend's entry points for float or double,
 # only refer to them, and the library must define each one the program refers to; nor may it
 # compile a network built by name (an AnyLayer<cpu> wrapper's vtable), stb's decoders
-# (decode_image, write_image) or the model's constructor and training step. An entry point added to
-# backend/cpu/ but not to compiled.hpp's list shows up here by name, through a second object file
-# that runs every layer (LAYERS_OBJECT).
+# (decode_image, write_image), the model's constructor, training step and checkpoints, or the file
+# code listed below. An entry point added to backend/cpu/ but not to compiled.hpp's list shows up
+# here by name, through a second object file that runs every layer (LAYERS_OBJECT), where its header
+# still holds its definition; one added to a header that only declares (conv, norm, optim) fails to
+# link first, naming it.
 #   cmake -DNM=nm "-DOBJECT=train.cpp.o[;train_cuda.cu.o]" -DLAYERS_OBJECT=test_compose.cpp.o -DLIBRARY=libcyclegan_kernels.a -P check_symbols.cmake
 foreach(var NM OBJECT LIBRARY)
   if(NOT DEFINED ${var})
@@ -39,11 +41,13 @@ function(entry_points file kinds out)
 endfunction()
 
 # Also compiled in the library: the networks built by name, the image codecs, and the model the
-# program trains (CycleGAN of networks by name and the run-time GAN loss): its constructor and its
-# single-process step.
+# program trains (CycleGAN of networks by name and the run-time GAN loss): its constructor, its
+# single-process step and its checkpoints' saving and loading; and the file code a program runs per
+# epoch (the report's chart, safetensors' header, the dataset's listing: CYCLEGAN_COMPILED_FUNCTION).
 execute_process(COMMAND ${NM} -C --defined-only ${OBJECT} OUTPUT_VARIABLE text)
-set(any_model "cyclegan::AnyDiscriminator<cyclegan::basic_cpu<float> >, cyclegan::GANLoss, cyclegan::Adam, cyclegan::L1Loss>::")
-set(compiled_by_library "vtable for cyclegan::AnyLayer<cyclegan::basic_cpu<float> >::Model<|cyclegan::decode_image\\(|cyclegan::write_image\\(|cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >::build|${any_model}CycleGAN\\(|${any_model}train_step<cyclegan::SingleProcess>\\(")
+set(any_model_type "cyclegan::CycleGAN<cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >, cyclegan::AnyDiscriminator<cyclegan::basic_cpu<float> >, cyclegan::GANLoss, cyclegan::Adam, cyclegan::L1Loss>")
+set(any_model "${any_model_type}::")
+set(compiled_by_library "vtable for cyclegan::AnyLayer<cyclegan::basic_cpu<float> >::Model<|cyclegan::decode_image\\(|cyclegan::write_image\\(|cyclegan::AnyGenerator<cyclegan::basic_cpu<float> >::build|${any_model}CycleGAN\\(cyclegan::basic_cpu|${any_model}train_step<cyclegan::SingleProcess>\\(|_checkpoint<${any_model_type}, cyclegan::SingleProcess>\\(|cyclegan::report::line_chart(\\[abi:cxx11\\])?\\(|cyclegan::safetensors::serialize_header(\\[abi:cxx11\\])?\\(|cyclegan::list_images\\(")
 # The names alone first: a pattern that starts with [^\n]* retries at every character of a line,
 # which on a CUDA object's symbols (lines of thousands of characters) took minutes. Whole lines,
 # for the message, only when there is one.

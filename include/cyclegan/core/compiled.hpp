@@ -2,9 +2,10 @@
 // Header-only, or compiled once: the switch (README, "Use it from another CMake project";
 // docs/architecture.md, "Kernels compiled once"). CMake's cyclegan::cyclegan defines
 // CYCLEGAN_COMPILED_KERNELS for its users and links cyclegan_kernels, built from src/cpu_kernels.cpp
-// (which defines CYCLEGAN_BUILDING_KERNELS: the kernels and the networks built by name) and src/io.cpp
-// (CYCLEGAN_BUILDING_IO: the Translator and the image codecs), two objects, so that a program that
-// reads no image links no image code. A program that only puts include/ on its path defines none of
+// (which defines CYCLEGAN_BUILDING_KERNELS: the kernels, the networks built by name and the models
+// the programs train) and src/io.cpp (CYCLEGAN_BUILDING_IO: the Translator, the image codecs and the
+// rest of the file, dataset and report code), two objects, so that a program that uses none of the
+// second links none of it (nor stb or libtiff). A program that only puts include/ on its path defines none of
 // these, and every header then holds its definitions, as a header-only library's do.
 
 #if defined(CYCLEGAN_COMPILED_KERNELS) && CYCLEGAN_COMPILED_KERNELS

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/compiled.hpp"
 #include "../core/choice.hpp"
 #include "../core/random.hpp"
 #include "../core/text.hpp"
@@ -48,9 +49,13 @@ inline std::string some_names(const std::vector<std::string>& names, const char*
 // whose extension is not an image's (Thumbs.db, notes.txt); when `warnings` is given it gets one
 // line saying what was skipped. Throws dataset_error naming the folder when it is missing, is not
 // a folder, or holds no image. Messages show names as printable() does.
-inline std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir,
-                                                      std::vector<std::string>* warnings = nullptr,
-                                                      std::size_t max_dataset_size = SIZE_MAX) {
+CYCLEGAN_COMPILED_FUNCTION std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir,
+                                                                          std::vector<std::string>* warnings = nullptr,
+                                                                          std::size_t max_dataset_size = SIZE_MAX);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir,
+                                                                          std::vector<std::string>* warnings,
+                                                                          std::size_t max_dataset_size) {
     namespace fs = std::filesystem;
     const std::string where = "'" + printable(dir.string()) + "'";
     if (max_dataset_size == 0) throw std::invalid_argument("list_images: max_dataset_size must be at least 1");
@@ -89,13 +94,16 @@ inline std::vector<std::filesystem::path> list_images(const std::filesystem::pat
     if (images.size() > max_dataset_size) images.resize(max_dataset_size);
     return images;
 }
+#endif
 
 // Reads each file's header (probe_image) and, when any is not a readable image (or, with
 // options, is too small for the crop), throws image_error naming each such file and why (the first
 // 20, then how many more), so that training fails at its start rather than hours in, with the
 // whole list to fix at once. Damage past the header shows only when the file is decoded (the
 // Loader then names it).
-inline void validate_images(const std::vector<std::filesystem::path>& paths, const PreprocessOptions* options = nullptr) {
+CYCLEGAN_COMPILED_FUNCTION void validate_images(const std::vector<std::filesystem::path>& paths, const PreprocessOptions* options = nullptr);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void validate_images(const std::vector<std::filesystem::path>& paths, const PreprocessOptions* options) {
     std::vector<std::string> problems;
     for (const auto& p : paths) {
         try {
@@ -112,6 +120,7 @@ inline void validate_images(const std::vector<std::filesystem::path>& paths, con
     if (problems.size() > 20) message += "\n  ... and " + std::to_string(problems.size() - 20) + " more";
     throw image_error(message);
 }
+#endif
 
 // A permutation of [0, n) chosen by `key`, evaluated one index at a time: a 4-round Feistel
 // network on the smallest power-of-4 domain that holds n, cycle-walking the values that land

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/compiled.hpp"
 #include "../core/choice.hpp"
 #include "../core/option_range.hpp"
 #include "../core/random.hpp"
@@ -103,7 +104,9 @@ inline std::pair<int, int> resized_size(int width, int height, const PreprocessO
 // `o` says could not have sides that o.sizes takes (`networks` names whose rule it is), or when
 // load_size is below crop_size in a mode that resizes and then crops. Modes that do not crop
 // round to o.sizes instead and always pass.
-inline void check_sizes(const PreprocessOptions& o, const std::string& networks) {
+CYCLEGAN_COMPILED_FUNCTION void check_sizes(const PreprocessOptions& o, const std::string& networks);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void check_sizes(const PreprocessOptions& o, const std::string& networks) {
     check_options(o);
     if (!o.mode.ends_with("crop")) return;
     const SizeRule& r = o.sizes;
@@ -119,6 +122,7 @@ inline void check_sizes(const PreprocessOptions& o, const std::string& networks)
         throw std::invalid_argument("--load-size " + std::to_string(o.load_size) + " is below " + crop +
                                     " with preprocess " + o.mode + ": images are resized to load_size, then cropped");
 }
+#endif
 
 // Width and height that preprocess() gives for an input of this size; throws image_error naming
 // `source` (printable()) and both sizes when the crop does not fit. With probe_image, checks a whole dataset
@@ -141,7 +145,9 @@ inline std::pair<int, int> output_size(int width, int height, const PreprocessOp
 
 // The reference's transform for one image. Every random choice (crop position, flip) is a hash
 // of `seed`. `source` names the image in error messages.
-inline Image preprocess(const Image& img, const PreprocessOptions& o, std::uint64_t seed, const std::string& source) {
+CYCLEGAN_COMPILED_FUNCTION Image preprocess(const Image& img, const PreprocessOptions& o, std::uint64_t seed, const std::string& source);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION Image preprocess(const Image& img, const PreprocessOptions& o, std::uint64_t seed, const std::string& source) {
     const auto [out_w, out_h] = output_size(img.width, img.height, o, source);  // checks options and the crop
     const auto [rw, rh] = resized_size(img.width, img.height, o);
     Image x = resize_bicubic(img, rw, rh);
@@ -153,5 +159,6 @@ inline Image preprocess(const Image& img, const PreprocessOptions& o, std::uint6
     if (o.flip && (random_key(seed, {3}) >> 63) != 0) x = flip_horizontal(x);  // probability 1/2
     return x;
 }
+#endif
 
 }  // namespace cyclegan

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/compiled.hpp"
 #include "image.hpp"
 
 namespace cyclegan {
@@ -62,7 +63,9 @@ inline Taps taps(int in_size, int out_size) {
 
 // Bicubic resize (separable, widths first), computed in float and rounded to 8 bit once at the
 // end. PIL rounds to 8 bit between its two passes; results differ from PIL's by a level or so.
-inline Image resize_bicubic(const Image& img, int width, int height) {
+CYCLEGAN_COMPILED_FUNCTION Image resize_bicubic(const Image& img, int width, int height);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION Image resize_bicubic(const Image& img, int width, int height) {
     if (width < 1 || height < 1) throw std::invalid_argument("resize_bicubic: target size " + image_detail::size_text(width, height));
     if (width == img.width && height == img.height) return img;
     const int C = img.channels;
@@ -104,6 +107,7 @@ inline Image resize_bicubic(const Image& img, int width, int height) {
     }
     return out;
 }
+#endif
 
 // The rectangle [x, x + w) x [y, y + h), which must lie inside the image.
 inline Image crop(const Image& img, int x, int y, int w, int h) {

@@ -34,6 +34,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../core/compiled.hpp"
 #include "../core/image_pool.hpp"
 #include "../core/network.hpp"
 #include "../distributed/communicator.hpp"
@@ -325,7 +326,9 @@ inline std::string name_prefixes(const std::map<std::string, safetensors::Tensor
 }
 
 // The file must be one of ours, and not from a newer version. `where`: the file's name, printable().
-inline void check_format(const std::map<std::string, std::string>& meta, const std::string& where, bool require_checkpoint) {
+CYCLEGAN_COMPILED_FUNCTION void check_format(const std::map<std::string, std::string>& meta, const std::string& where, bool require_checkpoint);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void check_format(const std::map<std::string, std::string>& meta, const std::string& where, bool require_checkpoint) {
     auto f = meta.find("format");
     if (f == meta.end()) {
         if (require_checkpoint)
@@ -346,6 +349,7 @@ inline void check_format(const std::map<std::string, std::string>& meta, const s
                                " by a newer version; this build reads format " + std::to_string(checkpoint_format_version));
     if (version < 1) throw checkpoint_error(where + ": bad format_version " + printable(v->second));
 }
+#endif
 
 // Reads metadata values, each checked: a damaged entry is an error naming the file (`where`,
 // printable()) and the key.
@@ -670,3 +674,21 @@ void load_network(safetensors::LazyFile& file, Network<Net>& net, const std::str
 }
 
 }  // namespace cyclegan
+
+// The checkpoints of the model cyclegan-train trains (backend/cpu/compiled.hpp compiles its step),
+// saved and loaded by one process: compiled once, in cyclegan_kernels' io part (core/compiled.hpp).
+#if defined(CYCLEGAN_COMPILED_KERNELS) && CYCLEGAN_COMPILED_KERNELS
+#include "../backend/cpu/cpu.hpp"
+#include "../losses/gan_loss.hpp"
+#include "../models/any_model.hpp"
+#include "../models/cycle_gan.hpp"
+
+namespace cyclegan {
+CYCLEGAN_DETAIL_IO_INSTANCE void save_checkpoint(const std::filesystem::path&,
+                                                 CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>, GANLoss>&,
+                                                 const TrainingProgress&, SingleProcess&);
+CYCLEGAN_DETAIL_IO_INSTANCE TrainingProgress load_checkpoint(const std::filesystem::path&,
+                                                             CycleGAN<AnyGenerator<cpu>, AnyDiscriminator<cpu>, GANLoss>&,
+                                                             SingleProcess&);
+}  // namespace cyclegan
+#endif

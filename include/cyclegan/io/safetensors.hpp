@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../core/compiled.hpp"
 #include "../core/text.hpp"
 
 namespace cyclegan::safetensors {
@@ -209,8 +210,11 @@ inline format_error open_error(const std::filesystem::path& path) {
 
 // Reads the length prefix and the JSON header of a file of `size` bytes open at its start; leaves
 // the stream at the data section and returns where it begins. `where`: the file's name, printable().
-inline std::size_t read_header(std::istream& in, std::size_t size, const std::string& where,
-                               std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& meta) {
+CYCLEGAN_COMPILED_FUNCTION std::size_t read_header(std::istream& in, std::size_t size, const std::string& where,
+                                                   std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& meta);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION std::size_t read_header(std::istream& in, std::size_t size, const std::string& where,
+                                                   std::map<std::string, TensorInfo>& tensors, std::map<std::string, std::string>& meta) {
     if (size < 8) throw format_error(where + ": too short to be a safetensors file (" + std::to_string(size) + " bytes)");
     unsigned char len_bytes[8];
     in.read(reinterpret_cast<char*>(len_bytes), 8);
@@ -228,10 +232,13 @@ inline std::size_t read_header(std::istream& in, std::size_t size, const std::st
     HeaderParser(header, where).parse(tensors, meta);
     return 8 + header_len;
 }
+#endif
 
 // Every tensor's dtype is known and its byte range lies inside a data section of `data_size` bytes
 // and fits its shape: a truncated file fails here, before any data is read.
-inline void check_ranges(const std::map<std::string, TensorInfo>& tensors, std::size_t data_size, const std::string& where) {
+CYCLEGAN_COMPILED_FUNCTION void check_ranges(const std::map<std::string, TensorInfo>& tensors, std::size_t data_size, const std::string& where);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void check_ranges(const std::map<std::string, TensorInfo>& tensors, std::size_t data_size, const std::string& where) {
     for (auto& [key, t] : tensors) {
         const std::string name = printable(key);
         const std::size_t es = dtype_size(t.dtype);
@@ -244,6 +251,7 @@ inline void check_ranges(const std::map<std::string, TensorInfo>& tensors, std::
                                " bytes for its shape and dtype, expected " + std::to_string(t.numel() * es));
     }
 }
+#endif
 
 // Little-endian F32 / F64 / I64 bytes -> T. `where` is printable(), `name` is as in the file.
 template <class T>
@@ -348,7 +356,9 @@ struct TensorDecl {
 // The 8-byte length and the JSON header (padded to 8 bytes, as the reference writer does) for
 // tensors stored back to back in `decls`' order. A writer appends their bytes in that order, so
 // values can go straight from a device into the output without an intermediate copy.
-inline std::string serialize_header(const std::vector<TensorDecl>& decls, const std::map<std::string, std::string>& metadata = {}) {
+CYCLEGAN_COMPILED_FUNCTION std::string serialize_header(const std::vector<TensorDecl>& decls, const std::map<std::string, std::string>& metadata = {});
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION std::string serialize_header(const std::vector<TensorDecl>& decls, const std::map<std::string, std::string>& metadata) {
     std::vector<std::string> entries, meta;
     for (const auto& [k, v] : metadata) meta.push_back(detail::json_string(k) + ":" + detail::json_string(v));
     if (!metadata.empty()) entries.push_back("\"__metadata__\":{" + join(meta, ",") + "}");
@@ -370,6 +380,7 @@ inline std::string serialize_header(const std::vector<TensorDecl>& decls, const 
     for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((len >> (8 * i)) & 0xFF);
     return out + header;
 }
+#endif
 
 // A tensor to write: F32 values with their shape.
 struct Entry {
@@ -379,7 +390,9 @@ struct Entry {
 };
 
 // The file's bytes.
-inline std::string serialize(const std::vector<Entry>& entries, const std::map<std::string, std::string>& metadata = {}) {
+CYCLEGAN_COMPILED_FUNCTION std::string serialize(const std::vector<Entry>& entries, const std::map<std::string, std::string>& metadata = {});
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION std::string serialize(const std::vector<Entry>& entries, const std::map<std::string, std::string>& metadata) {
     std::vector<TensorDecl> decls;
     for (const auto& e : entries) {
         decls.push_back({e.name, "F32", e.shape});
@@ -391,5 +404,6 @@ inline std::string serialize(const std::vector<Entry>& entries, const std::map<s
     for (const auto& e : entries) out.append(reinterpret_cast<const char*>(e.values.data()), e.values.size() * 4);
     return out;
 }
+#endif
 
 }  // namespace cyclegan::safetensors

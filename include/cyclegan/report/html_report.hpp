@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../core/compiled.hpp"
 #include "../core/text.hpp"
 #include "../core/atomic_file.hpp"
 #include "../image/image.hpp"
@@ -48,7 +49,9 @@ inline std::string page_text(std::string_view s) { return xml_escape(printable(s
 inline std::string page_link(std::string_view path) { return xml_escape(url_path(path)); }
 
 // Images side by side in rows, `gap` pixels apart on white; everything shown as RGB.
-inline Image make_grid(const std::vector<std::vector<Image>>& rows, int gap = 4) {
+CYCLEGAN_COMPILED_FUNCTION Image make_grid(const std::vector<std::vector<Image>>& rows, int gap = 4);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION Image make_grid(const std::vector<std::vector<Image>>& rows, int gap) {
     int width = 0, height = gap;
     for (const auto& row : rows) {
         int w = gap, h = 0;
@@ -75,6 +78,7 @@ inline Image make_grid(const std::vector<std::vector<Image>>& rows, int gap = 4)
     }
     return grid;
 }
+#endif
 
 // The head and the title; a long title (a deep checkpoint path) wraps at any character rather
 // than running off the page.
@@ -94,9 +98,13 @@ struct EpochImages {
 };
 
 // <web_dir>/index.html: the run's options, two loss charts, and the epochs' grids, newest first.
-inline void write_training_report(const std::filesystem::path& web_dir, const std::string& name,
-                                  const std::vector<LossRecord>& log, std::vector<EpochImages> epochs,
-                                  const std::map<std::string, std::string>& options) {
+CYCLEGAN_COMPILED_FUNCTION void write_training_report(const std::filesystem::path& web_dir, const std::string& name,
+                                                      const std::vector<LossRecord>& log, std::vector<EpochImages> epochs,
+                                                      const std::map<std::string, std::string>& options);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void write_training_report(const std::filesystem::path& web_dir, const std::string& name,
+                                                      const std::vector<LossRecord>& log, std::vector<EpochImages> epochs,
+                                                      const std::map<std::string, std::string>& options) {
     std::string html = page_start("CycleGAN: " + name);
     html += "<p>";
     for (const auto& [k, v] : options) html += page_text(k) + "=" + page_text(v) + " ";
@@ -130,14 +138,18 @@ inline void write_training_report(const std::filesystem::path& web_dir, const st
     html += "</body></html>\n";
     write_file_atomically(web_dir / "index.html", html);
 }
+#endif
 
 struct TranslationPair {
     std::string input, output;  // paths relative to the page, as on disk (encoded when written)
     std::string label;          // shown as printable() shows it
 };
 
-inline void write_translation_report(const std::filesystem::path& page, const std::string& title,
-                                     const std::vector<TranslationPair>& pairs) {
+CYCLEGAN_COMPILED_FUNCTION void write_translation_report(const std::filesystem::path& page, const std::string& title,
+                                                         const std::vector<TranslationPair>& pairs);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void write_translation_report(const std::filesystem::path& page, const std::string& title,
+                                                         const std::vector<TranslationPair>& pairs) {
     std::string html = page_start(title);
     html += "<table><tr><th>input</th><th>output</th><th></th></tr>\n";
     for (const auto& p : pairs)
@@ -146,5 +158,6 @@ inline void write_translation_report(const std::filesystem::path& page, const st
     html += "</table></body></html>\n";
     write_file_atomically(page, html);
 }
+#endif
 
 }  // namespace cyclegan::report

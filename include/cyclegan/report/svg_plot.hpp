@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+#include "../core/compiled.hpp"
 
 namespace cyclegan::report {
 
@@ -69,7 +70,9 @@ inline std::vector<double> ticks(double lo, double hi, int count) {
 }  // namespace detail
 
 // A chart of the series against a shared x axis, with axes, ticks and a legend.
-inline std::string line_chart(const std::string& title, const std::vector<Series>& input, int width = 640, int height = 280) {
+CYCLEGAN_COMPILED_FUNCTION std::string line_chart(const std::string& title, const std::vector<Series>& input, int width = 640, int height = 280);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION std::string line_chart(const std::string& title, const std::vector<Series>& input, int width, int height) {
     using detail::num;
     std::vector<Series> series;
     for (const auto& s : input) series.push_back(detail::thin(s, 600));
@@ -116,5 +119,6 @@ inline std::string line_chart(const std::string& title, const std::vector<Series
     svg += "</svg>\n";
     return svg;
 }
+#endif
 
 }  // namespace cyclegan::report

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "../core/compiled.hpp"
 #include "../core/text.hpp"
 
 namespace cyclegan::report {
@@ -32,7 +33,9 @@ inline void write_row(std::ostream& out, const LossRecord& r) {
     out << "," << r.lr << "," << r.seconds << "\n";
 }
 
-inline void append_loss_log(const std::filesystem::path& path, const LossRecord& r) {
+CYCLEGAN_COMPILED_FUNCTION void append_loss_log(const std::filesystem::path& path, const LossRecord& r);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void append_loss_log(const std::filesystem::path& path, const LossRecord& r) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
     const bool fresh = ec || size == 0;  // missing (or unreadable, and then refused below)
@@ -42,8 +45,11 @@ inline void append_loss_log(const std::filesystem::path& path, const LossRecord&
     write_row(out, r);
     if (!out) throw std::runtime_error(printable(path.string()) + ": writing the loss log failed");
 }
+#endif
 
-inline std::vector<LossRecord> read_loss_log(const std::filesystem::path& path) {
+CYCLEGAN_COMPILED_FUNCTION std::vector<LossRecord> read_loss_log(const std::filesystem::path& path);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION std::vector<LossRecord> read_loss_log(const std::filesystem::path& path) {
     std::vector<LossRecord> out;
     std::ifstream in(path);
     if (!in) return out;
@@ -72,9 +78,12 @@ inline std::vector<LossRecord> read_loss_log(const std::filesystem::path& path) 
     }
     return out;
 }
+#endif
 
 // Rows after `iteration` are dropped: a run resumed from an earlier checkpoint rewrites them.
-inline void truncate_loss_log(const std::filesystem::path& path, long iteration) {
+CYCLEGAN_COMPILED_FUNCTION void truncate_loss_log(const std::filesystem::path& path, long iteration);
+#if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
+CYCLEGAN_COMPILED_FUNCTION void truncate_loss_log(const std::filesystem::path& path, long iteration) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return;
     auto rows = read_loss_log(path);
@@ -83,5 +92,6 @@ inline void truncate_loss_log(const std::filesystem::path& path, long iteration)
     for (const auto& r : rows)
         if (r.iteration <= iteration) write_row(out, r);
 }
+#endif
 
 }  // namespace cyclegan::report
