@@ -682,3 +682,28 @@ TEST_CASE("every op's entry point refuses arguments that do not fit, before the 
     CHECK_THROWS_AS(ops::adam_update(dev, p, grad, state, grad, 1e-3, 0.9, 0.999, 1e-8, 0.0, 1), shape_error);
     CHECK_THROWS_AS(ops::sgd_update(dev, p, state, grad, 1e-2, 0.9, 0.0, 0.0, false, true), shape_error);
 }
+
+// An activation of the user's own, on more values than one thread takes: where the library's kernels
+// are compiled once, its loop is the header's plain one (pointwise.hpp), else each kernel set's.
+namespace {
+struct CubeOp {
+    template <class T> T f(T x) const { return x * x * x; }
+    template <class T> T df(T x, T) const { return T(3) * x * x; }
+    constexpr bool needs_input() const { return true; }
+};
+}  // namespace
+
+TEST_CASE("a pointwise op of the user's own runs forward and backward, on every thread") {
+    cpu dev;
+    Network<Activation<cpu, CubeOp>> net(dev, Activation<cpu, CubeOp>{}, "cube");
+    const Tensor<cpu> x = random_tensor(dev, {2, 4, 96, 96}, 5), dy = random_tensor(dev, {2, 4, 96, 96}, 6);
+    typename Network<Activation<cpu, CubeOp>>::Context ctx;
+    const auto y = net.forward(x, ctx).to_host(dev);
+    Tensor<cpu> dx;
+    net.backward(ctx, dy, &dx);
+    const auto hx = x.to_host(dev), hdy = dy.to_host(dev), hdx = dx.to_host(dev);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < hx.size(); ++i)
+        wrong += y[i] != hx[i] * hx[i] * hx[i] || hdx[i] != hdy[i] * (3.0f * hx[i] * hx[i]);
+    CHECK(wrong == 0);
+}

@@ -365,6 +365,37 @@ TEST_CASE("the weight cache's fingerprint changes when any value changes, moves 
 }
 #endif
 
+#if CYCLEGAN_X86_KERNELS
+TEST_CASE("a long tensor's fingerprint, hashed by runs on every thread, is the same for any thread count and sees any run change") {
+    const std::size_t run = std::size_t{1} << 16, n = 3 * run + 5;  // three whole runs and a tail
+    const auto v = to_float(float_values(n, 11));
+    std::vector<std::pair<const char*, std::uint64_t (*)(const float*, std::size_t)>> sets;
+    if (cpu_kernels_available(CpuKernels::avx2)) sets.push_back({"avx2", fingerprint_avx2});
+    if (cpu_kernels_available(CpuKernels::avx512)) sets.push_back({"avx512", fingerprint_avx512});
+    for (const auto& [set, print] : sets) {
+        const std::string name = set;
+        CAPTURE(name);
+        cpu dev;
+        const int threads = dev.threads();
+        dev.set_threads(1);
+        const std::uint64_t alone = print(v.data(), n);
+        dev.set_threads(std::max(threads, 2));
+        const std::uint64_t base = print(v.data(), n);
+        dev.set_threads(threads);
+        CHECK(alone == base);
+        for (std::size_t i : {std::size_t{0}, run - 1, run, 2 * run + 17, 3 * run, n - 1}) {  // each run, its ends
+            CAPTURE(i);
+            auto w = v;
+            w[i] = std::bit_cast<float>(std::bit_cast<std::uint32_t>(w[i]) ^ 1u);
+            CHECK(print(w.data(), n) != base);
+        }
+        auto w = v;  // two whole runs swapped: their hashes are folded in order
+        std::swap_ranges(w.begin(), w.begin() + run, w.begin() + run);
+        CHECK(print(w.data(), n) != base);
+    }
+}
+#endif
+
 TEST_CASE("inference keeps transformed Winograd weights, and sees weights changed in place") {
     cpu dev;
     const Conv2dGeometry g{3, 1, 1, 1, PaddingMode::reflect};
