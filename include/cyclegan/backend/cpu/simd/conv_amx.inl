@@ -245,23 +245,29 @@ inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C
             }
         });
         // Xq[phase * 2 + e][r][q][c] = (P[c][r][2q + e], P[c][r][2q + e + 1]) for the phase image P,
-        // 16 channels gathered at once.
-        parallel_for(copies * Hp, 2.0 * copies * Hp * pairs_w * Cb, [&](int i) {
-            const int phase = i / (2 * Hp), e = i / Hp % 2, r = i % Hp, sh = ph.row_source(phase / S, r);
+        // 16 channels gathered at once, each column once for both copies (it ends a pair of one
+        // and starts a pair of the other).
+        parallel_for(S * S * Hp, 2.0 * copies * Hp * pairs_w * Cb, [&](int i) {
+            const int phase = i / Hp, r = i % Hp, sh = ph.row_source(phase / S, r), columns = 2 * pairs_w + 1;
             const int* sources = src_w[phase % S].data();
-            bf16_pair* out = Xq + static_cast<std::size_t>(i) * pairs_w * Cb;
-            for (int q = 0; q < pairs_w; ++q)
-                for (int c = 0; c < Cb; c += L) {
-                    const __mmask16 valid = static_cast<__mmask16>(C - c >= L ? 0xffff : C - c > 0 ? (1u << (C - c)) - 1 : 0);
-                    auto column = [&](int col) {
-                        const int sw = sources[col];
-                        if (sh < 0 || sw < 0 || !valid) return _mm512_setzero_ps();
-                        return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, channel_offsets,
-                                                        xn + (static_cast<std::size_t>(c) * H + sh) * W + sw, 4);
-                    };
-                    Simd::store(reinterpret_cast<float*>(out + static_cast<std::size_t>(q) * Cb + c),
-                                pair_up(column(2 * q + e), column(2 * q + e + 1)));
+            bf16_pair* even = Xq + (static_cast<std::size_t>(phase * 2) * Hp + r) * pairs_w * Cb;
+            bf16_pair* odd = even + static_cast<std::size_t>(Hp) * pairs_w * Cb;
+            for (int c = 0; c < Cb; c += L) {
+                const __mmask16 valid = static_cast<__mmask16>(C - c >= L ? 0xffff : C - c > 0 ? (1u << (C - c)) - 1 : 0);
+                auto column = [&](int col) {
+                    const int sw = sources[col];
+                    if (sh < 0 || sw < 0 || !valid) return _mm512_setzero_ps();
+                    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, channel_offsets,
+                                                    xn + (static_cast<std::size_t>(c) * H + sh) * W + sw, 4);
+                };
+                __m512 previous = column(0);
+                for (int col = 1; col < columns; ++col) {
+                    const __m512 next = column(col);  // pairs (col - 1, col): copy e = (col - 1) % 2, q = (col - 1) / 2
+                    bf16_pair* out = (col % 2 ? even : odd) + static_cast<std::size_t>((col - 1) / 2) * Cb + c;
+                    Simd::store(reinterpret_cast<float*>(out), pair_up(previous, next));
+                    previous = next;
                 }
+            }
         });
         const int blocks_o = Ob / BO, blocks_c = Cb / BO, items = positions * blocks_o * blocks_c;
         const std::ptrdiff_t a_stride = static_cast<std::ptrdiff_t>(OH) * OWq * 2, b_stride = static_cast<std::ptrdiff_t>(Cb) * 4,
@@ -305,9 +311,12 @@ inline void conv_direct_amx_filter(const float* x, std::ptrdiff_t x_image, int C
             }
         });
     }
+    // dw[o][c][pos] += G[pos][o][c]: G's rows read in order, dw's row o (C x positions) in L1 meanwhile.
     parallel_for(O, 1.0 * O * C * positions, [&](int o) {
-        for (int c = 0; c < C; ++c)
-            for (int pos = 0; pos < positions; ++pos)
-                dw[(static_cast<std::size_t>(o) * C + c) * positions + pos] += G[(static_cast<std::size_t>(pos) * Ob + o) * Cb + c];
+        float* out = dw + static_cast<std::size_t>(o) * C * positions;
+        for (int pos = 0; pos < positions; ++pos) {
+            const float* in = G + (static_cast<std::size_t>(pos) * Ob + o) * Cb;
+            for (int c = 0; c < C; ++c) out[static_cast<std::size_t>(c) * positions + pos] += in[c];
+        }
     });
 }
