@@ -541,8 +541,9 @@ private:
         std::vector<Image> top{first_image(v.real_A), first_image(v.fake_B), first_image(v.rec_A)};
         std::vector<Image> bottom{first_image(v.real_B), first_image(v.fake_A), first_image(v.rec_B)};
         if (!v.idt_B.empty()) top.push_back(first_image(v.idt_B)), bottom.push_back(first_image(v.idt_A));
-        write_image(web_ / grid_name(epoch), report::make_grid({top, bottom}));
-        grids_.push_back({epoch, grid_name(epoch)});
+        const Image grid = report::make_grid({top, bottom});
+        write_image(web_ / grid_name(epoch), grid);
+        grids_.push_back({epoch, grid_name(epoch), grid.width});
     }
 
     // The epoch's rate, and the next one's where the schedule changes it.

@@ -35,6 +35,7 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <sys/stat.h>
@@ -1005,6 +1006,65 @@ TEST_CASE("the pages: image paths percent-encoded and XML-escaped, text printabl
     REQUIRE(grids.size() == 1);
     CHECK(grids[0] == "images/x%231_real.png");
     CHECK(fs::exists(dir / percent_decoded(grids[0])));
+}
+
+// The y coordinates of a polyline's points ("x,y x,y ...").
+static std::vector<double> polyline_ys(const std::string& points) {
+    std::vector<double> ys;
+    std::istringstream in(points);
+    for (std::string pair; in >> pair;) ys.push_back(std::stod(pair.substr(pair.find(',') + 1)));
+    return ys;
+}
+
+TEST_CASE("the training report: a long loss log drawn faint under its moving average, small grids enlarged by a whole number") {
+    // The moving average: centred, fewer points at the ends, non-finite values left out.
+    const auto average = report::detail::moving_average({0, 2, 0, 2, 0, NAN, 2}, 3);
+    const std::vector<double> expected = {1, 2.0 / 3, 4.0 / 3, 2.0 / 3, 1, 1, 2};
+    REQUIRE(average.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) CHECK(average[i] == doctest::Approx(expected[i]));
+    CHECK(std::isnan(report::detail::moving_average({NAN, NAN}, 3)[0]));
+    CHECK(report::smoothing_window(59) == 0);
+    CHECK(report::smoothing_window(60) == 3);
+    CHECK(report::smoothing_window(1500) == 51);
+
+    // 300 iterations whose losses jump between 0.5 and 1.5: each curve faint as logged, and solid
+    // as its mean of 11, which hardly moves.
+    std::vector<report::LossRecord> log(300);
+    for (std::size_t i = 0; i < log.size(); ++i) {
+        log[i].iteration = static_cast<long>(i + 1);
+        log[i].losses.fill(i % 2 ? 1.5 : 0.5);
+    }
+    TempDir dir;
+    report::write_training_report(dir.path, "noise", log, {{1, "images/small.png", 140}, {2, "images/large.png", 1000}, {3, "images/unknown.png"}}, {});
+    const std::string page = read_all(dir / "index.html");
+    CHECK(contains(page, "the mean of 11 around it"));
+    std::vector<std::string> faint, solid;
+    for (std::size_t at = page.find("<polyline"); at != std::string::npos; at = page.find("<polyline", at + 1)) {
+        const std::size_t begin = page.find("points=\"", at) + 8, end = page.find('"', begin);
+        const std::string element = page.substr(at, page.find("/>", at) - at);
+        (contains(element, "stroke-opacity") ? faint : solid).push_back(page.substr(begin, end - begin));
+    }
+    REQUIRE(faint.size() == 8);
+    REQUIRE(solid.size() == 8);
+    auto spread = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()) - *std::min_element(v.begin(), v.end()); };
+    const auto raw_y = polyline_ys(faint[0]), smooth_y = polyline_ys(solid[0]);
+    REQUIRE(raw_y.size() == 300);
+    REQUIRE(smooth_y.size() == 300);
+    // Away from the ends (5 points each side average fewer values) the mean of 11 moves by 1/11 of the jump.
+    const std::vector<double> inner(smooth_y.begin() + 5, smooth_y.end() - 5);
+    CHECK(spread(inner) < spread(raw_y) / 8);
+    CHECK(spread(inner) > 0);
+
+    // A 140-pixel grid shows 5 times as wide (within 768), a 1000-pixel one as it is, one of unknown
+    // width without a size.
+    CHECK(contains(page, "src=\"images/small.png\" width=\"700\""));
+    CHECK(contains(page, "src=\"images/large.png\" width=\"1000\""));
+    CHECK(contains(page, "src=\"images/unknown.png\" alt="));
+    // Short logs are drawn as they are.
+    report::write_training_report(dir.path, "short", std::vector<report::LossRecord>(log.begin(), log.begin() + 20), {}, {});
+    const std::string short_page = read_all(dir / "index.html");
+    CHECK_FALSE(contains(short_page, "stroke-opacity"));
+    CHECK_FALSE(contains(short_page, "the mean of"));
 }
 
 TEST_CASE("shuffled_index is a permutation of [0, n), and the key changes it") {

@@ -95,7 +95,13 @@ inline std::string page_start(const std::string& title) {
 struct EpochImages {
     int epoch;
     std::string grid;  // path relative to the page, as on disk (encoded when written)
+    int width = 0;     // the grid's width in pixels (0: unknown, shown as it is)
 };
+
+// The whole number of times a picture `width` pixels wide is shown enlarged on a page: as many as
+// keep it within 768 pixels, at least 1 (the page draws the pixels as squares, not blurred, so the
+// 64-pixel samples of a short run can be seen).
+inline int display_scale(int width) { return width > 0 ? std::max(1, 768 / width) : 1; }
 
 // <web_dir>/index.html: the run's options, two loss charts, and the epochs' grids, newest first.
 CYCLEGAN_COMPILED_FUNCTION void write_training_report(const std::filesystem::path& web_dir, const std::string& name,
@@ -114,7 +120,7 @@ CYCLEGAN_COMPILED_FUNCTION void write_training_report(const std::filesystem::pat
         std::vector<Series> series;
         int c = 0;
         for (int k : which) {
-            Series s{loss_names[k], colours[c++], {}, {}};
+            Series s{loss_names[k], colours[c++], {}, {}, smoothing_window(log.size())};
             for (const auto& r : log) s.x.push_back(double(r.iteration)), s.y.push_back(r.losses[k]);
             series.push_back(std::move(s));
         }
@@ -123,7 +129,10 @@ CYCLEGAN_COMPILED_FUNCTION void write_training_report(const std::filesystem::pat
     if (log.empty()) {
         html += "<p>No iterations logged yet.</p>\n";
     } else {
-        html += "<h2>Losses</h2>\n<div>" + chart("Adversarial losses by iteration", {0, 1, 4, 5}) + "</div>\n<div>" +
+        html += "<h2>Losses</h2>\n";
+        if (const std::size_t window = smoothing_window(log.size()))
+            html += "<p>Faint: each logged iteration; solid: the mean of " + std::to_string(window) + " around it.</p>\n";
+        html += "<div>" + chart("Adversarial losses by iteration", {0, 1, 4, 5}) + "</div>\n<div>" +
                 chart("Cycle and identity losses by iteration", {2, 3, 6, 7}) + "</div>\n";
         html += "<p>Last iteration " + std::to_string(log.back().iteration) + ", epoch " + std::to_string(log.back().epoch) +
                 ", learning rate " + detail::num(log.back().lr) + ".</p>\n";
@@ -131,8 +140,9 @@ CYCLEGAN_COMPILED_FUNCTION void write_training_report(const std::filesystem::pat
     std::sort(epochs.begin(), epochs.end(), [](const auto& a, const auto& b) { return a.epoch > b.epoch; });
     for (const auto& e : epochs) {
         html += "<h2>Epoch " + std::to_string(e.epoch) + "</h2>\n<table><tr><th>real</th><th>translated</th>"
-                "<th>reconstructed</th><th>identity</th></tr>\n<tr><td colspan=\"4\"><img src=\"" + page_link(e.grid) +
-                "\" alt=\"epoch " + std::to_string(e.epoch) +
+                "<th>reconstructed</th><th>identity</th></tr>\n<tr><td colspan=\"4\"><img src=\"" + page_link(e.grid) + "\"" +
+                (e.width > 0 ? " width=\"" + std::to_string(e.width * display_scale(e.width)) + "\"" : std::string()) +
+                " alt=\"epoch " + std::to_string(e.epoch) +
                 ": top row A, G_A(A), G_B(G_A(A)), G_B(A); bottom row B, G_B(B), G_A(G_B(B)), G_A(B)\"/></td></tr></table>\n";
     }
     html += "</body></html>\n";

@@ -14,7 +14,14 @@ struct Series {
     std::string name;
     std::string colour;        // any CSS colour
     std::vector<double> x, y;  // same length
+    // Above 1: the series is drawn faint as it is and, over it, as a centred moving average of this
+    // many points (a per-iteration loss is mostly noise; its trend is what a person reads).
+    std::size_t smoothing = 0;
 };
+
+// The number of points a moving average of a series of n points should span: about a thirtieth
+// of it, odd (centred), none below 60 points.
+inline std::size_t smoothing_window(std::size_t n) { return n < 60 ? 0 : n / 30 | 1; }
 
 inline std::string xml_escape(const std::string& s) {
     std::string out;
@@ -42,7 +49,7 @@ inline std::string num(double v) {
 // Averages consecutive points so that a long run draws at most `max_points` per series.
 inline Series thin(const Series& s, std::size_t max_points) {
     if (s.x.size() <= max_points) return s;
-    Series out{s.name, s.colour, {}, {}};
+    Series out{s.name, s.colour, {}, {}, s.smoothing};
     const std::size_t per = (s.x.size() + max_points - 1) / max_points;
     for (std::size_t i = 0; i < s.x.size(); i += per) {
         const std::size_t end = std::min(s.x.size(), i + per);
@@ -50,6 +57,25 @@ inline Series thin(const Series& s, std::size_t max_points) {
         for (std::size_t k = i; k < end; ++k) sx += s.x[k], sy += s.y[k];
         out.x.push_back(sx / double(end - i));
         out.y.push_back(sy / double(end - i));
+    }
+    return out;
+}
+
+// y[i] replaced by the mean of the finite values among y[i - window / 2 .. i + window / 2] (fewer
+// at the ends; NaN where none is finite).
+inline std::vector<double> moving_average(const std::vector<double>& y, std::size_t window) {
+    const std::size_t n = y.size(), half = window / 2;
+    std::vector<double> sum(n + 1, 0.0), count(n + 1, 0.0);  // prefix sums of the finite values
+    for (std::size_t i = 0; i < n; ++i) {
+        const bool finite = std::isfinite(y[i]);
+        sum[i + 1] = sum[i] + (finite ? y[i] : 0.0);
+        count[i + 1] = count[i] + (finite ? 1 : 0);
+    }
+    std::vector<double> out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t lo = i > half ? i - half : 0, hi = std::min(n, i + half + 1);
+        const double c = count[hi] - count[lo];
+        out[i] = c > 0 ? (sum[hi] - sum[lo]) / c : NAN;
     }
     return out;
 }
@@ -69,13 +95,19 @@ inline std::vector<double> ticks(double lo, double hi, int count) {
 
 }  // namespace detail
 
-// A chart of the series against a shared x axis, with axes, ticks and a legend.
+// A chart of the series against a shared x axis, with axes, ticks and a legend; a series with
+// `smoothing` drawn faint and its moving average over it.
 CYCLEGAN_COMPILED_FUNCTION std::string line_chart(const std::string& title, const std::vector<Series>& input, int width = 640, int height = 280);
 #if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
 CYCLEGAN_COMPILED_FUNCTION std::string line_chart(const std::string& title, const std::vector<Series>& input, int width, int height) {
     using detail::num;
-    std::vector<Series> series;
-    for (const auto& s : input) series.push_back(detail::thin(s, 600));
+    std::vector<Series> series, smoothed;  // each thinned to at most 600 points, after averaging
+    for (const auto& s : input) {
+        series.push_back(detail::thin(s, 600));
+        Series average = s;
+        if (s.smoothing > 1) average.y = detail::moving_average(s.y, s.smoothing);
+        smoothed.push_back(detail::thin(average, 600));
+    }
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (const auto& s : series)
         for (std::size_t i = 0; i < s.x.size(); ++i) {
@@ -107,10 +139,18 @@ CYCLEGAN_COMPILED_FUNCTION std::string line_chart(const std::string& title, cons
         svg += "<text x=\"" + num(px(t)) + "\" y=\"" + num(top + ph + 16) + "\" text-anchor=\"middle\">" + num(t) + "</text>\n";
     for (std::size_t k = 0; k < series.size(); ++k) {
         const auto& s = series[k];
-        std::string points;
-        for (std::size_t i = 0; i < s.x.size(); ++i)
-            if (std::isfinite(s.y[i])) points += num(px(s.x[i])) + "," + num(py(s.y[i])) + " ";
-        svg += "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"" + xml_escape(s.colour) + "\" points=\"" + points + "\"/>\n";
+        auto polyline = [&](const Series& line, const std::string& style) {
+            std::string points;
+            for (std::size_t i = 0; i < line.x.size(); ++i)
+                if (std::isfinite(line.y[i])) points += num(px(line.x[i])) + "," + num(py(line.y[i])) + " ";
+            svg += "<polyline fill=\"none\" " + style + " stroke=\"" + xml_escape(s.colour) + "\" points=\"" + points + "\"/>\n";
+        };
+        if (s.smoothing > 1) {
+            polyline(s, "stroke-width=\"1\" stroke-opacity=\"0.25\"");
+            polyline(smoothed[k], "stroke-width=\"2\"");
+        } else {
+            polyline(s, "stroke-width=\"1.5\"");
+        }
         const double ly = top + 12 + 16.0 * k;
         svg += "<line x1=\"" + num(left + pw + 10) + "\" x2=\"" + num(left + pw + 28) + "\" y1=\"" + num(ly - 4) + "\" y2=\"" +
                num(ly - 4) + "\" stroke=\"" + xml_escape(s.colour) + "\" stroke-width=\"2\"/><text x=\"" + num(left + pw + 32) +
