@@ -4,6 +4,7 @@
 #include "support/gradcheck.hpp"
 #include "support/every_layer.hpp"
 #include "support/parity.hpp"
+#include "support/message.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -111,6 +112,112 @@ TEST_CASE("composed network: gradients match finite differences") {
                                               ConvTranspose2d<cpu64>(3, 1, 4, {.stride = 2, .padding = 1}))), "", {.gain = 0.3});
         gradcheck(net, random_tensor(dev, {2, 2, 4, 6}, 13));
     }
+}
+
+// L = sum r * y + sum over taps of q_t * feature_t: its gradients by finite differences (every
+// 7th input, every 5th weight) equal one backward with dy = r and the taps' gradients q_t. Then a
+// second forward and backward with the same taps and no gradients set gives the plain input
+// gradient: the taps' were added once and forgotten.
+template <class Net>
+void check_tap_gradients(Network<Net>& net, const Tensor<cpu64>& x, const std::vector<std::string>& paths) {
+    cpu64& dev = net.device();
+    Taps<cpu64> taps(paths);
+    typename Network<Net>::Context ctx;
+    const auto y = net.forward(x, ctx, taps);
+    const auto r = test::random_values(y.numel(), 5);
+    std::vector<std::vector<double>> q;
+    for (std::size_t t = 0; t < taps.size(); ++t) q.push_back(test::random_values(taps.feature(t).numel(), 100 + t));
+    auto loss = [&] {
+        Taps<cpu64> again(paths);
+        typename Network<Net>::Context c;
+        const auto out = net.forward(x, c, again).to_host(dev);
+        double sum = 0;
+        for (std::size_t i = 0; i < out.size(); ++i) sum += r[i] * out[i];
+        for (std::size_t t = 0; t < again.size(); ++t) {
+            const auto f = again.feature(t).to_host(dev);
+            for (std::size_t i = 0; i < f.size(); ++i) sum += q[t][i] * f[i];
+        }
+        return sum;
+    };
+    for (std::size_t t = 0; t < taps.size(); ++t) taps.set_gradient(t, Tensor<cpu64>::from_host(dev, taps.feature(t).shape(), q[t]));
+    net.zero_grad();
+    Tensor<cpu64> dx;
+    net.backward(ctx, Tensor<cpu64>::from_host(dev, y.shape(), r), &dx, Grad::accumulate, taps);
+    auto numeric = [&](double* p) {
+        const double keep = *p, eps = 1e-6;
+        *p = keep + eps;
+        const double up = loss();
+        *p = keep - eps;
+        const double down = loss();
+        *p = keep;
+        return (up - down) / (2 * eps);
+    };
+    const auto d_x = dx.to_host(dev);
+    for (std::size_t i = 0; i < x.numel(); i += 7) CHECK(d_x[i] == doctest::Approx(numeric(x.data() + i)).epsilon(1e-6));
+    const auto d_w = net.gradients().to_host(dev);
+    for (std::size_t i = 0; i < net.parameter_count(); i += 5)
+        CHECK(d_w[i] == doctest::Approx(numeric(net.parameters().data() + i)).epsilon(1e-6));
+
+    typename Network<Net>::Context again, plain;
+    (void)net.forward(x, again, taps);
+    Tensor<cpu64> dx_again, dx_plain;
+    net.backward(again, Tensor<cpu64>::from_host(dev, y.shape(), r), &dx_again, Grad::ignore, taps);
+    (void)net.forward(x, plain);
+    net.backward(plain, Tensor<cpu64>::from_host(dev, y.shape(), r), &dx_plain, Grad::ignore);
+    CHECK(dx_again.to_host(dev) == dx_plain.to_host(dev));
+    CHECK(dx_plain.to_host(dev) != d_x);
+}
+
+TEST_CASE("taps: a forward gives chosen layers' outputs by path, and a backward takes their gradients with the output's") {
+    cpu64 dev;
+    Network<Composed<cpu64>> net(dev, make_composed<cpu64>(), "model", {.gain = 0.3, .seed = 3});
+    Taps<cpu64> taps({"model.0", "model.1", "model.3"});
+    CHECK_THROWS_AS((void)taps.feature(0), std::logic_error);  // no forward yet
+    auto x = random_tensor(dev, {2, 3, 4, 6}, 21);
+    Network<Composed<cpu64>>::Context ctx, plain;
+    const auto y = net.forward(x, ctx, taps);
+
+    // The output is the network's, and the features are the layers' outputs: the ReLU's is the
+    // convolution's with the negatives zeroed, and the convolution's kept its negatives (the ReLU
+    // was not let write over it).
+    CHECK(net.forward(x, plain).to_host(dev) == y.to_host(dev));
+    const auto conv = taps.feature(0).to_host(dev), relu = taps.feature(1).to_host(dev);
+    REQUIRE(conv.size() == relu.size());
+    CHECK(std::any_of(conv.begin(), conv.end(), [](double v) { return v < 0; }));
+    for (std::size_t i = 0; i < conv.size(); ++i) CHECK(relu[i] == std::max(conv[i], 0.0));
+    CHECK(taps.feature(2).shape() == Shape{2, 4, 4, 6});
+
+    SUBCASE("layers of a Sequential, of a Repeat, a Residual's block and a layer in it, a SkipConcat's block") {
+        check_tap_gradients(net, x, {"model.0", "model.1", "model.3", "model.2.conv_block", "model.2.conv_block.1", "model.4.model"});
+    }
+    SUBCASE("the layer a OneOf chose and an Optional's, which take their holder's number") {
+        using Net = Sequential<Conv2d<cpu64>, OneOf<ReLU<cpu64>, Tanh<cpu64>>, Optional<Tanh<cpu64>>, Conv2d<cpu64>>;
+        Network<Net> chosen(dev, Net(Conv2d<cpu64>(3, 4, 3, {.padding = 1}), Tanh<cpu64>{}, Tanh<cpu64>{}, Conv2d<cpu64>(4, 2, 1)),
+                            "model", {.gain = 0.5, .seed = 4});
+        check_tap_gradients(chosen, x, {"model.1", "model.2"});
+    }
+}
+
+TEST_CASE("taps: a path no layer has, a path asked twice, the network's own name, a gradient of another shape") {
+    cpu dev;
+    Network<Composed<cpu>> net(dev, make_composed<cpu>(), "model");
+    auto x = Tensor<cpu>::full(dev, {1, 3, 4, 4}, 0.5f);
+    Network<Composed<cpu>>::Context ctx;
+    Taps<cpu> wrong({"model.9"});
+    const std::string message = test::message_of([&] { (void)net.forward(x, ctx, wrong); });
+    CHECK(message == "Taps: the network has no layer 'model.9'; the layers in 'model' are 'model.0', 'model.1', 'model.2', "
+                     "'model.3', 'model.4', 'model.5', 'model.6'");
+    Taps<cpu> deeper({"model.4.model.7"});
+    CHECK(test::message_of([&] { (void)net.forward(x, ctx, deeper); }) ==
+          "Taps: the network has no layer 'model.4.model.7'; the layers in 'model.4.model' are 'model.4.model.0', "
+          "'model.4.model.1', 'model.4.model.2'");
+    CHECK_THROWS_AS(Taps<cpu>({"model.1", "model.1"}), std::invalid_argument);
+    Taps<cpu> whole({"model"});
+    CHECK(test::message_of([&] { (void)net.forward(x, ctx, whole); }) ==
+          "Taps: 'model' is the network itself: forward returns its output");
+    Taps<cpu> last({"model.5"});
+    (void)net.forward(x, ctx, last);
+    CHECK_THROWS_AS(last.set_gradient(0, Tensor<cpu>::full(dev, {1, 1, 4, 4}, 1.f)), shape_error);
 }
 
 TEST_CASE("re-entrancy: three applications, backwards in shuffled order, equal three separate runs") {

@@ -13,6 +13,7 @@
 #include "../core/concepts.hpp"
 #include "../core/shape_walk.hpp"
 #include "naming.hpp"
+#include "taps.hpp"
 
 namespace cyclegan {
 
@@ -39,7 +40,9 @@ public:
         return std::visit(
             [&]<class L>(L& layer) {
                 auto& c = ctx.template emplace<typename L::Context>();
-                return within(layer, [&] { return layer.forward(dev, std::forward<X>(x), c, phase); });
+                Tensor<backend> y = within(layer, [&] { return layer.forward(dev, std::forward<X>(x), c, phase); });
+                tap_output(layer, y);  // the chosen layer has the OneOf's path
+                return y;
             },
             layer_);
     }
@@ -54,7 +57,9 @@ public:
             [&]<class L>(L& layer) {
                 auto* c = std::get_if<typename L::Context>(&ctx);
                 if (!c) throw std::logic_error("OneOf: backward with a context from another forward");
-                within(layer, [&] { layer.backward(dev, *c, dy, dx, grad); });
+                Tensor<backend> g = dy;
+                add_tap_gradient(dev, layer, g);
+                within(layer, [&] { layer.backward(dev, *c, g, dx, grad); });
             },
             layer_);
     }
@@ -99,13 +104,20 @@ public:
     template <class X>
         requires std::same_as<std::remove_cvref_t<X>, Tensor<backend>>
     Tensor<backend> forward(backend& dev, X&& x, Context& ctx, Phase phase) {
-        return layer_ ? within(*layer_, [&] { return layer_->forward(dev, std::forward<X>(x), ctx, phase); })
-                      : Tensor<backend>(std::forward<X>(x));
+        if (!layer_) return Tensor<backend>(std::forward<X>(x));
+        Tensor<backend> y = within(*layer_, [&] { return layer_->forward(dev, std::forward<X>(x), ctx, phase); });
+        tap_output(*layer_, y);  // the layer has the Optional's path
+        return y;
     }
 
     void backward(backend& dev, Context& ctx, const Tensor<backend>& dy, Tensor<backend>* dx, Grad grad) {
-        if (layer_) within(*layer_, [&] { layer_->backward(dev, ctx, dy, dx, grad); });
-        else if (dx) *dx = dy;
+        if (!layer_) {
+            if (dx) *dx = dy;
+            return;
+        }
+        Tensor<backend> g = dy;
+        add_tap_gradient(dev, *layer_, g);
+        within(*layer_, [&] { layer_->backward(dev, ctx, g, dx, grad); });
     }
 
     Shape output_shape(const Shape& x, Phase phase) const {

@@ -9,6 +9,7 @@
 #include "../core/concepts.hpp"
 #include "../core/shape_walk.hpp"
 #include "naming.hpp"
+#include "taps.hpp"
 
 namespace cyclegan {
 
@@ -44,6 +45,7 @@ public:
         if constexpr (N > 0)  // N == 0 is the identity (nvcc warns of a comparison i < 0 otherwise)
             for (std::size_t i = 0; i < N; ++i) {
                 h = within(blocks_[i], [&] { return blocks_[i].forward(dev, std::move(h), ctx[i], phase); });
+                tap_output(blocks_[i], h);
                 if (phase == Phase::inference) ctx[i] = {};
             }
         return h;
@@ -60,6 +62,7 @@ public:
         Tensor<backend> g = dy;
         for (std::size_t i = N; i-- > 0;) {
             Tensor<backend> next;
+            add_tap_gradient(dev, blocks_[i], g);
             within(blocks_[i], [&] { blocks_[i].backward(dev, ctx[i], g, i > 0 || dx ? &next : nullptr, grad); });
             g = std::move(next);
         }

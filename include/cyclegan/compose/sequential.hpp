@@ -9,6 +9,7 @@
 #include "../core/concepts.hpp"
 #include "../core/shape_walk.hpp"
 #include "naming.hpp"
+#include "taps.hpp"
 
 namespace cyclegan {
 
@@ -36,7 +37,7 @@ public:
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             Tensor<backend> h = std::move(x);
             ((h = within(std::get<I>(layers_), [&] { return std::get<I>(layers_).forward(dev, std::move(h), std::get<I>(ctx), phase); }),
-              phase == Phase::inference ? void(std::get<I>(ctx) = {}) : void()),
+              tap_output(std::get<I>(layers_), h), phase == Phase::inference ? void(std::get<I>(ctx) = {}) : void()),
              ...);
             return h;
         }(std::index_sequence_for<Ls...>{});
@@ -86,6 +87,7 @@ private:
     void backward_one(backend& dev, Context& ctx, Tensor<backend>& g, bool want_dx, Grad grad) {
         Tensor<backend> next;
         auto& layer = std::get<I>(layers_);
+        add_tap_gradient(dev, layer, g);
         within(layer, [&] { layer.backward(dev, std::get<I>(ctx), g, I > 0 || want_dx ? &next : nullptr, grad); });
         g = std::move(next);
     }

@@ -9,6 +9,7 @@
 #include "../core/shape_walk.hpp"
 #include "../ops/tensor_ops.hpp"
 #include "naming.hpp"
+#include "taps.hpp"
 
 namespace cyclegan {
 
@@ -37,6 +38,7 @@ public:
     Tensor<B> forward(B& dev, const Tensor<B>& x, Context& ctx, Phase phase) {
         static_assert(TensorOpKernels<B>, "Residual, SkipConcat: the backend has no add and concat kernels; include the backend's header");
         Tensor<B> f = within(block_, [&] { return block_.forward(dev, x, block_context(ctx), phase); });
+        tap_output(block_, f);
         [[maybe_unused]] const Shape y = joined(x.shape(), f.shape());  // the checks of output_shape
         if constexpr (!concat) {
             return sum(dev, std::move(f), x);
@@ -78,6 +80,7 @@ public:
             dy_skip = Tensor<B>(dev, ctx.x_shape), dy_block = Tensor<B>(dev, ctx.f_shape);
             ops::split_channels(dev, dy, dy_skip, dy_block);
         }
+        add_tap_gradient(dev, block_, dy_block);
         if (!dx) return within(block_, [&] { block_.backward(dev, block_context(ctx), dy_block, nullptr, grad); });
         Tensor<B> d_block;
         within(block_, [&] { block_.backward(dev, block_context(ctx), dy_block, &d_block, grad); });

@@ -13,6 +13,7 @@
 #include "concepts.hpp"
 #include "init.hpp"
 #include "shape_walk.hpp"
+#include "taps.hpp"
 
 namespace cyclegan {
 
@@ -76,6 +77,27 @@ public:
         });
     }
 
+    // forward(), also keeping in `taps` the outputs of the layers they name (core/taps.hpp):
+    // std::invalid_argument for a path no layer has, std::logic_error for a tapped layer that did
+    // not run.
+    Tensor<B> forward(const Tensor<B>& x, Context& ctx, Taps<B>& taps) {
+        auto layers = layer_paths();
+        layers.erase(LayerId::of(net_));  // its output is forward's
+        for (std::size_t i = 0; i < taps.size(); ++i)
+            if (taps.path(i) == name_)
+                throw std::invalid_argument("Taps: '" + printable(name_) + "' is the network itself: forward returns its output");
+        taps.bind(layers, name_);
+        taps_detail::Activate<B> active(&taps);
+        try {
+            Tensor<B> y = forward(x, ctx);
+            taps.check_recorded();
+            return y;
+        } catch (...) {
+            taps.forget_features();  // none of a failed call's features is read as this one's
+            throw;
+        }
+    }
+
     // The output shape for input shape x (throws shape_error naming the layer that cannot take it).
     Shape output_shape(const Shape& x) const {
         return named_errors([&] { return layer_output_shape(net_, x, training_ ? Phase::train : Phase::eval); });
@@ -91,6 +113,19 @@ public:
             return;
         }
         named_errors([&] { net_.backward(*dev_, ctx, dy, dx, grad); });
+    }
+
+    // backward(), with the gradients set in `taps` (of the forward that filled them) added to
+    // their layers' output gradients: the input and weight gradients are those of the loss on the
+    // output and on the features together. The gradients are then forgotten. std::logic_error,
+    // after the backward, if a gradient's layer was not reached.
+    void backward(Context& ctx, const Tensor<B>& dy, Tensor<B>* dx, Grad grad, Taps<B>& taps) {
+        taps.start_backward();
+        {
+            taps_detail::Activate<B> active(&taps);
+            backward(ctx, dy, dx, grad);
+        }
+        if (dx || grad != Grad::ignore) taps.finish_backward();
     }
 
     // A forward that no backward will follow: in eval mode each layer's activations are freed as
