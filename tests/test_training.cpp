@@ -116,6 +116,56 @@ TEST_CASE("every loss's gradient matches finite differences") {
     check_loss_gradient(dev, pred, [&](Tensor<cpu64>& p, Tensor<cpu64>* g) { return MSELoss{}(dev, p, target, g, 3.0); });
 }
 
+TEST_CASE("PatchNCE: CUT's contrastive loss by hand, its gradient by finite differences, and its errors") {
+    cpu64 dev;
+    // One patch of one value: logits [q k, -10] / tau, the target the first.
+    {
+        const double q = 0.5, k = 0.8, tau = 0.07;
+        const auto Q = Tensor<cpu64>::full(dev, {1, 1, 1, 1}, q), K = Tensor<cpu64>::full(dev, {1, 1, 1, 1}, k);
+        const double expected = -q * k / tau + std::log(std::exp(q * k / tau) + std::exp(-10 / tau));
+        CHECK(patch_nce_loss(dev, Q, K, nullptr) == doctest::Approx(expected).epsilon(1e-12));
+        CHECK(patch_nce_loss(dev, Q, K, nullptr, 3.0) == doctest::Approx(3 * expected).epsilon(1e-12));
+    }
+    // Two patches of two values: patch 0's negatives are patch 1's key and the masked -10.
+    {
+        const std::vector<double> q = {1, 0, 0, 1}, k = {0.6, 0.8, 0.8, -0.6};  // [1, C = 2, 1, P = 2]: q_0 = (1, 0), q_1 = (0, 1)
+        const auto Q = Tensor<cpu64>::from_host(dev, {1, 2, 1, 2}, q), K = Tensor<cpu64>::from_host(dev, {1, 2, 1, 2}, k);
+        const double tau = 0.5;
+        // k_0 = (0.6, 0.8), k_1 = (0.8, -0.6): q_0.k_0 = 0.6, q_0.k_1 = 0.8, q_1.k_0 = 0.8, q_1.k_1 = -0.6.
+        auto ce = [&](double pos, double neg) { return -pos / tau + std::log(std::exp(pos / tau) + std::exp(neg / tau) + std::exp(-10 / tau)); };
+        CHECK(patch_nce_loss(dev, Q, K, nullptr, 1.0, tau) == doctest::Approx((ce(0.6, 0.8) + ce(-0.6, 0.8)) / 2).epsilon(1e-12));
+        // The same image twice: the mean over patches, so the same loss.
+        std::vector<double> q2 = q, k2 = k;
+        q2.insert(q2.end(), q.begin(), q.end());
+        k2.insert(k2.end(), k.begin(), k.end());
+        CHECK(patch_nce_loss(dev, Tensor<cpu64>::from_host(dev, {2, 2, 1, 2}, q2), Tensor<cpu64>::from_host(dev, {2, 2, 1, 2}, k2), nullptr,
+                             1.0, tau) == doctest::Approx((ce(0.6, 0.8) + ce(-0.6, 0.8)) / 2).epsilon(1e-12));
+    }
+    // The gradient with respect to the queries: 2 images of 2 x 3 patches of 5 values, weight 2.5.
+    {
+        auto Q = random_tensor(dev, {2, 5, 2, 3}, 31), K = random_tensor(dev, {2, 5, 2, 3}, 32);
+        const double tau = 0.3, weight = 2.5;
+        Tensor<cpu64> dQ;
+        (void)patch_nce_loss(dev, Q, K, &dQ, weight, tau);
+        REQUIRE(dQ.shape() == Q.shape());
+        const auto analytic = dQ.to_host(dev);
+        for (std::size_t i = 0; i < Q.numel(); ++i) {
+            double* p = Q.data() + i;
+            const double keep = *p, eps = 1e-6;
+            *p = keep + eps;
+            const double up = patch_nce_loss(dev, Q, K, nullptr, weight, tau);
+            *p = keep - eps;
+            const double down = patch_nce_loss(dev, Q, K, nullptr, weight, tau);
+            *p = keep;
+            CHECK(analytic[i] == doctest::Approx((up - down) / (2 * eps)).epsilon(1e-6));
+        }
+    }
+    const auto a = Tensor<cpu64>::full(dev, {1, 4, 2, 2}, 0.1), b = Tensor<cpu64>::full(dev, {1, 4, 2, 3}, 0.1);
+    CHECK(test::message_of([&] { (void)patch_nce_loss(dev, a, b, nullptr); }) ==
+          "patch_nce_loss: the queries' shape [1, 4, 2, 2] differs from the keys' [1, 4, 2, 3]");
+    CHECK_THROWS_AS((void)patch_nce_loss(dev, a, a, nullptr, 1.0, 0.0), std::invalid_argument);
+}
+
 TEST_CASE("the image pool keeps a history of 50 and swaps half of the time") {
     cpu dev;
     ImagePool<cpu> pool(50, 3);
@@ -469,6 +519,26 @@ TEST_SUITE("parity") {
         run("optim_adam_wd", Adam::State<cpu>(dev, 37, {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-6, .weight_decay = 0.1}));
         run("optim_sgd_momentum", SGD::State<cpu>(dev, 37, {.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01}));
         run("optim_sgd_nesterov", SGD::State<cpu>(dev, 37, {.lr = 0.05, .momentum = 0.8, .nesterov = true}));
+    }
+
+    TEST_CASE("PatchNCE equals CUT's PatchNCELoss (tests/fixtures/models_cut.py), in float and in double") {
+        auto run = [](auto& dev, const std::string& name) {
+            using Device = std::remove_reference_t<decltype(dev)>;
+            INFO(name << (std::is_same_v<typename Device::scalar, float> ? " in float" : " in double"));
+            const auto f = test::load_fixture(name);
+            const double temperature = std::stod(f.metadata().at("temperature"));
+            Tensor<Device> dq;
+            const double loss = patch_nce_loss(dev, test::fixture_tensor(dev, f, "q"), test::fixture_tensor(dev, f, "k"), &dq, 1.0,
+                                               temperature);
+            test::expect_within_bound(f, "loss", std::vector<double>{loss});
+            test::expect_within_bound(f, "dq", dq.to_host(dev));
+        };
+        cpu dev;
+        cpu64 dev64;
+        for (const char* name : {"patch_nce_two_images", "patch_nce_one_image"}) {
+            run(dev, name);
+            run(dev64, name);
+        }
     }
 
     TEST_CASE("learning-rate schedules equal torch.optim.lr_scheduler") {

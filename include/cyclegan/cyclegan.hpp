@@ -31,6 +31,7 @@
 #include "models/unet_generator.hpp"
 
 #include "losses/gan_loss.hpp"
+#include "losses/patch_nce.hpp"
 #include "losses/pixel_loss.hpp"
 
 #include "optim/adam.hpp"
