@@ -101,12 +101,12 @@ CYCLEGAN_COMPILED_FUNCTION std::string line_chart(const std::string& title, cons
 #if !CYCLEGAN_DETAIL_DECLARATIONS_ONLY
 CYCLEGAN_COMPILED_FUNCTION std::string line_chart(const std::string& title, const std::vector<Series>& input, int width, int height) {
     using detail::num;
-    std::vector<Series> series, smoothed;  // each thinned to at most 600 points, after averaging
-    for (const auto& s : input) {
+    // Each thinned to at most 600 points; a smoothed series' average too (empty for the others).
+    std::vector<Series> series, smoothed(input.size());
+    for (std::size_t k = 0; k < input.size(); ++k) {
+        const Series& s = input[k];
         series.push_back(detail::thin(s, 600));
-        Series average = s;
-        if (s.smoothing > 1) average.y = detail::moving_average(s.y, s.smoothing);
-        smoothed.push_back(detail::thin(average, 600));
+        if (s.smoothing > 1) smoothed[k] = detail::thin(Series{s.name, s.colour, s.x, detail::moving_average(s.y, s.smoothing), 0}, 600);
     }
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (const auto& s : series)
